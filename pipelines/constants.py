@@ -1,0 +1,12 @@
+"""Global constants shared by every org: names and time zone, no infrastructure addresses."""
+
+TIMEZONE = "America/Sao_Paulo"
+
+# The five-file shape of an org and of a project (seed 004's layout).
+PROJECT_MODULES = ("constants", "flows", "schedules", "tasks", "utils")
+
+# Packages directly under pipelines/ that are shared code, not orgs.
+SHARED_PACKAGES = ("manage", "utils")
+
+# Suffix that marks a flow version registered by run_cloud for development.
+DEV_FLOW_SUFFIX = " (development)"

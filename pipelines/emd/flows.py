@@ -1,0 +1,1 @@
+"""Flows shared by the projects of the emd org (none yet)."""

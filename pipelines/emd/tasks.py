@@ -1,0 +1,1 @@
+"""Tasks shared by the projects of the emd org (none yet)."""

@@ -1,0 +1,1 @@
+"""The template_pipeline project of the emd org."""

@@ -1,0 +1,1 @@
+"""Helpers of the template_pipeline project (plain functions, not tasks)."""

@@ -1,0 +1,1 @@
+"""The test_flow project of the emd org."""

@@ -1,0 +1,1 @@
+"""Helpers of the test_flow project (plain functions, not tasks)."""

@@ -1,0 +1,1 @@
+"""What manage.py does: scaffold, discover, check, run; stdlib and click only at import."""

@@ -1,0 +1,159 @@
+"""The manage.py command group: one function per command, errors raised as CliError."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from pipelines.manage.discover import Repo
+from pipelines.manage.errors import CliError
+from pipelines.manage.names import reserved_names
+from pipelines.settings import REPO_ROOT, SettingsError, load_settings
+
+pass_repo = click.make_pass_decorator(Repo)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--repo-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=REPO_ROOT,
+    show_default=False,
+    help="Repository to work on (default: the one holding manage.py).",
+)
+@click.pass_context
+def cli(ctx: click.Context, repo_root: Path) -> None:
+    """Create, list, check and run the pipelines of this repository.
+
+    \b
+    Example:
+      python manage.py add-project my_project --org emd
+    """
+    ctx.obj = Repo(repo_root.resolve())
+
+
+def _default_org(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    if value:
+        return value
+    repo: Repo = ctx.find_object(Repo)
+    try:
+        return load_settings(root=repo.root).default_org
+    except SettingsError as error:
+        raise CliError(str(error)) from error
+
+
+org_option = click.option(
+    "--org",
+    callback=_default_org,
+    help="Org that owns the project (default: PIPELINES_DEFAULT_ORG, 'emd').",
+)
+
+
+def _confirm_or_abort(question: str, yes: bool) -> None:
+    if not yes and not click.confirm(question, default=False):
+        raise CliError("Nothing removed: not confirmed (pass --yes to skip the question).")
+
+
+def _report(verb: str, created: list[str], edited: list[str]) -> None:
+    for path in created:
+        click.echo(f"  {verb} {path}")
+    for path in edited:
+        click.echo(f"  edited  {path}")
+
+
+@cli.command("add-project")
+@click.argument("name")
+@org_option
+@pass_repo
+def add_project(repo: Repo, name: str, org: str) -> None:
+    """Create pipelines/<org>/NAME from the project template, with its test.
+
+    \b
+    Example:
+      python manage.py add-project bike_counts --org emd
+    """
+    from pipelines.manage.scaffold import add_project as scaffold
+
+    result = scaffold(repo, name, org)
+    click.echo(f"Created project '{name}' in org '{org}':")
+    _report("created", result.created, result.edited)
+    click.echo(
+        f"Next: edit pipelines/{org}/{name}/flows.py, then run its test with "
+        f"`make test` or `python manage.py run pipelines.{org}.{name}.flows.flow`."
+    )
+
+
+@cli.command("add-org")
+@click.argument("name")
+@pass_repo
+def add_org(repo: Repo, name: str) -> None:
+    """Create the org package pipelines/NAME and import it from pipelines/flows.py.
+
+    \b
+    Example:
+      python manage.py add-org sme
+    """
+    from pipelines.manage.scaffold import add_org as scaffold
+
+    result = scaffold(repo, name)
+    click.echo(f"Created org '{name}':")
+    _report("created", result.created, result.edited)
+    click.echo(f"Next: python manage.py add-project my_project --org {name}")
+
+
+@cli.command("remove-project")
+@click.argument("name")
+@org_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_repo
+def remove_project(repo: Repo, name: str, org: str, yes: bool) -> None:
+    """Undo add-project: delete the project, its tests and its import line.
+
+    \b
+    Example:
+      python manage.py remove-project bike_counts --org emd --yes
+    """
+    from pipelines.manage.scaffold import remove_project as scaffold
+
+    _confirm_or_abort(f"Delete pipelines/{org}/{name} and its tests?", yes)
+    result = scaffold(repo, name, org)
+    click.echo(f"Removed project '{name}' from org '{org}':")
+    _report("removed", result.created, result.edited)
+
+
+@cli.command("list-projects")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_repo
+def list_projects(repo: Repo, as_json: bool) -> None:
+    """List every org with its projects, and the reserved names.
+
+    \b
+    Example:
+      python manage.py list-projects --json
+    """
+    tree = repo.tree()
+    reserved = reserved_names()
+    if as_json:
+        click.echo(json.dumps({"orgs": tree, "reserved": sorted(reserved)}, indent=2))
+        return
+    for org, projects in tree.items():
+        click.echo(f"{org} ({len(projects)} project{'s' if len(projects) != 1 else ''})")
+        for project in projects:
+            click.echo(f"  {project}")
+    from pipelines.constants import PROJECT_MODULES, SHARED_PACKAGES
+    from pipelines.manage.names import DEPENDENCY_NAMES, REPO_NAMES
+
+    own = sorted({*REPO_NAMES, *PROJECT_MODULES, *SHARED_PACKAGES, *DEPENDENCY_NAMES})
+    click.echo("")
+    click.echo("Reserved names: " + ", ".join(own))
+    click.echo(
+        "  plus Python keywords and the standard library's module names "
+        "(`list-projects --json` lists them all); names are unique across orgs and projects."
+    )
+
+
+def main() -> None:
+    """Entry point used by manage.py."""
+    cli(prog_name="manage.py")

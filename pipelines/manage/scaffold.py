@@ -1,0 +1,176 @@
+"""Create and remove orgs and projects from the cookiecutter templates, all or nothing."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.manage.discover import Repo, org_import_line, project_import_line
+from pipelines.manage.errors import CliError
+from pipelines.manage.names import check_name
+from pipelines.manage.transaction import Transaction
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a scaffolding command created or changed, relative to the repo root."""
+
+    created: list[str]
+    edited: list[str]
+
+
+def validate_new_name(repo: Repo, name: str, kind: str) -> None:
+    """Raise CliError when name breaks a naming rule."""
+    problem = check_name(name, kind, repo.taken_names())
+    if problem:
+        raise CliError(problem)
+
+
+def require_org(repo: Repo, org: str) -> None:
+    """Raise CliError unless org exists."""
+    orgs = repo.orgs()
+    if org not in orgs:
+        listed = ", ".join(orgs) or "none yet"
+        raise CliError(
+            f"Org '{org}' does not exist (existing orgs: {listed}). "
+            f"Create it with `python manage.py add-org {org}` or pass --org."
+        )
+
+
+def add_project(repo: Repo, name: str, org: str) -> Created:
+    """Render the project template and wire it into its org.
+
+    Args:
+        repo: The repository to change.
+        name: A validated project name.
+        org: An existing org.
+
+    Returns:
+        The files and folders created and the files edited.
+
+    Raises:
+        CliError: The name or org is invalid, or the target already exists.
+    """
+    require_org(repo, org)
+    validate_new_name(repo, name, "project")
+    package = repo.project_dir(org, name)
+    tests = repo.project_tests(org, name)
+    for target in (package, tests):
+        if target.exists():
+            raise CliError(f"{target.relative_to(repo.root)} already exists; remove it first.")
+    context = {"project_name": name, "org": org, "flow_name": f"{org}: {name}"}
+    init = repo.org_init(org)
+    with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
+        rendered = _render(repo, "project", context, Path(tmp)) / name
+        with Transaction() as tx:
+            tx.move_tree(rendered / "project", package)
+            tx.move_tree(rendered / "tests", tests)
+            tx.write_text(
+                init, _with_line(init.read_text(encoding="utf-8"), project_import_line(org, name))
+            )
+    return Created(
+        created=[_rel(repo, package) + "/", _rel(repo, tests) + "/"], edited=[_rel(repo, init)]
+    )
+
+
+def add_org(repo: Repo, name: str) -> Created:
+    """Render the org template and import it from pipelines/flows.py."""
+    validate_new_name(repo, name, "org")
+    package = repo.package / name
+    if package.exists():
+        raise CliError(f"{_rel(repo, package)} already exists; remove it first.")
+    with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
+        rendered = _render(repo, "org", {"org": name}, Path(tmp)) / name
+        with Transaction() as tx:
+            tx.move_tree(rendered, package)
+            flows = repo.flows_module
+            tx.write_text(
+                flows, _with_line(flows.read_text(encoding="utf-8"), org_import_line(name))
+            )
+    return Created(created=[_rel(repo, package) + "/"], edited=[_rel(repo, repo.flows_module)])
+
+
+def remove_project(repo: Repo, name: str, org: str) -> Created:
+    """Undo add_project: remove the package, its tests and its import line."""
+    require_org(repo, org)
+    package = repo.project_dir(org, name)
+    if name not in repo.projects(org):
+        elsewhere = [o for o, projects in repo.tree().items() if name in projects]
+        hint = f" It lives in org '{elsewhere[0]}': pass --org {elsewhere[0]}." if elsewhere else ""
+        raise CliError(f"Project '{name}' does not exist in org '{org}'.{hint}")
+    tests = repo.project_tests(org, name)
+    init = repo.org_init(org)
+    removed = [_rel(repo, package) + "/"]
+    with tempfile.TemporaryDirectory(prefix="pipelines-remove-") as tmp, Transaction() as tx:
+        tx.remove_tree(package, Path(tmp))
+        if tests.exists():
+            tx.remove_tree(tests, Path(tmp))
+            removed.append(_rel(repo, tests) + "/")
+        tx.write_text(
+            init, _without_line(init.read_text(encoding="utf-8"), project_import_line(org, name))
+        )
+    # add-project may have created tests/pipelines/<org>/ for this project alone.
+    _remove_empty_parents(tests.parent, repo.root / "tests")
+    return Created(created=removed, edited=[_rel(repo, init)])
+
+
+def _render(repo: Repo, template: str, context: dict[str, str], output: Path) -> Path:
+    # cookiecutter pulls in jinja2; import it only for the commands that render.
+    from cookiecutter.main import cookiecutter
+
+    source = repo.root / "templates" / template
+    if not (source / "cookiecutter.json").is_file():
+        raise CliError(f"Template folder {_rel(repo, source)} is missing its cookiecutter.json.")
+    cookiecutter(
+        str(source),
+        no_input=True,
+        extra_context=context,
+        output_dir=str(output),
+        default_config=True,
+        accept_hooks=False,
+    )
+    return output
+
+
+def _with_line(source: str, line: str) -> str:
+    """Insert an import line in sorted place; editing twice never duplicates it."""
+    lines = source.splitlines()
+    if line in lines:
+        return source
+    imports = [i for i, existing in enumerate(lines) if existing.startswith(("import ", "from "))]
+    if not imports:
+        # a blank line between the docstring and the first import, as ruff format wants
+        return (source.rstrip("\n") + "\n\n" if source.strip() else "") + line + "\n"
+    position = imports[-1] + 1
+    for index in imports:
+        if lines[index] > line:
+            position = index
+            break
+    lines.insert(position, line)
+    return "\n".join(lines) + "\n"
+
+
+def _without_line(source: str, line: str) -> str:
+    """Remove an import line; with no import left, drop the blank line _with_line added."""
+    kept = "".join(
+        existing for existing in source.splitlines(keepends=True) if existing.rstrip("\n") != line
+    )
+    if not _import_lines(kept):
+        kept = kept.rstrip("\n") + "\n" if kept.strip() else ""
+    return kept
+
+
+def _import_lines(source: str) -> list[str]:
+    return [ln for ln in source.splitlines() if ln.startswith(("import ", "from "))]
+
+
+def _rel(repo: Repo, path: Path) -> str:
+    return str(path.relative_to(repo.root))
+
+
+def _remove_empty_parents(path: Path, stop: Path) -> None:
+    """Delete empty folders from path upwards, stopping at stop."""
+    while path != stop and path.is_dir() and not any(path.iterdir()):
+        path.rmdir()
+        path = path.parent

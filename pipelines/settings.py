@@ -1,0 +1,150 @@
+"""The one place that reads the environment and the optional .env file."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENVIRONMENTS = ("local", "dev", "prod")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or has an invalid value."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: its variable name, default and purpose."""
+
+    name: str
+    default: str | None
+    help: str
+
+
+# Every key is documented in .env.example; keep the two in step (a test checks it).
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PIPELINES_ENV", "local", "Environment: local (no credentials), dev or prod."),
+    Setting("PIPELINES_DEFAULT_ORG", "emd", "Org used by manage.py when --org is not given."),
+    Setting(
+        "PIPELINES_DATA_DIR",
+        "./data",
+        "Local datalake and DuckDB warehouse directory (local env), relative to the repo.",
+    ),
+    Setting(
+        "PIPELINES_EXECUTOR", "local", "Executor for run_local: local or local_dask (threads)."
+    ),
+    Setting(
+        "PIPELINES_DASK_ADDRESS",
+        None,
+        "Address of a Dask scheduler (tcp://host:8786); runs then use DaskExecutor.",
+    ),
+    Setting("PIPELINES_DATALAKE_BUCKET", None, "GCS bucket of the datalake (dev/prod)."),
+    Setting("PIPELINES_FLOWS_BUCKET", None, "GCS bucket where registered flows are stored."),
+    Setting("PIPELINES_FLOW_IMAGE", None, "Docker image that runs flows on Kubernetes."),
+    Setting("PIPELINES_DEV_PROJECT", "staging", "Prefect project for development versions."),
+    Setting("PIPELINES_PROD_PROJECT", "main", "Prefect project that CD registers into."),
+    Setting(
+        "PIPELINES_PREFECT_UI_URL",
+        "http://prefect-ui.prefect.svc.cluster.local:8080",
+        "Base URL of the Prefect UI, used in printed links.",
+    ),
+    Setting(
+        "PIPELINES_FAILURE_WEBHOOK_URL",
+        None,
+        "Discord/Slack-compatible webhook that receives failed-run alerts.",
+    ),
+    Setting("PIPELINES_BIGQUERY_PROJECT", None, "GCP project of the BigQuery warehouse."),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a .env file: KEY=VALUE lines, # comments, optional quotes.
+
+    Args:
+        path: The file to read; a missing file yields no values.
+
+    Returns:
+        The keys and values found.
+
+    Raises:
+        SettingsError: A line is neither blank, a comment nor KEY=VALUE.
+    """
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        match = _LINE.match(raw)
+        if not match:
+            raise SettingsError(f"{path}:{number}: expected KEY=VALUE, got {raw!r}")
+        key, value = match.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings: the process environment wins over .env, which wins over defaults."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    root: Path = REPO_ROOT
+
+    def get(self, name: str) -> str | None:
+        """Return a setting's value, or its default when unset or empty."""
+        value = self.values.get(name)
+        if value:
+            return value
+        return _BY_NAME[name].default if name in _BY_NAME else None
+
+    def require(self, name: str) -> str:
+        """Return a setting's value.
+
+        Raises:
+            SettingsError: The setting is unset, naming it and what it is for.
+        """
+        value = self.get(name)
+        if not value:
+            purpose = _BY_NAME[name].help if name in _BY_NAME else "no description"
+            raise SettingsError(
+                f"Missing setting {name}: {purpose} Set it in the environment or .env."
+            )
+        return value
+
+    @property
+    def env(self) -> str:
+        env = self.get("PIPELINES_ENV") or "local"
+        if env not in ENVIRONMENTS:
+            raise SettingsError(f"PIPELINES_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}.")
+        return env
+
+    @property
+    def data_dir(self) -> Path:
+        path = Path(self.get("PIPELINES_DATA_DIR") or "./data")
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def default_org(self) -> str:
+        return self.get("PIPELINES_DEFAULT_ORG") or "emd"
+
+
+def load_settings(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -> Settings:
+    """Read settings from the repo's .env and the process environment.
+
+    Args:
+        environ: Environment to read instead of os.environ (tests).
+        root: Repository root holding the optional .env.
+
+    Returns:
+        The resolved settings.
+    """
+    values = read_dotenv(root / ".env")
+    values.update(os.environ if environ is None else environ)
+    return Settings(values=values, root=root)

@@ -1,0 +1,1 @@
+"""Shared runtime code for flows, one package per capability."""

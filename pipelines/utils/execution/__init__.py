@@ -1,0 +1,13 @@
+"""Run flows: run_local on this machine, with the executor chosen by settings."""
+
+from pipelines.utils.execution.executors import describe_executor, make_executor
+from pipelines.utils.execution.local import run_local
+from pipelines.utils.execution.parameters import FlowParameterError, check_parameters
+
+__all__ = [
+    "FlowParameterError",
+    "check_parameters",
+    "describe_executor",
+    "make_executor",
+    "run_local",
+]

@@ -1,0 +1,45 @@
+"""Choose the Prefect executor from settings: local, local_dask or a Dask scheduler."""
+
+from __future__ import annotations
+
+from prefect.executors import DaskExecutor, Executor, LocalDaskExecutor, LocalExecutor
+
+from pipelines.settings import Settings, SettingsError
+
+EXECUTORS = ("local", "local_dask")
+
+
+def make_executor(settings: Settings) -> Executor:
+    """Build the executor that settings ask for.
+
+    Args:
+        settings: Read for PIPELINES_DASK_ADDRESS and PIPELINES_EXECUTOR.
+
+    Returns:
+        DaskExecutor on the scheduler when PIPELINES_DASK_ADDRESS is set, else
+        LocalDaskExecutor (threads) for "local_dask", else LocalExecutor.
+
+    Raises:
+        SettingsError: PIPELINES_EXECUTOR is not a known executor.
+    """
+    address = settings.get("PIPELINES_DASK_ADDRESS")
+    if address:
+        return DaskExecutor(address=address)
+    kind = settings.get("PIPELINES_EXECUTOR") or "local"
+    if kind == "local_dask":
+        return LocalDaskExecutor(scheduler="threads")
+    if kind == "local":
+        return LocalExecutor()
+    raise SettingsError(
+        f"PIPELINES_EXECUTOR={kind!r} is not one of {', '.join(EXECUTORS)}; to use a Dask "
+        f"cluster set PIPELINES_DASK_ADDRESS=tcp://host:8786 instead."
+    )
+
+
+def describe_executor(executor: Executor) -> str:
+    """A short human description, e.g. 'DaskExecutor on tcp://127.0.0.1:8786'."""
+    if isinstance(executor, DaskExecutor) and executor.address:
+        return f"DaskExecutor on {executor.address}"
+    if isinstance(executor, LocalDaskExecutor):
+        return f"LocalDaskExecutor ({executor.scheduler})"
+    return type(executor).__name__

@@ -1,0 +1,71 @@
+"""run_local: run a flow now, in this process, on the executor settings choose."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import prefect
+from prefect import Flow
+from prefect.engine.state import State
+from prefect.executors import Executor
+
+from pipelines.settings import Settings, load_settings
+from pipelines.utils.execution.executors import describe_executor, make_executor
+from pipelines.utils.execution.parameters import check_parameters
+
+
+def run_local(
+    flow: Flow,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    executor: Executor | None = None,
+    settings: Settings | None = None,
+) -> State:
+    """Run a flow now (not on its schedule) in this process, and summarise the run.
+
+    Args:
+        flow: The flow to run; it is not modified.
+        parameters: Values for the flow's Parameters.
+        executor: Executor to use instead of the one settings choose.
+        settings: Settings to read instead of the environment and .env.
+
+    Returns:
+        The flow run's final state; `state.result[task]` holds each task's state.
+
+    Raises:
+        FlowParameterError: Unknown or missing parameters (before anything runs).
+    """
+    given = check_parameters(flow, parameters)
+    settings = settings or load_settings()
+    executor = executor or make_executor(settings)
+    logger = prefect.utilities.logging.get_logger("run_local")
+    logger.info(
+        "Running flow %r with %s (env: %s)", flow.name, describe_executor(executor), settings.env
+    )
+    # Work on a copy so the caller's flow keeps its schedule and configuration.
+    runnable = flow.copy()
+    runnable.schedule = None
+    started = time.monotonic()
+    state = runnable.run(parameters=given, executor=executor, run_on_schedule=False)
+    for line in summarize(state, time.monotonic() - started):
+        logger.info(line)
+    return state
+
+
+def summarize(state: State, seconds: float) -> list[str]:
+    """Lines that sum up a run: tasks by state, duration, failures and outputs."""
+    task_states: dict[Any, State] = state.result if isinstance(state.result, dict) else {}
+    counts = Counter(type(s).__name__ for s in task_states.values())
+    by_state = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "no tasks"
+    lines = [f"Flow run {type(state).__name__} in {seconds:.1f}s: {by_state}"]
+    for task, task_state in task_states.items():
+        if task_state.is_failed():
+            lines.append(f"  failed: {task.name}: {task_state.message}")
+    for task_state in task_states.values():
+        location = getattr(task_state.result, "location", None)
+        if task_state.is_successful() and location:
+            lines.append(f"  output: {location}")
+    return lines

@@ -1,0 +1,50 @@
+"""PipelineFlow: a Prefect Flow that carries its org, code owners and deployment defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from prefect import Flow
+from prefect.run_configs import KubernetesRun
+from prefect.storage import GCS
+
+from pipelines.settings import Settings, load_settings
+
+
+def org_label(org: str) -> str:
+    """The agent label of an org's flows: its name, so agents are set up per org."""
+    return org
+
+
+class PipelineFlow(Flow):
+    """A Flow with the repo's defaults.
+
+    Args:
+        name: Flow name, unique in the repo ("<org>: <project>" by convention).
+        org: The org that owns the flow; its label goes on the run config.
+        code_owners: People notified when a run fails.
+        settings: Settings to read (tests); default: the environment and .env.
+        **kwargs: Passed to prefect.Flow (schedule, state_handlers, ...).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        org: str,
+        code_owners: Iterable[str] = (),
+        settings: Settings | None = None,
+        **kwargs: Any,
+    ) -> None:
+        settings = settings or load_settings()
+        self.org = org
+        self.code_owners = list(code_owners)
+        kwargs.setdefault(
+            "run_config",
+            KubernetesRun(image=settings.get("PIPELINES_FLOW_IMAGE"), labels=[org_label(org)]),
+        )
+        bucket = settings.get("PIPELINES_FLOWS_BUCKET")
+        if bucket and "storage" not in kwargs:
+            kwargs["storage"] = GCS(bucket=bucket)
+        super().__init__(name, **kwargs)

@@ -1,0 +1,1 @@
+"""The {{cookiecutter.org}} org: imports every project's flows (manage.py edits this list)."""

@@ -1,0 +1,1 @@
+"""Flows shared by the projects of the {{cookiecutter.org}} org (none yet)."""

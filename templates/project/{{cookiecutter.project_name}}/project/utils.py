@@ -1,0 +1,1 @@
+"""Helpers of the {{cookiecutter.project_name}} project (plain functions, not tasks)."""

@@ -1,0 +1,188 @@
+"""Tests of manage.py's scaffolding commands through click's CliRunner on a repo copy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipelines.manage.cli import cli
+from tests.conftest import snapshot
+
+PROJECT_FILES = {"__init__.py", "constants.py", "flows.py", "schedules.py", "tasks.py", "utils.py"}
+
+
+def invoke(root: Path, *args: str, input: str | None = None):
+    return CliRunner().invoke(cli, ["--repo-root", str(root), *args], input=input)
+
+
+def files_under(folder: Path) -> set[str]:
+    return {
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def test_add_project_creates_the_project_its_test_and_one_import_line(repo_copy: Path):
+    result = invoke(repo_copy, "add-project", "bike_counts", "--org", "emd")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:4] == [
+        "Created project 'bike_counts' in org 'emd':",
+        "  created pipelines/emd/bike_counts/",
+        "  created tests/pipelines/emd/bike_counts/",
+        "  edited  pipelines/emd/__init__.py",
+    ]
+    assert files_under(repo_copy / "pipelines/emd/bike_counts") == PROJECT_FILES
+    assert files_under(repo_copy / "tests/pipelines/emd/bike_counts") == {"test_flows.py"}
+    init = (repo_copy / "pipelines/emd/__init__.py").read_text().splitlines()
+    assert init.count("import pipelines.emd.bike_counts.flows  # noqa: F401") == 1
+    import_lines = [line for line in init if line.startswith("import ")]
+    assert import_lines == sorted(import_lines)
+    flows = (repo_copy / "pipelines/emd/bike_counts/constants.py").read_text()
+    assert 'FLOW_NAME = "emd: bike_counts"' in flows
+
+
+def test_generated_project_imports_serializes_runs_and_passes_its_own_test(repo_copy: Path):
+    assert invoke(repo_copy, "add-project", "bike_counts").exit_code == 0
+    # A fresh interpreter in the copy, so the copy's pipelines package is the one imported.
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/pipelines/emd/bike_counts"],
+        cwd=repo_copy, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "2 passed" in tests.stdout
+    imported = subprocess.run(
+        [sys.executable, "-c", "import pipelines.flows, pipelines.emd.bike_counts.flows as f; "
+         "print(f.flow.name, f.flow.serialize()['schedule'] is not None)"],
+        cwd=repo_copy, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert imported.stdout.strip() == "emd: bike_counts True", imported.stderr
+
+
+def test_add_project_uses_the_default_org_from_settings(repo_copy: Path, monkeypatch):
+    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
+    monkeypatch.setenv("PIPELINES_DEFAULT_ORG", "sme")
+    result = invoke(repo_copy, "add-project", "school_meals")
+    assert result.exit_code == 0, result.output
+    assert (repo_copy / "pipelines/sme/school_meals/flows.py").is_file()
+
+
+def test_add_org_creates_the_org_and_imports_it_from_pipelines_flows(repo_copy: Path):
+    result = invoke(repo_copy, "add-org", "sme")
+
+    assert result.exit_code == 0, result.output
+    assert files_under(repo_copy / "pipelines/sme") == PROJECT_FILES
+    flows = (repo_copy / "pipelines/flows.py").read_text().splitlines()
+    assert flows.count("import pipelines.sme  # noqa: F401") == 1
+    assert invoke(repo_copy, "add-project", "school_meals", "--org", "sme").exit_code == 0
+    init = (repo_copy / "pipelines/sme/__init__.py").read_text()
+    assert "import pipelines.sme.school_meals.flows  # noqa: F401" in init
+
+
+def test_remove_project_undoes_add_project_byte_for_byte(repo_copy: Path):
+    before = snapshot(repo_copy)
+    assert invoke(repo_copy, "add-project", "bike_counts").exit_code == 0
+    result = invoke(repo_copy, "remove-project", "bike_counts", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "Removed project 'bike_counts' from org 'emd':" in result.output
+    assert snapshot(repo_copy) == before
+
+
+def test_remove_project_in_a_new_org_leaves_no_empty_test_folder(repo_copy: Path):
+    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
+    before = snapshot(repo_copy)
+    assert invoke(repo_copy, "add-project", "school_meals", "--org", "sme").exit_code == 0
+    assert invoke(repo_copy, "remove-project", "school_meals", "--org", "sme", "--yes").exit_code == 0
+    assert snapshot(repo_copy) == before
+
+
+def test_remove_project_asks_first_and_a_no_changes_nothing(repo_copy: Path):
+    assert invoke(repo_copy, "add-project", "bike_counts").exit_code == 0
+    before = snapshot(repo_copy)
+    result = invoke(repo_copy, "remove-project", "bike_counts", input="n\n")
+
+    assert result.exit_code == 1
+    assert "Error: Nothing removed: not confirmed (pass --yes to skip the question)." in result.output
+    assert snapshot(repo_copy) == before
+
+
+def test_remove_project_that_does_not_exist_names_its_real_org(repo_copy: Path):
+    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
+    result = invoke(repo_copy, "remove-project", "test_flow", "--org", "sme", "--yes")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: Project 'test_flow' does not exist in org 'sme'. "
+        "It lives in org 'emd': pass --org emd.\n"
+    )
+
+
+def test_add_project_to_a_missing_org_says_how_to_create_it(repo_copy: Path):
+    before = snapshot(repo_copy)
+    result = invoke(repo_copy, "add-project", "bike_counts", "--org", "nope")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: Org 'nope' does not exist (existing orgs: emd). "
+        "Create it with `python manage.py add-org nope` or pass --org.\n"
+    )
+    assert snapshot(repo_copy) == before
+
+
+def test_a_failure_while_moving_files_rolls_everything_back(repo_copy: Path):
+    # A broken template: the tests folder is missing, so the second move fails.
+    template_tests = repo_copy / "templates/project/{{cookiecutter.project_name}}/tests"
+    for path in template_tests.iterdir():
+        path.unlink()
+    template_tests.rmdir()
+    before = snapshot(repo_copy)
+
+    result = invoke(repo_copy, "add-project", "bike_counts")
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, FileNotFoundError)
+    assert snapshot(repo_copy) == before
+
+
+def test_list_projects_prints_orgs_projects_and_reserved_names(repo_copy: Path):
+    result = invoke(repo_copy, "list-projects")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[:3] == ["emd (2 projects)", "  template_pipeline", "  test_flow"]
+    assert any(line.startswith("Reserved names: ") and "utils" in line for line in lines)
+
+
+def test_list_projects_json(repo_copy: Path):
+    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
+    data = json.loads(invoke(repo_copy, "list-projects", "--json").output)
+    assert data["orgs"] == {"emd": ["template_pipeline", "test_flow"], "sme": []}
+    assert {"utils", "flows", "pipelines", "json", "prefect"} <= set(data["reserved"])
+
+
+def test_list_projects_imports_neither_prefect_nor_any_flow(repo_copy: Path):
+    code = (
+        "import sys; sys.argv = ['manage.py', 'list-projects'];"
+        "from pipelines.manage.cli import cli\n"
+        "try: cli()\n"
+        "except SystemExit: pass\n"
+        "bad = [m for m in sys.modules if m == 'prefect' or m.startswith('pipelines.emd')]\n"
+        "print('IMPORTED', bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo_copy, capture_output=True, text=True, timeout=60
+    )
+    assert "IMPORTED []" in out.stdout, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("command", ["add-project", "add-org", "remove-project", "list-projects"])
+def test_every_command_has_help_with_an_example(command: str):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert "python manage.py" in result.output
