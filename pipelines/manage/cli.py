@@ -37,7 +37,8 @@ def cli(ctx: click.Context, repo_root: Path) -> None:
 def _default_org(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
     if value:
         return value
-    repo: Repo = ctx.find_object(Repo)
+    repo = ctx.find_object(Repo)
+    assert repo is not None, "the cli group sets the Repo"
     try:
         return load_settings(root=repo.root).default_org
     except SettingsError as error:
@@ -152,6 +153,100 @@ def list_projects(repo: Repo, as_json: bool) -> None:
         "  plus Python keywords and the standard library's module names "
         "(`list-projects --json` lists them all); names are unique across orgs and projects."
     )
+
+
+def _parse_params(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, object]:
+    parsed: dict[str, object] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx=ctx, param=param)
+        try:
+            parsed[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed[key] = raw  # not JSON: keep the text as given
+    return parsed
+
+
+@cli.command("run")
+@click.argument("flow_path")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    callback=_parse_params,
+    help="KEY=VALUE; VALUE is read as JSON when it parses (42, true, [1,2]), else as text.",
+)
+def run(flow_path: str, params: dict[str, object]) -> None:
+    """Run a flow now on this machine (executor from settings) and summarise it.
+
+    \b
+    Example:
+      python manage.py run pipelines.emd.test_flow.flows.flow --param param=val
+    """
+    from pipelines.manage.loading import load_flow
+    from pipelines.utils.execution import (
+        FlowParameterError,
+        check_parameters,
+        failed_tasks,
+        run_local,
+    )
+
+    flow = load_flow(flow_path)
+    try:
+        check_parameters(flow, params)
+        state = run_local(flow, params)
+    except (FlowParameterError, SettingsError) as error:
+        raise CliError(str(error)) from error
+    if not state.is_successful():
+        failed = [f"  {name}: {message}" for name, message in failed_tasks(state)]
+        raise CliError(f"Flow {flow.name!r} failed: {state.message}\n" + "\n".join(failed))
+    click.echo(f"Flow {flow.name!r} succeeded.")
+
+
+@cli.command("check")
+@pass_repo
+def check(repo: Repo) -> None:
+    """Import every flow and validate it: DAG, serialization, unique names, schedules,
+    deployment defaults, and that every project is imported by its org.
+
+    \b
+    Example:
+      python manage.py check
+    """
+    from pipelines.manage.check import check_repo
+
+    count, problems = check_repo(repo)
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    if problems:
+        raise CliError(f"{len(problems)} problem(s) in {count} flow(s).")
+    click.echo(f"ok: {count} flow(s) checked, no problems.")
+
+
+@cli.command("query")
+@click.argument("sql")
+@click.option("--limit", default=50, show_default=True, help="Rows to print.")
+def query(sql: str, limit: int) -> None:
+    """Run a read-only SQL query on the local warehouse (DuckDB) and print the result.
+
+    \b
+    Example:
+      python manage.py query "SELECT * FROM template_pipeline.rain_per_hour LIMIT 5"
+    """
+    from pipelines.utils.warehouse import get_warehouse
+
+    try:
+        frame = get_warehouse().query(sql)
+    except (SettingsError, FileNotFoundError) as error:
+        raise CliError(str(error)) from error
+    except Exception as error:  # the SQL engine's own message is what the user needs
+        raise CliError(f"Query failed: {error}") from error
+    click.echo(frame.head(limit).to_string(index=False))
+    if len(frame) > limit:
+        click.echo(f"... {len(frame) - limit} more row(s)")
 
 
 def main() -> None:

@@ -7,3 +7,12 @@ FLOW_NAME = "emd: template_pipeline"
 
 # People alerted when a run of this project's flow fails.
 CODE_OWNERS: list[str] = []
+
+# Shipped with the repo: two days of 15-minute rain-gauge readings, with the dirt of a real
+# export (padded names, duplicates, a blank line, "ND" for an offline gauge).
+SOURCE = "pipelines/emd/template_pipeline/data/rain_gauges.csv"
+NA_VALUES = ["ND"]
+COLUMN_TYPES = {"estacao": "string", "data_hora": "timestamp", "chuva_15_min_mm": "float"}
+
+DATASET_ID = "template_pipeline"
+TABLE_ID = "rain_per_hour"

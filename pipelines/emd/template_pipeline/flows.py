@@ -1,16 +1,27 @@
-"""Flows of the template_pipeline project.
+"""The example ETL a new project copies from: CSV -> pandas -> Parquet -> warehouse.
 
-A full ETL to copy from (dataset -> pandas -> Parquet -> warehouse) is in
-pipelines/emd/template_pipeline/flows.py.
+Every step but the project's own transform is a shared task from pipelines.utils.
 """
 
 from prefect import Parameter
 
+from pipelines.utils.dataframe import cast_columns, clean_dataframe, read_csv
+from pipelines.utils.datalake.tasks import write_parquet_partitions
 from pipelines.utils.flow_defaults import PipelineFlow
+from pipelines.utils.warehouse.tasks import load_to_warehouse
 
-from .constants import CODE_OWNERS, FLOW_NAME, ORG
+from .constants import (
+    CODE_OWNERS,
+    COLUMN_TYPES,
+    DATASET_ID,
+    FLOW_NAME,
+    NA_VALUES,
+    ORG,
+    SOURCE,
+    TABLE_ID,
+)
 from .schedules import schedule
-from .tasks import greet
+from .tasks import rain_per_hour
 
 with PipelineFlow(
     FLOW_NAME,
@@ -18,5 +29,12 @@ with PipelineFlow(
     code_owners=CODE_OWNERS,
     schedule=schedule,
 ) as flow:
-    name = Parameter("name", default="world")
-    greeting = greet(name)
+    source = Parameter("source", default=SOURCE)
+    dataset_id = Parameter("dataset_id", default=DATASET_ID)
+    table_id = Parameter("table_id", default=TABLE_ID)
+
+    raw = read_csv(source, na_values=NA_VALUES)
+    readings = cast_columns(clean_dataframe(raw), COLUMN_TYPES)
+    hourly = rain_per_hour(readings)
+    written = write_parquet_partitions(hourly, dataset_id, table_id, partition_column="hora")
+    loaded = load_to_warehouse(written)

@@ -7,12 +7,7 @@ from pipelines.utils.schedules import interval_clock, make_schedule
 
 from .constants import ORG
 
-# Daily at 06:00 America/Sao_Paulo. For one clock per table, see staggered_clocks.
+# Every hour at minute 5, America/Sao_Paulo.
 schedule = make_schedule(
-    interval_clock(
-        timedelta(days=1),
-        start="2024-01-01 06:00",
-        labels=[org_label(ORG)],
-        parameter_defaults={"name": "world"},
-    )
+    interval_clock(timedelta(hours=1), start="2024-01-01 00:05", labels=[org_label(ORG)])
 )

@@ -1,8 +1,4 @@
-"""Flows of the test_flow project.
-
-A full ETL to copy from (dataset -> pandas -> Parquet -> warehouse) is in
-pipelines/emd/template_pipeline/flows.py.
-"""
+"""The smallest flow: one parameter, echoed by one task (seed 004's example)."""
 
 from prefect import Parameter
 
@@ -10,7 +6,7 @@ from pipelines.utils.flow_defaults import PipelineFlow
 
 from .constants import CODE_OWNERS, FLOW_NAME, ORG
 from .schedules import schedule
-from .tasks import greet
+from .tasks import echo
 
 with PipelineFlow(
     FLOW_NAME,
@@ -18,5 +14,5 @@ with PipelineFlow(
     code_owners=CODE_OWNERS,
     schedule=schedule,
 ) as flow:
-    name = Parameter("name", default="world")
-    greeting = greet(name)
+    param = Parameter("param", default="default")
+    echoed = echo(param)

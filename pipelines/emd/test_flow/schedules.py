@@ -13,6 +13,6 @@ schedule = make_schedule(
         timedelta(days=1),
         start="2024-01-01 06:00",
         labels=[org_label(ORG)],
-        parameter_defaults={"name": "world"},
+        parameter_defaults={"param": "scheduled"},
     )
 )

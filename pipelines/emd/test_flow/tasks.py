@@ -5,20 +5,15 @@ from prefect import task
 
 
 @task
-def greet(name: str) -> str:
-    """Build a greeting and log it.
+def echo(param: str) -> str:
+    """Log the parameter and return it, to check that flows run end to end.
 
     Args:
-        name: Who to greet.
+        param: Any value.
 
     Returns:
-        The greeting.
-
-    Raises:
-        ValueError: The name is blank.
+        The value as text.
     """
-    if not name.strip():
-        raise ValueError("name must not be blank")
-    greeting = f"Hello, {name}!"
-    prefect.context.get("logger").info(greeting)
-    return greeting
+    text = str(param)
+    prefect.context.get("logger").info("param = %s", text)
+    return text

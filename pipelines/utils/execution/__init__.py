@@ -1,13 +1,14 @@
 """Run flows: run_local on this machine, with the executor chosen by settings."""
 
 from pipelines.utils.execution.executors import describe_executor, make_executor
-from pipelines.utils.execution.local import run_local
+from pipelines.utils.execution.local import failed_tasks, run_local
 from pipelines.utils.execution.parameters import FlowParameterError, check_parameters
 
 __all__ = [
     "FlowParameterError",
     "check_parameters",
     "describe_executor",
+    "failed_tasks",
     "make_executor",
     "run_local",
 ]

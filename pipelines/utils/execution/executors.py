@@ -38,8 +38,9 @@ def make_executor(settings: Settings) -> Executor:
 
 def describe_executor(executor: Executor) -> str:
     """A short human description, e.g. 'DaskExecutor on tcp://127.0.0.1:8786'."""
-    if isinstance(executor, DaskExecutor) and executor.address:
-        return f"DaskExecutor on {executor.address}"
+    address = getattr(executor, "address", None)
+    if isinstance(executor, DaskExecutor) and address:
+        return f"DaskExecutor on {address}"
     if isinstance(executor, LocalDaskExecutor):
         return f"LocalDaskExecutor ({executor.scheduler})"
     return type(executor).__name__

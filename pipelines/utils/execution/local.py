@@ -47,9 +47,10 @@ def run_local(
     )
     # Work on a copy so the caller's flow keeps its schedule and configuration.
     runnable = flow.copy()
-    runnable.schedule = None
     started = time.monotonic()
     state = runnable.run(parameters=given, executor=executor, run_on_schedule=False)
+    if state is None:  # only when run_on_schedule loops forever, which it does not here
+        raise RuntimeError(f"Flow {flow.name!r} returned no state.")
     for line in summarize(state, time.monotonic() - started):
         logger.info(line)
     return state
@@ -61,11 +62,25 @@ def summarize(state: State, seconds: float) -> list[str]:
     counts = Counter(type(s).__name__ for s in task_states.values())
     by_state = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "no tasks"
     lines = [f"Flow run {type(state).__name__} in {seconds:.1f}s: {by_state}"]
-    for task, task_state in task_states.items():
-        if task_state.is_failed():
-            lines.append(f"  failed: {task.name}: {task_state.message}")
+    lines += [f"  failed: {name}: {message}" for name, message in failed_tasks(state)]
     for task_state in task_states.values():
         location = getattr(task_state.result, "location", None)
         if task_state.is_successful() and location:
             lines.append(f"  output: {location}")
     return lines
+
+
+def failed_tasks(state: State) -> list[tuple[str, str]]:
+    """(task name, error) for each failed task of a flow run, e.g. ('load', 'OSError: ...')."""
+    task_states: dict[Any, State] = state.result if isinstance(state.result, dict) else {}
+    failed = []
+    for task, task_state in task_states.items():
+        if task_state.is_failed():
+            error = task_state.result
+            message = (
+                f"{type(error).__name__}: {error}"
+                if isinstance(error, BaseException)
+                else str(task_state.message)
+            )
+            failed.append((task.name, message))
+    return failed

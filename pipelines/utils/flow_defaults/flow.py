@@ -40,9 +40,11 @@ class PipelineFlow(Flow):
         settings = settings or load_settings()
         self.org = org
         self.code_owners = list(code_owners)
+        # image None lets the agent use its default image.
+        image = settings.get("PIPELINES_FLOW_IMAGE")
         kwargs.setdefault(
             "run_config",
-            KubernetesRun(image=settings.get("PIPELINES_FLOW_IMAGE"), labels=[org_label(org)]),
+            KubernetesRun(image=image, labels=[org_label(org)]),  # type: ignore[arg-type]
         )
         bucket = settings.get("PIPELINES_FLOWS_BUCKET")
         if bucket and "storage" not in kwargs:

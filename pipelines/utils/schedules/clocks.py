@@ -62,8 +62,8 @@ def interval_clock(
     return IntervalClock(
         interval=interval,
         start_date=_start(start),
-        labels=list(labels) or None,
-        parameter_defaults=dict(parameter_defaults or {}) or None,
+        labels=list(labels),
+        parameter_defaults=dict(parameter_defaults or {}),
     )
 
 
@@ -92,8 +92,8 @@ def cron_clock(
         return CronClock(
             cron=cron,
             start_date=_start(start),
-            labels=list(labels) or None,
-            parameter_defaults=dict(parameter_defaults or {}) or None,
+            labels=list(labels),
+            parameter_defaults=dict(parameter_defaults or {}),
         )
     except (ValueError, KeyError) as error:
         raise ValueError(f"cron={cron!r} is not a valid five-field cron string: {error}") from error

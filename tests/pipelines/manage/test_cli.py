@@ -100,7 +100,9 @@ def test_remove_project_in_a_new_org_leaves_no_empty_test_folder(repo_copy: Path
     assert invoke(repo_copy, "add-org", "sme").exit_code == 0
     before = snapshot(repo_copy)
     assert invoke(repo_copy, "add-project", "school_meals", "--org", "sme").exit_code == 0
-    assert invoke(repo_copy, "remove-project", "school_meals", "--org", "sme", "--yes").exit_code == 0
+    assert (
+        invoke(repo_copy, "remove-project", "school_meals", "--org", "sme", "--yes").exit_code == 0
+    )
     assert snapshot(repo_copy) == before
 
 
@@ -110,7 +112,9 @@ def test_remove_project_asks_first_and_a_no_changes_nothing(repo_copy: Path):
     result = invoke(repo_copy, "remove-project", "bike_counts", input="n\n")
 
     assert result.exit_code == 1
-    assert "Error: Nothing removed: not confirmed (pass --yes to skip the question)." in result.output
+    assert (
+        "Error: Nothing removed: not confirmed (pass --yes to skip the question)." in result.output
+    )
     assert snapshot(repo_copy) == before
 
 

@@ -1,0 +1,58 @@
+"""`manage.py check`: import every flow and validate what deploying it relies on."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pipelines.manage.discover import Repo, unaggregated
+from pipelines.manage.loading import load_repo_flows
+
+
+def check_repo(repo: Repo) -> tuple[int, list[str]]:
+    """Validate every flow of the repo.
+
+    Returns:
+        How many flows were checked, and one line per problem.
+    """
+    from prefect.run_configs import KubernetesRun
+
+    from pipelines.utils.flow_defaults import PipelineFlow, org_label
+
+    problems = unaggregated(repo)
+    loaded = load_repo_flows(repo)
+    problems += loaded.problems
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for module, flow in loaded.flows:
+        where = f"{module}: flow {flow.name!r}"
+        by_name[flow.name].append(module)
+        try:
+            flow.validate()
+            flow.sorted_tasks()  # raises on a cycle
+        except Exception as error:
+            problems.append(f"{where}: invalid DAG: {error}")
+        try:
+            flow.serialize()
+        except Exception as error:
+            problems.append(f"{where}: does not serialize: {type(error).__name__}: {error}")
+        if flow.schedule is not None:
+            try:
+                if not flow.schedule.next(3):
+                    problems.append(f"{where}: its schedule yields no future runs")
+            except Exception as error:
+                problems.append(f"{where}: schedule fails: {error}")
+        if not isinstance(flow, PipelineFlow):
+            problems.append(
+                f"{where}: is a {type(flow).__name__}; use pipelines.utils.flow_defaults."
+                f"PipelineFlow so it gets storage, run config and failure alerts"
+            )
+        elif not isinstance(flow.run_config, KubernetesRun) or org_label(flow.org) not in (
+            flow.run_config.labels or set()
+        ):
+            problems.append(f"{where}: run config must be a KubernetesRun with label {flow.org!r}")
+    for name, modules in sorted(by_name.items()):
+        if len(modules) > 1:
+            problems.append(
+                f"flow name {name!r} is used {len(modules)} times ({', '.join(modules)}); "
+                f"flow names must be unique across the repo"
+            )
+    return len(loaded.flows), problems

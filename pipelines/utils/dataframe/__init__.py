@@ -1,0 +1,5 @@
+"""Tasks that read, clean and type pandas DataFrames."""
+
+from pipelines.utils.dataframe.tasks import cast_columns, clean_dataframe, read_csv
+
+__all__ = ["cast_columns", "clean_dataframe", "read_csv"]

@@ -1,0 +1,85 @@
+"""Prefect tasks to read a CSV, clean it and give its columns types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import prefect
+from prefect import task
+
+from pipelines.settings import load_settings
+from pipelines.utils.dataframe.cleaning import cast, clean
+
+
+@task
+def read_csv(source: str, separator: str = ",", na_values: list[str] | None = None) -> pd.DataFrame:
+    """Read a CSV file as text columns, so nothing is guessed before cast_columns.
+
+    Args:
+        source: Path of the file; relative paths are read from the repository root, so the
+            same parameter works locally and in the flow-run image.
+        separator: Field separator.
+        na_values: Extra markers of missing values (only the empty field by default, so text
+            such as "None of the above" or "NA" survives).
+
+    Returns:
+        The rows, every column as text.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+    """
+    path = Path(source)
+    if not path.is_absolute():
+        path = load_settings().root / path
+    if not path.is_file():
+        raise FileNotFoundError(f"CSV file {path} does not exist.")
+    frame = pd.read_csv(
+        path,
+        sep=separator,
+        dtype=str,
+        keep_default_na=False,
+        na_values=["", *(na_values or [])],
+    )
+    prefect.context.get("logger").info("Read %s rows x %s columns from %s", *frame.shape, path)
+    return frame
+
+
+@task
+def clean_dataframe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Snake-case column names, trim text, turn blank text into NA, drop empty/duplicate rows.
+
+    Args:
+        frame: Rows to clean.
+
+    Returns:
+        The cleaned rows (a new DataFrame).
+
+    Raises:
+        ValueError: Two columns get the same snake_case name.
+    """
+    cleaned, dropped = clean(frame)
+    prefect.context.get("logger").info(
+        "Cleaned %s rows: dropped %s empty and %s duplicate row(s)",
+        len(cleaned),
+        dropped["empty_rows"],
+        dropped["duplicate_rows"],
+    )
+    return cleaned
+
+
+@task
+def cast_columns(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """Give columns types: string, int, float, bool, date or timestamp.
+
+    Args:
+        frame: Rows to convert.
+        types: Column -> type. Timestamps without an offset are read in America/Sao_Paulo.
+
+    Returns:
+        The converted rows.
+
+    Raises:
+        ValueError: Unknown type, missing column, or values that do not parse (with examples).
+    """
+    return cast(frame, types)

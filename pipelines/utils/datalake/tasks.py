@@ -1,0 +1,142 @@
+"""Tasks that write DataFrames into the datalake as date-partitioned Parquet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import prefect
+import pyarrow as pa
+import pyarrow.parquet as pq
+from prefect import task
+
+from pipelines.constants import TIMEZONE
+from pipelines.utils.datalake.base import PARTITION_KEYS, partition_path, table_prefix
+from pipelines.utils.datalake.factory import get_datalake
+
+MODES = ("overwrite", "append")
+
+
+@dataclass(frozen=True)
+class DatalakeWrite:
+    """What a write put in the datalake."""
+
+    dataset_id: str
+    table_id: str
+    location: str
+    rows: int
+    partitions: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+
+def _partition_days(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The city's calendar day of each row, from a date or timestamp column."""
+    values = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if values.dt.tz is not None:
+            values = values.dt.tz_convert(TIMEZONE)
+        return values.dt.date
+    if values.map(lambda v: isinstance(v, dt.date)).all():
+        return values.map(lambda v: v.date() if isinstance(v, dt.datetime) else v)
+    raise TypeError(
+        f"partition_column {column!r} has dtype {values.dtype}; it must hold dates or "
+        f"timestamps (cast it first, e.g. with cast_columns)."
+    )
+
+
+@task
+def write_parquet_partitions(
+    frame: pd.DataFrame,
+    dataset_id: str,
+    table_id: str,
+    partition_column: str | None = None,
+    mode: str = "append",
+) -> DatalakeWrite:
+    """Write a DataFrame to the datalake as Parquet, one folder per day.
+
+    Partitions are Hive-style ano=YYYY/mes=MM/data=YYYY-MM-DD folders under
+    <dataset_id>/<table_id>. Each partition is written whole and swapped in, so rerunning a
+    period replaces its rows instead of duplicating them.
+
+    Args:
+        frame: The rows to write.
+        dataset_id: Dataset (folder, warehouse schema) of the table.
+        table_id: Table name.
+        partition_column: A date or timestamp column to partition by; None for one file.
+        mode: "append" keeps the partitions the rows do not touch and replaces those they do;
+            "overwrite" makes the table hold exactly these rows.
+
+    Returns:
+        Where the rows went, how many, and which partitions.
+
+    Raises:
+        ValueError: Unknown mode, missing column or a column that clashes with a partition key.
+        TypeError: The partition column holds neither dates nor timestamps.
+        RuntimeError: A written file does not hold the rows it was given.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
+    prefix = table_prefix(dataset_id, table_id)
+    if partition_column is not None:
+        if partition_column not in frame.columns:
+            raise ValueError(
+                f"partition_column {partition_column!r} is not a column; columns: "
+                f"{', '.join(map(str, frame.columns))}."
+            )
+        clashes = sorted(set(PARTITION_KEYS) & set(frame.columns))
+        if clashes:
+            raise ValueError(
+                f"column(s) {', '.join(clashes)} clash with the partition keys "
+                f"{'/'.join(PARTITION_KEYS)}; rename them before writing."
+            )
+    logger = prefect.context.get("logger")
+    datalake = get_datalake()
+    if mode == "overwrite":
+        datalake.delete_prefix(prefix)
+    groups: list[tuple[str, pd.DataFrame]]
+    if partition_column is None:
+        groups = [("", frame)]
+    else:
+        days = _partition_days(frame, partition_column)
+        groups = [
+            (partition_path(day), part)
+            for day, part in frame.groupby(days, sort=True, dropna=False)
+        ]
+    partitions: list[str] = []
+    keys: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="pipelines-parquet-") as tmp:
+        for partition, part in groups:
+            name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
+            local = Path(tmp) / name
+            table = pa.Table.from_pandas(part, preserve_index=False)
+            pq.write_table(table, local)
+            written_rows = pq.read_metadata(local).num_rows
+            if written_rows != len(part):
+                raise RuntimeError(
+                    f"{partition or prefix}: wrote {written_rows} rows but was given {len(part)}."
+                )
+            if partition:
+                target = f"{prefix}/{partition}"
+                keys += datalake.replace_prefix(target, {name: local})
+            elif mode == "overwrite":
+                target = prefix
+                keys += datalake.replace_prefix(target, {name: local})
+            else:  # unpartitioned append: one more file beside the old ones
+                target = f"{prefix}/{name}"
+                keys.append(datalake.put(target, local))
+            partitions.append(partition or name)
+            logger.info("Wrote %s rows to %s", len(part), datalake.uri(target))
+    return DatalakeWrite(
+        dataset_id=dataset_id,
+        table_id=table_id,
+        location=f"{datalake.uri(prefix)} ({len(frame)} rows in {len(partitions)} partition(s))",
+        rows=len(frame),
+        partitions=partitions,
+        keys=keys,
+    )

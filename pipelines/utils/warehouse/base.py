@@ -1,0 +1,40 @@
+"""The Warehouse interface."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipelines.utils.datalake.base import Datalake
+
+
+@dataclass(frozen=True)
+class LoadedTable:
+    """A table after a load: its name, where it lives, its rows, and how to look at it."""
+
+    table: str
+    location: str
+    rows: int
+
+
+class Warehouse(ABC):
+    """Tables named <dataset_id>.<table_id>, loaded from the datalake's Parquet files."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the warehouse is, for humans."""
+
+    @abstractmethod
+    def load_from_datalake(self, datalake: Datalake, dataset_id: str, table_id: str) -> LoadedTable:
+        """Make the table hold exactly the rows of its datalake folder."""
+
+    @abstractmethod
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run a read-only query."""
+
+    @abstractmethod
+    def row_count(self, dataset_id: str, table_id: str) -> int:
+        """Rows in a table."""

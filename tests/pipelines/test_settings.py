@@ -1,0 +1,59 @@
+"""Settings: environment over .env over defaults; every key documented in .env.example."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pipelines.settings import SETTINGS, SettingsError, load_settings, read_dotenv
+from tests.conftest import REPO_ROOT
+
+
+def test_environment_wins_over_dotenv_which_wins_over_defaults(tmp_path):
+    (tmp_path / ".env").write_text(
+        "# comment\nPIPELINES_DEFAULT_ORG=sme\nexport PIPELINES_DATA_DIR='/srv/x'\n"
+    )
+    settings = load_settings({"PIPELINES_DATA_DIR": "rel"}, root=tmp_path)
+    assert settings.default_org == "sme"
+    assert settings.data_dir == tmp_path / "rel"
+    assert settings.get("PIPELINES_DEV_PROJECT") == "staging"
+    assert settings.env == "local"
+
+
+def test_missing_setting_names_it_and_its_purpose(tmp_path):
+    with pytest.raises(SettingsError) as error:
+        load_settings({}, root=tmp_path).require("PIPELINES_FLOWS_BUCKET")
+    assert str(error.value) == (
+        "Missing setting PIPELINES_FLOWS_BUCKET: GCS bucket where registered flows are stored. "
+        "Set it in the environment or .env."
+    )
+
+
+def test_unknown_environment_is_refused(tmp_path):
+    with pytest.raises(
+        SettingsError, match="PIPELINES_ENV='staging' is not one of local, dev, prod"
+    ):
+        _ = load_settings({"PIPELINES_ENV": "staging"}, root=tmp_path).env
+
+
+def test_malformed_dotenv_line_is_reported_with_its_number(tmp_path):
+    (tmp_path / ".env").write_text("A=1\nthis is wrong\n")
+    with pytest.raises(SettingsError, match=r"\.env:2: expected KEY=VALUE"):
+        read_dotenv(tmp_path / ".env")
+
+
+def test_every_setting_is_documented_in_env_example():
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (REPO_ROOT / ".env.example").read_text(), re.M)
+    )
+    assert {s.name for s in SETTINGS} <= documented
+
+
+def test_flows_and_tasks_never_read_os_environ():
+    offenders = [
+        str(path.relative_to(REPO_ROOT))
+        for path in (REPO_ROOT / "pipelines").rglob("*.py")
+        if path.name != "settings.py" and re.search(r"os\.environ|os\.getenv", path.read_text())
+    ]
+    assert offenders == []

@@ -1,0 +1,85 @@
+"""write_parquet_partitions: partition layout, modes, row checks and input errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from prefect import Flow
+
+from pipelines.utils.datalake.tasks import write_parquet_partitions
+
+
+@pytest.fixture(autouse=True)
+def local_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINES_ENV", "local")
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path))
+
+
+def run_write(frame, **kwargs):
+    with Flow("write") as flow:
+        result = write_parquet_partitions(frame, "ds", "tbl", **kwargs)
+    state = flow.run()
+    return state.result[result]
+
+
+def frame_of(days: list[str]) -> pd.DataFrame:
+    stamps = pd.to_datetime(days).tz_localize("America/Sao_Paulo")
+    return pd.DataFrame({"at": stamps, "value": range(len(days))})
+
+
+def test_partitions_by_the_city_calendar_day(tmp_path):
+    # 02:30 UTC on the 2nd is still the 1st in Sao Paulo (UTC-3).
+    frame = pd.DataFrame(
+        {"at": pd.to_datetime(["2024-01-02 02:30", "2024-01-02 04:00"], utc=True), "v": [1, 2]}
+    )
+    written = run_write(frame, partition_column="at").result
+    assert written.partitions == [
+        "ano=2024/mes=01/data=2024-01-01",
+        "ano=2024/mes=01/data=2024-01-02",
+    ]
+    assert written.rows == 2
+
+
+def test_append_replaces_touched_partitions_and_keeps_the_others(tmp_path):
+    run_write(frame_of(["2024-01-01", "2024-01-02"]), partition_column="at")
+    run_write(frame_of(["2024-01-02", "2024-01-02", "2024-01-03"]), partition_column="at")
+    files = sorted((tmp_path / "datalake/ds/tbl").rglob("*.parquet"))
+    rows = {f.parent.name: pq.read_metadata(f).num_rows for f in files}
+    assert rows == {"data=2024-01-01": 1, "data=2024-01-02": 2, "data=2024-01-03": 1}
+
+
+def test_overwrite_drops_partitions_not_in_the_data(tmp_path):
+    run_write(frame_of(["2024-01-01", "2024-01-02"]), partition_column="at")
+    run_write(frame_of(["2024-01-03"]), partition_column="at", mode="overwrite")
+    assert [f.parent.name for f in (tmp_path / "datalake/ds/tbl").rglob("*.parquet")] == [
+        "data=2024-01-03"
+    ]
+
+
+def test_dates_partition_too():
+    frame = pd.DataFrame({"day": [dt.date(2024, 5, 1)], "v": [1]})
+    assert run_write(frame, partition_column="day").result.partitions == [
+        "ano=2024/mes=05/data=2024-05-01"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "frame", "message"),
+    [
+        ({"mode": "upsert"}, frame_of(["2024-01-01"]), "mode='upsert' must be one of"),
+        ({"partition_column": "nope"}, frame_of(["2024-01-01"]), "partition_column 'nope' is not"),
+        ({"partition_column": "value"}, frame_of(["2024-01-01"]), "must hold dates or timestamps"),
+        (
+            {"partition_column": "at"},
+            frame_of(["2024-01-01"]).assign(data=1),
+            "clash with the partition keys",
+        ),
+    ],
+)
+def test_bad_input_fails_with_a_specific_message(kwargs, frame, message):
+    state = run_write(frame, **kwargs)
+    assert state.is_failed()
+    assert message in str(state.result)

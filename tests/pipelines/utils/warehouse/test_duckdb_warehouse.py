@@ -1,0 +1,70 @@
+"""DuckDB warehouse: loads mirror the datalake, types survive, errors are specific."""
+
+from __future__ import annotations
+
+import decimal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.utils.datalake import LocalDatalake
+from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+
+def write(lake: LocalDatalake, tmp_path, key_prefix: str, table: pa.Table, name: str = "f.parquet"):
+    local = tmp_path / name
+    pq.write_table(table, local)
+    lake.replace_prefix(key_prefix, {name: local})
+
+
+def test_load_mirrors_the_datalake_with_partition_columns(tmp_path):
+    lake, warehouse = LocalDatalake(tmp_path / "lake"), DuckDBWarehouse(tmp_path / "w.duckdb")
+    table = pa.table(
+        {
+            "amount": pa.array([decimal.Decimal("12345678.91")], pa.decimal128(12, 2)),
+            "note": ['a, "quoted"\nline ção'],
+            "ok": [True],
+        }
+    )
+    write(lake, tmp_path, "ds/t/ano=2024/mes=01/data=2024-01-01", table)
+
+    loaded = warehouse.load_from_datalake(lake, "ds", "t")
+
+    assert loaded.rows == 1
+    assert loaded.table == "ds.t"
+    row = warehouse.query("SELECT * FROM ds.t").iloc[0]
+    assert row["amount"] == decimal.Decimal("12345678.91") or float(row["amount"]) == 12345678.91
+    assert row["note"] == 'a, "quoted"\nline ção'
+    assert str(row["data"]).startswith("2024-01-01")
+    # A second load after a partition was replaced holds the new rows only.
+    write(lake, tmp_path, "ds/t/ano=2024/mes=01/data=2024-01-01", pa.concat_tables([table, table]))
+    assert warehouse.load_from_datalake(lake, "ds", "t").rows == 2
+
+
+def test_load_without_files_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="write the table to the datalake first"):
+        DuckDBWarehouse(tmp_path / "w.duckdb").load_from_datalake(
+            LocalDatalake(tmp_path / "lake"), "ds", "t"
+        )
+
+
+def test_names_are_checked_before_sql(tmp_path):
+    with pytest.raises(ValueError, match="not a valid table or dataset name"):
+        DuckDBWarehouse(tmp_path / "w.duckdb").load_from_datalake(
+            LocalDatalake(tmp_path / "lake"), "ds", 't"; drop table x; --'
+        )
+
+
+def test_query_before_any_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run a pipeline first"):
+        DuckDBWarehouse(tmp_path / "none.duckdb").query("SELECT 1")
+
+
+def test_query_returns_a_dataframe(tmp_path):
+    lake, warehouse = LocalDatalake(tmp_path / "lake"), DuckDBWarehouse(tmp_path / "w.duckdb")
+    write(lake, tmp_path, "ds/t/part", pa.table({"x": [1, 2, 3]}))
+    warehouse.load_from_datalake(lake, "ds", "t")
+    assert isinstance(warehouse.query("SELECT sum(x) AS s FROM ds.t"), pd.DataFrame)
+    assert warehouse.row_count("ds", "t") == 3
