@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.manage.cli import cli
+from pipelines.manage.discover import Repo
 from tests.conftest import snapshot
 
 PROJECT_FILES = {"__init__.py", "constants.py", "flows.py", "schedules.py", "tasks.py", "utils.py"}
@@ -29,87 +30,87 @@ def files_under(folder: Path) -> set[str]:
 
 
 def test_add_project_creates_the_project_its_test_and_one_import_line(repo_copy: Path):
-    result = invoke(repo_copy, "add-project", "bike_counts", "--org", "emd")
+    result = invoke(repo_copy, "add-project", "qa_counts", "--org", "emd")
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:4] == [
-        "Created project 'bike_counts' in org 'emd':",
-        "  created pipelines/emd/bike_counts/",
-        "  created tests/pipelines/emd/bike_counts/",
+        "Created project 'qa_counts' in org 'emd':",
+        "  created pipelines/emd/qa_counts/",
+        "  created tests/pipelines/emd/qa_counts/",
         "  edited  pipelines/emd/__init__.py",
     ]
-    assert files_under(repo_copy / "pipelines/emd/bike_counts") == PROJECT_FILES
-    assert files_under(repo_copy / "tests/pipelines/emd/bike_counts") == {"test_flows.py"}
+    assert files_under(repo_copy / "pipelines/emd/qa_counts") == PROJECT_FILES
+    assert files_under(repo_copy / "tests/pipelines/emd/qa_counts") == {"test_flows.py"}
     init = (repo_copy / "pipelines/emd/__init__.py").read_text().splitlines()
-    assert init.count("import pipelines.emd.bike_counts.flows  # noqa: F401") == 1
+    assert init.count("import pipelines.emd.qa_counts.flows  # noqa: F401") == 1
     import_lines = [line for line in init if line.startswith("import ")]
     assert import_lines == sorted(import_lines)
-    flows = (repo_copy / "pipelines/emd/bike_counts/constants.py").read_text()
-    assert 'FLOW_NAME = "emd: bike_counts"' in flows
+    flows = (repo_copy / "pipelines/emd/qa_counts/constants.py").read_text()
+    assert 'FLOW_NAME = "emd: qa_counts"' in flows
 
 
 def test_generated_project_imports_serializes_runs_and_passes_its_own_test(repo_copy: Path):
-    assert invoke(repo_copy, "add-project", "bike_counts").exit_code == 0
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
     # A fresh interpreter in the copy, so the copy's pipelines package is the one imported.
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/pipelines/emd/bike_counts"],
+         "tests/pipelines/emd/qa_counts"],
         cwd=repo_copy, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "2 passed" in tests.stdout
     imported = subprocess.run(
-        [sys.executable, "-c", "import pipelines.flows, pipelines.emd.bike_counts.flows as f; "
+        [sys.executable, "-c", "import pipelines.flows, pipelines.emd.qa_counts.flows as f; "
          "print(f.flow.name, f.flow.serialize()['schedule'] is not None)"],
         cwd=repo_copy, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert imported.stdout.strip() == "emd: bike_counts True", imported.stderr
+    assert imported.stdout.strip() == "emd: qa_counts True", imported.stderr
 
 
 def test_add_project_uses_the_default_org_from_settings(repo_copy: Path, monkeypatch):
-    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
-    monkeypatch.setenv("PIPELINES_DEFAULT_ORG", "sme")
-    result = invoke(repo_copy, "add-project", "school_meals")
+    assert invoke(repo_copy, "add-org", "qa_org").exit_code == 0
+    monkeypatch.setenv("PIPELINES_DEFAULT_ORG", "qa_org")
+    result = invoke(repo_copy, "add-project", "qa_meals")
     assert result.exit_code == 0, result.output
-    assert (repo_copy / "pipelines/sme/school_meals/flows.py").is_file()
+    assert (repo_copy / "pipelines/qa_org/qa_meals/flows.py").is_file()
 
 
 def test_add_org_creates_the_org_and_imports_it_from_pipelines_flows(repo_copy: Path):
-    result = invoke(repo_copy, "add-org", "sme")
+    result = invoke(repo_copy, "add-org", "qa_org")
 
     assert result.exit_code == 0, result.output
-    assert files_under(repo_copy / "pipelines/sme") == PROJECT_FILES
+    assert files_under(repo_copy / "pipelines/qa_org") == PROJECT_FILES
     flows = (repo_copy / "pipelines/flows.py").read_text().splitlines()
-    assert flows.count("import pipelines.sme  # noqa: F401") == 1
-    assert invoke(repo_copy, "add-project", "school_meals", "--org", "sme").exit_code == 0
-    init = (repo_copy / "pipelines/sme/__init__.py").read_text()
-    assert "import pipelines.sme.school_meals.flows  # noqa: F401" in init
+    assert flows.count("import pipelines.qa_org  # noqa: F401") == 1
+    assert invoke(repo_copy, "add-project", "qa_meals", "--org", "qa_org").exit_code == 0
+    init = (repo_copy / "pipelines/qa_org/__init__.py").read_text()
+    assert "import pipelines.qa_org.qa_meals.flows  # noqa: F401" in init
 
 
 def test_remove_project_undoes_add_project_byte_for_byte(repo_copy: Path):
     before = snapshot(repo_copy)
-    assert invoke(repo_copy, "add-project", "bike_counts").exit_code == 0
-    result = invoke(repo_copy, "remove-project", "bike_counts", "--yes")
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+    result = invoke(repo_copy, "remove-project", "qa_counts", "--yes")
 
     assert result.exit_code == 0, result.output
-    assert "Removed project 'bike_counts' from org 'emd':" in result.output
+    assert "Removed project 'qa_counts' from org 'emd':" in result.output
     assert snapshot(repo_copy) == before
 
 
 def test_remove_project_in_a_new_org_leaves_no_empty_test_folder(repo_copy: Path):
-    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
+    assert invoke(repo_copy, "add-org", "qa_org").exit_code == 0
     before = snapshot(repo_copy)
-    assert invoke(repo_copy, "add-project", "school_meals", "--org", "sme").exit_code == 0
+    assert invoke(repo_copy, "add-project", "qa_meals", "--org", "qa_org").exit_code == 0
     assert (
-        invoke(repo_copy, "remove-project", "school_meals", "--org", "sme", "--yes").exit_code == 0
+        invoke(repo_copy, "remove-project", "qa_meals", "--org", "qa_org", "--yes").exit_code == 0
     )
     assert snapshot(repo_copy) == before
 
 
 def test_remove_project_asks_first_and_a_no_changes_nothing(repo_copy: Path):
-    assert invoke(repo_copy, "add-project", "bike_counts").exit_code == 0
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
     before = snapshot(repo_copy)
-    result = invoke(repo_copy, "remove-project", "bike_counts", input="n\n")
+    result = invoke(repo_copy, "remove-project", "qa_counts", input="n\n")
 
     assert result.exit_code == 1
     assert (
@@ -119,18 +120,18 @@ def test_remove_project_asks_first_and_a_no_changes_nothing(repo_copy: Path):
 
 
 def test_remove_project_that_does_not_exist_names_its_real_org(repo_copy: Path):
-    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
-    result = invoke(repo_copy, "remove-project", "test_flow", "--org", "sme", "--yes")
+    assert invoke(repo_copy, "add-org", "qa_org").exit_code == 0
+    result = invoke(repo_copy, "remove-project", "test_flow", "--org", "qa_org", "--yes")
     assert result.exit_code == 1
     assert result.output == (
-        "Error: Project 'test_flow' does not exist in org 'sme'. "
+        "Error: Project 'test_flow' does not exist in org 'qa_org'. "
         "It lives in org 'emd': pass --org emd.\n"
     )
 
 
 def test_add_project_to_a_missing_org_says_how_to_create_it(repo_copy: Path):
     before = snapshot(repo_copy)
-    result = invoke(repo_copy, "add-project", "bike_counts", "--org", "nope")
+    result = invoke(repo_copy, "add-project", "qa_counts", "--org", "nope")
     assert result.exit_code == 1
     assert result.output == (
         "Error: Org 'nope' does not exist (existing orgs: emd). "
@@ -147,7 +148,7 @@ def test_a_failure_while_moving_files_rolls_everything_back(repo_copy: Path):
     template_tests.rmdir()
     before = snapshot(repo_copy)
 
-    result = invoke(repo_copy, "add-project", "bike_counts")
+    result = invoke(repo_copy, "add-project", "qa_counts")
 
     assert result.exit_code != 0
     assert isinstance(result.exception, FileNotFoundError)
@@ -158,14 +159,17 @@ def test_list_projects_prints_orgs_projects_and_reserved_names(repo_copy: Path):
     result = invoke(repo_copy, "list-projects")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[:3] == ["emd (2 projects)", "  template_pipeline", "  test_flow"]
+    emd = Repo(repo_copy).projects("emd")
+    assert lines[: len(emd) + 1] == [f"emd ({len(emd)} projects)", *(f"  {p}" for p in emd)]
+    assert {"template_pipeline", "test_flow"} <= set(emd)
     assert any(line.startswith("Reserved names: ") and "utils" in line for line in lines)
 
 
 def test_list_projects_json(repo_copy: Path):
-    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
+    assert invoke(repo_copy, "add-org", "qa_org").exit_code == 0
     data = json.loads(invoke(repo_copy, "list-projects", "--json").output)
-    assert data["orgs"] == {"emd": ["template_pipeline", "test_flow"], "sme": []}
+    assert data["orgs"] == {**Repo(repo_copy).tree(), "qa_org": []}
+    assert data["orgs"]["qa_org"] == [] and "test_flow" in data["orgs"]["emd"]
     assert {"utils", "flows", "pipelines", "json", "prefect"} <= set(data["reserved"])
 
 

@@ -71,9 +71,9 @@ def test_hostile_org_names_are_rejected_and_change_nothing(repo_copy: Path, name
 
 def test_duplicate_across_orgs_is_rejected(repo_copy: Path):
     runner = CliRunner()
-    assert runner.invoke(cli, ["--repo-root", str(repo_copy), "add-org", "sme"]).exit_code == 0
+    assert runner.invoke(cli, ["--repo-root", str(repo_copy), "add-org", "qa_org"]).exit_code == 0
     before = snapshot(repo_copy)
-    args = ["--repo-root", str(repo_copy), "add-project", "test_flow", "--org", "sme"]
+    args = ["--repo-root", str(repo_copy), "add-project", "test_flow", "--org", "qa_org"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
     assert result.output == (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def test_run_failure_exits_non_zero_naming_the_task_and_message():
 def test_check_passes_on_the_repo():
     result = run("check")
     assert result.exit_code == 0, result.output
-    assert result.output == "ok: 2 flow(s) checked, no problems.\n"
+    assert re.fullmatch(r"ok: \d+ flow\(s\) checked, no problems.\n", result.output)
 
 
 def check_copy(root: Path) -> subprocess.CompletedProcess:
@@ -113,7 +114,7 @@ def test_check_fails_on_a_project_missing_from_its_org_init(repo_copy: Path):
         "problem: pipelines/emd/__init__.py does not import the project 'test_flow': "
         "add `import pipelines.emd.test_flow.flows  # noqa: F401`"
     ) in result.stdout
-    assert "Error: 1 problem(s) in 2 flow(s)." in result.stderr
+    assert re.search(r"Error: 1 problem\(s\) in \d+ flow\(s\).", result.stderr)
 
 
 def test_check_reports_a_broken_project_and_still_checks_the_others(repo_copy: Path):
