@@ -58,7 +58,23 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PIPELINES_BIGQUERY_PROJECT", None, "GCP project of the BigQuery warehouse."),
 )
-_BY_NAME = {s.name: s for s in SETTINGS}
+# Read by Prefect and google-auth themselves from the process environment (not from .env):
+# run_cloud checks them all before touching the network.
+CLOUD_VARIABLES: tuple[Setting, ...] = (
+    Setting(
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        None,
+        "Path to a service-account JSON key that can write to PIPELINES_FLOWS_BUCKET.",
+    ),
+    Setting("PREFECT__BACKEND", "server", "Prefect backend; must be 'server'."),
+    Setting(
+        "PREFECT__SERVER__HOST",
+        None,
+        "Prefect Server API host, e.g. http://prefect-apollo.prefect.svc.cluster.local.",
+    ),
+    Setting("PREFECT__SERVER__PORT", None, "Prefect Server API port, e.g. 4200."),
+)
+_BY_NAME = {s.name: s for s in (*SETTINGS, *CLOUD_VARIABLES)}
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
@@ -96,6 +112,8 @@ class Settings:
 
     values: dict[str, str] = field(default_factory=dict)
     root: Path = REPO_ROOT
+    # The process environment alone: what Prefect and google-auth see.
+    environ: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> str | None:
         """Return a setting's value, or its default when unset or empty."""
@@ -103,6 +121,10 @@ class Settings:
         if value:
             return value
         return _BY_NAME[name].default if name in _BY_NAME else None
+
+    def purpose(self, name: str) -> str:
+        """What a setting is for, from its documentation."""
+        return _BY_NAME[name].help if name in _BY_NAME else "no description"
 
     def require(self, name: str) -> str:
         """Return a setting's value.
@@ -145,6 +167,6 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = REPO_ROOT)
     Returns:
         The resolved settings.
     """
-    values = read_dotenv(root / ".env")
-    values.update(os.environ if environ is None else environ)
-    return Settings(values=values, root=root)
+    process = dict(os.environ if environ is None else environ)
+    values = {**read_dotenv(root / ".env"), **process}
+    return Settings(values=values, root=root, environ=process)

@@ -249,6 +249,73 @@ def query(sql: str, limit: int) -> None:
         click.echo(f"... {len(frame) - limit} more row(s)")
 
 
+@cli.group("dev-flows")
+def dev_flows() -> None:
+    """List and archive development versions registered by run_cloud.
+
+    \b
+    Example:
+      python manage.py dev-flows list
+    """
+
+
+def _dev_client() -> tuple[object, str]:
+    from prefect import Client
+
+    from pipelines.utils.execution.cloud import cloud_environment_problems
+
+    settings = load_settings()
+    # Only the Prefect variables matter here: housekeeping uploads nothing.
+    problems = [p for p in cloud_environment_problems(settings) if p.startswith("PREFECT__")]
+    if problems:
+        raise CliError("Missing environment variables:\n" + "\n".join(f"  {p}" for p in problems))
+    return Client(), settings.get("PIPELINES_DEV_PROJECT") or "staging"
+
+
+@dev_flows.command("list")
+def dev_flows_list() -> None:
+    """List the development versions in the development project (PIPELINES_DEV_PROJECT).
+
+    \b
+    Example:
+      python manage.py dev-flows list
+    """
+    from pipelines.utils.execution.dev_flows import list_dev_flows
+
+    client, project = _dev_client()
+    flows = list_dev_flows(client, project)  # type: ignore[arg-type]
+    for flow in flows:
+        click.echo(f"{flow.id}  v{flow.version:<3} {flow.created}  {flow.name}")
+    click.echo(f"{len(flows)} development version(s) in project {project!r}.")
+
+
+@dev_flows.command("delete")
+@click.argument("flow_name", required=False)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def dev_flows_delete(flow_name: str | None, yes: bool) -> None:
+    """Archive the development versions of FLOW_NAME, or all of them.
+
+    \b
+    Example:
+      python manage.py dev-flows delete "emd: test_flow (development)" --yes
+    """
+    from pipelines.utils.execution.cloud import development_name
+    from pipelines.utils.execution.dev_flows import archive, list_dev_flows
+
+    client, project = _dev_client()
+    name = development_name(flow_name) if flow_name else None
+    flows = list_dev_flows(client, project, name)  # type: ignore[arg-type]
+    if not flows:
+        click.echo(f"No development versions{f' of {name!r}' if name else ''} in {project!r}.")
+        return
+    for flow in flows:
+        click.echo(f"  {flow.name} v{flow.version} ({flow.id})")
+    if not yes and not click.confirm(f"Archive these {len(flows)} version(s)?", default=False):
+        raise CliError("Nothing archived: not confirmed (pass --yes to skip the question).")
+    archive(client, flows)  # type: ignore[arg-type]
+    click.echo(f"Archived {len(flows)} development version(s) in {project!r}.")
+
+
 def main() -> None:
     """Entry point used by manage.py."""
     cli(prog_name="manage.py")

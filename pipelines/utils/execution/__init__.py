@@ -1,5 +1,6 @@
-"""Run flows: run_local on this machine, with the executor chosen by settings."""
+"""Run flows: run_local on this machine, run_cloud on Prefect Server."""
 
+from pipelines.utils.execution.cloud import run_cloud
 from pipelines.utils.execution.executors import describe_executor, make_executor
 from pipelines.utils.execution.local import failed_tasks, run_local
 from pipelines.utils.execution.parameters import FlowParameterError, check_parameters
@@ -10,5 +11,6 @@ __all__ = [
     "describe_executor",
     "failed_tasks",
     "make_executor",
+    "run_cloud",
     "run_local",
 ]

@@ -10,6 +10,8 @@ from prefect.run_configs import KubernetesRun
 from prefect.storage import GCS
 
 from pipelines.settings import Settings, load_settings
+from pipelines.utils.flow_defaults.handlers import notify_failure
+from pipelines.utils.flow_defaults.handlers import skip_if_running as skip_if_running_handler
 
 
 def org_label(org: str) -> str:
@@ -18,12 +20,13 @@ def org_label(org: str) -> str:
 
 
 class PipelineFlow(Flow):
-    """A Flow with the repo's defaults.
+    """A Flow with the repo's defaults: org label, run config, GCS storage, failure alerts.
 
     Args:
         name: Flow name, unique in the repo ("<org>: <project>" by convention).
         org: The org that owns the flow; its label goes on the run config.
-        code_owners: People notified when a run fails.
+        code_owners: People named in failure alerts.
+        skip_if_running: Skip a run while another run of this flow is running.
         settings: Settings to read (tests); default: the environment and .env.
         **kwargs: Passed to prefect.Flow (schedule, state_handlers, ...).
     """
@@ -34,6 +37,7 @@ class PipelineFlow(Flow):
         *,
         org: str,
         code_owners: Iterable[str] = (),
+        skip_if_running: bool = False,
         settings: Settings | None = None,
         **kwargs: Any,
     ) -> None:
@@ -49,4 +53,7 @@ class PipelineFlow(Flow):
         bucket = settings.get("PIPELINES_FLOWS_BUCKET")
         if bucket and "storage" not in kwargs:
             kwargs["storage"] = GCS(bucket=bucket)
-        super().__init__(name, **kwargs)
+        handlers = [notify_failure, *(kwargs.pop("state_handlers", None) or [])]
+        if skip_if_running:
+            handlers.insert(0, skip_if_running_handler)
+        super().__init__(name, state_handlers=handlers, **kwargs)

@@ -1,5 +1,5 @@
-"""Helpers of the {{cookiecutter.org}} org; run_local and run_cloud as seed 004 imports them."""
+"""Helpers of the {{cookiecutter.org}} org; run_local and run_cloud are importable from here, as seed 004 does."""
 
-from pipelines.utils.execution import run_local
+from pipelines.utils.execution import run_cloud, run_local
 
-__all__ = ["run_local"]
+__all__ = ["run_cloud", "run_local"]

@@ -1,0 +1,117 @@
+"""run_cloud: register a development version on Prefect Server and start a run of it."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from prefect import Client, Flow
+from prefect.run_configs import KubernetesRun
+from prefect.storage import GCS
+
+from pipelines.constants import DEV_FLOW_SUFFIX
+from pipelines.settings import CLOUD_VARIABLES, Settings, SettingsError, load_settings
+from pipelines.utils.execution.dev_flows import archive_other_versions
+from pipelines.utils.execution.parameters import check_parameters
+from pipelines.utils.flow_defaults import org_label
+
+# Settings run_cloud needs beyond those with defaults.
+REQUIRED_SETTINGS = ("PIPELINES_FLOWS_BUCKET", "PIPELINES_FLOW_IMAGE")
+
+
+def cloud_environment_problems(settings: Settings) -> list[str]:
+    """Every missing or wrong variable run_cloud needs, each with what it is for."""
+    problems = []
+    for variable in CLOUD_VARIABLES:
+        value = settings.environ.get(variable.name)
+        if not value:
+            where = (
+                " (it is in .env, but must be exported)"
+                if settings.values.get(variable.name)
+                else ""
+            )
+            problems.append(f"{variable.name}: {variable.help}{where}")
+        elif variable.name == "PREFECT__BACKEND" and value != "server":
+            problems.append(f"PREFECT__BACKEND={value!r}: {variable.help}")
+        elif variable.name == "GOOGLE_APPLICATION_CREDENTIALS" and not Path(value).is_file():
+            problems.append(
+                f"GOOGLE_APPLICATION_CREDENTIALS={value!r}: no such file. {variable.help}"
+            )
+    for name in REQUIRED_SETTINGS:
+        if not settings.get(name):
+            problems.append(f"{name}: {settings.purpose(name)}")
+    return problems
+
+
+def development_name(name: str) -> str:
+    """The name of a flow's development version, e.g. 'emd: test_flow (development)'."""
+    return name if name.endswith(DEV_FLOW_SUFFIX) else f"{name}{DEV_FLOW_SUFFIX}"
+
+
+def development_copy(flow: Flow, labels: Iterable[str], settings: Settings) -> Flow:
+    """A copy of flow set up as a development version; flow itself is left unchanged."""
+    dev = flow.copy()
+    dev.name = development_name(flow.name)
+    dev.storage = GCS(bucket=settings.require("PIPELINES_FLOWS_BUCKET"))
+    run_config = copy.deepcopy(flow.run_config)
+    if not isinstance(run_config, KubernetesRun):
+        run_config = KubernetesRun()
+    run_config.image = settings.require("PIPELINES_FLOW_IMAGE")  # type: ignore[has-type]
+    org = getattr(flow, "org", None)
+    run_config.labels = {*labels, *([org_label(org)] if org else [])}
+    dev.run_config = run_config
+    return dev
+
+
+def run_cloud(
+    flow: Flow,
+    labels: Iterable[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cleanup: bool = False,
+    settings: Settings | None = None,
+) -> str:
+    """Register a development version of a flow on Prefect Server and start a run.
+
+    The version goes to the development project (PIPELINES_DEV_PROJECT) with GCS storage in
+    PIPELINES_FLOWS_BUCKET, a KubernetesRun on PIPELINES_FLOW_IMAGE labelled with `labels`
+    and the org's label, and its schedule switched off.
+
+    Args:
+        flow: The flow; it is not modified.
+        labels: Agent labels the run must match, e.g. ["example"].
+        parameters: Values for the flow's Parameters.
+        cleanup: Archive the older development versions of this flow after submitting.
+        settings: Settings to read instead of the environment and .env.
+
+    Returns:
+        The flow run id.
+
+    Raises:
+        SettingsError: Variables are missing (all of them listed) — before any network call.
+        FlowParameterError: Unknown or missing parameters.
+    """
+    settings = settings or load_settings()
+    problems = cloud_environment_problems(settings)
+    if problems:
+        raise SettingsError(
+            "run_cloud needs these environment variables (see README, 'Run in the cloud'):\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
+    labels = list(labels)
+    given = check_parameters(flow, parameters)
+    dev = development_copy(flow, labels, settings)
+    project = settings.get("PIPELINES_DEV_PROJECT") or "staging"
+    flow_id = dev.register(project_name=project, set_schedule_active=False)
+    if not flow_id:
+        raise RuntimeError(f"Prefect Server returned no flow id for {dev.name!r}.")
+    client = Client()
+    run_id = client.create_flow_run(flow_id=flow_id, parameters=given)
+    ui = (settings.get("PIPELINES_PREFECT_UI_URL") or "").rstrip("/")
+    print(f"Run submitted, please check it at:\n{ui}/flow-run/{run_id}")
+    if cleanup:
+        archived = archive_other_versions(client, project, dev.name, keep=flow_id)
+        print(f"Archived {len(archived)} older development version(s) of {dev.name!r}.")
+    return run_id

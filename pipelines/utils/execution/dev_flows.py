@@ -1,0 +1,60 @@
+"""List and archive development versions in the development project, through Prefect's Client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prefect import Client
+
+from pipelines.constants import DEV_FLOW_SUFFIX
+
+_LIST = """
+query DevelopmentFlows($project: String!, $pattern: String!) {
+  flow(
+    where: {
+      project: {name: {_eq: $project}}
+      name: {_like: $pattern}
+      archived: {_eq: false}
+    }
+    order_by: [{name: asc}, {version: desc}]
+  ) { id name version created }
+}
+"""
+
+_ARCHIVE = """
+mutation ArchiveFlow($flow_id: UUID!) {
+  archive_flow(input: {flow_id: $flow_id}) { success }
+}
+"""
+
+
+@dataclass(frozen=True)
+class DevFlow:
+    """One development version on the server."""
+
+    id: str
+    name: str
+    version: int
+    created: str
+
+
+def list_dev_flows(client: Client, project: str, name: str | None = None) -> list[DevFlow]:
+    """Unarchived development versions in project, optionally of one flow name."""
+    pattern = name if name else f"%{DEV_FLOW_SUFFIX}"
+    result = client.graphql(_LIST, variables={"project": project, "pattern": pattern})
+    return [
+        DevFlow(id=f["id"], name=f["name"], version=f["version"], created=f["created"])
+        for f in result["data"]["flow"]
+    ]
+
+
+def archive(client: Client, flows: list[DevFlow]) -> list[DevFlow]:
+    """Archive each flow version; returns those archived."""
+    for flow in flows:
+        client.graphql(_ARCHIVE, variables={"flow_id": flow.id})
+    return flows
+
+
+def archive_other_versions(client: Client, project: str, name: str, keep: str) -> list[DevFlow]:
+    """Archive every development version of name except `keep`."""
+    return archive(client, [f for f in list_dev_flows(client, project, name) if f.id != keep])

@@ -1,0 +1,105 @@
+"""Flow state handlers: failure alerts to a webhook, and skipping overlapping runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import prefect
+from prefect import Client, Flow
+from prefect.engine.state import Skipped, State
+
+from pipelines.settings import load_settings
+
+WEBHOOK_TIMEOUT_S = 10
+
+_RUNNING = """
+query RunningRuns($flow_id: UUID!, $run_id: UUID!) {
+  flow_run(
+    where: {
+      flow: {flow_group: {flows: {id: {_eq: $flow_id}}}}
+      state: {_eq: "Running"}
+      id: {_neq: $run_id}
+    }
+  ) { id }
+}
+"""
+
+
+def failure_message(flow: Flow, state: State) -> dict[str, Any]:
+    """The alert as Discord ('content') and Slack ('text') webhooks both accept it."""
+    settings = load_settings()
+    # flow.run() makes up a run id too; only runs from a backend have a page to link to.
+    run_id = (
+        prefect.context.get("flow_run_id") if prefect.context.get("running_with_backend") else None
+    )
+    ui = (settings.get("PIPELINES_PREFECT_UI_URL") or "").rstrip("/")
+    link = f"{ui}/flow-run/{run_id}" if run_id else "a local run (no link)"
+    owners = ", ".join(getattr(flow, "code_owners", []) or []) or "no code owners set"
+    text = f"Flow {flow.name!r} failed: {state.message}\nRun: {link}\nOwners: {owners}"
+    return {"content": text, "text": text}
+
+
+def notify_failure(flow: Flow, old_state: State, new_state: State) -> State:
+    """Post to PIPELINES_FAILURE_WEBHOOK_URL when a run fails.
+
+    A webhook that is down or refuses the post is logged and otherwise ignored: the alert
+    never changes the run's own state.
+
+    Args:
+        flow: The flow whose state changed.
+        old_state: The previous state.
+        new_state: The new state.
+
+    Returns:
+        new_state, unchanged.
+    """
+    if not new_state.is_failed() or old_state.is_failed():
+        return new_state
+    logger = prefect.context.get("logger") or prefect.utilities.logging.get_logger()
+    try:
+        url = load_settings().get("PIPELINES_FAILURE_WEBHOOK_URL")
+        if not url:
+            logger.debug("No PIPELINES_FAILURE_WEBHOOK_URL: failure alert not sent")
+            return new_state
+        import requests
+
+        response = requests.post(
+            url, json=failure_message(flow, new_state), timeout=WEBHOOK_TIMEOUT_S
+        )
+        response.raise_for_status()
+        logger.info("Failure alert sent to the webhook")
+    except Exception as error:  # an alert must never fail the run it reports on
+        logger.warning("Failure alert not sent: %s: %s", type(error).__name__, error)
+    return new_state
+
+
+def skip_if_running(flow: Flow, old_state: State, new_state: State) -> State:
+    """Skip a run when another run of the same flow is already running (asks the API).
+
+    Only acts on runs that come from a Prefect backend; local runs are left alone. When the
+    API cannot be asked, the run goes ahead with a warning.
+
+    Args:
+        flow: The flow whose state changed.
+        old_state: The previous state.
+        new_state: The new state.
+
+    Returns:
+        Skipped when another run is running, else new_state.
+    """
+    run_id, flow_id = prefect.context.get("flow_run_id"), prefect.context.get("flow_id")
+    from_backend = prefect.context.get("running_with_backend")
+    if not new_state.is_running() or not from_backend or not run_id or not flow_id:
+        return new_state
+    logger = prefect.context.get("logger")
+    try:
+        result = Client().graphql(_RUNNING, variables={"flow_id": flow_id, "run_id": run_id})
+    except Exception as error:  # the API is unreachable: run rather than silently skip
+        logger.warning("Could not ask the API for running runs, running anyway: %s", error)
+        return new_state
+    others = [run["id"] for run in result["data"]["flow_run"]]
+    if others:
+        message = f"Run {others[0]} of {flow.name!r} is still running; skipping this one."
+        logger.info(message)
+        return Skipped(message)
+    return new_state

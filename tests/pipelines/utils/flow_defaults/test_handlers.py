@@ -1,0 +1,155 @@
+"""Failure alerts to a real local webhook server, and skipping overlapping runs via the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from prefect import Parameter, task
+
+from pipelines.utils.execution import run_local
+from pipelines.utils.flow_defaults import PipelineFlow
+from tests.conftest import REPO_ROOT
+from tests.support.recording_prefect_server import RecordingPrefectServer
+
+
+@task
+def maybe_fail(fail: bool) -> str:
+    if fail:
+        raise RuntimeError("source returned 503")
+    return "ok"
+
+
+def build() -> PipelineFlow:
+    with PipelineFlow("emd: alerts", org="emd", code_owners=["ana", "bruno"]) as flow:
+        maybe_fail(Parameter("fail", default=True))
+    return flow
+
+
+class Webhook:
+    """A local HTTP endpoint that records JSON posts and answers with `status`."""
+
+    def __init__(self, status: int = 204) -> None:
+        self.posts: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                outer.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+def dead_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"  # nothing listens there any more
+
+
+def test_a_failing_run_posts_once_with_name_message_link_and_owners(webhook, monkeypatch):
+    monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", webhook.url)
+    state = run_local(build())
+    assert state.is_failed()
+    assert len(webhook.posts) == 1
+    post = webhook.posts[0]
+    assert post["content"] == post["text"]
+    assert post["content"] == (
+        "Flow 'emd: alerts' failed: Some reference tasks failed.\n"
+        "Run: a local run (no link)\n"
+        "Owners: ana, bruno"
+    )
+
+
+def test_a_successful_run_posts_nothing(webhook, monkeypatch):
+    monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", webhook.url)
+    assert run_local(build(), {"fail": False}).is_successful()
+    assert webhook.posts == []
+
+
+@pytest.mark.parametrize("kind", ["dead", "error"])
+def test_a_broken_webhook_does_not_change_the_final_state(kind, monkeypatch):
+    baseline = run_local(build())
+    hook = Webhook(status=500) if kind == "error" else None
+    monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", hook.url if hook else dead_url())
+    try:
+        failed = run_local(build())
+        succeeded = run_local(build(), {"fail": False})
+    finally:
+        if hook:
+            hook.close()
+    assert type(failed) is type(baseline) and failed.message == baseline.message
+    assert succeeded.is_successful()
+
+
+SKIP_SCRIPT = """
+from prefect import task
+from prefect.engine.flow_runner import FlowRunner
+from pipelines.utils.flow_defaults import PipelineFlow
+
+@task
+def work():
+    return 1
+
+with PipelineFlow("emd: exclusive", org="emd", skip_if_running=True) as flow:
+    work()
+# What an agent's run has in context; FlowRunner is the runner CloudFlowRunner builds on.
+context = {"flow_run_id": "run-2", "flow_id": "flow-1", "running_with_backend": True}
+state = FlowRunner(flow=flow).run(context=context)
+print("STATE", type(state).__name__, state.message)
+"""
+
+
+@pytest.mark.parametrize(
+    ("other_state", "expected"), [("Running", "Skipped"), ("Success", "Success")]
+)
+def test_skip_if_running_asks_the_api(other_state, expected):
+    with RecordingPrefectServer() as server:
+        server.flows["flow-1"] = {"flow_group_id": "group-1"}
+        server.flow_runs["run-1"] = {"id": "run-1", "flow_id": "flow-1", "state": other_state}
+        env = {
+            **os.environ,
+            "PREFECT__BACKEND": "server",
+            "PREFECT__SERVER__HOST": "http://127.0.0.1",
+            "PREFECT__SERVER__PORT": str(server.port),
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", SKIP_SCRIPT], cwd=REPO_ROOT, env=env,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert [r.operation for r in server.requests if r.operation != "write_run_logs"] == [
+            "RunningRuns"
+        ]
+    assert f"STATE {expected}" in result.stdout, result.stdout + result.stderr
+    if expected == "Skipped":
+        assert "Run run-1 of 'emd: exclusive' is still running; skipping this one." in result.stdout
+
+
+def test_local_runs_are_never_skipped():
+    with PipelineFlow("emd: exclusive", org="emd", skip_if_running=True) as flow:
+        maybe_fail(False)
+    assert run_local(flow).is_successful()
