@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEPS := pyproject.toml requirements-cli.txt requirements-deploy.txt requirements-tests.txt
 
-.PHONY: install run test lint format check bench clean
+.PHONY: install run test lint format check bench image register clean
 
 $(STAMP): $(DEPS)
 	@if [ -z "$(PYTHON_BIN)" ]; then \
@@ -34,6 +34,7 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/hadolint Dockerfile
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -42,8 +43,20 @@ format: $(STAMP)
 check: $(STAMP) ## import and validate every flow in the repo
 	$(PY) manage.py check
 
-bench: $(STAMP) ## list-projects on 500 generated projects
+bench: $(STAMP) ## list-projects and affected-flow detection on 500 generated projects
 	$(PY) bench/list_projects.py
+	$(PY) bench/register.py
+
+IMAGE_REPOSITORY ?= $(PIPELINES_IMAGE_REPOSITORY)
+image: $(STAMP) ## build (and with PUSH=1 push) the flow-run image, tagged by its dependencies
+	@command -v docker >/dev/null || { echo "error: docker is not installed here"; exit 1; }
+	@test -n "$(IMAGE_REPOSITORY)" || { echo "error: set PIPELINES_IMAGE_REPOSITORY (e.g. ghcr.io/<org>/pipelines)"; exit 1; }
+	docker build -t $(IMAGE_REPOSITORY):$$($(PY) manage.py image-tag) .
+	@if [ "$(PUSH)" = "1" ]; then docker push $(IMAGE_REPOSITORY):$$($(PY) manage.py image-tag); fi
+
+# CD: `make register SINCE=<last deployed commit>`; ARGS=--staging for the development project.
+register: $(STAMP)
+	$(PY) manage.py register $(if $(SINCE),--since $(SINCE),--all) $(ARGS)
 
 clean:
 	rm -rf $(VENV) data

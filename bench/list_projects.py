@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -12,27 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from generated_repo import generate
+
 TARGET_OVERHEAD_S = 0.45
-
-
-def generate(root: Path, projects: int, orgs: int) -> None:
-    """Copy the repo and add `projects` copies of test_flow spread over `orgs` orgs."""
-    for name in ("pipelines", "templates", "manage.py", "pyproject.toml"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
-    example = root / "pipelines" / "emd" / "test_flow"
-    for o in range(orgs):
-        org = root / "pipelines" / f"org_{o}"
-        shutil.copytree(root / "pipelines" / "emd", org, ignore=shutil.ignore_patterns("*_*"))
-        lines = []
-        for p in range(o, projects, orgs):
-            shutil.copytree(example, org / f"project_{p}")
-            lines.append(f"import pipelines.org_{o}.project_{p}.flows  # noqa: F401")
-        (org / "__init__.py").write_text('"""Generated org."""\n\n' + "\n".join(lines) + "\n")
 
 
 def median_seconds(command: list[str], cwd: Path, runs: int) -> float:

@@ -44,6 +44,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PIPELINES_DATALAKE_BUCKET", None, "GCS bucket of the datalake (dev/prod)."),
     Setting("PIPELINES_FLOWS_BUCKET", None, "GCS bucket where registered flows are stored."),
     Setting("PIPELINES_FLOW_IMAGE", None, "Docker image that runs flows on Kubernetes."),
+    Setting(
+        "PIPELINES_IMAGE_REPOSITORY",
+        None,
+        "Image repository CD pushes to; register uses <repo>:deps-<hash> by default.",
+    ),
     Setting("PIPELINES_DEV_PROJECT", "staging", "Prefect project for development versions."),
     Setting("PIPELINES_PROD_PROJECT", "main", "Prefect project that CD registers into."),
     Setting(

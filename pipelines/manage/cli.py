@@ -316,6 +316,148 @@ def dev_flows_delete(flow_name: str | None, yes: bool) -> None:
     click.echo(f"Archived {len(flows)} development version(s) in {project!r}.")
 
 
+@cli.command("image-tag")
+@pass_repo
+def image_tag_command(repo: Repo) -> None:
+    """Print the flow-run image tag: deps-<hash of the runtime dependencies and Dockerfile>.
+
+    \b
+    Example:
+      docker build -t ghcr.io/city/pipelines:$(python manage.py image-tag) .
+    """
+    from pipelines.manage.affected import image_tag
+
+    click.echo(image_tag(repo.root))
+
+
+@cli.command("register")
+@click.option("--all", "all_flows", is_flag=True, help="Register every flow.")
+@click.option("--since", metavar="REV", help="Register the flows affected by `git diff REV`.")
+@click.option(
+    "--staging",
+    is_flag=True,
+    help="Register into PIPELINES_DEV_PROJECT as development versions, schedules off.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be registered and why.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (flow, module, ...).")
+@click.option("--fail-if-empty", is_flag=True, help="Exit 1 when no flow is affected.")
+@pass_repo
+def register(
+    repo: Repo,
+    all_flows: bool,
+    since: str | None,
+    staging: bool,
+    dry_run: bool,
+    as_json: bool,
+    fail_if_empty: bool,
+) -> None:
+    """Register the flows a change affects (or all) on Prefect Server, idempotently.
+
+    A flow is affected when a file in its static import closure changed. An unchanged flow
+    uploads nothing and creates no version.
+
+    \b
+    Example:
+      python manage.py register --since origin/main --dry-run
+      python manage.py register --all
+    """
+    from pipelines.manage.affected import affected_flows, changed_files, image_tag
+    from pipelines.manage.imports import ModuleGraph
+    from pipelines.manage.register import Outcome, Report, load_flows, register_all
+
+    if all_flows == bool(since):
+        raise click.UsageError("Pass exactly one of --all or --since REV.")
+    graph = ModuleGraph.build(repo.root)
+    changed = None if all_flows else changed_files(repo.root, since or "")
+    affected, deleted = affected_flows(repo, graph, changed)
+    say = (lambda line: None) if as_json else click.echo
+    if as_json:
+        _prefect_logs_to_stderr()
+    for path in deleted:
+        say(f"removed: {path} is gone; archive its flows in the UI (nothing to register).")
+    target = None
+    if not dry_run:
+        target = _register_target(repo, staging, image_tag(repo.root))
+    report = Report()
+    loaded = load_flows(affected, report)
+    if dry_run:
+        for item, flow in loaded:
+            report.outcomes.append(Outcome(flow.name, item.module, "would register", affected=item))
+    else:
+        assert target is not None
+        register_all(repo, graph, loaded, target, report, progress=say)
+    _print_report(report, as_json, dry_run)
+    if fail_if_empty and not report.outcomes:
+        raise CliError("No flow is affected by this change (--fail-if-empty).")
+    if report.count("failed"):
+        raise CliError(f"{report.count('failed')} flow(s) failed; the others were processed.")
+
+
+def _prefect_logs_to_stderr() -> None:
+    """Keep stdout for the JSON document: Prefect logs to stdout by default."""
+    import logging
+    import sys
+
+    import prefect  # noqa: F401  (configures the 'prefect' logger)
+
+    for handler in logging.getLogger("prefect").handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+
+
+def _register_target(repo: Repo, staging: bool, tag: str):
+    from pipelines.manage.register import Target
+    from pipelines.utils.execution.cloud import cloud_environment_problems
+
+    settings = load_settings(root=repo.root)
+    problems = [
+        p for p in cloud_environment_problems(settings) if not p.startswith("PIPELINES_FLOW_IMAGE")
+    ]
+    image = settings.get("PIPELINES_FLOW_IMAGE")
+    repository = settings.get("PIPELINES_IMAGE_REPOSITORY")
+    if not image and not repository:
+        problems.append(
+            "PIPELINES_IMAGE_REPOSITORY (or PIPELINES_FLOW_IMAGE): "
+            + settings.purpose("PIPELINES_IMAGE_REPOSITORY")
+        )
+    if problems:
+        raise CliError("register needs:\n" + "\n".join(f"  {p}" for p in problems))
+    project_key = "PIPELINES_DEV_PROJECT" if staging else "PIPELINES_PROD_PROJECT"
+    return Target(
+        project=settings.get(project_key) or "",
+        bucket=settings.require("PIPELINES_FLOWS_BUCKET"),
+        image=image or f"{repository}:{tag}",
+        schedule_active=not staging,
+        development=staging,
+    )
+
+
+def _print_report(report, as_json: bool, dry_run: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([o.as_json() for o in report.outcomes], indent=2))
+        return
+    if not report.outcomes:
+        click.echo("No flow is affected.")
+        return
+    click.echo("")
+    click.echo("Would register:" if dry_run else "Report:")
+    for outcome in report.outcomes:
+        click.echo(f"  {outcome.status:<15} {outcome.flow}  ({outcome.module})")
+        if outcome.detail:
+            click.echo(f"      {outcome.detail}")
+        item = outcome.affected
+        if dry_run and item and item.reason == "changed":
+            click.echo(f"      {item.changed} changed; imports: {' -> '.join(item.via)}")
+        elif dry_run and item and item.reason == "dependencies":
+            click.echo(f"      {item.changed} changed: new image for every flow")
+    if not dry_run:
+        click.echo(
+            f"registered: {report.count('registered')}, skipped (unchanged): "
+            f"{report.count('skipped')}, failed: {report.count('failed')}, "
+            f"uploads: {report.uploads}"
+        )
+
+
 def main() -> None:
     """Entry point used by manage.py."""
     cli(prog_name="manage.py")

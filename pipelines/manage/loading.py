@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,21 @@ def load_flow(dotted: str) -> Flow:
     return value
 
 
+def import_project_module(name: str):
+    """Import pipelines.<org>.<project>.<module> without running the org's __init__.
+
+    The org __init__ only aggregates its projects; running it would make one broken project
+    stop every other project of the org from importing. Flows never rely on it.
+    """
+    parts = name.split(".")
+    org = ".".join(parts[:2])
+    if len(parts) >= 4 and parts[0] == "pipelines" and org not in sys.modules:
+        spec = importlib.util.find_spec(org)
+        if spec is not None:
+            sys.modules[org] = importlib.util.module_from_spec(spec)  # created, not executed
+    return importlib.import_module(name)
+
+
 @dataclass
 class RepoFlows:
     """Every flow found by importing each project's flows module."""
@@ -53,12 +70,16 @@ def load_repo_flows(repo: Repo) -> RepoFlows:
 
     found = RepoFlows()
     seen: set[int] = set()
-    modules = ["pipelines.flows"]
-    for org, projects in repo.tree().items():
-        modules += [f"pipelines.{org}.{project}.flows" for project in projects]
-    for module_name in modules:
+    modules = [
+        f"pipelines.{org}.{project}.flows"
+        for org, projects in repo.tree().items()
+        for project in projects
+    ]
+    # The aggregation first, as CD imports it; then each project on its own, so one broken
+    # project is reported without hiding its siblings.
+    for module_name in ["pipelines.flows", *modules]:
         try:
-            module = importlib.import_module(module_name)
+            module = import_project_module(module_name)
         except Exception as error:  # reported per module; the others are still checked
             found.problems.append(f"{module_name}: import failed: {type(error).__name__}: {error}")
             continue

@@ -110,6 +110,7 @@ class RecordingPrefectServer:
             ("flow_by_pk", self._flow_by_pk),
             ("create_flow_run", self._create_flow_run),
             ("DevelopmentFlows", self._development_flows),
+            ("LatestVersion", self._latest_version),
             ("ArchiveFlow", self._archive_flow),
             ("RunningRuns", self._running_runs),
             ("write_run_logs", self._write_run_logs),
@@ -184,6 +185,27 @@ class RecordingPrefectServer:
             and pattern.match(f["name"])
         ]
         return {"flow": sorted(found, key=lambda f: (f["name"], -f["version"]))}
+
+    def _latest_version(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        versions = [
+            f
+            for f in self.flows.values()
+            if f["project"] == variables["project"]
+            and f["name"] == variables["name"]
+            and not f["archived"]
+        ]
+        latest = max(versions, key=lambda f: f["version"], default=None)
+        if latest is None:
+            return {"flow": []}
+        return {
+            "flow": [
+                {
+                    "id": latest["id"],
+                    "version": latest["version"],
+                    "storage": latest["serialized"]["storage"],
+                }
+            ]
+        }
 
     def _archive_flow(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         self.flows[variables["flow_id"]]["archived"] = True

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from pipelines.emd.test_flow.flows import flow as test_flow
 from pipelines.settings import SettingsError, load_settings
 from pipelines.utils.execution.cloud import development_copy, run_cloud
 from tests.conftest import REPO_ROOT
-from tests.support.recording_prefect_server import RecordingPrefectServer
 
 SEED = """\
 from pipelines.emd.utils import run_cloud
@@ -33,37 +31,6 @@ CLOUD_KEYS = (
     "PIPELINES_FLOWS_BUCKET",
     "PIPELINES_FLOW_IMAGE",
 )
-
-
-@pytest.fixture
-def prefect_server():
-    with RecordingPrefectServer() as server:
-        server.add_project("staging")
-        server.add_project("main")
-        yield server
-
-
-@pytest.fixture
-def cloud_env(tmp_path, gcs_emulator, prefect_server):
-    """The environment a developer sets, pointed at the emulator and the recording server."""
-    from google.cloud import storage
-
-    bucket = f"flows-{uuid.uuid4().hex[:10]}"
-    storage.Client(project="test").create_bucket(bucket)
-    key = tmp_path / "service-account.json"
-    key.write_text(json.dumps({"type": "service_account", "project_id": "test"}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT__", "PIPELINES_"))}
-    env.update(
-        GOOGLE_APPLICATION_CREDENTIALS=str(key),
-        PREFECT__BACKEND="server",
-        PREFECT__SERVER__HOST="http://127.0.0.1",
-        PREFECT__SERVER__PORT=str(prefect_server.port),
-        PIPELINES_FLOWS_BUCKET=bucket,
-        PIPELINES_FLOW_IMAGE="ghcr.io/city/pipelines:deps-abc123",
-        PIPELINES_DATA_DIR=str(tmp_path / "data"),
-        STORAGE_EMULATOR_HOST=gcs_emulator.url,
-    )
-    return env
 
 
 def python(code: str, env: dict[str, str], cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:

@@ -1,0 +1,110 @@
+"""Which flows a change affects: git diff -> static import closure -> flow modules."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.manage.discover import Repo
+from pipelines.manage.errors import CliError
+from pipelines.manage.imports import ModuleGraph
+
+# What goes into the flow-run image; a change here means a new image for every flow.
+IMAGE_FILES = ("Dockerfile", "pyproject.toml")
+
+
+@dataclass(frozen=True)
+class Affected:
+    """A flow module to register, and why."""
+
+    module: str
+    reason: str  # "all", "dependencies" or "changed"
+    changed: str | None = None  # the changed file that reached it
+    via: tuple[str, ...] = ()  # the import chain from the flow module to that file
+
+
+def dependency_hash(root: Path) -> str:
+    """Hash of what the image installs: the runtime dependencies and the Dockerfile.
+
+    Only [project].dependencies and requires-python count, so editing tool settings in
+    pyproject.toml does not move flows to a new image.
+    """
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    digest = hashlib.sha256(
+        json.dumps(
+            {"dependencies": project["dependencies"], "python": project["requires-python"]},
+            sort_keys=True,
+        ).encode()
+    )
+    dockerfile = root / "Dockerfile"
+    if dockerfile.exists():
+        digest.update(dockerfile.read_bytes())
+    return digest.hexdigest()
+
+
+def image_tag(root: Path) -> str:
+    """The flow-run image tag: deps-<first 12 hex digits of the dependency hash>."""
+    return f"deps-{dependency_hash(root)[:12]}"
+
+
+def changed_files(root: Path, since: str) -> set[Path]:
+    """Files that differ between `since` and the working tree (renames as delete + add)."""
+    try:
+        result = subprocess.run(
+            ["git", "diff", "--name-only", "--no-renames", since, "--"],
+            cwd=root, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    except FileNotFoundError as error:
+        raise CliError("git is not installed; --since needs it (or use --all).") from error
+    except subprocess.CalledProcessError as error:
+        raise CliError(f"git diff {since} failed: {error.stderr.strip()}") from error
+    return {(root / line).resolve() for line in result.stdout.splitlines() if line.strip()}
+
+
+def flow_modules(repo: Repo, graph: ModuleGraph) -> list[str]:
+    """Every project's flows module that exists in the tree."""
+    modules = []
+    for org, projects in repo.tree().items():
+        for project in projects:
+            name = f"pipelines.{org}.{project}.flows"
+            if name in graph.files:
+                modules.append(name)
+    return modules
+
+
+def affected_flows(
+    repo: Repo, graph: ModuleGraph, changed: set[Path] | None
+) -> tuple[list[Affected], list[str]]:
+    """The flow modules to register and the deleted flow files to report.
+
+    Args:
+        repo: The repository.
+        graph: Its import graph, built from the resolved repo root (absolute paths).
+        changed: Absolute paths of changed files; None means every flow.
+
+    Returns:
+        (affected flow modules with reasons, relative paths of deleted flows modules)
+    """
+    modules = flow_modules(repo, graph)
+    if changed is None:
+        return [Affected(m, "all") for m in modules], []
+    root = repo.root.resolve()
+    deleted = sorted(
+        str(p.relative_to(root))
+        for p in changed
+        if not p.exists() and p.name == "flows.py" and p.parent.parent.parent == root / "pipelines"
+    )
+    image_changed = [f for f in IMAGE_FILES if (root / f) in changed]
+    if image_changed:
+        return [Affected(m, "dependencies", image_changed[0]) for m in modules], deleted
+    found = []
+    for module in modules:
+        hit = graph.why(module, changed)
+        if hit:
+            path, chain = hit
+            found.append(Affected(module, "changed", str(path.relative_to(root)), tuple(chain)))
+    return found, deleted

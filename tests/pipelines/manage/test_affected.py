@@ -1,0 +1,166 @@
+"""Affected-flow detection: static import closure, package __init__ rule, data files, deletions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.manage.affected import affected_flows, dependency_hash, image_tag
+from pipelines.manage.discover import Repo
+from pipelines.manage.imports import ModuleGraph
+
+TEMPLATE = "pipelines.emd.template_pipeline.flows"
+TEST_FLOW = "pipelines.emd.test_flow.flows"
+
+
+def affected_by(root: Path, *relative: str) -> list[str]:
+    root = root.resolve()
+    graph = ModuleGraph.build(root)
+    found, _ = affected_flows(Repo(root), graph, {root / r for r in relative})
+    return sorted(a.module for a in found)
+
+
+def ours(modules: list[str]) -> list[str]:
+    """Only the example org's flows, so user-added projects do not change the answers."""
+    return [m for m in modules if m in (TEMPLATE, TEST_FLOW)]
+
+
+@pytest.mark.parametrize(
+    ("changed", "expected"),
+    [
+        ("pipelines/emd/template_pipeline/tasks.py", [TEMPLATE]),
+        ("pipelines/emd/template_pipeline/data/rain_gauges.csv", [TEMPLATE]),
+        ("pipelines/utils/dataframe/cleaning.py", [TEMPLATE]),
+        ("pipelines/utils/warehouse/duckdb_warehouse.py", [TEMPLATE]),
+        ("pipelines/utils/schedules/clocks.py", [TEMPLATE, TEST_FLOW]),
+        ("pipelines/emd/test_flow/tasks.py", [TEST_FLOW]),
+        # Aggregation files are not imported by any flow module.
+        ("pipelines/emd/__init__.py", []),
+        ("pipelines/flows.py", []),
+        ("tests/pipelines/emd/test_flow/test_flows.py", []),
+        ("README.md", []),
+        ("templates/project/cookiecutter.json", []),
+    ],
+)
+def test_a_change_affects_exactly_the_flows_whose_closure_holds_it(repo_copy, changed, expected):
+    assert ours(affected_by(repo_copy, changed)) == expected
+
+
+def test_package_init_counts_only_when_imported_explicitly(repo_copy):
+    # pipelines.utils.dataframe is imported as a package by template_pipeline only.
+    assert ours(affected_by(repo_copy, "pipelines/utils/dataframe/__init__.py")) == [TEMPLATE]
+    # pipelines/emd/template_pipeline/__init__.py is never imported as a package by a flow.
+    assert affected_by(repo_copy, "pipelines/emd/template_pipeline/__init__.py") == []
+
+
+def test_dependency_changes_affect_every_flow(repo_copy):
+    assert ours(affected_by(repo_copy, "pyproject.toml")) == [TEMPLATE, TEST_FLOW]
+
+
+def test_image_tag_moves_with_dependencies_not_tool_settings(repo_copy):
+    before = image_tag(repo_copy)
+    pyproject = repo_copy / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("line-length = 100", "line-length = 99"))
+    assert image_tag(repo_copy) == before
+    pyproject.write_text(pyproject.read_text().replace('"pandas>=2.2,<3"', '"pandas>=2.2.1,<3"'))
+    assert image_tag(repo_copy) != before
+    assert len(dependency_hash(repo_copy)) == 64
+
+
+def test_syntax_errors_are_recorded_not_raised(repo_copy):
+    (repo_copy / "pipelines/emd/test_flow/tasks.py").write_text("def broken(:\n")
+    graph = ModuleGraph.build(repo_copy)
+    assert graph.errors["pipelines.emd.test_flow.tasks"].startswith("SyntaxError")
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def git_repo(repo_copy: Path) -> Path:
+    git(repo_copy, "init", "-q")
+    git(repo_copy, "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A")
+    git(repo_copy, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
+    return repo_copy
+
+
+def commit(root: Path, message: str) -> None:
+    git(root, "add", "-A")
+    git(root, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", message)
+
+
+def dry_run(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "register", *args, "--dry-run", "--json"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_module_two_imports_away_registers_that_flow_and_no_other(git_repo: Path):
+    project = git_repo / "pipelines/emd/template_pipeline"
+    (project / "utils.py").write_text('"""Helpers."""\n\nFACTOR = 1\n')
+    tasks = project / "tasks.py"
+    tasks.write_text(
+        tasks.read_text().replace(
+            "from prefect import task\n",
+            "from prefect import task\n\nfrom .utils import FACTOR  # noqa: F401\n",
+        )
+    )
+    commit(git_repo, "tasks use utils")
+    (project / "utils.py").write_text('"""Helpers."""\n\nFACTOR = 2\n')
+    commit(git_repo, "change utils only")
+
+    result = dry_run(git_repo, "--since", "HEAD~1")
+
+    assert result.returncode == 0, result.stderr
+    entries = json.loads(result.stdout)
+    assert [(e["flow"], e["module"]) for e in entries] == [("emd: template_pipeline", TEMPLATE)]
+    assert entries[0]["changed"] == "pipelines/emd/template_pipeline/utils.py"
+    assert entries[0]["via"] == [
+        TEMPLATE,
+        "pipelines.emd.template_pipeline.tasks",
+        "pipelines.emd.template_pipeline.utils",
+    ]
+
+
+def test_deleted_flow_file_and_renamed_module_are_reported(git_repo: Path):
+    (git_repo / "pipelines/emd/test_flow/flows.py").unlink()
+    tasks = git_repo / "pipelines/emd/template_pipeline/tasks.py"
+    tasks.rename(tasks.with_name("transforms.py"))
+    flows = git_repo / "pipelines/emd/template_pipeline/flows.py"
+    flows.write_text(flows.read_text().replace("from .tasks import", "from .transforms import"))
+    commit(git_repo, "delete a flow, rename a module")
+
+    text = subprocess.run(
+        [sys.executable, "manage.py", "register", "--since", "HEAD~1", "--dry-run"],
+        cwd=git_repo, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert "removed: pipelines/emd/test_flow/flows.py is gone" in text.stdout
+    assert "would register  emd: template_pipeline" in text.stdout
+    assert "emd: test_flow " not in text.stdout
+
+
+def test_unknown_revision_and_missing_mode_fail_clearly(git_repo: Path):
+    bad = dry_run(git_repo, "--since", "no-such-rev")
+    assert bad.returncode == 1 and "Error: git diff no-such-rev failed" in bad.stderr
+    neither = subprocess.run(
+        [sys.executable, "manage.py", "register"], cwd=git_repo, capture_output=True, text=True
+    )
+    assert neither.returncode == 2 and "Pass exactly one of --all or --since REV." in neither.stderr
+
+
+def test_fail_if_empty(git_repo: Path):
+    (git_repo / "README.md").write_text("changed\n")
+    commit(git_repo, "docs")
+    quiet = dry_run(git_repo, "--since", "HEAD~1")
+    assert quiet.returncode == 0 and json.loads(quiet.stdout) == []
+    strict = dry_run(git_repo, "--since", "HEAD~1", "--fail-if-empty")
+    assert strict.returncode == 1 and "No flow is affected" in strict.stderr

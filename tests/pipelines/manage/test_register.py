@@ -1,0 +1,136 @@
+"""manage.py register against fake-gcs-server and RecordingPrefectServer: idempotent, isolated."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from google.cloud import storage
+
+from tests.conftest import REPO_ROOT
+
+OURS = {"emd: template_pipeline", "emd: test_flow"}
+
+
+def register(env: dict[str, str], *args: str, cwd: Path = REPO_ROOT):
+    return subprocess.run(
+        [sys.executable, "manage.py", "register", *args], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def env(cloud_env):
+    """CD's environment: an image repository instead of a fixed image."""
+    env = {**cloud_env, "PIPELINES_IMAGE_REPOSITORY": "ghcr.io/city/pipelines"}
+    env.pop("PIPELINES_FLOW_IMAGE")
+    return env
+
+
+def blobs(env) -> list[str]:
+    client = storage.Client(project="test")
+    return sorted(b.name for b in client.list_blobs(env["PIPELINES_FLOWS_BUCKET"]))
+
+
+def test_register_all_twice_second_time_uploads_nothing_and_creates_no_version(env, prefect_server):
+    first = register(env, "--all", "--json")
+    assert first.returncode == 0, first.stderr
+    outcomes = {o["flow"]: o for o in json.loads(first.stdout)}
+    assert set(outcomes) >= OURS
+    assert all(o["status"] == "registered" and o["uploaded"] for o in outcomes.values())
+    versions_after_first = len(prefect_server.flows)
+    uploads_after_first = blobs(env)
+    creates_after_first = len(prefect_server.calls("create_flow_from_compressed_string"))
+
+    second = register(env, "--all")
+
+    assert second.returncode == 0, second.stderr
+    assert "registered: 0, skipped (unchanged): " in second.stdout
+    assert ", failed: 0, uploads: 0" in second.stdout
+    assert len(prefect_server.flows) == versions_after_first
+    assert blobs(env) == uploads_after_first
+    assert len(prefect_server.calls("create_flow_from_compressed_string")) == creates_after_first
+    for name in OURS:
+        assert f"{name}: skipped (unchanged, v1)" in second.stdout
+
+
+def test_registered_flows_are_production_versions_that_load_back_and_run(env, prefect_server):
+    assert register(env, "--all").returncode == 0
+    tag = subprocess.run(
+        [sys.executable, "manage.py", "image-tag"], cwd=REPO_ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    (record,) = [f for f in prefect_server.flows.values() if f["name"] == "emd: test_flow"]
+    serialized = record["serialized"]
+    assert record["project"] == "main" and record["schedule_active"] is True
+    assert serialized["run_config"]["image"] == f"ghcr.io/city/pipelines:{tag}"
+    assert serialized["run_config"]["labels"] == ["emd"]
+    key = serialized["storage"]["flows"]["emd: test_flow"]
+    assert key.startswith("emd-test-flow/") and key.endswith(".pickle")
+    loader = (
+        "import json, sys\n"
+        "from prefect.serialization.storage import StorageSchema\n"
+        "flow = StorageSchema().load(json.loads(sys.stdin.read())).get_flow('emd: test_flow')\n"
+        "state = flow.run(parameters={'param': 'val'}, run_on_schedule=False)\n"
+        "print('RAN', state.is_successful())\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", loader], input=json.dumps(serialized["storage"]),
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "RAN True" in ran.stdout, ran.stdout + ran.stderr
+
+
+def test_staging_registers_development_versions_with_schedules_off(env, prefect_server):
+    result = register(env, "--all", "--staging")
+    assert result.returncode == 0, result.stderr
+    names = {f["name"]: f for f in prefect_server.flows.values()}
+    record = names["emd: test_flow (development)"]
+    assert record["project"] == "staging" and record["schedule_active"] is False
+    assert not prefect_server.calls("set_schedule_active")
+
+
+def test_only_the_changed_flow_gets_a_new_version(env, prefect_server, repo_copy):
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=repo_copy, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo_copy, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo_copy, check=True)
+    assert register(env, "--all", cwd=repo_copy).returncode == 0
+    tasks = repo_copy / "pipelines/emd/test_flow/tasks.py"
+    tasks.write_text(tasks.read_text().replace('"param = %s"', '"param is %s"'))
+    subprocess.run([*git, "commit", "-qam", "reword a log line"], cwd=repo_copy, check=True)
+
+    result = register(env, "--since", "HEAD~1", "--json", cwd=repo_copy)
+
+    assert result.returncode == 0, result.stderr
+    (outcome,) = json.loads(result.stdout)
+    assert outcome["flow"] == "emd: test_flow"
+    assert outcome["status"] == "registered" and outcome["version"] == 2 and outcome["uploaded"]
+    latest = {(f["name"], f["version"]) for f in prefect_server.flows.values() if not f["archived"]}
+    assert ("emd: test_flow", 2) in latest and ("emd: template_pipeline", 1) in latest
+
+
+def test_a_broken_project_is_reported_and_the_others_still_register(env, prefect_server, repo_copy):
+    (repo_copy / "pipelines/emd/test_flow/tasks.py").write_text("def broken(:\n")
+    result = register(env, "--all", "--json", cwd=repo_copy)
+    assert result.returncode == 1
+    outcomes = {o["module"]: o for o in json.loads(result.stdout)}
+    broken = outcomes["pipelines.emd.test_flow.flows"]
+    assert broken["status"] == "failed" and broken["detail"].startswith("SyntaxError")
+    assert outcomes["pipelines.emd.template_pipeline.flows"]["status"] == "registered"
+    assert "1 flow(s) failed; the others were processed." in result.stderr
+
+
+def test_register_names_every_missing_variable_before_any_request(prefect_server):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT__", "PIPELINES_"))}
+    env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+    result = register(env, "--all")
+    assert result.returncode == 1
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "PREFECT__BACKEND", "PIPELINES_FLOWS_BUCKET",
+                 "PIPELINES_IMAGE_REPOSITORY"):  # fmt: skip
+        assert name in result.stderr
+    assert prefect_server.requests == []
