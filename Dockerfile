@@ -19,7 +19,7 @@ WORKDIR /app
 
 # Dependency layer: only pyproject.toml is copied, so it stays cached while code changes.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; extras = [d for k, v in p['optional-dependencies'].items() if k != 'all' for d in v]; print('\n'.join(p['dependencies'] + extras))" > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 

@@ -18,7 +18,7 @@ $(STAMP): $(DEPS)
 	@echo "Installing into $(VENV) with $(PYTHON_BIN) ..."
 	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -e . -r requirements-cli.txt -r requirements-deploy.txt -r requirements-tests.txt
+	@$(PY) -m pip install --quiet -e '.[all]' -r requirements-cli.txt -r requirements-deploy.txt -r requirements-tests.txt
 	@$(PY) -m pip check
 	@touch $(STAMP)
 

@@ -30,13 +30,17 @@ class Affected:
 def dependency_hash(root: Path) -> str:
     """Hash of what the image installs: the runtime dependencies and the Dockerfile.
 
-    Only [project].dependencies and requires-python count, so editing tool settings in
-    pyproject.toml does not move flows to a new image.
+    Only [project] dependencies, optional-dependencies and requires-python count, so editing
+    tool settings in pyproject.toml does not move flows to a new image.
     """
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     digest = hashlib.sha256(
         json.dumps(
-            {"dependencies": project["dependencies"], "python": project["requires-python"]},
+            {
+                "dependencies": project["dependencies"],
+                "extras": project.get("optional-dependencies", {}),
+                "python": project["requires-python"],
+            },
             sort_keys=True,
         ).encode()
     )

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Hive-style partitions with basedosdados' names, so BigQuery external tables read them as is.
 PARTITION_KEYS = ("ano", "mes", "data")
+# append: replace the partitions the rows touch, keep the others; overwrite: exactly these rows.
+MODES = ("overwrite", "append")
+
+
+@dataclass(frozen=True)
+class DatalakeWrite:
+    """What a write put in the datalake."""
+
+    dataset_id: str
+    table_id: str
+    location: str
+    rows: int
+    partitions: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
 
 
 def table_prefix(dataset_id: str, table_id: str) -> str:
@@ -44,12 +59,13 @@ class Datalake(ABC):
         """The content of one key."""
 
     @abstractmethod
-    def replace_prefix(self, prefix: str, files: dict[str, Path]) -> list[str]:
+    def replace_prefix(self, prefix: str, files: dict[str, Path], move: bool = False) -> list[str]:
         """Make prefix hold exactly `files` (name -> local file), dropping what was there.
 
         Args:
             prefix: The folder to replace, e.g. a partition.
             files: File name under prefix -> local file to upload.
+            move: The local files may be moved instead of copied (they are staging files).
 
         Returns:
             The keys written.
@@ -58,6 +74,15 @@ class Datalake(ABC):
     @abstractmethod
     def put(self, key: str, source: Path) -> str:
         """Upload one local file to key; returns the key."""
+
+    def partitions(self, prefix: str) -> list[str]:
+        """Partition folders (ano=/mes=/data=) holding files under a table prefix, sorted."""
+        found = set()
+        for key in self.list_keys(prefix):
+            relative = key[len(prefix) + 1 :]
+            if relative.startswith("ano="):
+                found.add("/".join(relative.split("/")[:3]))
+        return sorted(found)
 
     @abstractmethod
     def delete_prefix(self, prefix: str) -> int:

@@ -39,7 +39,7 @@ class GCSDatalake(Datalake):
     def read_bytes(self, key: str) -> bytes:
         return self.bucket.blob(key).download_as_bytes()
 
-    def replace_prefix(self, prefix: str, files: dict[str, Path]) -> list[str]:
+    def replace_prefix(self, prefix: str, files: dict[str, Path], move: bool = False) -> list[str]:
         before = set(self.list_keys(prefix))
         written = []
         for name, source in files.items():

@@ -42,7 +42,7 @@ class LocalDatalake(Datalake):
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
-    def replace_prefix(self, prefix: str, files: dict[str, Path]) -> list[str]:
+    def replace_prefix(self, prefix: str, files: dict[str, Path], move: bool = False) -> list[str]:
         target = self._path(prefix)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, then swap: a run killed midway leaves the old folder whole.
@@ -50,7 +50,10 @@ class LocalDatalake(Datalake):
         staging.mkdir()
         try:
             for name, source in files.items():
-                shutil.copyfile(source, staging / name)
+                if move:
+                    shutil.move(source, staging / name)
+                else:
+                    shutil.copyfile(source, staging / name)
             old = None
             if target.exists():
                 old = target.parent / f".tmp-old-{target.name}-{uuid.uuid4().hex[:8]}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -15,22 +14,14 @@ import pyarrow.parquet as pq
 from prefect import task
 
 from pipelines.constants import TIMEZONE
-from pipelines.utils.datalake.base import PARTITION_KEYS, partition_path, table_prefix
+from pipelines.utils.datalake.base import (
+    MODES,
+    PARTITION_KEYS,
+    DatalakeWrite,
+    partition_path,
+    table_prefix,
+)
 from pipelines.utils.datalake.factory import get_datalake
-
-MODES = ("overwrite", "append")
-
-
-@dataclass(frozen=True)
-class DatalakeWrite:
-    """What a write put in the datalake."""
-
-    dataset_id: str
-    table_id: str
-    location: str
-    rows: int
-    partitions: list[str] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
 
 
 def _partition_days(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -97,8 +88,6 @@ def write_parquet_partitions(
             )
     logger = prefect.context.get("logger")
     datalake = get_datalake()
-    if mode == "overwrite":
-        datalake.delete_prefix(prefix)
     groups: list[tuple[str, pd.DataFrame]]
     if partition_column is None:
         groups = [("", frame)]
@@ -132,6 +121,10 @@ def write_parquet_partitions(
                 keys.append(datalake.put(target, local))
             partitions.append(partition or name)
             logger.info("Wrote %s rows to %s", len(part), datalake.uri(target))
+    if mode == "overwrite" and partition_column is not None:
+        # New partitions are in place before stale ones go: a crash never empties the table.
+        for stale in sorted(set(datalake.partitions(prefix)) - set(partitions)):
+            datalake.delete_prefix(f"{prefix}/{stale}")
     return DatalakeWrite(
         dataset_id=dataset_id,
         table_id=table_id,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipelines.utils.datalake.base import Datalake
+
+if TYPE_CHECKING:  # pandas is heavy; dumps that never query should not load it
+    import pandas as pd
 
 
 @dataclass(frozen=True)

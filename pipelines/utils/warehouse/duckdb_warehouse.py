@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipelines.utils.datalake.base import Datalake, table_prefix
 from pipelines.utils.datalake.local import LocalDatalake
 from pipelines.utils.warehouse.base import LoadedTable, Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # One writer at a time per process: DuckDB allows a single read-write handle per file.
@@ -38,29 +40,32 @@ class DuckDBWarehouse(Warehouse):
 
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(self.path), read_only=read_only)
+        connection = duckdb.connect(str(self.path), read_only=read_only)
+        # Loads stream from Parquet; a cap keeps a pipeline's memory flat on big tables.
+        connection.execute("SET memory_limit = '100MB'; SET preserve_insertion_order = false")
+        return connection
 
     def load_from_datalake(self, datalake: Datalake, dataset_id: str, table_id: str) -> LoadedTable:
         if not isinstance(datalake, LocalDatalake):
             raise TypeError("DuckDBWarehouse loads from a LocalDatalake (the local environment).")
         schema, table = _quoted(dataset_id), _quoted(table_id)
-        keys = [
-            k
-            for k in datalake.list_keys(table_prefix(dataset_id, table_id))
-            if k.endswith(".parquet")
-        ]
+        all_keys = datalake.list_keys(table_prefix(dataset_id, table_id))
+        keys = [k for k in all_keys if k.endswith(".parquet")]
+        reader = "read_parquet(?, hive_partitioning = true, union_by_name = true)"
+        if not keys:  # a CSV table (dump_db format="csv")
+            keys = [k for k in all_keys if k.endswith(".csv")]
+            reader = "read_csv(?, header = true, hive_partitioning = true, union_by_name = true)"
         if not keys:
+            where = datalake.uri(table_prefix(dataset_id, table_id))
             raise FileNotFoundError(
-                f"No Parquet files under {datalake.uri(table_prefix(dataset_id, table_id))}; "
-                f"write the table to the datalake first."
+                f"No Parquet or CSV files under {where}; write the table to the datalake first."
             )
         files = [datalake.uri(k) for k in keys]
         with _LOCK, self._connect() as connection:
             connection.execute("BEGIN TRANSACTION")
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             connection.execute(
-                f"CREATE OR REPLACE TABLE {schema}.{table} AS "
-                f"SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true)",
+                f"CREATE OR REPLACE TABLE {schema}.{table} AS SELECT * FROM {reader}",
                 [files],
             )
             connection.execute("COMMIT")

@@ -6,7 +6,7 @@ import prefect
 from prefect import task
 
 from pipelines.utils.datalake import get_datalake
-from pipelines.utils.datalake.tasks import DatalakeWrite
+from pipelines.utils.datalake.base import DatalakeWrite
 from pipelines.utils.warehouse.base import LoadedTable
 from pipelines.utils.warehouse.factory import get_warehouse
 

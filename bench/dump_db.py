@@ -1,0 +1,196 @@
+"""dump_db against the native client export and the naive fetchmany -> DataFrame -> CSV way.
+
+Creates the table if missing (id bigint, created_at timestamp, city text, category text,
+amount numeric(12,2), lat/lon double, is_valid boolean, note text with 20% NULLs) on the local
+PostgreSQL and MariaDB servers, then runs each method as its own process under
+/usr/bin/time -v and prints a JSON object as its last line:
+{"postgres": {"vs_native": native_s / ours_s, "vs_naive": naive_s / ours_s,
+              "peak_rss_mb": ours}, "mariadb": {...}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PG = "postgresql://postgres@127.0.0.1:5432/test"
+MY = "mysql://root@127.0.0.1:3306/test"
+
+PG_CREATE = """
+DROP TABLE IF EXISTS {t};
+CREATE TABLE {t} (id bigint PRIMARY KEY, created_at timestamp, city text, category text,
+  amount numeric(12,2), lat double precision, lon double precision, is_valid boolean, note text);
+INSERT INTO {t} SELECT g, timestamp '2024-01-01' + (g % 525600) * interval '1 minute',
+  'city_' || (g % 500), 'cat_' || (g % 20), round((random() * 100000)::numeric, 2),
+  -22.9 + random() / 10, -43.2 + random() / 10, (g % 3 = 0),
+  CASE WHEN g % 5 = 0 THEN NULL ELSE 'note ' || md5(g::text) END
+FROM generate_series(1, {n}) g;
+ANALYZE {t};
+"""
+MY_CREATE = """
+DROP TABLE IF EXISTS {t};
+CREATE TABLE {t} (id bigint PRIMARY KEY, created_at datetime, city text, category text,
+  amount decimal(12,2), lat double, lon double, is_valid boolean, note text);
+INSERT INTO {t} SELECT seq, TIMESTAMP('2024-01-01') + INTERVAL (seq % 525600) MINUTE,
+  CONCAT('city_', seq % 500), CONCAT('cat_', seq % 20), ROUND(RAND() * 100000, 2),
+  -22.9 + RAND() / 10, -43.2 + RAND() / 10, (seq % 3 = 0),
+  IF(seq % 5 = 0, NULL, CONCAT('note ', MD5(seq))) FROM seq_1_to_{n};
+"""
+
+NAIVE_PG = """
+import sys, psycopg, pandas as pd
+conn = psycopg.connect("host=127.0.0.1 dbname=test user=postgres")
+cur = conn.cursor()
+cur.execute("SELECT * FROM {t}")
+names = [d.name for d in cur.description]
+first = True
+while rows := cur.fetchmany(50000):
+    pd.DataFrame(rows, columns=names).to_csv(sys.argv[1], mode="w" if first else "a", header=first, index=False)
+    first = False
+"""
+NAIVE_MY = """
+import sys, pymysql, pandas as pd
+conn = pymysql.connect(host="127.0.0.1", user="root", password="", database="test")
+cur = conn.cursor()
+cur.execute("SELECT * FROM {t}")
+names = [d[0] for d in cur.description]
+first = True
+while rows := cur.fetchmany(50000):
+    pd.DataFrame(rows, columns=names).to_csv(sys.argv[1], mode="w" if first else "a", header=first, index=False)
+    first = False
+"""
+OURS = """
+import os, sys
+os.environ["PIPELINES_ENV"] = "local"
+os.environ["PIPELINES_DATA_DIR"] = sys.argv[1]
+os.environ["PIPELINES_DB_BENCH"] = sys.argv[2]
+from prefect import Flow
+from pipelines.utils.dump_db import dump_db_to_datalake
+from pipelines.utils.execution import run_local
+with Flow("bench dump_db") as flow:
+    dump_db_to_datalake(connection="bench", dataset_id="bench", table_id="{t}", table="{t}",
+                        partition_column={partition})
+assert run_local(flow).is_successful()
+"""
+
+
+def timed(command: list[str], cwd: Path = REPO, shell: bool = False) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of a process, from /usr/bin/time -v."""
+    wrapped = (
+        ["/usr/bin/time", "-v", *command]
+        if not shell
+        else ["/usr/bin/time", "-v", "sh", "-c", command[0]]
+    )
+    result = subprocess.run(wrapped, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{command} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+    wall = re.search(
+        r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", result.stderr
+    )
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+    assert wall and rss, result.stderr
+    hours, minutes, seconds = wall.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds), int(rss.group(1)) / 1024
+
+
+def ensure_table(kind: str, table: str, rows: int) -> None:
+    if kind == "postgres":
+        count = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-tAc", f"SELECT count(*) FROM {table}"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if count.returncode == 0 and count.stdout.strip() == str(rows):
+            return
+        print(f"creating {table} on PostgreSQL ({rows:,} rows)...", file=sys.stderr)
+        subprocess.run(
+            ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1"],
+            input=PG_CREATE.format(t=table, n=rows), text=True, check=True, capture_output=True,
+        )  # fmt: skip
+    else:
+        count = subprocess.run(
+            ["mariadb", "-h", "127.0.0.1", "-u", "root", "test", "-N", "-e", f"SELECT count(*) FROM {table}"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if count.returncode == 0 and count.stdout.strip() == str(rows):
+            return
+        print(f"creating {table} on MariaDB ({rows:,} rows)...", file=sys.stderr)
+        subprocess.run(
+            ["mariadb", "-h", "127.0.0.1", "-u", "root", "test"],
+            input=MY_CREATE.format(t=table, n=rows), text=True, check=True, capture_output=True,
+        )  # fmt: skip
+
+
+def measure(
+    kind: str, table: str, runs: int, naive: bool, partition: str | None, tmp: Path
+) -> dict:
+    out = tmp / "out"
+    if kind == "postgres":
+        native_cmd = [
+            f"psql -h 127.0.0.1 -U postgres -d test -c \"\\copy (SELECT * FROM {table}) TO '{out}.csv' CSV\""
+        ]
+        naive_code, url = NAIVE_PG, PG
+    else:
+        native_cmd = [
+            f"mariadb -h 127.0.0.1 -u root test --batch --quick -e 'SELECT * FROM {table}' > {out}.tsv"
+        ]
+        naive_code, url = NAIVE_MY, MY
+    ours_code = OURS.replace("{t}", table).replace("{partition}", repr(partition))
+    native, ours = [], []
+    for _ in range(runs):
+        native.append(timed(native_cmd, shell=True))
+        shutil.rmtree(tmp / "data", ignore_errors=True)
+        ours.append(timed([sys.executable, "-c", ours_code, str(tmp / "data"), url]))
+    native_s = statistics.median(t for t, _ in native)
+    ours_s = statistics.median(t for t, _ in ours)
+    result = {
+        "native_s": round(native_s, 2),
+        "ours_s": round(ours_s, 2),
+        "vs_native": round(native_s / ours_s, 2),
+        "peak_rss_mb": round(max(m for _, m in ours), 1),
+    }
+    if naive:
+        naive_s, naive_mb = timed(
+            [sys.executable, "-c", naive_code.format(t=table), f"{out}.naive.csv"]
+        )
+        result.update(naive_s=round(naive_s, 2), naive_peak_rss_mb=round(naive_mb, 1),
+                      vs_naive=round(naive_s / ours_s, 2))  # fmt: skip
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs of native and ours (median)")
+    parser.add_argument("--skip-naive", action="store_true", help="the naive way takes ~10x longer")
+    parser.add_argument("--partition", action="store_true", help="partition by created_at's day")
+    parser.add_argument("--only", choices=["postgres", "mariadb"])
+    args = parser.parse_args()
+    table = f"bench_dump_{args.rows}"
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-dump-") as tmp:
+        for kind in ("postgres", "mariadb"):
+            if args.only and kind != args.only:
+                continue
+            ensure_table(kind, table, args.rows)
+            partition = "created_at" if args.partition else None
+            results[kind] = measure(
+                kind, table, args.runs, not args.skip_naive, partition, Path(tmp)
+            )
+            print(kind, json.dumps(results[kind]), file=sys.stderr)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PGCONNECT_TIMEOUT", "10")
+    main()

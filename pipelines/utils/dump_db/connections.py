@@ -1,0 +1,78 @@
+"""Database connections by name: URLs live in settings, never in parameters or logs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from pipelines.settings import Settings, SettingsError, load_settings
+
+DIALECTS = {
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "mssql",
+    "oracle": "oracle",
+}
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A named database connection; str() never shows the password."""
+
+    name: str
+    url: str
+    dialect: str
+
+    def __str__(self) -> str:
+        return f"{self.name} ({mask(self.url)})"
+
+    __repr__ = __str__
+
+
+def mask(text: str) -> str:
+    """Replace the password of any URL in text with ***."""
+    return re.sub(r"(//[^:/@\s]+:)[^@\s]*@", r"\1***@", text)
+
+
+def setting_name(name: str) -> str:
+    """The setting that holds a connection's URL: PIPELINES_DB_<NAME>."""
+    return f"PIPELINES_DB_{name.upper()}"
+
+
+def get_connection(name: str, settings: Settings | None = None) -> Connection:
+    """Resolve a connection name to its URL from settings.
+
+    Args:
+        name: Lowercase name, e.g. "sme_postgres"; its URL is in PIPELINES_DB_SME_POSTGRES.
+        settings: Settings to read; default: the environment and .env.
+
+    Returns:
+        The connection.
+
+    Raises:
+        ValueError: The name is not snake_case (it may be a URL with a password in it).
+        SettingsError: The setting is missing or its scheme is not a supported database.
+    """
+    if not _NAME.match(name or ""):
+        raise ValueError(
+            f"connection must be the snake_case name of a setting, not {mask(name)!r}; "
+            f"put the URL in {setting_name('my_db')} and pass connection='my_db'."
+        )
+    settings = settings or load_settings()
+    key = setting_name(name)
+    url = settings.get(key)
+    if not url:
+        raise SettingsError(
+            f"Missing setting {key}: the URL of database connection {name!r}, "
+            f"e.g. postgresql://user:password@host:5432/db or mysql://user:password@host:3306/db."
+        )
+    scheme = urlsplit(url).scheme.split("+")[0]
+    if scheme not in DIALECTS:
+        raise SettingsError(
+            f"{key} has scheme {scheme!r}; supported: {', '.join(sorted(DIALECTS))}."
+        )
+    return Connection(name=name, url=url, dialect=DIALECTS[scheme])

@@ -1,0 +1,53 @@
+"""The dump_db flow factory: one flow per org, configured by parameters and schedules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from prefect import Flow, Parameter
+
+from pipelines.utils.dump_db.tasks import dump_db_to_datalake
+from pipelines.utils.flow_defaults import PipelineFlow
+from pipelines.utils.warehouse.tasks import load_to_warehouse
+
+
+def create_dump_db_flow(
+    name: str, org: str, code_owners: Iterable[str] = (), **flow_kwargs: Any
+) -> Flow:
+    """Build a flow that dumps a database table or query into the datalake and warehouse.
+
+    Args:
+        name: Flow name, unique in the repo, e.g. "sme: dump_db".
+        org: The org that owns it.
+        code_owners: People named in failure alerts.
+        **flow_kwargs: Passed to PipelineFlow (schedule with one clock per table, ...).
+
+    Returns:
+        The flow; its parameters are those of dump_db_to_datalake.
+
+    Example:
+        flow = create_dump_db_flow(
+            "sme: dump_db", org="sme",
+            schedule=make_schedule(*staggered_clocks(timedelta(days=1), [
+                {"connection": "sme_pg", "table": "public.schools",
+                 "dataset_id": "educacao", "table_id": "escolas"},
+            ])),
+        )
+    """
+    with PipelineFlow(name, org=org, code_owners=code_owners, **flow_kwargs) as flow:
+        written = dump_db_to_datalake(
+            connection=Parameter("connection"),
+            dataset_id=Parameter("dataset_id"),
+            table_id=Parameter("table_id"),
+            table=Parameter("table", default=None),
+            query=Parameter("query", default=None),
+            format=Parameter("format", default="parquet"),
+            batch_size=Parameter("batch_size", default=50_000),
+            partition_column=Parameter("partition_column", default=None),
+            incremental=Parameter("incremental", default=False),
+            since=Parameter("since", default=None),
+            mode=Parameter("mode", default="append"),
+        )
+        load_to_warehouse(written)
+    return flow

@@ -1,0 +1,166 @@
+"""Open a database query as a stream of Arrow record batches with exact types.
+
+MySQL/MariaDB, SQL Server and Oracle are read through connectorx's Arrow stream (PostgreSQL
+goes through DuckDB, in postgres.py). MySQL columns whose
+Arrow type connectorx would blur (DECIMAL beyond (38,10), TINYINT(1), TIMESTAMP) are fixed
+from the query's own column metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pendulum
+import pyarrow as pa
+
+from pipelines.constants import TIMEZONE
+from pipelines.utils.dump_db import drivers
+from pipelines.utils.dump_db.connections import Connection
+
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+@dataclass
+class Source:
+    """An open source: its batches, and a function that fixes each batch's types."""
+
+    reader: pa.RecordBatchReader
+    fix: Callable[[pa.RecordBatch], pa.RecordBatch] = lambda batch: batch
+    partition_is_aware: bool = False  # the partition column is a timestamp with time zone
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+
+
+def quote(dialect: str, name: str) -> str:
+    """Quote a table (schema.table) or column for the dialect, after validating it."""
+    if not _TABLE.match(name):
+        raise ValueError(f"{name!r} is not a table or column name (letters, digits, _, one dot).")
+    q = "`" if dialect == "mysql" else '"'
+    return ".".join(f"{q}{part}{q}" for part in name.split("."))
+
+
+def base_query(dialect: str, table: str | None, query: str | None) -> str:
+    """The SELECT to dump: a table, or a query given as is."""
+    if bool(table) == bool(query):
+        raise ValueError("Give exactly one of table or query.")
+    if table:
+        return f"SELECT * FROM {quote(dialect, table)}"
+    assert query is not None
+    return query.strip().rstrip(";")
+
+
+def lower_bound_literal(day: dt.date, aware: bool) -> str:
+    """The first instant of a partition day: local midnight for aware columns."""
+    if aware:
+        return pendulum.datetime(day.year, day.month, day.day, tz=TIMEZONE).isoformat()
+    return day.isoformat()
+
+
+def open_source(
+    connection: Connection,
+    table: str | None,
+    query: str | None,
+    batch_size: int,
+    partition_column: str | None = None,
+    lower_bound: dt.date | None = None,
+) -> Source:
+    """Start streaming `sql` from the connection.
+
+    Args:
+        connection: Where to read.
+        table: A table (schema.table) to dump, or None.
+        query: A SELECT to dump, or None.
+        batch_size: Rows per Arrow batch.
+        partition_column: Column whose day partitions the output (and filters lower_bound).
+        lower_bound: Only rows whose partition day is on or after it.
+
+    Returns:
+        The open source; close() it when done.
+    """
+    if partition_column is not None and not _COLUMN.match(partition_column):
+        raise ValueError(f"partition_column {partition_column!r} is not a column name.")
+    if connection.dialect == "postgres":
+        raise ValueError("PostgreSQL dumps go through postgres.stage_postgres, not a stream.")
+    sql = base_query(connection.dialect, table, query)
+    if connection.dialect == "mysql":
+        return _mysql(connection, sql, batch_size, partition_column, lower_bound)
+    return _connectorx(connection, sql, batch_size, partition_column, lower_bound)
+
+
+def _filtered(
+    dialect: str, sql: str, column: str | None, bound: dt.date | None, aware: bool
+) -> str:
+    if column is None or bound is None:
+        return sql
+    literal = lower_bound_literal(bound, aware)
+    return f"SELECT * FROM ({sql}) q WHERE {quote(dialect, column)} >= '{literal}'"
+
+
+# MySQL type codes (PyMySQL's FIELD_TYPE).
+_NEWDECIMAL, _TINY, _TIMESTAMP = 246, 1, 7
+
+
+def _mysql(connection, sql, batch_size, column, bound) -> Source:
+    cx = drivers.require("mysql")
+    pymysql = drivers.require("mysql", "pymysql")
+    parts = urlsplit(connection.url)
+    meta = pymysql.connect(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        database=parts.path.lstrip("/"),
+    )
+    try:
+        with meta.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM ({sql}) q LIMIT 0")
+            description = cursor.description
+    finally:
+        meta.close()
+    select, fixes = [], {}
+    for name, code, _, length, _, scale, _ in description:
+        column_sql = quote("mysql", name) if _COLUMN.match(name) else f"`{name}`"
+        if code == _NEWDECIMAL:
+            precision = length - 1 - (1 if scale else 0)
+            target = pa.decimal128(precision, scale) if precision <= 38 else pa.string()
+            if precision - scale > 28 or scale > 10:  # beyond connectorx's decimal(38,10)
+                column_sql = f"CAST({column_sql} AS CHAR)"
+            fixes[name] = target
+        elif code == _TINY and length == 1:
+            fixes[name] = pa.bool_()
+        elif code == _TIMESTAMP:  # an instant: read it as UTC whatever the session zone
+            column_sql = f"CONVERT_TZ({column_sql}, @@session.time_zone, '+00:00')"
+            fixes[name] = pa.timestamp("us", tz="UTC")
+        select.append(f"{column_sql} AS `{name}`")
+    aware = column is not None and fixes.get(column) == pa.timestamp("us", tz="UTC")
+    if column is not None and column not in {d[0] for d in description}:
+        raise ValueError(f"partition_column {column!r} is not a column of the query.")
+    typed = f"SELECT {', '.join(select)} FROM ({sql}) q0"
+    query = _filtered("mysql", typed, column, bound, aware)
+    url = connection.url if parts.password is not None else connection.url.replace("@", ":@", 1)
+    reader = cx.read_sql(url, query, return_type="arrow_stream", batch_size=batch_size)
+
+    def fix(batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = [
+            batch.column(i).cast(fixes[f.name]) if f.name in fixes else batch.column(i)
+            for i, f in enumerate(batch.schema)
+        ]
+        return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+    return Source(reader=reader, fix=fix, partition_is_aware=aware)
+
+
+def _connectorx(connection, sql, batch_size, column, bound) -> Source:
+    cx = drivers.require(connection.dialect)
+    query = _filtered(connection.dialect, sql, column, bound, aware=False)
+    reader = cx.read_sql(connection.url, query, return_type="arrow_stream", batch_size=batch_size)
+    return Source(reader=reader)

@@ -1,0 +1,250 @@
+"""The dump_db task: stream a table or query into the datalake, verified per partition."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import prefect
+from prefect import task
+
+from pipelines.settings import load_settings
+from pipelines.utils.datalake import get_datalake
+from pipelines.utils.datalake.base import MODES, DatalakeWrite, table_prefix
+from pipelines.utils.dump_db.connections import Connection, get_connection, mask
+from pipelines.utils.dump_db.postgres import stage_postgres
+from pipelines.utils.dump_db.sources import open_source
+from pipelines.utils.dump_db.writer import (
+    FORMATS,
+    PartitionedWriter,
+    day_of,
+)
+
+PROGRESS_EVERY_S = 5.0
+RETRIES = 3
+TRANSIENT = (
+    "connection refused",
+    "connection reset",
+    "could not connect",
+    "server closed the connection",
+    "lost connection",
+    "timed out",
+    "timeout",
+    "too many connections",
+    "broken pipe",
+    "can't connect",
+)
+T = TypeVar("T")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Connection-level failures worth retrying; anything else (bad SQL, types) is not."""
+    text = str(error).lower()
+    return isinstance(error, ConnectionError | TimeoutError) or any(p in text for p in TRANSIENT)
+
+
+def with_retries(
+    attempt: Callable[[], T], logger, retries: int = RETRIES, base_s: float = 2.0
+) -> T:
+    """Run attempt(); retry transient errors with exponential backoff (2 s, 4 s, 8 s)."""
+    for number in range(retries + 1):
+        try:
+            return attempt()
+        except Exception as error:
+            if number == retries or not is_transient(error):
+                raise
+            delay = base_s * 2**number
+            logger.warning(
+                "Transient error (%s); retry %s/%s in %.0f s",
+                mask(str(error)),
+                number + 1,
+                retries,
+                delay,
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def check_inputs(
+    dataset_id: str,
+    table_id: str,
+    table: str | None,
+    query: str | None,
+    format: str,
+    batch_size: int,
+    partition_column: str | None,
+    incremental: bool,
+    since: str | None,
+    mode: str,
+) -> dt.date | None:
+    """Validate dump parameters before connecting; returns the `since` day, if any."""
+    table_prefix(dataset_id, table_id)
+    if bool(table) == bool(query):
+        raise ValueError("Give exactly one of table (schema.table) or query (a SELECT).")
+    if format not in FORMATS:
+        raise ValueError(f"format={format!r} must be one of {', '.join(FORMATS)}.")
+    if not isinstance(batch_size, int) or batch_size < 1_000:
+        raise ValueError(f"batch_size={batch_size!r} must be an integer of at least 1000.")
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
+    if (incremental or since) and not partition_column:
+        raise ValueError(
+            "incremental and since need partition_column (a date or timestamp column)."
+        )
+    if incremental and since:
+        raise ValueError("Give incremental=True or since=YYYY-MM-DD, not both.")
+    if (incremental or since) and mode == "overwrite":
+        raise ValueError("incremental/since dumps a part of the table; use mode='append'.")
+    if since is None:
+        return None
+    try:
+        return dt.date.fromisoformat(since)
+    except ValueError as error:
+        raise ValueError(f"since={since!r} is not a date such as 2024-01-31.") from error
+
+
+def _stage(connection: Connection, table, query, format, batch_size, column, lower, folder, logger):
+    """One attempt: write the source's rows into staging files, counting them."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    if connection.dialect == "postgres":
+        return stage_postgres(connection, table, query, format, column, lower, folder)
+    source = open_source(connection, table, query, batch_size, column, lower)
+    writer = PartitionedWriter(folder, format, column, stem=uuid.uuid4().hex[:12])
+    started = last = time.monotonic()
+    rows = 0
+    try:
+        for batch in source.reader:
+            writer.write(source.fix(batch))
+            rows += batch.num_rows
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY_S:
+                last = now
+                logger.info(
+                    "%s rows (%s rows/s), %s partition(s)",
+                    f"{rows:,}", f"{rows / (now - started):,.0f}", len(writer.read),
+                )  # fmt: skip
+    finally:
+        source.close()
+    return writer.close()
+
+
+@task
+def dump_db_to_datalake(
+    connection: str,
+    dataset_id: str,
+    table_id: str,
+    table: str | None = None,
+    query: str | None = None,
+    format: str = "parquet",
+    batch_size: int = 50_000,
+    partition_column: str | None = None,
+    incremental: bool = False,
+    since: str | None = None,
+    mode: str = "append",
+) -> DatalakeWrite:
+    """Dump a database table or query into the datalake, streaming in bounded memory.
+
+    Rows are staged, counted per partition as read and as written, and published partition
+    by partition (each one replaced whole), so a rerun or a run killed midway never leaves
+    duplicates. Transient connection errors are retried with backoff.
+
+    Args:
+        connection: Name of the connection; its URL is the setting PIPELINES_DB_<NAME>.
+        dataset_id: Dataset (datalake folder, warehouse schema).
+        table_id: Table name in the datalake and warehouse.
+        table: Source table, "schema.table" or "table".
+        query: Source SELECT, instead of table.
+        format: "parquet" (types kept exactly) or "csv".
+        batch_size: Rows per batch read from the source.
+        partition_column: Date/timestamp column; output goes to ano=/mes=/data= folders by
+            its day (in America/Sao_Paulo for timestamps with time zone).
+        incremental: Only rows from the last partition already in the datalake on.
+        since: Only rows from this day (YYYY-MM-DD) on.
+        mode: "append" replaces the partitions the rows touch and keeps the others;
+            "overwrite" makes the table hold exactly these rows.
+
+    Returns:
+        What was written where.
+
+    Raises:
+        ValueError: Invalid parameters (checked before connecting).
+        SettingsError: The connection's setting is missing.
+        ImportError: The source's driver is not installed (the message says what to install).
+        RuntimeError: Rows read and written differ for a partition (nothing is published).
+    """
+    since_day = check_inputs(
+        dataset_id, table_id, table, query, format, batch_size, partition_column,
+        incremental, since, mode,
+    )  # fmt: skip
+    logger = prefect.context.get("logger")
+    source = get_connection(connection)
+    settings = load_settings()
+    datalake = get_datalake(settings)
+    prefix = table_prefix(dataset_id, table_id)
+    lower = since_day
+    if incremental:
+        days = [d for d in map(day_of, datalake.partitions(prefix)) if d is not None]
+        lower = max(days) if days else None
+        logger.info("Incremental: from %s", lower or "the beginning (no partition yet)")
+    # Staging beside the local datalake makes publishing a rename; elsewhere, a temp folder.
+    base = (
+        settings.data_dir / ".staging" if settings.env == "local" else Path(tempfile.gettempdir())
+    )
+    folder = base / f"{dataset_id}-{table_id}-{uuid.uuid4().hex[:8]}"
+    logger.info("Dumping %s from %s into %s", table or "a query", source, datalake.uri(prefix))
+    started = time.monotonic()
+    try:
+        staged = with_retries(
+            lambda: _stage(
+                source, table, query, format, batch_size, partition_column, lower, folder, logger
+            ),
+            logger,
+        )
+        mismatched = staged.mismatches()
+        if mismatched:
+            raise RuntimeError(f"rows read != rows written, nothing published: {mismatched}")
+        rows = staged.rows
+        if rows == 0 and mode == "overwrite":
+            logger.warning("The source returned no rows; the table is left as it was.")
+        keys: list[str] = []
+        for key in sorted(staged.files):
+            files = {p.name: p for p in staged.files[key]}
+            if key:
+                keys += datalake.replace_prefix(f"{prefix}/{key}", files, move=True)
+            elif mode == "overwrite":
+                keys += datalake.replace_prefix(prefix, files, move=True)
+            else:
+                keys += [datalake.put(f"{prefix}/{name}", path) for name, path in files.items()]
+            logger.info(
+                "%s: %s rows read, %s written", key or prefix, staged.read[key], staged.written[key]
+            )
+        if mode == "overwrite" and partition_column and rows:
+            for stale in sorted(set(datalake.partitions(prefix)) - set(staged.files)):
+                datalake.delete_prefix(f"{prefix}/{stale}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    seconds = time.monotonic() - started
+    logger.info(
+        "Dumped %s rows in %s partition(s) in %.1f s (%s rows/s) to %s",
+        f"{rows:,}",
+        len(staged.files),
+        seconds,
+        f"{rows / max(seconds, 1e-9):,.0f}",
+        datalake.uri(prefix),
+    )
+    return DatalakeWrite(
+        dataset_id=dataset_id,
+        table_id=table_id,
+        location=f"{datalake.uri(prefix)} ({rows} rows in {len(staged.files)} partition(s))",
+        rows=rows,
+        partitions=sorted(k for k in staged.files if k),
+        keys=keys,
+    )

@@ -1,0 +1,180 @@
+"""Write a stream of Arrow batches as Parquet or CSV files, one folder per day, counting rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from pipelines.constants import TIMEZONE
+from pipelines.utils.datalake.base import partition_path
+
+FORMATS = ("parquet", "csv")
+NULL_PARTITION = (
+    "ano=__HIVE_DEFAULT_PARTITION__/mes=__HIVE_DEFAULT_PARTITION__/data=__HIVE_DEFAULT_PARTITION__"
+)
+MAX_OPEN_FILES = 64
+BUFFER_ROWS = 32_768  # rows kept per partition before a row group is written
+
+
+def partition_days(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The day of each value: dates as they are, naive timestamps by their date, aware
+    timestamps by their date in America/Sao_Paulo."""
+    kind = column.type
+    if pa.types.is_date(kind):
+        return column.cast(pa.date32())
+    if pa.types.is_timestamp(kind):
+        if kind.tz is not None:
+            column = pc.local_timestamp(column.cast(pa.timestamp(kind.unit, tz=TIMEZONE)))
+        return column.cast(pa.date32())
+    raise TypeError(
+        f"the partition column has type {kind}; it must be a date or a timestamp. Cast it in "
+        f"the query, e.g. CAST(col AS DATE)."
+    )
+
+
+class _File:
+    """One open output file of a partition."""
+
+    def __init__(self, path: Path, schema: pa.Schema, fmt: str) -> None:
+        self.path = path
+        self.rows = 0
+        self.buffer: list[pa.RecordBatch] = []
+        self.buffered = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer: Any = (
+            pq.ParquetWriter(path, schema, compression="snappy")
+            if fmt == "parquet"
+            else pcsv.CSVWriter(path, schema)
+        )
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.buffer.append(batch)
+        self.buffered += batch.num_rows
+        if self.buffered >= BUFFER_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.writer.write_table(pa.Table.from_batches(self.buffer))
+            self.rows += self.buffered
+            self.buffer, self.buffered = [], 0
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+
+class PartitionedWriter:
+    """Files under a staging folder, one sub-folder per partition day.
+
+    Args:
+        folder: Staging folder (empty).
+        fmt: "parquet" or "csv".
+        partition_column: Column to partition by, or None for a single folder "part".
+        stem: File name stem.
+    """
+
+    def __init__(self, folder: Path, fmt: str, partition_column: str | None, stem: str) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"format={fmt!r} must be one of {', '.join(FORMATS)}.")
+        self.folder = folder
+        self.fmt = fmt
+        self.column = partition_column
+        self.stem = stem
+        self.read: dict[str, int] = {}  # partition -> rows read
+        self.files: dict[str, list[Path]] = {}
+        self._open: OrderedDict[str, _File] = OrderedDict()
+        self._schema: pa.Schema | None = None
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Route one batch's rows to their partitions."""
+        if batch.num_rows == 0:
+            return
+        if self._schema is None:
+            self._schema = batch.schema
+            if self.column is not None and self.column not in batch.schema.names:
+                raise ValueError(f"partition_column {self.column!r} is not in the result.")
+        if self.column is None:
+            self._file("").add(batch)
+            self.read[""] = self.read.get("", 0) + batch.num_rows
+            return
+        days = partition_days(batch.column(self.column))
+        for day in pc.unique(days).to_pylist():
+            mask = pc.is_null(days) if day is None else pc.equal(days, pa.scalar(day, pa.date32()))
+            rows = batch.filter(mask)
+            key = NULL_PARTITION if day is None else partition_path(day)
+            self._file(key).add(rows)
+            self.read[key] = self.read.get(key, 0) + rows.num_rows
+
+    def _file(self, key: str) -> _File:
+        if key in self._open:
+            self._open.move_to_end(key)
+            return self._open[key]
+        if len(self._open) >= MAX_OPEN_FILES:  # bound open files and buffers
+            _, oldest = self._open.popitem(last=False)
+            oldest.close()
+        paths = self.files.setdefault(key, [])
+        suffix = "parquet" if self.fmt == "parquet" else "csv"
+        path = self.folder / key / f"{self.stem}-{len(paths):05d}.{suffix}"
+        paths.append(path)
+        assert self._schema is not None
+        self._open[key] = _File(path, self._schema, self.fmt)
+        return self._open[key]
+
+    def close(self) -> Staged:
+        """Finish every file; returns the files, rows read and rows written per partition."""
+        for handle in self._open.values():
+            handle.close()
+        self._open.clear()
+        return Staged(files=self.files, read=self.read, written=count_written(self.files, self.fmt))
+
+
+@dataclass
+class Staged:
+    """Files staged for one dump, by partition key ("" when unpartitioned), with row counts:
+    as read from the source and as found in the written files."""
+
+    files: dict[str, list[Path]]
+    read: dict[str, int]
+    written: dict[str, int]
+
+    @property
+    def rows(self) -> int:
+        return sum(self.read.values())
+
+    def mismatches(self) -> dict[str, tuple[int, int | None]]:
+        keys = set(self.read) | set(self.written)
+        return {
+            k: (self.read.get(k, 0), self.written.get(k))
+            for k in sorted(keys)
+            if self.read.get(k, 0) != self.written.get(k)
+        }
+
+
+def count_written(files: dict[str, list[Path]], fmt: str) -> dict[str, int]:
+    """Rows per partition, read back from the files (Parquet footers; CSV parsed)."""
+    written = {}
+    for key, paths in files.items():
+        if fmt == "parquet":
+            written[key] = sum(pq.read_metadata(p).num_rows for p in paths)
+        else:
+            parse = pcsv.ParseOptions(newlines_in_values=True)
+            written[key] = sum(pcsv.read_csv(p, parse_options=parse).num_rows for p in paths)
+    return written
+
+
+def day_of(key: str) -> dt.date | None:
+    """The day a partition key stands for (None for the null partition)."""
+    value = key.rsplit("data=", 1)[-1]
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
