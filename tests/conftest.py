@@ -98,3 +98,49 @@ def cloud_env(tmp_path, gcs_emulator, prefect_server):
         STORAGE_EMULATOR_HOST=gcs_emulator.url,
     )
     return env
+
+
+def _database(kind: str, connect) -> None:
+    """Skip (or, under CI=true, fail) when a database server is not reachable."""
+    import os
+
+    try:
+        connect().close()
+    except Exception as error:
+        message = f"{kind} is not reachable: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI=true: database tests must run)")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server on 127.0.0.1:5432 (trust auth, database test)."""
+    import psycopg
+
+    _database(
+        "PostgreSQL on 127.0.0.1:5432",
+        lambda: psycopg.connect(
+            "host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=5
+        ),
+    )
+    return "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> str:
+    """The MariaDB server on 127.0.0.1:3306 (root, no password, database test)."""
+    import pymysql
+
+    _database(
+        "MariaDB on 127.0.0.1:3306",
+        lambda: pymysql.connect(
+            host="127.0.0.1",
+            port=3306,
+            user="root",
+            password="",
+            database="test",
+            connect_timeout=5,
+        ),
+    )
+    return "mysql://root@127.0.0.1:3306/test"

@@ -1,5 +1,5 @@
-"""PostgreSQL dumps through DuckDB's postgres scanner: binary COPY in, DuckDB's parallel
-Parquet/CSV writer out, partition folders written directly, rows counted by the COPY itself."""
+"""PostgreSQL dumps through DuckDB's postgres scanner: binary COPY in; Parquet out through
+DuckDB's parallel writer (partition folders written directly), CSV through PartitionedWriter."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from pipelines.constants import TIMEZONE
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
-from pipelines.utils.dump_db.sources import base_query, lower_bound_literal, quote
+from pipelines.utils.dump_db.sources import Source, base_query, lower_bound_literal, quote
 from pipelines.utils.dump_db.writer import Staged, count_written
 
 
@@ -22,48 +22,74 @@ def _relation(table: str | None, query: str | None) -> str:
     return f"postgres_query('src', $pg${sql}$pg$)"
 
 
+def _attach(connection: Connection):
+    import duckdb
+
+    db = duckdb.connect()
+    db.execute(f"LOAD '{drivers.postgres_extension()}'")
+    # Two threads and a memory cap keep the footprint flat whatever the table size; the
+    # session zone makes a timestamptz's day the city's day.
+    db.execute(
+        "SET threads = 2; SET memory_limit = '64MB'; SET preserve_insertion_order = false;"
+        f"SET partitioned_write_flush_threshold = 50000; SET TimeZone = '{TIMEZONE}'"
+    )
+    url = connection.url.replace("'", "''")  # ATTACH takes no parameters; never logged
+    db.execute(f"ATTACH '{url}' AS src (TYPE postgres, READ_ONLY)")
+    return db
+
+
+def _partition_type(db, select: str, column: str) -> bool:
+    """Check the partition column; returns whether it is a timestamp with time zone."""
+    described = {r[0]: r[1] for r in db.execute(f"DESCRIBE {select}").fetchall()}
+    kind = described.get(column)
+    if kind is None:
+        raise ValueError(f"partition_column {column!r} is not a column: {list(described)}")
+    if not (kind == "DATE" or kind.startswith("TIMESTAMP")):
+        raise TypeError(
+            f"partition_column {column!r} has type {kind}; it must be a date or a "
+            f"timestamp. Cast it in the query, e.g. CAST(col AS DATE)."
+        )
+    return kind == "TIMESTAMP WITH TIME ZONE"
+
+
+def open_postgres(
+    connection: Connection,
+    table: str | None,
+    query: str | None,
+    batch_size: int,
+    column: str | None,
+    lower: dt.date | None,
+) -> Source:
+    """The rows as a stream of Arrow batches (for CSV output, written by PartitionedWriter)."""
+    base_query("postgres", table, query)
+    db = _attach(connection)
+    select = f"SELECT * FROM {_relation(table, query)}"
+    aware = _partition_type(db, select, column) if column else False
+    if column and lower is not None:
+        select += f" WHERE {quote('postgres', column)} >= '{lower_bound_literal(lower, aware)}'"
+    reader = db.execute(select).to_arrow_reader(batch_size)
+    return Source(reader=reader, partition_is_aware=aware, closers=[db.close])
+
+
 def stage_postgres(
     connection: Connection,
     table: str | None,
     query: str | None,
-    fmt: str,
     column: str | None,
     lower: dt.date | None,
     folder: Path,
 ) -> Staged:
-    """Write the rows into folder (ano=/mes=/data= sub-folders when partitioned)."""
-    import duckdb
-
+    """Write the rows as Parquet into folder (ano=/mes=/data= sub-folders when partitioned),
+    with DuckDB's parallel writer; rows are counted by the COPY itself."""
     base_query("postgres", table, query)  # exactly one of table / query
-    db = duckdb.connect()
+    db = _attach(connection)
+    fmt = "parquet"
     try:
-        db.execute(f"LOAD '{drivers.postgres_extension()}'")
-        # Two threads and a memory cap keep the footprint flat whatever the table size; the
-        # session zone makes a timestamptz's day the city's day.
-        db.execute(
-            "SET threads = 2; SET memory_limit = '64MB'; SET preserve_insertion_order = false;"
-            f"SET partitioned_write_flush_threshold = 50000; SET TimeZone = '{TIMEZONE}'"
-        )
-        url = connection.url.replace("'", "''")  # ATTACH takes no parameters; never logged
-        db.execute(f"ATTACH '{url}' AS src (TYPE postgres, READ_ONLY)")
         relation = _relation(table, query)
         select = f"SELECT * FROM {relation}"
-        options = (
-            "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"
-            if fmt == "parquet"
-            else "FORMAT CSV, HEADER"
-        )
+        options = "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"
         if column:
-            described = {r[0]: r[1] for r in db.execute(f"DESCRIBE {select}").fetchall()}
-            kind = described.get(column)
-            if kind is None:
-                raise ValueError(f"partition_column {column!r} is not a column: {list(described)}")
-            if not (kind == "DATE" or kind.startswith("TIMESTAMP")):
-                raise TypeError(
-                    f"partition_column {column!r} has type {kind}; it must be a date or a "
-                    f"timestamp. Cast it in the query, e.g. CAST(col AS DATE)."
-                )
-            aware = kind == "TIMESTAMP WITH TIME ZONE"
+            aware = _partition_type(db, select, column)
             col = quote("postgres", column)
             if lower is not None:
                 select += f" WHERE {col} >= '{lower_bound_literal(lower, aware)}'"
@@ -75,7 +101,7 @@ def stage_postgres(
             options += ", PARTITION_BY (ano, mes, data), FILENAME_PATTERN 'part-{uuid}'"
             target = folder
         else:
-            target = folder / "part.parquet" if fmt == "parquet" else folder / "part.csv"
+            target = folder / "part.parquet"
         stats = db.execute(f"COPY ({select}) TO '{target}' ({options}, RETURN_STATS)").fetchall()
     finally:
         db.close()

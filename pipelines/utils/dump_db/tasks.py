@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import prefect
 from prefect import task
@@ -18,7 +19,7 @@ from pipelines.settings import load_settings
 from pipelines.utils.datalake import get_datalake
 from pipelines.utils.datalake.base import MODES, DatalakeWrite, table_prefix
 from pipelines.utils.dump_db.connections import Connection, get_connection, mask
-from pipelines.utils.dump_db.postgres import stage_postgres
+from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
 from pipelines.utils.dump_db.sources import open_source
 from pipelines.utils.dump_db.writer import (
     FORMATS,
@@ -41,6 +42,10 @@ TRANSIENT = (
     "can't connect",
 )
 T = TypeVar("T")
+
+
+class DumpError(RuntimeError):
+    """A dump failed; the message has any credentials masked."""
 
 
 def is_transient(error: BaseException) -> bool:
@@ -114,9 +119,12 @@ def _stage(connection: Connection, table, query, format, batch_size, column, low
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    if connection.dialect == "postgres" and format == "parquet":
+        return stage_postgres(connection, table, query, column, lower, folder)
     if connection.dialect == "postgres":
-        return stage_postgres(connection, table, query, format, column, lower, folder)
-    source = open_source(connection, table, query, batch_size, column, lower)
+        source = open_postgres(connection, table, query, batch_size, column, lower)
+    else:
+        source = open_source(connection, table, query, batch_size, column, lower)
     writer = PartitionedWriter(folder, format, column, stem=uuid.uuid4().hex[:12])
     started = last = time.monotonic()
     rows = 0
@@ -229,6 +237,11 @@ def dump_db_to_datalake(
         if mode == "overwrite" and partition_column and rows:
             for stale in sorted(set(datalake.partitions(prefix)) - set(staged.files)):
                 datalake.delete_prefix(f"{prefix}/{stale}")
+    except Exception as error:
+        secret = urlsplit(source.url).password
+        if secret and secret in str(error):  # drivers may echo the URL: never let it out
+            raise DumpError(f"{type(error).__name__}: {mask(str(error))}") from None
+        raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     seconds = time.monotonic() - started

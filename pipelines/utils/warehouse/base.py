@@ -38,5 +38,9 @@ class Warehouse(ABC):
         """Run a read-only query."""
 
     @abstractmethod
+    def rows(self, sql: str) -> list[tuple]:
+        """Run a read-only query; values as exact Python objects (Decimal, aware datetime)."""
+
+    @abstractmethod
     def row_count(self, dataset_id: str, table_id: str) -> int:
         """Rows in a table."""

@@ -54,7 +54,10 @@ class DuckDBWarehouse(Warehouse):
         reader = "read_parquet(?, hive_partitioning = true, union_by_name = true)"
         if not keys:  # a CSV table (dump_db format="csv")
             keys = [k for k in all_keys if k.endswith(".csv")]
-            reader = "read_csv(?, header = true, hive_partitioning = true, union_by_name = true)"
+            reader = (
+                "read_csv(?, header = true, hive_partitioning = true, union_by_name = true, "
+                "allow_quoted_nulls = false)"  # "" is an empty string, an empty field NULL
+            )
         if not keys:
             where = datalake.uri(table_prefix(dataset_id, table_id))
             raise FileNotFoundError(
@@ -85,6 +88,12 @@ class DuckDBWarehouse(Warehouse):
             raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
         with _LOCK, self._connect(read_only=True) as connection:
             return connection.execute(sql).df()
+
+    def rows(self, sql: str) -> list[tuple]:
+        if not self.path.exists():
+            raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
+        with _LOCK, self._connect(read_only=True) as connection:
+            return connection.execute(sql).fetchall()
 
     def row_count(self, dataset_id: str, table_id: str) -> int:
         frame = self.query(f"SELECT count(*) AS n FROM {_quoted(dataset_id)}.{_quoted(table_id)}")

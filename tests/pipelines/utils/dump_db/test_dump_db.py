@@ -1,0 +1,349 @@
+"""dump_db for real on PostgreSQL and MariaDB: hostile values compared row by row and type by
+type with what the warehouse holds; reruns, kills and incremental dumps leave no duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+
+import pytest
+from prefect import Flow
+
+from pipelines.utils.dump_db import create_dump_db_flow, dump_db_to_datalake
+from pipelines.utils.dump_db.connections import mask
+from pipelines.utils.dump_db.tasks import check_inputs, is_transient, with_retries
+from pipelines.utils.execution import run_local
+from pipelines.utils.warehouse import get_warehouse
+from tests.conftest import REPO_ROOT
+
+UTC = dt.UTC
+TEXT = 'a, "quoted"\nline; ção ñ 🚀\ttab'
+ROWS = [
+    # id, ts (naive), tstz (aware), day, big decimal, money, flag, text, n, f
+    (1, dt.datetime(2024, 1, 1, 23, 30), dt.datetime(2024, 1, 2, 2, 30, tzinfo=UTC),
+     dt.date(2024, 1, 1), Decimal("12345678901234567890.123456789012345678"), Decimal("1.10"),
+     True, TEXT, 42, 1.5),
+    (2, None, None, None, None, None, None, None, None, None),
+    (3, dt.datetime(2024, 1, 2, 0, 0), dt.datetime(2024, 1, 2, 3, 0, tzinfo=UTC),
+     dt.date(2024, 1, 2), Decimal("-0.000000000000000001"), Decimal("-99999999.99"),
+     False, "", 0, -0.25),
+    (4, dt.datetime(2024, 2, 29, 12, 0), dt.datetime(2024, 2, 29, 15, 0, tzinfo=UTC),
+     dt.date(2024, 2, 29), Decimal("0E-18"), Decimal("0.00"), True, "None of the above", -7, 1e300),
+    (5, dt.datetime(2024, 2, 29, 12, 0, 0, 123456), dt.datetime(2024, 2, 29, 15, 0, tzinfo=UTC),
+     dt.date(2024, 2, 29), Decimal("1"), Decimal("3.00"), False, "NULL", 1, 0.0),
+]  # fmt: skip
+COLUMNS = ["id", "ts", "tstz", "day", "big", "money", "flag", "txt", "n", "f"]
+
+
+@pytest.fixture
+def local_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINES_ENV", "local")
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def pg_table(postgres_url, monkeypatch):
+    import psycopg
+
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    name = f"hostile_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE {name} (id int PRIMARY KEY, ts timestamp, tstz timestamptz, day date, "
+            "big numeric(38,18), money numeric(12,2), flag boolean, txt text, n int, "
+            "f double precision)"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {name} VALUES ({', '.join(['%s'] * 10)})", ROWS)
+        yield name
+        conn.execute(f"DROP TABLE {name}")
+
+
+@pytest.fixture
+def my_table(mariadb_url, monkeypatch):
+    import pymysql
+
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    name = f"hostile_{uuid.uuid4().hex[:8]}"
+    conn = pymysql.connect(
+        host="127.0.0.1", user="root", password="", database="test", charset="utf8mb4",
+        autocommit=True, init_command="SET time_zone = '+00:00'",
+    )  # fmt: skip
+    with conn.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE {name} (id int PRIMARY KEY, ts datetime(6), tstz timestamp(6) NULL, "
+            "day date, big decimal(38,18), money decimal(12,2), flag tinyint(1), txt text, n int, "
+            "f double) CHARACTER SET utf8mb4"
+        )
+        rows = [(*r[:2], r[2].replace(tzinfo=None) if r[2] else None, *r[3:]) for r in ROWS]
+        cur.executemany(f"INSERT INTO {name} VALUES ({', '.join(['%s'] * 10)})", rows)
+    yield name
+    with conn.cursor() as cur:
+        cur.execute(f"DROP TABLE {name}")
+    conn.close()
+
+
+def dump(**params):
+    flow = create_dump_db_flow("tests: dump_db", org="tests")
+    state = run_local(flow, params)
+    assert state.is_successful(), [
+        (t.name, s.result) for t, s in state.result.items() if s.is_failed()
+    ]
+    (written,) = [s.result for t, s in state.result.items() if t.name == "dump_db_to_datalake"]
+    return written
+
+
+def warehouse_rows(table_id: str) -> list[tuple]:
+    return get_warehouse().rows(f"SELECT {', '.join(COLUMNS)} FROM tests.{table_id} ORDER BY id")
+
+
+def _is_na(value) -> bool:
+    return value is None or value != value  # NaN
+
+
+def assert_same_rows(table_id: str) -> None:
+    got = warehouse_rows(table_id)
+    assert len(got) == len(ROWS)
+    for expected, actual in zip(ROWS, got, strict=True):
+        for column, want, have in zip(COLUMNS, expected, actual, strict=True):
+            if isinstance(want, dt.datetime) and want.tzinfo is not None:
+                assert have is not None and have.tzinfo is not None, (column, have)
+                assert have == want, (column, want, have)
+            elif isinstance(want, dt.date) and not isinstance(want, dt.datetime):
+                assert (have.date() if isinstance(have, dt.datetime) else have) == want, column
+            else:
+                assert have == want, (column, want, have)
+                assert type(have) is type(want) or want is None, (column, type(want), type(have))
+
+
+@pytest.mark.parametrize(
+    "fmt_partition", [("parquet", None), ("parquet", "tstz"), ("parquet", "ts")]
+)
+def test_postgres_hostile_values_round_trip(local_env, pg_table, fmt_partition):
+    fmt, partition = fmt_partition
+    written = dump(connection="pg", dataset_id="tests", table_id=pg_table, table=pg_table,
+                   format=fmt, partition_column=partition)  # fmt: skip
+    assert written.rows == len(ROWS)
+    assert_same_rows(pg_table)
+    if partition == "tstz":  # days in America/Sao_Paulo: 02:30 UTC on the 2nd is the 1st there
+        assert written.partitions[0] == "ano=2024/mes=01/data=2024-01-01"
+        assert (
+            "ano=__HIVE_DEFAULT_PARTITION__/mes=__HIVE_DEFAULT_PARTITION__/data=__HIVE_DEFAULT_PARTITION__"
+            in written.partitions
+        )
+
+
+@pytest.mark.parametrize("partition", [None, "tstz", "day"])
+def test_mariadb_hostile_values_round_trip(local_env, my_table, partition):
+    written = dump(connection="my", dataset_id="tests", table_id=my_table, table=my_table,
+                   partition_column=partition)  # fmt: skip
+    assert written.rows == len(ROWS)
+    assert_same_rows(my_table)
+
+
+def test_csv_keeps_text_nulls_and_row_counts(local_env, pg_table):
+    written = dump(connection="pg", dataset_id="tests", table_id=pg_table, table=pg_table,
+                   format="csv", partition_column="day")  # fmt: skip
+    assert written.rows == len(ROWS)
+    values = dict(get_warehouse().rows(f"SELECT id, txt FROM tests.{pg_table} ORDER BY id"))
+    assert values[1] == TEXT and values[3] == "" and values[5] == "NULL"
+    assert _is_na(values[2])
+
+
+def test_query_mode_and_rerun_replace_partitions(local_env, pg_table):
+    params = dict(
+        connection="pg", dataset_id="tests", table_id=pg_table,
+        query=f"SELECT * FROM {pg_table} WHERE id <> 2", partition_column="day",
+    )  # fmt: skip
+    assert dump(**params).rows == 4
+    assert dump(**params).rows == 4
+    assert get_warehouse().row_count("tests", pg_table) == 4
+    files = list((local_env / "datalake/tests" / pg_table).rglob("*.parquet"))
+    assert len(files) == 3  # three days, one file each, after two runs
+
+
+def test_incremental_dumps_only_from_the_last_partition_without_duplicates(local_env, pg_table):
+    import psycopg
+
+    base = dict(connection="pg", dataset_id="tests", table_id=pg_table, table=pg_table,
+                partition_column="day")  # fmt: skip
+    dump(**base, query=None)
+    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+        conn.execute(f"UPDATE {pg_table} SET txt = 'changed' WHERE id = 5")  # in the last day
+        conn.execute(f"UPDATE {pg_table} SET txt = 'not dumped' WHERE id = 1")  # an older day
+        conn.execute(f"INSERT INTO {pg_table} (id, day, txt) VALUES (6, '2024-03-01', 'new')")
+    written = dump(**base, incremental=True)
+    assert written.partitions == [
+        "ano=2024/mes=02/data=2024-02-29",
+        "ano=2024/mes=03/data=2024-03-01",
+    ]
+    table = get_warehouse().query(f"SELECT id, txt FROM tests.{pg_table} ORDER BY id")
+    assert table["id"].tolist() == [1, 2, 3, 4, 5, 6]
+    texts = dict(zip(table["id"], table["txt"], strict=True))
+    assert texts[5] == "changed" and texts[6] == "new" and texts[1] == TEXT
+
+
+def test_a_failure_while_publishing_and_a_rerun_leave_no_duplicates(
+    local_env, pg_table, monkeypatch
+):
+    from pipelines.utils.datalake.local import LocalDatalake
+
+    base = dict(connection="pg", dataset_id="tests", table_id=pg_table, table=pg_table,
+                partition_column="day")  # fmt: skip
+    dump(**base)
+    original = LocalDatalake.replace_prefix
+    calls = {"n": 0}
+
+    def flaky(self, prefix, files, move=False):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return original(self, prefix, files, move)
+
+    monkeypatch.setattr(LocalDatalake, "replace_prefix", flaky)
+    flow = create_dump_db_flow("tests: dump_db", org="tests")
+    assert run_local(flow, base).is_failed()
+    monkeypatch.setattr(LocalDatalake, "replace_prefix", original)
+    dump(**base)
+    assert get_warehouse().row_count("tests", pg_table) == len(ROWS)
+
+
+KILL_SCRIPT = """
+import os, sys
+from prefect import Flow
+from pipelines.utils.dump_db import create_dump_db_flow
+from pipelines.utils.execution import run_local
+flow = create_dump_db_flow("tests: dump_db", org="tests")
+state = run_local(flow, dict(connection="pg", dataset_id="tests", table_id=sys.argv[1],
+                             table=sys.argv[1], partition_column="created_at", batch_size=10000))
+sys.exit(0 if state.is_successful() else 1)
+"""
+
+
+def test_a_dump_killed_midway_and_rerun_leaves_no_duplicates(local_env, postgres_url):
+    import psycopg
+
+    name = f"killed_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE {name} AS SELECT g AS id, "
+            "timestamp '2024-01-01' + g * interval '1 minute' AS created_at, "
+            "md5(g::text) AS note FROM generate_series(1, 300000) g"
+        )
+    env = {**os.environ, "PIPELINES_DB_PG": postgres_url, "PIPELINES_DATA_DIR": str(local_env)}
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", KILL_SCRIPT, name], cwd=REPO_ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        staging = local_env / ".staging"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not staging.exists():
+            time.sleep(0.01)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        rerun = subprocess.run([sys.executable, "-c", KILL_SCRIPT, name], cwd=REPO_ROOT, env=env,
+                               capture_output=True, text=True)  # fmt: skip
+        assert rerun.returncode == 0, rerun.stdout[-3000:]
+        counts = (
+            get_warehouse()
+            .query(f"SELECT count(*) AS n, count(DISTINCT id) AS d FROM tests.{name}")
+            .iloc[0]
+        )
+        assert int(counts["n"]) == int(counts["d"]) == 300000
+    finally:
+        with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+            conn.execute(f"DROP TABLE {name}")
+
+
+def test_credentials_never_appear_in_errors_or_logs(local_env, monkeypatch, caplog):
+    monkeypatch.setenv("PIPELINES_DB_SECRETDB", "postgresql://user:s3cr3t-pw@127.0.0.1:1/test")
+    with Flow("secret") as flow:
+        dump_db_to_datalake(connection="secretdb", dataset_id="tests", table_id="t", table="t")
+    state = run_local(flow)
+    assert state.is_failed()
+    (task_state,) = state.result.values()
+    assert "s3cr3t-pw" not in str(task_state.result) and "s3cr3t-pw" not in task_state.message
+    assert "***" in str(task_state.result) or "user" not in str(task_state.result)
+    assert mask("mysql://root:pw@host/db") == "mysql://root:***@host/db"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"table": None, "query": None}, "exactly one of table"),
+        ({"format": "xlsx"}, "format='xlsx' must be one of parquet, csv"),
+        ({"batch_size": 10}, "batch_size=10 must be an integer of at least 1000"),
+        ({"mode": "merge"}, "mode='merge' must be one of"),
+        ({"incremental": True}, "need partition_column"),
+        ({"since": "2024-13-01", "partition_column": "d"}, "since='2024-13-01' is not a date"),
+        (
+            {"since": "2024-01-01", "partition_column": "d", "mode": "overwrite"},
+            "use mode='append'",
+        ),
+    ],
+)
+def test_inputs_are_checked_before_connecting(kwargs, message):
+    params = dict(dataset_id="ds", table_id="t", table="t", query=None, format="parquet",
+                  batch_size=50_000, partition_column=None, incremental=False, since=None,
+                  mode="append")  # fmt: skip
+    params.update(kwargs)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check_inputs(**params)
+
+
+def test_unknown_connection_names_its_setting(local_env):
+    with Flow("missing") as flow:
+        dump_db_to_datalake(connection="nowhere", dataset_id="tests", table_id="t", table="t")
+    (task_state,) = run_local(flow).result.values()
+    assert "Missing setting PIPELINES_DB_NOWHERE" in str(task_state.result)
+
+
+def test_transient_errors_are_retried_with_backoff():
+    import logging
+
+    attempts = []
+
+    def flaky():
+        attempts.append(time.monotonic())
+        if len(attempts) < 3:
+            raise ConnectionError("connection refused")
+        return "ok"
+
+    assert with_retries(flaky, logging.getLogger("t"), base_s=0.05) == "ok"
+    assert attempts[2] - attempts[1] > attempts[1] - attempts[0]  # the wait doubles
+    assert is_transient(RuntimeError("server closed the connection unexpectedly"))
+    assert not is_transient(ValueError("syntax error at or near SELECT"))
+    with pytest.raises(ValueError):
+        with_retries(lambda: (_ for _ in ()).throw(ValueError("bad sql")), logging.getLogger("t"))
+
+
+def test_optional_drivers_import_and_missing_ones_say_what_to_install(monkeypatch):
+    import builtins
+
+    import connectorx  # noqa: F401  (SQL Server, Oracle and MySQL go through it)
+
+    from pipelines.utils.dump_db import drivers
+
+    real_import = builtins.__import__
+
+    def no_connectorx(name, *args, **kwargs):
+        if name == "connectorx":
+            raise ImportError("No module named 'connectorx'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "connectorx")
+    monkeypatch.setattr(builtins, "__import__", no_connectorx)
+    for dialect, extra in (("mssql", "pipelines[mssql]"), ("oracle", "pipelines[oracle]")):
+        with pytest.raises(
+            ImportError, match=rf"pip install '{extra}'".replace("[", r"\[").replace("]", r"\]")
+        ):
+            drivers.require(dialect)
