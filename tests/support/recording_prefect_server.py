@@ -40,6 +40,9 @@ class RecordingPrefectServer:
     flows: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> record
     flow_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    final_state: str = "Success"  # what polled flow runs end in
+    in_flight: int = 0
+    max_in_flight: int = 0
     requests: list[Recorded] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -113,6 +116,7 @@ class RecordingPrefectServer:
             ("LatestVersion", self._latest_version),
             ("ArchiveFlow", self._archive_flow),
             ("RunningRuns", self._running_runs),
+            ("FlowRunState", self._flow_run_state),
             ("write_run_logs", self._write_run_logs),
             ("tenant", lambda q, v: {"tenant": [{"id": TENANT_ID, "slug": "default"}]}),
             ("project", self._project),
@@ -170,8 +174,21 @@ class RecordingPrefectServer:
     def _create_flow_run(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         given = variables["input"]
         run_id = str(uuid.uuid4())
-        self.flow_runs[run_id] = {"id": run_id, "state": "Scheduled", **given}
+        self.flow_runs[run_id] = {"id": run_id, "state": "Scheduled", "polls": 0, **given}
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
         return {"create_flow_run": {"id": run_id}}
+
+    def _flow_run_state(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """A run reports Running on its first poll and its final_state after that."""
+        run = self.flow_runs[variables["id"]]
+        run["polls"] += 1
+        if run["polls"] == 1:
+            run["state"] = "Running"
+        elif run["state"] == "Running":
+            run["state"] = self.final_state
+            self.in_flight -= 1
+        return {"flow_run_by_pk": {"id": run["id"], "state": run["state"]}}
 
     def _development_flows(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         pattern = re.compile(

@@ -1,0 +1,71 @@
+"""backfill: periods, sequential local runs, and child runs on the server with a limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from prefect import Client, Flow, Parameter, task
+
+from pipelines.utils.backfill import backfill_local, backfill_server, periods
+from tests.support.recording_prefect_server import RecordingPrefectServer
+
+SEEN: list[tuple[str, str]] = []
+
+
+@task
+def record(start: str, end: str) -> None:
+    SEEN.append((start, end))
+
+
+def test_periods_cover_the_range_inclusively():
+    assert periods("2024-01-30", "2024-02-01") == [
+        (dt.date(2024, 1, 30), dt.date(2024, 1, 30)),
+        (dt.date(2024, 1, 31), dt.date(2024, 1, 31)),
+        (dt.date(2024, 2, 1), dt.date(2024, 2, 1)),
+    ]
+    assert periods("2024-01-15", "2024-03-10", "month") == [
+        (dt.date(2024, 1, 15), dt.date(2024, 1, 31)),
+        (dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
+        (dt.date(2024, 3, 1), dt.date(2024, 3, 10)),
+    ]
+    assert periods("2024-01-01", "2024-01-10", "week")[-1] == (
+        dt.date(2024, 1, 8),
+        dt.date(2024, 1, 10),
+    )
+    with pytest.raises(ValueError, match="end 2024-01-01 is before start 2024-02-01"):
+        periods("2024-02-01", "2024-01-01")
+    with pytest.raises(ValueError, match="every='hour' must be one of day, week, month"):
+        periods("2024-01-01", "2024-01-02", "hour")
+
+
+def test_backfill_local_runs_each_period_in_order():
+    SEEN.clear()
+    with Flow("backfilled") as flow:
+        record(Parameter("start"), Parameter("end"))
+    results = backfill_local(flow, "2024-01-01", "2024-01-03")
+    assert results == [
+        ("2024-01-01", "Success"),
+        ("2024-01-02", "Success"),
+        ("2024-01-03", "Success"),
+    ]
+    assert SEEN == [
+        ("2024-01-01", "2024-01-01"),
+        ("2024-01-02", "2024-01-02"),
+        ("2024-01-03", "2024-01-03"),
+    ]
+
+
+def test_backfill_server_creates_child_runs_and_waits_within_the_limit():
+    with RecordingPrefectServer() as server:
+        client = Client(api_server=f"http://127.0.0.1:{server.port}")
+        results = backfill_server(
+            "flow-1", "2024-01-01", "2024-01-05", parameters={"table": "t"},
+            max_concurrent=2, poll_s=0.01, client=client,
+        )  # fmt: skip
+        runs = list(server.flow_runs.values())
+    assert [r[0] for r in results] == [f"2024-01-0{d}" for d in range(1, 6)]
+    assert all(state == "Success" for _, _, state in results)
+    assert sorted(r["parameters"]["start"] for r in runs) == [f"2024-01-0{d}" for d in range(1, 6)]
+    assert all(r["parameters"]["table"] == "t" and r["flow_id"] == "flow-1" for r in runs)
+    assert server.max_in_flight <= 2
