@@ -9,7 +9,7 @@ import prefect
 from prefect import task
 
 from pipelines.settings import load_settings
-from pipelines.utils.dataframe.cleaning import cast, clean
+from pipelines.utils.dataframe.cleaning import cast, clean, snake_case
 
 
 @task
@@ -66,6 +66,26 @@ def clean_dataframe(frame: pd.DataFrame) -> pd.DataFrame:
         dropped["duplicate_rows"],
     )
     return cleaned
+
+
+@task
+def snake_case_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename columns to snake_case ASCII and keep every row and value as it is.
+
+    Args:
+        frame: Rows whose column names come from a file's header.
+
+    Returns:
+        The same rows, renamed.
+
+    Raises:
+        ValueError: Two columns get the same name.
+    """
+    renamed = [snake_case(c) for c in frame.columns]
+    duplicated = sorted({c for c in renamed if renamed.count(c) > 1})
+    if duplicated:
+        raise ValueError(f"columns collide after snake_case: {', '.join(duplicated)}")
+    return frame.set_axis(renamed, axis=1)
 
 
 @task

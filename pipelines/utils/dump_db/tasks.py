@@ -7,9 +7,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 import prefect
@@ -26,54 +24,13 @@ from pipelines.utils.dump_db.writer import (
     PartitionedWriter,
     day_of,
 )
+from pipelines.utils.retries import with_retries
 
 PROGRESS_EVERY_S = 5.0
-RETRIES = 3
-TRANSIENT = (
-    "connection refused",
-    "connection reset",
-    "could not connect",
-    "server closed the connection",
-    "lost connection",
-    "timed out",
-    "timeout",
-    "too many connections",
-    "broken pipe",
-    "can't connect",
-)
-T = TypeVar("T")
 
 
 class DumpError(RuntimeError):
     """A dump failed; the message has any credentials masked."""
-
-
-def is_transient(error: BaseException) -> bool:
-    """Connection-level failures worth retrying; anything else (bad SQL, types) is not."""
-    text = str(error).lower()
-    return isinstance(error, ConnectionError | TimeoutError) or any(p in text for p in TRANSIENT)
-
-
-def with_retries(
-    attempt: Callable[[], T], logger, retries: int = RETRIES, base_s: float = 2.0
-) -> T:
-    """Run attempt(); retry transient errors with exponential backoff (2 s, 4 s, 8 s)."""
-    for number in range(retries + 1):
-        try:
-            return attempt()
-        except Exception as error:
-            if number == retries or not is_transient(error):
-                raise
-            delay = base_s * 2**number
-            logger.warning(
-                "Transient error (%s); retry %s/%s in %.0f s",
-                mask(str(error)),
-                number + 1,
-                retries,
-                delay,
-            )
-            time.sleep(delay)
-    raise AssertionError("unreachable")
 
 
 def check_inputs(
@@ -215,6 +172,7 @@ def dump_db_to_datalake(
                 source, table, query, format, batch_size, partition_column, lower, folder, logger
             ),
             logger,
+            mask=mask,
         )
         mismatched = staged.mismatches()
         if mismatched:

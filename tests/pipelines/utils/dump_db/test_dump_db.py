@@ -17,7 +17,7 @@ from prefect import Flow
 
 from pipelines.utils.dump_db import create_dump_db_flow, dump_db_to_datalake
 from pipelines.utils.dump_db.connections import mask
-from pipelines.utils.dump_db.tasks import check_inputs, is_transient, with_retries
+from pipelines.utils.dump_db.tasks import check_inputs
 from pipelines.utils.execution import run_local
 from pipelines.utils.warehouse import get_warehouse
 from tests.conftest import REPO_ROOT
@@ -305,25 +305,6 @@ def test_unknown_connection_names_its_setting(local_env):
         dump_db_to_datalake(connection="nowhere", dataset_id="tests", table_id="t", table="t")
     (task_state,) = run_local(flow).result.values()
     assert "Missing setting PIPELINES_DB_NOWHERE" in str(task_state.result)
-
-
-def test_transient_errors_are_retried_with_backoff():
-    import logging
-
-    attempts = []
-
-    def flaky():
-        attempts.append(time.monotonic())
-        if len(attempts) < 3:
-            raise ConnectionError("connection refused")
-        return "ok"
-
-    assert with_retries(flaky, logging.getLogger("t"), base_s=0.05) == "ok"
-    assert attempts[2] - attempts[1] > attempts[1] - attempts[0]  # the wait doubles
-    assert is_transient(RuntimeError("server closed the connection unexpectedly"))
-    assert not is_transient(ValueError("syntax error at or near SELECT"))
-    with pytest.raises(ValueError):
-        with_retries(lambda: (_ for _ in ()).throw(ValueError("bad sql")), logging.getLogger("t"))
 
 
 def test_optional_drivers_import_and_missing_ones_say_what_to_install(monkeypatch):

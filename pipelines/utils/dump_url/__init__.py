@@ -1,0 +1,8 @@
+"""dump_url: a CSV or Excel file at a URL (direct, Google Drive, Google Sheets) into the
+datalake and the warehouse."""
+
+from pipelines.utils.dump_url.flows import create_dump_url_flow
+from pipelines.utils.dump_url.links import download_url
+from pipelines.utils.dump_url.tasks import download, read_table
+
+__all__ = ["create_dump_url_flow", "download", "download_url", "read_table"]

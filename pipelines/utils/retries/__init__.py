@@ -1,0 +1,68 @@
+"""Retry transient failures (connections, timeouts) with exponential backoff."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+RETRIES = 3
+TRANSIENT = (
+    "connection refused",
+    "connection reset",
+    "connection aborted",
+    "could not connect",
+    "server closed the connection",
+    "lost connection",
+    "timed out",
+    "timeout",
+    "too many connections",
+    "broken pipe",
+    "can't connect",
+    "temporarily unavailable",
+)
+T = TypeVar("T")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Connection-level failures worth retrying; anything else (bad SQL, 404, types) is not."""
+    text = str(error).lower()
+    return isinstance(error, ConnectionError | TimeoutError) or any(p in text for p in TRANSIENT)
+
+
+def with_retries(
+    attempt: Callable[[], T],
+    logger: logging.Logger | logging.LoggerAdapter,
+    retries: int = RETRIES,
+    base_s: float = 2.0,
+    mask: Callable[[str], str] = str,
+) -> T:
+    """Run attempt(); retry transient errors after base_s, 2*base_s, 4*base_s seconds.
+
+    Args:
+        attempt: The work; it must be safe to run again.
+        logger: Where retries are reported.
+        retries: Retries after the first attempt.
+        base_s: First wait.
+        mask: Applied to error messages before they are logged (to hide credentials).
+
+    Returns:
+        What attempt returned.
+
+    Raises:
+        Exception: The last error, or the first one that is not transient.
+    """
+    for number in range(retries + 1):
+        try:
+            return attempt()
+        except Exception as error:
+            if number == retries or not is_transient(error):
+                raise
+            delay = base_s * 2**number
+            logger.warning(
+                "Transient error (%s); retry %s/%s in %.0f s",
+                mask(str(error)), number + 1, retries, delay,
+            )  # fmt: skip
+            time.sleep(delay)
+    raise AssertionError("unreachable")

@@ -1,0 +1,113 @@
+"""dump_url against a local HTTP server serving CSV and Excel fixtures made by the test."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from pipelines.utils.dump_url import create_dump_url_flow, download_url
+from pipelines.utils.execution import run_local
+from pipelines.utils.warehouse import get_warehouse
+
+HEADER = ["Nome da Escola", "Código", "Observação"]
+ROWS = [
+    ["Escola A, Centro", "001", 'diz "olá"\nsegunda linha'],
+    ["Escola B", "002", ""],
+    ["Escola B", "002", ""],  # a real duplicate: both rows are kept
+    ["None of the above", "NA", "ção 🚀"],
+]
+
+
+@pytest.fixture
+def served(tmp_path):
+    folder = tmp_path / "www"
+    folder.mkdir()
+    with (folder / "escolas.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        writer.writerows(ROWS)
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for row in ROWS:
+        sheet.append(row)
+    book.save(folder / "escolas.xlsx")
+    (folder / "page.html").write_text("<html>log in</html>")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=folder))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def local_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINES_ENV", "local")
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.mark.parametrize("file", ["escolas.csv", "escolas.xlsx"])
+def test_a_file_at_a_url_lands_in_the_warehouse_with_every_row_and_value(served, file):
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    state = run_local(
+        flow, {"url": f"{served}/{file}", "dataset_id": "tests", "table_id": "escolas"}
+    )
+    assert state.is_successful(), state.message
+    rows = get_warehouse().rows(
+        "SELECT nome_da_escola, codigo, observacao FROM tests.escolas "
+        "ORDER BY codigo, nome_da_escola"
+    )
+    expected = sorted(
+        (tuple(None if v == "" else v for v in row) for row in ROWS), key=lambda r: (r[1], r[0])
+    )
+    assert rows == expected
+
+
+def test_an_html_page_is_refused(served):
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    state = run_local(flow, {"url": f"{served}/page.html", "dataset_id": "tests", "table_id": "x"})
+    assert state.is_failed()
+    failed = [s for t, s in state.result.items() if t.name == "download"][0]
+    assert "returned an HTML page, not a file" in str(failed.result)
+
+
+def test_a_missing_file_fails_with_the_http_status(served):
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    state = run_local(flow, {"url": f"{served}/nope.csv", "dataset_id": "tests", "table_id": "x"})
+    failed = [s for t, s in state.result.items() if t.name == "download"][0]
+    assert "404" in str(failed.result)
+
+
+@pytest.mark.parametrize(
+    ("link", "direct"),
+    [
+        ("https://drive.google.com/file/d/1AbC-d_9/view?usp=sharing",
+         "https://drive.google.com/uc?export=download&id=1AbC-d_9"),
+        ("https://drive.google.com/open?id=1AbC", "https://drive.google.com/uc?export=download&id=1AbC"),
+        ("https://docs.google.com/spreadsheets/d/1Sheet/edit#gid=42",
+         "https://docs.google.com/spreadsheets/d/1Sheet/export?format=csv&gid=42"),
+        ("https://docs.google.com/spreadsheets/d/1Sheet/edit",
+         "https://docs.google.com/spreadsheets/d/1Sheet/export?format=csv"),
+        ("https://docs.google.com/spreadsheets/d/1Sheet/export?format=xlsx",
+         "https://docs.google.com/spreadsheets/d/1Sheet/export?format=xlsx"),
+        ("https://data.rio/files/a.csv", "https://data.rio/files/a.csv"),
+    ],
+)  # fmt: skip
+def test_share_links_become_direct_downloads(link, direct):
+    assert download_url(link) == direct
+
+
+def test_non_http_urls_are_refused():
+    with pytest.raises(ValueError, match="is not an http"):
+        download_url("file:///etc/passwd")
