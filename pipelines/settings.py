@@ -62,6 +62,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Discord/Slack-compatible webhook that receives failed-run alerts.",
     ),
     Setting("PIPELINES_BIGQUERY_PROJECT", None, "GCP project of the BigQuery warehouse."),
+    Setting(
+        "PIPELINES_DATALAKE_PREFIX",
+        "staging",
+        "Folder of the datalake in its GCS bucket (basedosdados reads staging/<dataset>/<table>).",
+    ),
+    Setting(
+        "PIPELINES_DUMP_TO_GCS_MAX_MB",
+        "1024",
+        "dump_to_gcs refuses exports whose CSV would be larger than this many MB.",
+    ),
 )
 # Read by Prefect and google-auth themselves from the process environment (not from .env):
 # run_cloud checks them all before touching the network.

@@ -131,7 +131,7 @@ def register_all(
     again. A failure is recorded and the next flow goes on.
     """
     import cloudpickle
-    from google.cloud import storage as gcs
+    from google.cloud import storage as gcs  # type: ignore[attr-defined]
     from prefect import Client
     from prefect.run_configs import KubernetesRun
     from prefect.storage import GCS

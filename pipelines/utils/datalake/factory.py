@@ -25,4 +25,7 @@ def get_datalake(settings: Settings | None = None) -> Datalake:
         return LocalDatalake(settings.data_dir / "datalake")
     from pipelines.utils.datalake.gcs import GCSDatalake
 
-    return GCSDatalake(settings.require("PIPELINES_DATALAKE_BUCKET"))
+    return GCSDatalake(
+        settings.require("PIPELINES_DATALAKE_BUCKET"),
+        root=settings.get("PIPELINES_DATALAKE_PREFIX") or "",
+    )

@@ -9,53 +9,58 @@ from pipelines.utils.datalake.base import Datalake
 
 
 class GCSDatalake(Datalake):
-    """Objects in a bucket. A prefix is replaced by uploading the new files, then deleting
-    the old ones, so readers never see the prefix empty.
+    """Objects in a bucket, under an optional root folder (basedosdados reads "staging").
+
+    A prefix is replaced by uploading the new files, then deleting the old ones, so readers
+    never see it empty.
 
     Args:
         bucket: The bucket name.
         client: A google.cloud.storage.Client; default: one from the environment's credentials.
+        root: Folder in the bucket that keys are relative to ("" for the bucket's top).
     """
 
-    def __init__(self, bucket: str, client: Any = None) -> None:
+    def __init__(self, bucket: str, client: Any = None, root: str = "") -> None:
         if client is None:
-            from google.cloud import storage
+            from google.cloud import storage  # type: ignore[attr-defined]
 
             client = storage.Client()
         self.client = client
         self.bucket_name = bucket
         self.bucket = client.bucket(bucket)
+        self.root = root.strip("/")
+
+    def _name(self, key: str) -> str:
+        return f"{self.root}/{key}" if self.root else key
 
     @property
     def location(self) -> str:
-        return f"gs://{self.bucket_name}"
+        return f"gs://{self.bucket_name}/{self.root}".rstrip("/")
 
     def uri(self, key: str) -> str:
-        return f"gs://{self.bucket_name}/{key}"
+        return f"gs://{self.bucket_name}/{self._name(key)}"
 
     def list_keys(self, prefix: str) -> list[str]:
-        return sorted(b.name for b in self.client.list_blobs(self.bucket_name, prefix=prefix + "/"))
+        start = len(self.root) + 1 if self.root else 0
+        blobs = self.client.list_blobs(self.bucket_name, prefix=self._name(prefix) + "/")
+        return sorted(b.name[start:] for b in blobs)
 
     def read_bytes(self, key: str) -> bytes:
-        return self.bucket.blob(key).download_as_bytes()
+        return self.bucket.blob(self._name(key)).download_as_bytes()
 
     def replace_prefix(self, prefix: str, files: dict[str, Path], move: bool = False) -> list[str]:
         before = set(self.list_keys(prefix))
-        written = []
-        for name, source in files.items():
-            key = f"{prefix}/{name}"
-            self.bucket.blob(key).upload_from_filename(str(source))
-            written.append(key)
+        written = [self.put(f"{prefix}/{name}", source) for name, source in files.items()]
         for stale in sorted(before - set(written)):
-            self.bucket.blob(stale).delete()
+            self.bucket.blob(self._name(stale)).delete()
         return written
 
     def put(self, key: str, source: Path) -> str:
-        self.bucket.blob(key).upload_from_filename(str(source))
+        self.bucket.blob(self._name(key)).upload_from_filename(str(source))
         return key
 
     def delete_prefix(self, prefix: str) -> int:
         keys = self.list_keys(prefix)
         for key in keys:
-            self.bucket.blob(key).delete()
+            self.bucket.blob(self._name(key)).delete()
         return len(keys)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.utils.datalake.base import Datalake
@@ -40,6 +41,14 @@ class Warehouse(ABC):
     @abstractmethod
     def rows(self, sql: str) -> list[tuple]:
         """Run a read-only query; values as exact Python objects (Decimal, aware datetime)."""
+
+    @abstractmethod
+    def estimate_csv_bytes(self, sql: str) -> int:
+        """Estimated size of the query's result as CSV, without exporting it."""
+
+    @abstractmethod
+    def export_csv(self, sql: str, path: Path) -> int:
+        """Write the query's result as CSV (with a header) to path; returns the row count."""
 
     @abstractmethod
     def row_count(self, dataset_id: str, table_id: str) -> int:

@@ -95,6 +95,22 @@ class DuckDBWarehouse(Warehouse):
         with _LOCK, self._connect(read_only=True) as connection:
             return connection.execute(sql).fetchall()
 
+    def estimate_csv_bytes(self, sql: str) -> int:
+        # rows x the average CSV width of a 1,000-row sample: cheap, and close for caps.
+        with _LOCK, self._connect(read_only=True) as connection:
+            (rows,) = connection.execute(f"SELECT count(*) FROM ({sql})").fetchone()
+            if not rows:
+                return 0
+            sample = connection.execute(f"SELECT * FROM ({sql}) LIMIT 1000").fetchall()
+        width = sum(len(",".join("" if v is None else str(v) for v in row)) + 1 for row in sample)
+        return int(rows * width / max(len(sample), 1))
+
+    def export_csv(self, sql: str, path: Path) -> int:
+        with _LOCK, self._connect(read_only=True) as connection:
+            connection.execute(f"COPY ({sql}) TO '{path}' (FORMAT CSV, HEADER)")
+            (rows,) = connection.execute(f"SELECT count(*) FROM ({sql})").fetchone()
+        return int(rows)
+
     def row_count(self, dataset_id: str, table_id: str) -> int:
         frame = self.query(f"SELECT count(*) AS n FROM {_quoted(dataset_id)}.{_quoted(table_id)}")
         return int(frame["n"].iloc[0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.settings import Settings, SettingsError, load_settings
+from pipelines.settings import Settings, load_settings
 from pipelines.utils.warehouse.base import Warehouse
 
 
@@ -13,17 +13,17 @@ def get_warehouse(settings: Settings | None = None) -> Warehouse:
         settings: Settings to read; default: the environment and .env.
 
     Returns:
-        DuckDBWarehouse at PIPELINES_DATA_DIR/warehouse.duckdb in `local`.
+        DuckDBWarehouse at PIPELINES_DATA_DIR/warehouse.duckdb in `local`, else the BigQuery
+        warehouse through basedosdados.
 
     Raises:
-        SettingsError: dev/prod, whose BigQuery warehouse is not available yet.
+        SettingsError: dev/prod without PIPELINES_BIGQUERY_PROJECT.
     """
     settings = settings or load_settings()
     if settings.env == "local":
         from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
 
         return DuckDBWarehouse(settings.data_dir / "warehouse.duckdb")
-    raise SettingsError(
-        f"PIPELINES_ENV={settings.env}: the BigQuery warehouse is not implemented yet; "
-        f"use PIPELINES_ENV=local to load tables into DuckDB."
-    )
+    from pipelines.utils.warehouse.bigquery import BigQueryWarehouse
+
+    return BigQueryWarehouse(settings)

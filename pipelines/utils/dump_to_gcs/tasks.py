@@ -1,0 +1,49 @@
+"""The dump_to_gcs task."""
+
+from __future__ import annotations
+
+import prefect
+from prefect import task
+
+from pipelines.settings import load_settings
+from pipelines.utils.datalake import get_datalake
+from pipelines.utils.dump_to_gcs.export import DEFAULT_MAX_MB, Export, export_zipped_csv
+from pipelines.utils.warehouse import get_warehouse
+
+
+@task
+def dump_to_gcs(
+    dataset_id: str,
+    table_id: str,
+    query: str | None = None,
+    max_mb: float | None = None,
+) -> Export:
+    """Export a warehouse table (or a query) as a zipped CSV into the datalake's bucket.
+
+    Args:
+        dataset_id: Dataset of the table; also names the export's folder.
+        table_id: Table to export; also names the file.
+        query: A SELECT to export instead of the whole table.
+        max_mb: Refuse when the CSV would be larger (default PIPELINES_DUMP_TO_GCS_MAX_MB,
+            else 1024 MB); checked before exporting.
+
+    Returns:
+        Where the zip is, its rows and sizes.
+
+    Raises:
+        ValueError: Names that are not identifiers, or an export above the cap.
+    """
+    for label, name in (("dataset_id", dataset_id), ("table_id", table_id)):
+        if not name or not name.replace("_", "").isalnum():
+            raise ValueError(f"{label}={name!r} must be letters, digits and underscores.")
+    settings = load_settings()
+    cap = max_mb or float(settings.get("PIPELINES_DUMP_TO_GCS_MAX_MB") or DEFAULT_MAX_MB)
+    sql = query or f'SELECT * FROM "{dataset_id}"."{table_id}"'
+    export = export_zipped_csv(
+        get_warehouse(settings), get_datalake(settings), sql, dataset_id, table_id, cap
+    )
+    prefect.context.get("logger").info(
+        "Exported %s rows (%s bytes of CSV, %s zipped) to %s",
+        export.rows, export.csv_bytes, export.zip_bytes, export.location,
+    )  # fmt: skip
+    return export
