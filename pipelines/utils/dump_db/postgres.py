@@ -68,7 +68,7 @@ def open_postgres(
     if column and lower is not None:
         select += f" WHERE {quote('postgres', column)} >= '{lower_bound_literal(lower, aware)}'"
     reader = db.execute(select).to_arrow_reader(batch_size)
-    return Source(reader=reader, partition_is_aware=aware, closers=[db.close])
+    return Source(reader=reader, closers=[db.close])
 
 
 def stage_postgres(

@@ -32,7 +32,6 @@ class Source:
 
     reader: pa.RecordBatchReader
     fix: Callable[[pa.RecordBatch], pa.RecordBatch] = lambda batch: batch
-    partition_is_aware: bool = False  # the partition column is a timestamp with time zone
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -58,11 +57,15 @@ def base_query(dialect: str, table: str | None, query: str | None) -> str:
     return query.strip().rstrip(";")
 
 
-def lower_bound_literal(day: dt.date, aware: bool) -> str:
-    """The first instant of a partition day: local midnight for aware columns."""
-    if aware:
-        return pendulum.datetime(day.year, day.month, day.day, tz=TIMEZONE).isoformat()
-    return day.isoformat()
+def lower_bound_literal(day: dt.date, aware: bool, utc_naive: bool = False) -> str:
+    """The first instant of a partition day: local midnight for aware columns, written with
+    its offset, or as a naive UTC time for sources that read instants as UTC (MySQL here)."""
+    if not aware:
+        return day.isoformat()
+    midnight = pendulum.datetime(day.year, day.month, day.day, tz=TIMEZONE)
+    if utc_naive:
+        return midnight.in_timezone("UTC").strftime("%Y-%m-%d %H:%M:%S")
+    return midnight.isoformat()
 
 
 def open_source(
@@ -101,7 +104,7 @@ def _filtered(
 ) -> str:
     if column is None or bound is None:
         return sql
-    literal = lower_bound_literal(bound, aware)
+    literal = lower_bound_literal(bound, aware, utc_naive=dialect == "mysql")
     return f"SELECT * FROM ({sql}) q WHERE {quote(dialect, column)} >= '{literal}'"
 
 
@@ -156,7 +159,7 @@ def _mysql(connection, sql, batch_size, column, bound) -> Source:
         ]
         return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
-    return Source(reader=reader, fix=fix, partition_is_aware=aware)
+    return Source(reader=reader, fix=fix)
 
 
 def _connectorx(connection, sql, batch_size, column, bound) -> Source:

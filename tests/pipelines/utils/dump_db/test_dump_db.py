@@ -328,3 +328,28 @@ def test_optional_drivers_import_and_missing_ones_say_what_to_install(monkeypatc
             ImportError, match=rf"pip install '{extra}'".replace("[", r"\[").replace("]", r"\]")
         ):
             drivers.require(dialect)
+
+
+def test_mariadb_incremental_on_a_timestamp_uses_the_city_day(local_env, my_table):
+    import pymysql
+
+    base = dict(connection="my", dataset_id="tests", table_id=my_table, table=my_table,
+                partition_column="tstz")  # fmt: skip
+    dump(**base)
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", database="test",
+                           autocommit=True, init_command="SET time_zone = '+00:00'")  # fmt: skip
+    with conn.cursor() as cur:
+        cur.execute(f"UPDATE {my_table} SET txt = 'changed' WHERE id = 5")
+        cur.execute(f"UPDATE {my_table} SET txt = 'not dumped' WHERE id = 1")
+        cur.execute(
+            f"INSERT INTO {my_table} (id, tstz, txt) VALUES (6, '2024-03-01 12:00:00', 'new')"
+        )
+    conn.close()
+    written = dump(**base, incremental=True)
+    assert written.partitions == [
+        "ano=2024/mes=02/data=2024-02-29",
+        "ano=2024/mes=03/data=2024-03-01",
+    ]
+    texts = dict(get_warehouse().rows(f"SELECT id, txt FROM tests.{my_table} ORDER BY id"))
+    assert sorted(texts) == [1, 2, 3, 4, 5, 6]
+    assert texts[5] == "changed" and texts[6] == "new" and texts[1] == TEXT
