@@ -4,7 +4,11 @@ DuckDB's parallel writer (partition folders written directly), CSV through Parti
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+import time
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.constants import TIMEZONE
@@ -71,6 +75,28 @@ def open_postgres(
     return Source(reader=reader, closers=[db.close])
 
 
+@contextmanager
+def _progress(db, logger: logging.Logger | logging.LoggerAdapter | None, every_s: float = 5.0):
+    """Log DuckDB's progress of the running statement every few seconds, from a side thread
+    (query_progress is meant to be called while another thread runs the query)."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def report() -> None:
+        while not done.wait(every_s):
+            percent = db.query_progress()
+            if logger is not None and percent >= 0:
+                logger.info("%.0f%% read (%.0f s)", percent, time.monotonic() - started)
+
+    thread = threading.Thread(target=report, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 def stage_postgres(
     connection: Connection,
     table: str | None,
@@ -78,6 +104,7 @@ def stage_postgres(
     column: str | None,
     lower: dt.date | None,
     folder: Path,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
 ) -> Staged:
     """Write the rows as Parquet into folder (ano=/mes=/data= sub-folders when partitioned),
     with DuckDB's parallel writer; rows are counted by the COPY itself."""
@@ -102,7 +129,10 @@ def stage_postgres(
             target = folder
         else:
             target = folder / "part.parquet"
-        stats = db.execute(f"COPY ({select}) TO '{target}' ({options}, RETURN_STATS)").fetchall()
+        with _progress(db, logger):
+            stats = db.execute(
+                f"COPY ({select}) TO '{target}' ({options}, RETURN_STATS)"
+            ).fetchall()
     finally:
         db.close()
     files: dict[str, list[Path]] = defaultdict(list)

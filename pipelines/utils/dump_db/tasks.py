@@ -77,7 +77,7 @@ def _stage(connection: Connection, table, query, format, batch_size, column, low
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     if connection.dialect == "postgres" and format == "parquet":
-        return stage_postgres(connection, table, query, column, lower, folder)
+        return stage_postgres(connection, table, query, column, lower, folder, logger)
     if connection.dialect == "postgres":
         source = open_postgres(connection, table, query, batch_size, column, lower)
     else:

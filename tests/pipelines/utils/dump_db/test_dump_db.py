@@ -353,3 +353,23 @@ def test_mariadb_incremental_on_a_timestamp_uses_the_city_day(local_env, my_tabl
     texts = dict(get_warehouse().rows(f"SELECT id, txt FROM tests.{my_table} ORDER BY id"))
     assert sorted(texts) == [1, 2, 3, 4, 5, 6]
     assert texts[5] == "changed" and texts[6] == "new" and texts[1] == TEXT
+
+
+def test_postgres_copy_reports_progress_while_it_runs():
+    import logging
+
+    from pipelines.utils.dump_db.postgres import _progress
+
+    class Running:
+        def query_progress(self) -> float:
+            return 42.0
+
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("tests.progress")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    with _progress(Running(), logger, every_s=0.01):
+        time.sleep(0.1)
+    assert lines and lines[0].startswith("42% read (")
