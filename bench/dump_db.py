@@ -102,31 +102,29 @@ def timed(command: list[str], cwd: Path = REPO, shell: bool = False) -> tuple[fl
     return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds), int(rss.group(1)) / 1024
 
 
+# Each server's command-line client: (base command, flags that run one query, create script).
+CLIENTS = {
+    "postgres": (
+        ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1"],
+        ["-tAc"],
+        PG_CREATE,
+    ),
+    "mariadb": (["mariadb", "-h", "127.0.0.1", "-u", "root", "test"], ["-N", "-e"], MY_CREATE),
+}
+
+
 def ensure_table(kind: str, table: str, rows: int) -> None:
-    if kind == "postgres":
-        count = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-tAc", f"SELECT count(*) FROM {table}"],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if count.returncode == 0 and count.stdout.strip() == str(rows):
-            return
-        print(f"creating {table} on PostgreSQL ({rows:,} rows)...", file=sys.stderr)
-        subprocess.run(
-            ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1"],
-            input=PG_CREATE.format(t=table, n=rows), text=True, check=True, capture_output=True,
-        )  # fmt: skip
-    else:
-        count = subprocess.run(
-            ["mariadb", "-h", "127.0.0.1", "-u", "root", "test", "-N", "-e", f"SELECT count(*) FROM {table}"],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if count.returncode == 0 and count.stdout.strip() == str(rows):
-            return
-        print(f"creating {table} on MariaDB ({rows:,} rows)...", file=sys.stderr)
-        subprocess.run(
-            ["mariadb", "-h", "127.0.0.1", "-u", "root", "test"],
-            input=MY_CREATE.format(t=table, n=rows), text=True, check=True, capture_output=True,
-        )  # fmt: skip
+    """Create the benchmark table unless it already holds `rows` rows."""
+    client, one_query, create = CLIENTS[kind]
+    count = subprocess.run(
+        [*client, *one_query, f"SELECT count(*) FROM {table}"], capture_output=True, text=True
+    )
+    if count.returncode == 0 and count.stdout.strip() == str(rows):
+        return
+    print(f"creating {table} on {kind} ({rows:,} rows)...", file=sys.stderr)
+    subprocess.run(
+        client, input=create.format(t=table, n=rows), text=True, check=True, capture_output=True
+    )
 
 
 def measure(
