@@ -47,7 +47,7 @@ def create_dump_db_flow(
             partition_column=Parameter("partition_column", default=None),
             incremental=Parameter("incremental", default=False),
             since=Parameter("since", default=None),
-            mode=Parameter("mode", default="append"),
+            mode=Parameter("mode", default=None),
         )
         load_to_warehouse(written)
     return flow

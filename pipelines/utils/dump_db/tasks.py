@@ -101,6 +101,16 @@ def _stage(connection: Connection, table, query, format, batch_size, column, low
     return writer.close()
 
 
+STALE_STAGING_S = 24 * 3600
+
+
+def _remove_stale_staging(base: Path, stem: str) -> None:
+    """Remove what runs killed more than a day ago left in staging (never published)."""
+    for old in base.glob(f"{stem}*"):
+        if time.time() - old.stat().st_mtime > STALE_STAGING_S:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 @task
 def dump_db_to_datalake(
     connection: str,
@@ -113,7 +123,7 @@ def dump_db_to_datalake(
     partition_column: str | None = None,
     incremental: bool = False,
     since: str | None = None,
-    mode: str = "append",
+    mode: str | None = None,
 ) -> DatalakeWrite:
     """Dump a database table or query into the datalake, streaming in bounded memory.
 
@@ -133,8 +143,10 @@ def dump_db_to_datalake(
             its day (in America/Sao_Paulo for timestamps with time zone).
         incremental: Only rows from the last partition already in the datalake on.
         since: Only rows from this day (YYYY-MM-DD) on.
-        mode: "append" replaces the partitions the rows touch and keeps the others;
-            "overwrite" makes the table hold exactly these rows.
+        mode: "append" replaces the partitions the rows touch and keeps the others (without
+            partitions it adds files); "overwrite" makes the table hold exactly these rows.
+            Default: "append" with a partition_column, else "overwrite", so a rerun never
+            duplicates rows.
 
     Returns:
         What was written where.
@@ -145,6 +157,7 @@ def dump_db_to_datalake(
         ImportError: The source's driver is not installed (the message says what to install).
         RuntimeError: Rows read and written differ for a partition (nothing is published).
     """
+    mode = mode or ("append" if partition_column else "overwrite")
     since_day = check_inputs(
         dataset_id, table_id, table, query, format, batch_size, partition_column,
         incremental, since, mode,
@@ -163,8 +176,15 @@ def dump_db_to_datalake(
     base = (
         settings.data_dir / ".staging" if settings.env == "local" else Path(tempfile.gettempdir())
     )
+    _remove_stale_staging(base, f"{dataset_id}-{table_id}-")
     folder = base / f"{dataset_id}-{table_id}-{uuid.uuid4().hex[:8]}"
-    logger.info("Dumping %s from %s into %s", table or "a query", source, datalake.uri(prefix))
+    logger.info(
+        "Dumping %s from %s into %s (mode %s)",
+        table or "a query",
+        source,
+        datalake.uri(prefix),
+        mode,
+    )
     started = time.monotonic()
     try:
         staged = with_retries(

@@ -157,6 +157,13 @@ def test_csv_keeps_text_nulls_and_row_counts(local_env, pg_table):
     assert _is_na(values[2])
 
 
+def test_an_unpartitioned_rerun_replaces_the_table(local_env, pg_table):
+    params = dict(connection="pg", dataset_id="tests", table_id=pg_table, table=pg_table)
+    dump(**params)
+    dump(**params)
+    assert get_warehouse().row_count("tests", pg_table) == len(ROWS)
+
+
 def test_query_mode_and_rerun_replace_partitions(local_env, pg_table):
     params = dict(
         connection="pg", dataset_id="tests", table_id=pg_table,
