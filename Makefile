@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEPS := pyproject.toml requirements-cli.txt requirements-deploy.txt requirements-tests.txt
 
-.PHONY: install run test lint format check bench image register clean
+.PHONY: install run test lint format check bench bench-dump image register clean
 
 $(STAMP): $(DEPS)
 	@if [ -z "$(PYTHON_BIN)" ]; then \
@@ -46,6 +46,9 @@ check: $(STAMP) ## import and validate every flow in the repo
 bench: $(STAMP) ## list-projects and affected-flow detection on 500 generated projects
 	$(PY) bench/list_projects.py
 	$(PY) bench/register.py
+
+bench-dump: $(STAMP) ## dump_db vs the native client and the naive way (ROWS=2000000)
+	$(PY) bench/dump_db.py --rows $(or $(ROWS),2000000)
 
 IMAGE_REPOSITORY ?= $(PIPELINES_IMAGE_REPOSITORY)
 image: $(STAMP) ## build (and with PUSH=1 push) the flow-run image, tagged by its dependencies

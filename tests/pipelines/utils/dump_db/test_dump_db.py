@@ -4,6 +4,7 @@ type with what the warehouse holds; reruns, kills and incremental dumps leave no
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import signal
 import subprocess
@@ -380,3 +381,25 @@ def test_postgres_copy_reports_progress_while_it_runs():
     with _progress(Running(), logger, every_s=0.01):
         time.sleep(0.1)
     assert lines and lines[0].startswith("42% read (")
+
+
+def test_in_dev_the_dump_lands_in_the_bucket_staging_folder(pg_table, gcs_bucket, monkeypatch):
+    client, bucket = gcs_bucket
+    monkeypatch.setenv("PIPELINES_ENV", "dev")
+    monkeypatch.setenv("PIPELINES_DATALAKE_BUCKET", bucket)
+    with Flow("dev dump") as flow:
+        result = dump_db_to_datalake(connection="pg", dataset_id="tests", table_id=pg_table,
+                                     table=pg_table, partition_column="day")  # fmt: skip
+    state = run_local(flow)
+    assert state.is_successful(), state.message
+    written = state.result[result].result
+    names = sorted(b.name for b in client.list_blobs(bucket))
+    assert all(n.startswith(f"staging/tests/{pg_table}/ano=") for n in names)
+    assert len(names) == len(written.partitions) == 4  # three days and the NULL partition
+    import pyarrow.parquet as pq
+
+    total = sum(
+        pq.read_metadata(io.BytesIO(client.bucket(bucket).blob(n).download_as_bytes())).num_rows
+        for n in names
+    )  # fmt: skip
+    assert total == len(ROWS) == written.rows
