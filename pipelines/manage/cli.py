@@ -52,9 +52,9 @@ org_option = click.option(
 )
 
 
-def _confirm_or_abort(question: str, yes: bool) -> None:
+def _confirm_or_abort(question: str, yes: bool, nothing: str = "Nothing removed") -> None:
     if not yes and not click.confirm(question, default=False):
-        raise CliError("Nothing removed: not confirmed (pass --yes to skip the question).")
+        raise CliError(f"{nothing}: not confirmed (pass --yes to skip the question).")
 
 
 def _report(verb: str, created: list[str], edited: list[str]) -> None:
@@ -310,8 +310,7 @@ def dev_flows_delete(flow_name: str | None, yes: bool) -> None:
         return
     for flow in flows:
         click.echo(f"  {flow.name} v{flow.version} ({flow.id})")
-    if not yes and not click.confirm(f"Archive these {len(flows)} version(s)?", default=False):
-        raise CliError("Nothing archived: not confirmed (pass --yes to skip the question).")
+    _confirm_or_abort(f"Archive these {len(flows)} version(s)?", yes, nothing="Nothing archived")
     archive(client, flows)  # type: ignore[arg-type]
     click.echo(f"Archived {len(flows)} development version(s) in {project!r}.")
 

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import sys
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from pipelines.manage.discover import Repo
@@ -13,6 +14,13 @@ from pipelines.manage.errors import CliError
 
 if TYPE_CHECKING:
     from prefect import Flow
+
+
+def flows_in(module: ModuleType) -> dict[str, Flow]:
+    """The Flow objects a module defines or imports, by attribute name."""
+    from prefect import Flow
+
+    return {name: value for name, value in vars(module).items() if isinstance(value, Flow)}
 
 
 def load_flow(dotted: str) -> Flow:
@@ -32,7 +40,7 @@ def load_flow(dotted: str) -> Flow:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         raise CliError(f"Cannot import {module_name!r}: {error}.") from error
-    candidates = sorted(name for name, value in vars(module).items() if isinstance(value, Flow))
+    candidates = sorted(flows_in(module))
     value = getattr(module, attribute, None)
     if not isinstance(value, Flow):
         found = ", ".join(f"{module_name}.{name}" for name in candidates) or "none"
@@ -66,7 +74,6 @@ class RepoFlows:
 
 def load_repo_flows(repo: Repo) -> RepoFlows:
     """Import pipelines.flows and each project's flows module, collecting import errors."""
-    from prefect import Flow
 
     found = RepoFlows()
     seen: set[int] = set()
@@ -83,8 +90,8 @@ def load_repo_flows(repo: Repo) -> RepoFlows:
         except Exception as error:  # reported per module; the others are still checked
             found.problems.append(f"{module_name}: import failed: {type(error).__name__}: {error}")
             continue
-        for value in vars(module).values():
-            if isinstance(value, Flow) and id(value) not in seen:
+        for value in flows_in(module).values():
+            if id(value) not in seen:
                 seen.add(id(value))
                 found.flows.append((module_name, value))
     return found

@@ -75,9 +75,7 @@ class Report:
 
 def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected, Any]]:
     """Import each affected module; an import error is a failed outcome, not a stop."""
-    from prefect import Flow
-
-    from pipelines.manage.loading import import_project_module
+    from pipelines.manage.loading import flows_in, import_project_module
 
     loaded = []
     for item in affected:
@@ -90,7 +88,7 @@ def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected,
                 )
             )
             continue
-        flows = [v for v in vars(module).values() if isinstance(v, Flow)]
+        flows = list(flows_in(module).values())
         if not flows:
             report.outcomes.append(
                 Outcome(item.module, item.module, "failed", "defines no Flow", item)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-from prefect import Flow
-
 from pipelines.manage.discover import Repo, unaggregated
+from pipelines.manage.loading import flows_in
 from tests.conftest import REPO_ROOT
 
 
@@ -21,7 +20,7 @@ def test_pipelines_flows_imports_every_project_and_each_flow_builds():
     for org, projects in repo.tree().items():
         for project in projects:
             module = importlib.import_module(f"pipelines.{org}.{project}.flows")
-            flows = [v for v in vars(module).values() if isinstance(v, Flow)]
+            flows = list(flows_in(module).values())
             assert flows, f"pipelines.{org}.{project}.flows defines no Flow"
             for flow in flows:
                 flow.validate()

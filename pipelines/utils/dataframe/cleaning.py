@@ -21,14 +21,19 @@ def snake_case(name: str) -> str:
     return "_".join(re.findall(r"[a-z0-9]+", ascii_name.lower())) or "column"
 
 
-def clean(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Snake-case the columns, trim text, blank text to NA, drop empty and duplicate rows."""
-    renamed = [snake_case(c) for c in frame.columns]
+def snake_case_names(columns) -> list[str]:
+    """snake_case every column name; two names that become one are refused."""
+    renamed = [snake_case(c) for c in columns]
     duplicated = sorted({c for c in renamed if renamed.count(c) > 1})
     if duplicated:
         raise ValueError(f"columns collide after snake_case: {', '.join(duplicated)}")
+    return renamed
+
+
+def clean(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Snake-case the columns, trim text, blank text to NA, drop empty and duplicate rows."""
     result = frame.copy()
-    result.columns = renamed
+    result.columns = snake_case_names(frame.columns)
     for column in result.columns:
         if pd.api.types.is_object_dtype(result[column]) or pd.api.types.is_string_dtype(
             result[column]

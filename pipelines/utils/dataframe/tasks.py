@@ -9,7 +9,7 @@ import prefect
 from prefect import task
 
 from pipelines.settings import load_settings
-from pipelines.utils.dataframe.cleaning import cast, clean, snake_case
+from pipelines.utils.dataframe.cleaning import cast, clean, snake_case_names
 
 
 @task
@@ -81,11 +81,7 @@ def snake_case_columns(frame: pd.DataFrame) -> pd.DataFrame:
     Raises:
         ValueError: Two columns get the same name.
     """
-    renamed = [snake_case(c) for c in frame.columns]
-    duplicated = sorted({c for c in renamed if renamed.count(c) > 1})
-    if duplicated:
-        raise ValueError(f"columns collide after snake_case: {', '.join(duplicated)}")
-    return frame.set_axis(renamed, axis=1)
+    return frame.set_axis(snake_case_names(frame.columns), axis=1)
 
 
 @task
