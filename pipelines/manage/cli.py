@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.manage.names import reserved_names
 from pipelines.settings import REPO_ROOT, SettingsError, load_settings
+
+if TYPE_CHECKING:  # prefect is imported only by the commands that talk to the server
+    from prefect import Client
 
 pass_repo = click.make_pass_decorator(Repo)
 
@@ -259,7 +263,7 @@ def dev_flows() -> None:
     """
 
 
-def _dev_client() -> tuple[object, str]:
+def _dev_client() -> tuple[Client, str]:
     from prefect import Client
 
     from pipelines.utils.execution.cloud import cloud_environment_problems
@@ -283,7 +287,7 @@ def dev_flows_list() -> None:
     from pipelines.utils.execution.dev_flows import list_dev_flows
 
     client, project = _dev_client()
-    flows = list_dev_flows(client, project)  # type: ignore[arg-type]
+    flows = list_dev_flows(client, project)
     for flow in flows:
         click.echo(f"{flow.id}  v{flow.version:<3} {flow.created}  {flow.name}")
     click.echo(f"{len(flows)} development version(s) in project {project!r}.")
@@ -304,14 +308,14 @@ def dev_flows_delete(flow_name: str | None, yes: bool) -> None:
 
     client, project = _dev_client()
     name = development_name(flow_name) if flow_name else None
-    flows = list_dev_flows(client, project, name)  # type: ignore[arg-type]
+    flows = list_dev_flows(client, project, name)
     if not flows:
         click.echo(f"No development versions{f' of {name!r}' if name else ''} in {project!r}.")
         return
     for flow in flows:
         click.echo(f"  {flow.name} v{flow.version} ({flow.id})")
     _confirm_or_abort(f"Archive these {len(flows)} version(s)?", yes, nothing="Nothing archived")
-    archive(client, flows)  # type: ignore[arg-type]
+    archive(client, flows)
     click.echo(f"Archived {len(flows)} development version(s) in {project!r}.")
 
 
