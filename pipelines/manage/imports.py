@@ -9,6 +9,7 @@ other. Non-Python files count for every module of the package folder that holds 
 from __future__ import annotations
 
 import ast
+import hashlib
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ class ModuleGraph:
     imports: dict[str, set[str]] = field(default_factory=dict)
     data_files: dict[str, set[Path]] = field(default_factory=dict)  # module -> non-.py files
     errors: dict[str, str] = field(default_factory=dict)  # module -> syntax error
+    _digests: dict[Path, bytes] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, root: Path) -> ModuleGraph:
@@ -111,6 +113,12 @@ class ModuleGraph:
                 files.add(self.files[name])
             files |= self.data_files.get(name, set())
         return sorted(files)
+
+    def digest(self, path: Path) -> bytes:
+        """SHA-256 of a file's bytes, read once per graph (shared files are in many closures)."""
+        if path not in self._digests:
+            self._digests[path] = hashlib.sha256(path.read_bytes()).digest()
+        return self._digests[path]
 
     def why(self, module: str, changed: set[Path]) -> tuple[Path, list[str]] | None:
         """A shortest import chain from module to a module whose files changed."""

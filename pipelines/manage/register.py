@@ -102,7 +102,7 @@ def content_hash(graph: ModuleGraph, module: str, flow_name: str, target: Target
     digest = hashlib.sha256()
     for path in graph.closure_files(module):
         digest.update(str(path.relative_to(graph.root)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(graph.digest(path))
     digest.update(deps.encode())
     digest.update(json.dumps([flow_name, target.__dict__], sort_keys=True).encode())
     return digest.hexdigest()
