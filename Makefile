@@ -35,6 +35,7 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/actionlint .github/workflows/*.yaml
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -2,7 +2,7 @@
 
 Detection is timed against the naive baseline measured in the same run: importing every flow
 (what finding flows by import needs). Then `register --all` runs twice against fake-gcs-server
-and the test suite's RecordingPrefectServer; the second run must upload nothing and create no
+and the test suite's PrefectTestServer; the second run must upload nothing and create no
 version.
 """
 
@@ -44,10 +44,10 @@ def register_twice(root: Path) -> dict[str, int]:
     from google.cloud import storage
 
     from tests.support.gcs_emulator import start_gcs_emulator
-    from tests.support.recording_prefect_server import RecordingPrefectServer
+    from tests.support.prefect_server import PrefectTestServer
 
     gcs = start_gcs_emulator()
-    with RecordingPrefectServer() as server:
+    with PrefectTestServer() as server:
         server.add_project("main")
         storage.Client(project="bench").create_bucket("bench-flows")
         key = root / "sa.json"

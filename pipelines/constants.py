@@ -10,3 +10,6 @@ SHARED_PACKAGES = ("manage", "utils")
 
 # Suffix that marks a flow version registered by run_cloud for development.
 DEV_FLOW_SUFFIX = " (development)"
+# Suffix of the versions `register --staging` (CD of a staging branch) puts in the same project:
+# a different name is a different flow group, so the two never archive each other's versions.
+STAGING_FLOW_SUFFIX = " (staging)"

@@ -64,10 +64,10 @@ def gcs_bucket(gcs_emulator, request):
 
 @pytest.fixture
 def prefect_server():
-    """RecordingPrefectServer with the two projects, 'staging' and 'main'."""
-    from tests.support.recording_prefect_server import RecordingPrefectServer
+    """PrefectTestServer with the two projects, 'staging' and 'main'."""
+    from tests.support.prefect_server import PrefectTestServer
 
-    with RecordingPrefectServer() as server:
+    with PrefectTestServer() as server:
         server.add_project("staging")
         server.add_project("main")
         yield server
@@ -75,7 +75,7 @@ def prefect_server():
 
 @pytest.fixture
 def cloud_env(tmp_path, gcs_emulator, prefect_server):
-    """The environment a developer sets, pointed at the emulator and the recording server."""
+    """The environment a developer sets, pointed at the emulator and the Prefect test server."""
     import json
     import os
     import uuid
@@ -144,3 +144,23 @@ def mariadb_url() -> str:
         ),
     )
     return "mysql://root@127.0.0.1:3306/test"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say how many GraphQL documents the Prefect test server held to the real schema."""
+    from tests.support.prefect_server import VALIDATION
+
+    if VALIDATION["validated"]:
+        terminalreporter.write_line(
+            f"Prefect test server: {VALIDATION['validated']} GraphQL documents validated against "
+            f"the real schema; {VALIDATION['invalid']} invalid, "
+            f"{VALIDATION['planted']} planted invalid by tests"
+        )
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """An invalid document that no test planted fails the run, even if its error was swallowed."""
+    from tests.support.prefect_server import VALIDATION
+
+    if VALIDATION["invalid"] and session.exitstatus == 0:
+        session.exitstatus = 1

@@ -339,7 +339,7 @@ def image_tag_command(repo: Repo) -> None:
 @click.option(
     "--staging",
     is_flag=True,
-    help="Register into PIPELINES_DEV_PROJECT as development versions, schedules off.",
+    help="Register into PIPELINES_DEV_PROJECT as '<name> (staging)' versions, schedules off.",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be registered and why.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (flow, module, ...).")

@@ -23,6 +23,10 @@ query LatestVersion($project: String!, $name: String!) {
 }
 """
 
+_VERSION = """
+query RegisteredVersion($id: uuid!) { flow_by_pk(id: $id) { id version } }
+"""
+
 
 @dataclass(frozen=True)
 class Target:
@@ -32,7 +36,7 @@ class Target:
     bucket: str
     image: str
     schedule_active: bool
-    development: bool  # names get the development suffix (staging)
+    development: bool  # staging: names get STAGING_FLOW_SUFFIX
 
 
 @dataclass
@@ -135,6 +139,7 @@ def register_all(
     from prefect.storage import GCS
 
     import pipelines
+    from pipelines.constants import STAGING_FLOW_SUFFIX
     from pipelines.utils.execution.cloud import development_name
     from pipelines.utils.flow_defaults import org_label
 
@@ -147,7 +152,7 @@ def register_all(
     for index, (item, original) in enumerate(loaded, start=1):
         flow = original.copy()
         if target.development:
-            flow.name = development_name(flow.name)
+            flow.name = development_name(flow.name, STAGING_FLOW_SUFFIX)
         outcome = Outcome(flow.name, item.module, "failed", affected=item)
         report.outcomes.append(outcome)
         progress(f"[{index}/{total}] {flow.name} ...")
@@ -188,10 +193,11 @@ def register_all(
                 idempotency_key=digest,
                 no_url=True,
             )
-            outcome.status, outcome.flow_id = "registered", flow_id
-            outcome.version = (previous["version"] + 1) if previous else 1
-            if previous and previous["id"] == flow_id:
-                outcome.status, outcome.version = "skipped", previous["version"]
+            # The version the server gave, not one computed here: archived versions count too.
+            given = client.graphql(_VERSION, variables={"id": flow_id})["data"]["flow_by_pk"]
+            outcome.flow_id, outcome.version = flow_id, given["version"]
+            unchanged = previous and previous["id"] == flow_id
+            outcome.status = "skipped" if unchanged else "registered"
             progress(
                 f"[{index}/{total}] {flow.name}: {outcome.status} v{outcome.version} ({flow_id})"
             )

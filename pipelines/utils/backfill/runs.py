@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import prefect
 from prefect import Client, Flow
+from prefect.exceptions import ClientError
 
 from pipelines.utils.backfill.periods import periods
 from pipelines.utils.execution import run_local
 
 FINISHED = ("Success", "Failed", "Cancelled", "Skipped", "TimedOut", "Cached")
+# flow_run_by_pk is Hasura's: its id is the `uuid` scalar, not the server's `UUID`.
 _STATE = """
-query FlowRunState($id: UUID!) { flow_run_by_pk(id: $id) { id state } }
+query FlowRunState($id: uuid!) { flow_run_by_pk(id: $id) { id state } }
 """
+
+
+def _server_message(error: ClientError) -> str:
+    """The server's own words from a ClientError (it carries the GraphQL errors list)."""
+    errors = error.args[0] if error.args else error
+    if isinstance(errors, list):
+        return "; ".join(str(e.get("message", e)) for e in errors)
+    return str(errors)
 
 
 def _parameters(first, last, start_parameter, end_parameter, extra) -> dict[str, Any]:
@@ -87,7 +98,12 @@ def backfill_server(
         client: Prefect Client; default: one from the environment.
 
     Returns:
-        (period start, flow run id, final state) per period.
+        (period start, flow run id, final state) per period. A period whose run could not be
+        created (e.g. the flow was re-registered, so this version is archived) gets run id ""
+        and the state "NotCreated: <the server's reason>"; the other periods go on.
+
+    Each call creates new runs: its idempotency keys carry the calling flow run's id (a retry
+    of that run reuses its children) or, outside a flow run, a fresh id per call.
 
     Raises:
         ValueError: max_concurrent below 1, or bad dates.
@@ -96,16 +112,21 @@ def backfill_server(
         raise ValueError(f"max_concurrent={max_concurrent} must be at least 1.")
     client = client or Client()
     logger = prefect.context.get("logger") or prefect.utilities.logging.get_logger("backfill")
-    label = prefect.context.get("flow_run_id") or "backfill"
+    invocation = prefect.context.get("flow_run_id") or f"backfill-{uuid.uuid4()}"
 
     def one(period) -> tuple[str, str, str]:
         first, last = period
-        run_id = client.create_flow_run(
-            flow_id=flow_id,
-            parameters=_parameters(first, last, start_parameter, end_parameter, parameters),
-            run_name=f"{first.isoformat()} ({label})",
-            idempotency_key=f"{label}-{flow_id}-{first.isoformat()}",
-        )
+        try:
+            run_id = client.create_flow_run(
+                flow_id=flow_id,
+                parameters=_parameters(first, last, start_parameter, end_parameter, parameters),
+                run_name=f"{first.isoformat()} (backfill)",
+                idempotency_key=f"{invocation}-{flow_id}-{first.isoformat()}",
+            )
+        except ClientError as error:
+            reason = _server_message(error)
+            logger.error("Period %s: no flow run created: %s", first, reason)
+            return first.isoformat(), "", f"NotCreated: {reason}"
         logger.info("Period %s: flow run %s created", first, run_id)
         while True:
             state = client.graphql(_STATE, variables={"id": run_id})["data"]["flow_run_by_pk"][

@@ -45,9 +45,10 @@ def cloud_environment_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def development_name(name: str) -> str:
-    """The name of a flow's development version, e.g. 'emd: test_flow (development)'."""
-    return name if name.endswith(DEV_FLOW_SUFFIX) else f"{name}{DEV_FLOW_SUFFIX}"
+def development_name(name: str, suffix: str = DEV_FLOW_SUFFIX) -> str:
+    """The name of a flow's development (or, with STAGING_FLOW_SUFFIX, staging) version,
+    e.g. 'emd: test_flow (development)'."""
+    return name if name.endswith(suffix) else f"{name}{suffix}"
 
 
 def development_copy(flow: Flow, labels: Iterable[str], settings: Settings) -> Flow:

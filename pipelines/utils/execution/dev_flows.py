@@ -8,14 +8,11 @@ from prefect import Client
 
 from pipelines.constants import DEV_FLOW_SUFFIX
 
+# One flow by exact name; all of them by a LIKE on the suffix (escaped: "_" is a wildcard).
 _LIST = """
-query DevelopmentFlows($project: String!, $pattern: String!) {
+query DevelopmentFlows($project: String!, $name: String_comparison_exp!) {
   flow(
-    where: {
-      project: {name: {_eq: $project}}
-      name: {_like: $pattern}
-      archived: {_eq: false}
-    }
+    where: {project: {name: {_eq: $project}}, name: $name, archived: {_eq: false}}
     order_by: [{name: asc}, {version: desc}]
   ) { id name version created }
 }
@@ -26,6 +23,11 @@ mutation ArchiveFlow($flow_id: UUID!) {
   archive_flow(input: {flow_id: $flow_id}) { success }
 }
 """
+
+
+def like_escape(text: str) -> str:
+    """text as a literal inside a SQL LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,9 @@ class DevFlow:
 
 
 def list_dev_flows(client: Client, project: str, name: str | None = None) -> list[DevFlow]:
-    """Unarchived development versions in project, optionally of one flow name."""
-    pattern = name if name else f"%{DEV_FLOW_SUFFIX}"
-    result = client.graphql(_LIST, variables={"project": project, "pattern": pattern})
+    """Unarchived development versions in project: of the flow named exactly `name`, or all."""
+    match = {"_eq": name} if name else {"_like": f"%{like_escape(DEV_FLOW_SUFFIX)}"}
+    result = client.graphql(_LIST, variables={"project": project, "name": match})
     return [
         DevFlow(id=f["id"], name=f["name"], version=f["version"], created=f["created"])
         for f in result["data"]["flow"]

@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import prefect
+import requests
 from prefect import Client, Flow
 from prefect.engine.state import Skipped, State
+from prefect.exceptions import ClientError
 
 from pipelines.settings import load_settings
 
 WEBHOOK_TIMEOUT_S = 10
 
+# Hasura's filters take its own `uuid` scalar; the server's `UUID` is only for its mutations.
 _RUNNING = """
-query RunningRuns($flow_id: UUID!, $run_id: UUID!) {
+query RunningRuns($flow_id: uuid!, $run_id: uuid!) {
   flow_run(
     where: {
       flow: {flow_group: {flows: {id: {_eq: $flow_id}}}}
@@ -77,7 +80,9 @@ def skip_if_running(flow: Flow, old_state: State, new_state: State) -> State:
     """Skip a run when another run of the same flow is already running (asks the API).
 
     Only acts on runs that come from a Prefect backend; local runs are left alone. When the
-    API cannot be asked, the run goes ahead with a warning.
+    API is unreachable or failing (connection error, timeout, 5xx), the run goes ahead with a
+    warning: that is weather. When the API answers with a GraphQL error, the query is wrong
+    (a bug, not weather): the error is logged naming the query, and the run goes ahead.
 
     Args:
         flow: The flow whose state changed.
@@ -94,8 +99,20 @@ def skip_if_running(flow: Flow, old_state: State, new_state: State) -> State:
     logger = prefect.context.get("logger")
     try:
         result = Client().graphql(_RUNNING, variables={"flow_id": flow_id, "run_id": run_id})
-    except Exception as error:  # the API is unreachable: run rather than silently skip
-        logger.warning("Could not ask the API for running runs, running anyway: %s", error)
+    except ClientError as error:
+        logger.error(
+            "skip_if_running: the API refused the query RunningRuns, so overlapping runs are "
+            "not detected; running anyway. This is a bug in the query: %s",
+            error,
+        )
+        return new_state
+    except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as error:
+        logger.warning(
+            "skip_if_running: could not reach the API to ask for running runs (%s: %s); "
+            "running anyway",
+            type(error).__name__,
+            error,
+        )
         return new_state
     others = [run["id"] for run in result["data"]["flow_run"]]
     if others:

@@ -1,4 +1,4 @@
-"""manage.py register against fake-gcs-server and RecordingPrefectServer: idempotent, isolated."""
+"""manage.py register against fake-gcs-server and PrefectTestServer: idempotent, isolated."""
 
 from __future__ import annotations
 
@@ -63,8 +63,8 @@ def test_registered_flows_are_production_versions_that_load_back_and_run(env, pr
         [sys.executable, "manage.py", "image-tag"], cwd=REPO_ROOT, capture_output=True, text=True
     ).stdout.strip()
     (record,) = [f for f in prefect_server.flows.values() if f["name"] == "emd: test_flow"]
-    serialized = record["serialized"]
-    assert record["project"] == "main" and record["schedule_active"] is True
+    serialized = record["serialized_flow"]
+    assert prefect_server.project_name(record) == "main" and record["is_schedule_active"] is True
     assert serialized["run_config"]["image"] == f"ghcr.io/city/pipelines:{tag}"
     assert serialized["run_config"]["labels"] == ["emd"]
     key = serialized["storage"]["flows"]["emd: test_flow"]
@@ -83,12 +83,13 @@ def test_registered_flows_are_production_versions_that_load_back_and_run(env, pr
     assert "RAN True" in ran.stdout, ran.stdout + ran.stderr
 
 
-def test_staging_registers_development_versions_with_schedules_off(env, prefect_server):
+def test_staging_registers_staging_versions_with_schedules_off(env, prefect_server):
     result = register(env, "--all", "--staging")
     assert result.returncode == 0, result.stderr
     names = {f["name"]: f for f in prefect_server.flows.values()}
-    record = names["emd: test_flow (development)"]
-    assert record["project"] == "staging" and record["schedule_active"] is False
+    record = names["emd: test_flow (staging)"]
+    assert prefect_server.project_name(record) == "staging"
+    assert record["is_schedule_active"] is False
     assert not prefect_server.calls("set_schedule_active")
 
 
@@ -134,3 +135,50 @@ def test_register_names_every_missing_variable_before_any_request(prefect_server
                  "PIPELINES_IMAGE_REPOSITORY"):  # fmt: skip
         assert name in result.stderr
     assert prefect_server.requests == []
+
+
+def test_register_reports_the_version_the_server_gave(env, prefect_server):
+    # An archived version 1 and 2 of the same flow group: the server's next version is 3.
+    group = None
+    for version in (1, 2):
+        planted = prefect_server.plant_flow(
+            "emd: test_flow", "main", version=version, archived=True, flow_group_id=group
+        )
+        group = prefect_server.flows[planted]["flow_group_id"]
+    result = register(env, "--all", "--json")
+    assert result.returncode == 0, result.stderr
+    (outcome,) = [o for o in json.loads(result.stdout) if o["flow"] == "emd: test_flow"]
+    assert outcome["status"] == "registered" and outcome["version"] == 3
+    assert prefect_server.flows[outcome["flow_id"]]["version"] == 3
+
+
+def test_run_cloud_and_staging_cd_never_archive_each_other(env, cloud_env, prefect_server):
+    seed = (
+        "from pipelines.emd.utils import run_cloud\n"
+        "from pipelines.emd.test_flow.flows import flow\n"
+        'run_cloud(flow, labels=["example"], parameters={"param": "val"})\n'
+    )
+
+    def run_cloud() -> None:
+        done = subprocess.run(
+            [sys.executable, "-c", seed], cwd=REPO_ROOT, env=cloud_env,
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    run_cloud()
+    staged = register(env, "--all", "--staging")
+    assert staged.returncode == 0, staged.stderr
+    run_cloud()
+    live = {
+        (f["name"], f["version"]): f["archived"]
+        for f in prefect_server.flows.values()
+        if f["name"].startswith("emd: test_flow")
+    }
+    assert live == {
+        ("emd: test_flow (development)", 1): True,  # replaced by the person's second run
+        ("emd: test_flow (development)", 2): False,
+        ("emd: test_flow (staging)", 1): False,  # untouched by either run_cloud
+    }
+    groups = {f["name"]: f["flow_group_id"] for f in prefect_server.flows.values()}
+    assert groups["emd: test_flow (development)"] != groups["emd: test_flow (staging)"]

@@ -8,7 +8,7 @@ import pytest
 from prefect import Client, Flow, Parameter, task
 
 from pipelines.utils.backfill import backfill_local, backfill_server, periods
-from tests.support.recording_prefect_server import RecordingPrefectServer
+from tests.support.prefect_server import PrefectTestServer
 
 SEEN: list[tuple[str, str]] = []
 
@@ -56,16 +56,43 @@ def test_backfill_local_runs_each_period_in_order():
     ]
 
 
+def _backfill(server: PrefectTestServer, flow_id: str, end: str = "2024-01-05"):
+    return backfill_server(
+        flow_id, "2024-01-01", end, parameters={"table": "t"},
+        max_concurrent=2, poll_s=0.01, client=Client(api_server=server.url),
+    )  # fmt: skip
+
+
 def test_backfill_server_creates_child_runs_and_waits_within_the_limit():
-    with RecordingPrefectServer() as server:
-        client = Client(api_server=f"http://127.0.0.1:{server.port}")
-        results = backfill_server(
-            "flow-1", "2024-01-01", "2024-01-05", parameters={"table": "t"},
-            max_concurrent=2, poll_s=0.01, client=client,
-        )  # fmt: skip
+    with PrefectTestServer() as server:
+        server.add_project("main")
+        flow_id = server.plant_flow("emd: dump", "main")
+        results = _backfill(server, flow_id)
         runs = list(server.flow_runs.values())
     assert [r[0] for r in results] == [f"2024-01-0{d}" for d in range(1, 6)]
     assert all(state == "Success" for _, _, state in results)
     assert sorted(r["parameters"]["start"] for r in runs) == [f"2024-01-0{d}" for d in range(1, 6)]
-    assert all(r["parameters"]["table"] == "t" and r["flow_id"] == "flow-1" for r in runs)
+    assert all(r["parameters"]["table"] == "t" and r["flow_id"] == flow_id for r in runs)
     assert server.max_in_flight <= 2
+
+
+def test_a_second_backfill_of_the_same_periods_creates_new_runs():
+    with PrefectTestServer() as server:
+        server.add_project("main")
+        flow_id = server.plant_flow("emd: dump", "main")
+        first = _backfill(server, flow_id, end="2024-01-03")
+        second = _backfill(server, flow_id, end="2024-01-03")
+        assert len(server.flow_runs) == 6
+    assert [r[2] for r in first + second] == ["Success"] * 6
+    assert not {r[1] for r in first} & {r[1] for r in second}
+
+
+def test_periods_of_an_archived_version_are_reported_not_raised():
+    with PrefectTestServer() as server:
+        server.add_project("main")
+        flow_id = server.plant_flow("emd: dump", "main", archived=True)
+        results = _backfill(server, flow_id, end="2024-01-03")
+    assert results == [
+        (day, "", f"NotCreated: Flow {flow_id} is archived.")
+        for day in ("2024-01-01", "2024-01-02", "2024-01-03")
+    ]

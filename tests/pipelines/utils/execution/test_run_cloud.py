@@ -1,4 +1,4 @@
-"""run_cloud against fake-gcs-server and RecordingPrefectServer, through Prefect's own Client."""
+"""run_cloud against fake-gcs-server and PrefectTestServer, through Prefect's own Client."""
 
 from __future__ import annotations
 
@@ -79,10 +79,10 @@ def test_seed_snippet_registers_a_development_version_and_starts_a_run(cloud_env
     assert f"to {cloud_env['PIPELINES_FLOWS_BUCKET']}" in result.stdout + result.stderr
     assert run["flow_id"] == flow_id and run["parameters"] == {"param": "val"}
 
-    serialized = registered["serialized"]
+    serialized = registered["serialized_flow"]
     assert registered["name"] == "emd: test_flow (development)"
-    assert registered["project"] == "staging"
-    assert registered["schedule_active"] is False
+    assert prefect_server.project_name(registered) == "staging"
+    assert registered["is_schedule_active"] is False
     assert not prefect_server.calls("set_schedule_active")
     assert serialized["storage"]["type"] == "GCS"
     assert serialized["storage"]["bucket"] == cloud_env["PIPELINES_FLOWS_BUCKET"]
@@ -162,6 +162,16 @@ def test_dev_flows_list_and_delete(cloud_env, prefect_server):
     assert "1 development version(s)" in manage(cloud_env, "dev-flows", "list").stdout
     assert manage(cloud_env, "dev-flows", "delete", "--yes").returncode == 0
     assert all(f["archived"] for f in prefect_server.flows.values())
+
+
+def test_dev_flows_delete_matches_the_name_exactly(cloud_env, prefect_server):
+    # "_" is a LIKE wildcard: a pattern match on the name would take this one too.
+    lookalike = prefect_server.plant_flow("emd: test1flow (development)", "staging")
+    assert python(SEED, cloud_env).returncode == 0
+    deleted = manage(cloud_env, "dev-flows", "delete", "emd: test_flow", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "Archived 1 development version(s) in 'staging'." in deleted.stdout
+    assert prefect_server.flows[lookalike]["archived"] is False
 
 
 def test_development_copy_leaves_the_flow_unchanged(tmp_path):

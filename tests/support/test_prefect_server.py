@@ -1,0 +1,181 @@
+"""The Prefect test server holds documents to the real schema and behaves like the server."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import parse, validate
+from prefect import Client, Flow, Parameter, task
+from prefect.exceptions import ClientError
+from prefect.schedules import IntervalSchedule
+from prefect.storage import Local
+
+from pipelines.manage import register as register_module
+from pipelines.utils.backfill import runs
+from pipelines.utils.execution import dev_flows
+from pipelines.utils.flow_defaults import handlers
+from tests.support.prefect_server import PrefectTestServer
+from tests.support.prefect_server.schema import build_prefect_schema
+from tests.support.prefect_server.store import like
+
+
+@task
+def noop(x: int = 1) -> int:
+    return x
+
+
+def make_flow(name: str = "emd: f", required: bool = False, schedule: bool = False) -> Flow:
+    with Flow(name, storage=Local(add_default_labels=False)) as flow:
+        noop(Parameter("x", required=required) if required else 1)
+    if schedule:
+        import datetime as dt
+
+        flow.schedule = IntervalSchedule(interval=dt.timedelta(hours=1))
+    return flow
+
+
+@pytest.fixture
+def server():
+    with PrefectTestServer() as running:
+        running.add_project("main")
+        yield running
+
+
+@pytest.fixture
+def client(server) -> Client:
+    return Client(api_server=server.url)
+
+
+def register(client: Client, flow: Flow, key: str | None = None, **kwargs) -> str:
+    return client.register(
+        flow, project_name="main", build=False, idempotency_key=key, no_url=True, **kwargs
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        register_module._LATEST,
+        register_module._VERSION,
+        runs._STATE,
+        handlers._RUNNING,
+        dev_flows._LIST,
+        dev_flows._ARCHIVE,
+    ],
+)
+def test_every_document_the_project_writes_is_valid(document):
+    schema = build_prefect_schema(PrefectTestServer.__new__(PrefectTestServer))
+    assert validate(schema, parse(document)) == []
+
+
+def test_a_document_with_a_wrong_variable_type_is_refused_as_the_server_would(server, client):
+    wrong = "query FlowRunState($id: UUID!) { flow_run_by_pk(id: $id) { id state } }"
+    with server.expecting_invalid(), pytest.raises(ClientError) as raised:
+        client.graphql(wrong, variables={"id": "00000000-0000-4000-8000-000000000000"})
+    assert "400 Client Error" in str(raised.value)
+    words = " ".join(str(raised.value).split())  # the Client wraps the server's message
+    assert "Variable '$id' of type 'UUID!' used in position expecting type 'uuid!'." in words
+    assert server.requests[-1].operation == "invalid"
+
+
+def test_an_unknown_field_is_refused(server, client):
+    with server.expecting_invalid(), pytest.raises(ClientError, match="Cannot query field"):
+        client.graphql("query { flow { id storage_key } }")
+
+
+def test_a_matching_idempotency_key_returns_the_newest_unarchived_version(server, client):
+    first = register(client, make_flow(), key="k1")
+    assert register(client, make_flow(), key="k1") == first
+    second = register(client, make_flow(), key="k2")
+    assert second != first and server.flows[first]["archived"] is True
+    assert server.flows[second]["version"] == 2
+
+
+def test_a_registration_without_a_key_resets_it(server, client):
+    first = register(client, make_flow(), key="k1")
+    second = register(client, make_flow(), key=None)
+    third = register(client, make_flow(), key="k1")  # the stored key was reset by `second`
+    assert len({first, second, third}) == 3
+    group = server.store.tables["flow_group"][server.flows[third]["flow_group_id"]]
+    assert group["settings"]["idempotency_key"] == "k1"
+
+
+def test_a_new_version_archives_the_others_and_cancels_their_queued_runs(server, client):
+    first = register(client, make_flow())
+    queued = client.create_flow_run(flow_id=first)
+    register(client, make_flow())
+    assert server.flows[first]["archived"] is True
+    run = server.flow_runs[queued]
+    assert run["state"] == "Cancelled" and run["state_message"] == f"Flow {first} was archived."
+
+
+def test_versions_count_archived_ones_and_names_are_per_project(server, client):
+    server.add_project("staging")
+    ids = [register(client, make_flow()) for _ in range(3)]
+    assert [server.flows[i]["version"] for i in ids] == [1, 2, 3]
+    other = client.register(make_flow(), project_name="staging", build=False, no_url=True)
+    assert server.flows[other]["version"] == 1
+
+
+def test_create_flow_run_refuses_an_archived_flow(server, client):
+    first = register(client, make_flow())
+    register(client, make_flow())
+    with pytest.raises(ClientError, match=f"Flow {first} is archived."):
+        client.create_flow_run(flow_id=first)
+
+
+def test_the_same_idempotency_key_and_flow_return_the_existing_run(server, client):
+    flow_id = register(client, make_flow())
+    a = client.create_flow_run(flow_id=flow_id, idempotency_key="once")
+    assert client.create_flow_run(flow_id=flow_id, idempotency_key="once") == a
+    assert client.create_flow_run(flow_id=flow_id, idempotency_key="twice") != a
+
+
+def test_set_schedule_active_is_a_no_op_without_a_schedule(server, client):
+    flow_id = register(client, make_flow(), set_schedule_active=False)
+    result = client.graphql(
+        "mutation($input: set_schedule_active_input!) { set_schedule_active(input: $input) "
+        "{ success } }",
+        variables={"input": {"flow_id": flow_id}},
+    )
+    assert result["data"]["set_schedule_active"]["success"] is False
+    assert server.flows[flow_id]["is_schedule_active"] is False
+
+
+def test_set_schedule_active_fails_when_the_schedule_lacks_required_parameters(server, client):
+    flow = make_flow(required=True)
+    flow_id = register(client, flow, set_schedule_active=False)
+    # Client.register refuses to schedule it; give the stored flow a schedule behind its back.
+    server.flows[flow_id]["schedule"] = {"clocks": [{"type": "IntervalClock"}]}
+    with pytest.raises(ClientError, match="Can not schedule a flow that has required parameters"):
+        client.graphql(
+            "mutation($input: set_schedule_active_input!) { set_schedule_active(input: $input) "
+            "{ success } }",
+            variables={"input": {"flow_id": flow_id}},
+        )
+
+
+def test_a_scheduled_flow_registered_active_is_active(server, client):
+    flow_id = register(client, make_flow(schedule=True), set_schedule_active=True)
+    assert server.flows[flow_id]["is_schedule_active"] is True
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("emd: test_flow", "emd: test1flow", True),  # "_" is any one character
+        ("emd: test\\_flow", "emd: test1flow", False),
+        ("%(development)", "emd: x (development)", True),
+        ("emd%", "EMD: x", False),
+    ],
+)
+def test_like_is_sql_like(pattern, value, expected):
+    assert like(pattern, value) is expected
+
+
+def test_like_filters_run_through_the_api(server, client):
+    server.plant_flow("emd: test_flow", "main")
+    server.plant_flow("emd: test1flow", "main")
+    found = client.graphql(
+        'query { flow(where: {name: {_like: "emd: test_flow"}}, order_by: {name: asc}) { name } }'
+    )
+    assert [f["name"] for f in found["data"]["flow"]] == ["emd: test1flow", "emd: test_flow"]
