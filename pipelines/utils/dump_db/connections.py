@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pipelines.settings import Settings, SettingsError, load_settings
+from pipelines.utils.redaction import mask_url, redact, register_url
 
 DIALECTS = {
     "postgresql": "postgres",
@@ -28,14 +29,14 @@ class Connection:
     dialect: str
 
     def __str__(self) -> str:
-        return f"{self.name} ({mask(self.url)})"
+        return f"{self.name} ({mask_url(self.url)})"
 
     __repr__ = __str__
 
 
 def mask(text: str) -> str:
-    """Replace the password of any URL in text with ***."""
-    return re.sub(r"(//[^:/@\s]+:)[^@\s]*@", r"\1***@", text)
+    """text with every registered secret, and the password of any URL in it, masked."""
+    return redact(text)
 
 
 def setting_name(name: str) -> str:
@@ -70,6 +71,7 @@ def get_connection(name: str, settings: Settings | None = None) -> Connection:
             f"Missing setting {key}: the URL of database connection {name!r}, "
             f"e.g. postgresql://user:password@host:5432/db or mysql://user:password@host:3306/db."
         )
+    register_url(url)  # from here on, no log record can carry its password
     scheme = urlsplit(url).scheme.split("+")[0]
     if scheme not in DIALECTS:
         raise SettingsError(

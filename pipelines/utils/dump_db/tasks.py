@@ -8,7 +8,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import prefect
 from prefect import task
@@ -216,9 +215,9 @@ def dump_db_to_datalake(
             for stale in sorted(set(datalake.partitions(prefix)) - set(staged.files)):
                 datalake.delete_prefix(f"{prefix}/{stale}")
     except Exception as error:
-        secret = urlsplit(source.url).password
-        if secret and secret in str(error):  # drivers may echo the URL: never let it out
-            raise DumpError(f"{type(error).__name__}: {mask(str(error))}") from None
+        masked = mask(str(error))
+        if masked != str(error):  # drivers may echo the URL: never let it out
+            raise DumpError(f"{type(error).__name__}: {masked}") from None
         raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import prefect
 import requests
@@ -11,6 +12,7 @@ from prefect.engine.state import Skipped, State
 from prefect.exceptions import ClientError
 
 from pipelines.settings import load_settings
+from pipelines.utils.redaction import origin, redact, register_secret, secrets_in_url
 
 WEBHOOK_TIMEOUT_S = 10
 
@@ -38,7 +40,8 @@ def failure_message(flow: Flow, state: State) -> dict[str, Any]:
     ui = (settings.get("PIPELINES_PREFECT_UI_URL") or "").rstrip("/")
     link = f"{ui}/flow-run/{run_id}" if run_id else "a local run (no link)"
     owners = ", ".join(getattr(flow, "code_owners", []) or []) or "no code owners set"
-    text = f"Flow {flow.name!r} failed: {state.message}\nRun: {link}\nOwners: {owners}"
+    message = redact(str(state.message))
+    text = f"Flow {flow.name!r} failed: {message}\nRun: {link}\nOwners: {owners}"
     return {"content": text, "text": text}
 
 
@@ -59,20 +62,22 @@ def notify_failure(flow: Flow, old_state: State, new_state: State) -> State:
     if not new_state.is_failed() or old_state.is_failed():
         return new_state
     logger = prefect.context.get("logger") or prefect.utilities.logging.get_logger()
+    url = load_settings().get("PIPELINES_FAILURE_WEBHOOK_URL")
+    if not url:
+        logger.debug("No PIPELINES_FAILURE_WEBHOOK_URL: failure alert not sent")
+        return new_state
+    # A Discord or Slack webhook's path is its token: only scheme and host may be logged.
+    register_secret(url, urlsplit(url).path, *secrets_in_url(url))
     try:
-        url = load_settings().get("PIPELINES_FAILURE_WEBHOOK_URL")
-        if not url:
-            logger.debug("No PIPELINES_FAILURE_WEBHOOK_URL: failure alert not sent")
-            return new_state
-        import requests
-
         response = requests.post(
             url, json=failure_message(flow, new_state), timeout=WEBHOOK_TIMEOUT_S
         )
         response.raise_for_status()
-        logger.info("Failure alert sent to the webhook")
+        logger.info("Failure alert sent to the webhook at %s", origin(url))
     except Exception as error:  # an alert must never fail the run it reports on
-        logger.warning("Failure alert not sent: %s: %s", type(error).__name__, error)
+        logger.warning(
+            "Failure alert to the webhook at %s not sent: %s", origin(url), type(error).__name__
+        )
     return new_state
 
 

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from pipelines.utils.redaction import redact
+
 RETRIES = 3
 TRANSIENT = (
     "connection refused",
@@ -36,7 +38,7 @@ def with_retries(
     logger: logging.Logger | logging.LoggerAdapter,
     retries: int = RETRIES,
     base_s: float = 2.0,
-    mask: Callable[[str], str] = str,
+    mask: Callable[[str], str] = redact,
 ) -> T:
     """Run attempt(); retry transient errors after base_s, 2*base_s, 4*base_s seconds.
 
@@ -45,7 +47,8 @@ def with_retries(
         logger: Where retries are reported.
         retries: Retries after the first attempt.
         base_s: First wait.
-        mask: Applied to error messages before they are logged (to hide credentials).
+        mask: Applied to error messages before they are logged (default: registered secrets
+            and URL passwords masked).
 
     Returns:
         What attempt returned.

@@ -1,0 +1,97 @@
+"""Keep secrets out of logs, errors and alerts: every registered value is replaced by ***."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+MASK = "***"
+# Query parameters that carry credentials in database and webhook URLs.
+_CREDENTIAL = re.compile(r"pass|pwd|secret|token|key|credential|auth|signature", re.I)
+# user:password@ in any URL-looking text, when the URL was never registered.
+_USERINFO = re.compile(r"(//[^/\s:@]*:)([^\s/]*)@")
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_installed = False
+
+
+def secrets_in_url(url: str) -> set[str]:
+    """The secret parts of a URL: the password (with or without a user, '@' inside allowed)
+    and every query parameter named like a credential, both as written and decoded."""
+    parts = urlsplit(url)
+    found = set()
+    userinfo, at, _host = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        found.add(userinfo.split(":", 1)[1])
+    for name, value in parse_qsl(parts.query, keep_blank_values=False):
+        if _CREDENTIAL.search(name):
+            found.add(value)
+    for raw in [p for p in parts.query.split("&") if "=" in p]:
+        name, value = raw.split("=", 1)
+        if _CREDENTIAL.search(unquote(name)):
+            found.add(value)
+    return {s for v in found for s in (v, unquote(v)) if s}
+
+
+def register_secret(*values: str | None) -> None:
+    """Mask these values wherever they appear in any log record from now on, in this process."""
+    new = {v for v in values if v and len(v) >= 3}  # shorter strings would mask ordinary text
+    if not new:
+        return
+    with _lock:
+        _secrets.update(new)
+    _install()
+
+
+def register_url(url: str) -> None:
+    """Register the secret parts of a URL (see secrets_in_url)."""
+    register_secret(*secrets_in_url(url))
+
+
+def redact(text: str) -> str:
+    """text with every registered secret, and any URL's password, replaced by ***."""
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return _USERINFO.sub(rf"\g<1>{MASK}@", text)
+
+
+def mask_url(url: str) -> str:
+    """A URL with its password and credential query parameters replaced by ***."""
+    for secret in sorted(secrets_in_url(url), key=len, reverse=True):
+        url = url.replace(secret, MASK)
+    return _USERINFO.sub(rf"\g<1>{MASK}@", url)
+
+
+def origin(url: str) -> str:
+    """Only scheme and host of a URL: what may be logged of a webhook whose path is a token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}"
+
+
+def _install() -> None:
+    """Redact at record creation, so every logger and handler (Prefect's, pytest's, one added
+    later) only ever sees masked text, tracebacks included."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    make_record = logging.getLogRecordFactory()
+    formatter = logging.Formatter()
+
+    def redacting(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string is the logging module's error to report
+            return record
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(formatter.formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(redacting)
