@@ -55,18 +55,51 @@ def image_tag(root: Path) -> str:
     return f"deps-{dependency_hash(root)[:12]}"
 
 
-def changed_files(root: Path, since: str) -> set[Path]:
-    """Files that differ between `since` and the working tree (renames as delete + add)."""
+def _git(root: Path, *args: str) -> str:
     try:
         result = subprocess.run(
-            ["git", "diff", "--name-only", "--no-renames", since, "--"],
-            cwd=root, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True
+        )
     except FileNotFoundError as error:
         raise CliError("git is not installed; --since needs it (or use --all).") from error
     except subprocess.CalledProcessError as error:
-        raise CliError(f"git diff {since} failed: {error.stderr.strip()}") from error
-    return {(root / line).resolve() for line in result.stdout.splitlines() if line.strip()}
+        raise CliError(f"git {args[0]} failed: {error.stderr.strip()}") from error
+    return result.stdout
+
+
+def merge_base(root: Path, since: str) -> str:
+    """The commit where HEAD's branch left `since`: what `--since REV` compares against.
+
+    Raises:
+        CliError: since is not a commit (checked before it reaches any other git command, so a
+            value like `--output=FILE` can never act as an option), or shares no history.
+    """
+    if not since or since.startswith("-"):
+        raise CliError(f"--since {since!r} is not a revision: give a commit, branch or tag.")
+    try:
+        commit = _git(
+            root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{since}^{{commit}}"
+        )
+    except CliError:
+        raise CliError(
+            f"--since {since!r} is not a commit here (for a remote branch, "
+            "`git fetch` it first, e.g. origin/main)."
+        ) from None
+    try:
+        return _git(root, "merge-base", commit.strip(), "HEAD").strip()
+    except CliError:
+        raise CliError(f"--since {since!r} shares no history with HEAD.") from None
+
+
+def changed_files(root: Path, since: str) -> set[Path]:
+    """Files this branch changed since it left `since` (`git diff REV...` semantics: the merge
+    base against the working tree, uncommitted changes included), plus untracked files that
+    git does not ignore. Renames count as delete + add."""
+    base = merge_base(root, since)
+    changed = _git(root, "diff", "--name-only", "--no-renames", base, "--")
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard")
+    lines = changed.splitlines() + untracked.splitlines()
+    return {(root / line).resolve() for line in lines if line.strip()}
 
 
 def flow_modules(repo: Repo, graph: ModuleGraph) -> list[str]:

@@ -335,7 +335,11 @@ def image_tag_command(repo: Repo) -> None:
 
 @cli.command("register")
 @click.option("--all", "all_flows", is_flag=True, help="Register every flow.")
-@click.option("--since", metavar="REV", help="Register the flows affected by `git diff REV`.")
+@click.option(
+    "--since",
+    metavar="REV",
+    help="Register the flows this branch changed since it left REV (`git diff REV...`).",
+)
 @click.option(
     "--staging",
     is_flag=True,

@@ -150,7 +150,8 @@ def test_deleted_flow_file_and_renamed_module_are_reported(git_repo: Path):
 
 def test_unknown_revision_and_missing_mode_fail_clearly(git_repo: Path):
     bad = dry_run(git_repo, "--since", "no-such-rev")
-    assert bad.returncode == 1 and "Error: git diff no-such-rev failed" in bad.stderr
+    assert bad.returncode == 1
+    assert "Error: --since 'no-such-rev' is not a commit here" in bad.stderr
     neither = subprocess.run(
         [sys.executable, "manage.py", "register"], cwd=git_repo, capture_output=True, text=True
     )
@@ -164,3 +165,45 @@ def test_fail_if_empty(git_repo: Path):
     assert quiet.returncode == 0 and json.loads(quiet.stdout) == []
     strict = dry_run(git_repo, "--since", "HEAD~1", "--fail-if-empty")
     assert strict.returncode == 1 and "No flow is affected" in strict.stderr
+
+
+def test_since_means_what_this_branch_changed_since_it_left_rev(git_repo: Path):
+    git(git_repo, "branch", "-M", "main")
+    git(git_repo, "checkout", "-qb", "feature")
+    tasks = git_repo / "pipelines/emd/test_flow/tasks.py"
+    tasks.write_text(tasks.read_text() + "\n# feature work\n")
+    commit(git_repo, "feature")
+    git(git_repo, "checkout", "-q", "main")
+    newer = git_repo / "pipelines/emd/template_pipeline/tasks.py"
+    newer.write_text(newer.read_text() + "\n# newer on main\n")
+    (git_repo / "pipelines/emd/template_pipeline/extra.sql").write_text("select 1\n")
+    commit(git_repo, "main moves on")
+    git(git_repo, "checkout", "-q", "feature")
+
+    result = dry_run(git_repo, "--since", "main")
+    assert result.returncode == 0, result.stderr
+    # Only the branch's own change: main's newer flow is neither registered nor "removed".
+    assert [e["module"] for e in json.loads(result.stdout)] == [TEST_FLOW]
+    text = subprocess.run(
+        [sys.executable, "manage.py", "register", "--since", "main", "--dry-run"],
+        cwd=git_repo, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "removed" not in text.stdout, text.stdout
+
+
+def test_untracked_files_count_as_changes(git_repo: Path):
+    (git_repo / "pipelines/emd/template_pipeline/data/new.csv").write_text("a\n1\n")
+    result = dry_run(git_repo, "--since", "HEAD")
+    assert result.returncode == 0, result.stderr
+    assert [e["module"] for e in json.loads(result.stdout)] == [TEMPLATE]
+
+
+@pytest.mark.parametrize("value", ["--output=README.md", "-p", "HEAD --output=x", ""])
+def test_a_since_value_never_reaches_git_as_an_option(git_repo: Path, value):
+    (git_repo / "README.md").write_text("readme\n")
+    commit(git_repo, "readme")
+    before = (git_repo / "README.md").read_bytes()
+    result = dry_run(git_repo, f"--since={value}")
+    assert result.returncode in (1, 2), result.stdout
+    assert "is not a" in result.stderr or "Pass exactly one" in result.stderr
+    assert (git_repo / "README.md").read_bytes() == before
