@@ -9,7 +9,7 @@ from pathlib import Path
 from pipelines.manage.discover import Repo, org_import_line, project_import_line
 from pipelines.manage.errors import CliError
 from pipelines.manage.names import check_name
-from pipelines.manage.transaction import Transaction
+from pipelines.manage.transaction import Transaction, repo_lock
 
 
 @dataclass(frozen=True)
@@ -38,20 +38,7 @@ def require_org(repo: Repo, org: str) -> None:
         )
 
 
-def add_project(repo: Repo, name: str, org: str) -> Created:
-    """Render the project template and wire it into its org.
-
-    Args:
-        repo: The repository to change.
-        name: A validated project name.
-        org: An existing org.
-
-    Returns:
-        The files and folders created and the files edited.
-
-    Raises:
-        CliError: The name or org is invalid, or the target already exists.
-    """
+def _add_project(repo: Repo, name: str, org: str) -> Created:
     require_org(repo, org)
     validate_new_name(repo, name, "project")
     package = repo.project_dir(org, name)
@@ -74,7 +61,7 @@ def add_project(repo: Repo, name: str, org: str) -> Created:
     )
 
 
-def add_org(repo: Repo, name: str) -> Created:
+def _add_org(repo: Repo, name: str) -> Created:
     """Render the org template and import it from pipelines/flows.py."""
     validate_new_name(repo, name, "org")
     package = repo.package / name
@@ -91,7 +78,7 @@ def add_org(repo: Repo, name: str) -> Created:
     return Created(created=[_rel(repo, package) + "/"], edited=[_rel(repo, repo.flows_module)])
 
 
-def remove_project(repo: Repo, name: str, org: str) -> Created:
+def _remove_project(repo: Repo, name: str, org: str) -> Created:
     """Undo add_project: remove the package, its tests and its import line."""
     require_org(repo, org)
     package = repo.project_dir(org, name)
@@ -174,3 +161,33 @@ def _remove_empty_parents(path: Path, stop: Path) -> None:
     while path != stop and path.is_dir() and not any(path.iterdir()):
         path.rmdir()
         path = path.parent
+
+
+def add_project(repo: Repo, name: str, org: str) -> Created:
+    """Render the project template and wire it into its org (under the repo's lock).
+
+    Args:
+        repo: The repository to change.
+        name: A validated project name.
+        org: An existing org.
+
+    Returns:
+        The files and folders created and the files edited.
+
+    Raises:
+        CliError: The name or org is invalid, or the target already exists.
+    """
+    with repo_lock(repo.root):
+        return _add_project(repo, name, org)
+
+
+def add_org(repo: Repo, name: str) -> Created:
+    """Render the org template and import it from pipelines/flows.py (under the repo's lock)."""
+    with repo_lock(repo.root):
+        return _add_org(repo, name)
+
+
+def remove_project(repo: Repo, name: str, org: str) -> Created:
+    """Undo add_project (under the repo's lock)."""
+    with repo_lock(repo.root):
+        return _remove_project(repo, name, org)

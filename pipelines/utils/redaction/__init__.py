@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 MASK = "***"
@@ -12,8 +11,9 @@ MASK = "***"
 _CREDENTIAL = re.compile(r"pass|pwd|secret|token|key|credential|auth|signature", re.I)
 # user:password@ in any URL-looking text, when the URL was never registered.
 _USERINFO = re.compile(r"(//[^/\s:@]*:)([^\s/]*)@")
-_lock = threading.Lock()
-_secrets: set[str] = set()
+# Replaced whole, never mutated: readers take a snapshot without a lock, and no lock object sits
+# in module state (register pickles flow code by value, and a lock does not pickle).
+_secrets: frozenset[str] = frozenset()
 _installed = False
 
 
@@ -37,11 +37,11 @@ def secrets_in_url(url: str) -> set[str]:
 
 def register_secret(*values: str | None) -> None:
     """Mask these values wherever they appear in any log record from now on, in this process."""
+    global _secrets
     new = {v for v in values if v and len(v) >= 3}  # shorter strings would mask ordinary text
     if not new:
         return
-    with _lock:
-        _secrets.update(new)
+    _secrets = _secrets | new
     _install()
 
 
@@ -52,9 +52,7 @@ def register_url(url: str) -> None:
 
 def redact(text: str) -> str:
     """text with every registered secret, and any URL's password, replaced by ***."""
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
+    for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return _USERINFO.sub(rf"\g<1>{MASK}@", text)
 
@@ -76,10 +74,9 @@ def _install() -> None:
     """Redact at record creation, so every logger and handler (Prefect's, pytest's, one added
     later) only ever sees masked text, tracebacks included."""
     global _installed
-    with _lock:
-        if _installed:
-            return
-        _installed = True
+    if _installed:
+        return
+    _installed = True
     make_record = logging.getLogRecordFactory()
     formatter = logging.Formatter()
 

@@ -194,3 +194,71 @@ def test_every_command_has_help_with_an_example(command: str):
     assert result.exit_code == 0
     assert "Example:" in result.output
     assert "python manage.py" in result.output
+
+
+def test_concurrent_add_project_loses_no_import_line(repo_copy: Path):
+    init = repo_copy / "pipelines/emd/__init__.py"
+    docstring = init.read_text().splitlines()[0]
+    names = []
+    for round_ in range(5):
+        batch = [f"concurrent_{round_}_{i}" for i in range(8)]
+        running = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", "add-project", name, "--org", "emd"],
+                cwd=repo_copy,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            for name in batch
+        ]
+        for process in running:
+            _out, err = process.communicate(timeout=300)
+            assert process.returncode == 0, err
+        names += batch
+    text = init.read_text()
+    assert text.splitlines()[0] == docstring
+    for name in ["template_pipeline", "test_flow", *names]:
+        assert f"import pipelines.emd.{name}.flows  # noqa: F401" in text, name
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=repo_copy, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_same_name_added_twice_at_once_is_one_success_and_one_message(repo_copy: Path):
+    running = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "add-project", "twin", "--org", "emd"],
+            cwd=repo_copy,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in running]
+    assert sorted(code for code, _ in results) == [0, 1]
+    (refused,) = [err for code, err in results if code == 1]
+    assert refused.startswith("Error:") and "Traceback" not in refused
+
+
+def test_rollback_goes_on_past_a_step_it_cannot_undo(tmp_path: Path):
+    from pipelines.manage.errors import CliError
+    from pipelines.manage.transaction import Transaction
+
+    kept = tmp_path / "kept.txt"
+    kept.write_text("before")
+    new = tmp_path / "new.txt"
+    with (
+        pytest.raises(CliError, match="Could not undo every step") as raised,
+        Transaction() as tx,
+    ):
+        tx.write_text(kept, "after")
+        tx.write_text(new, "x")
+        new.unlink()
+        new.mkdir()  # undoing the new file (an unlink) now fails
+        raise RuntimeError("a later step failed")
+    assert str(new) in str(raised.value)
+    assert kept.read_text() == "before"  # the earlier step was still undone
