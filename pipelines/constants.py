@@ -2,7 +2,7 @@
 
 TIMEZONE = "America/Sao_Paulo"
 
-# The five-file shape of an org and of a project (seed 004's layout).
+# The five-file shape of an org and of a project (the original repository's layout).
 PROJECT_MODULES = ("constants", "flows", "schedules", "tasks", "utils")
 
 # Packages directly under pipelines/ that are shared code, not orgs.

@@ -1,4 +1,4 @@
-"""Helpers of the emd org; run_local and run_cloud are importable from here, as seed 004 does."""
+"""The emd org's helpers: run_local and run_cloud importable as the original README does."""
 
 from pipelines.utils.execution import run_cloud, run_local
 

@@ -1,4 +1,4 @@
-"""The smallest flow: one parameter, echoed by one task (seed 004's example)."""
+"""The smallest flow: one parameter, echoed by one task (the original README's example)."""
 
 from prefect import Parameter
 

@@ -1,4 +1,4 @@
-"""Helpers of the {{cookiecutter.org}} org; run_local and run_cloud are importable from here, as seed 004 does."""
+"""Org helpers: run_local and run_cloud, imported from here as the original README does."""
 
 from pipelines.utils.execution import run_cloud, run_local
 
