@@ -1,6 +1,7 @@
-# The flow-run image: Python 3.11 and the runtime dependencies only. Flow code travels in each
-# flow's pickle (registered by `manage.py register`), so a code-only change needs no new image;
-# the tag is `manage.py image-tag`, a hash of [project].dependencies and this file.
+# The flow-run image: Python 3.11 and the runtime dependencies only, no repo code. Each
+# registered flow carries its own code (a bundle of its import closure, imported from there
+# at run time), so a code-only change needs no new image and the two can never mix; the tag
+# is `manage.py image-tag`, a hash of [project].dependencies and this file's instructions.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,10 +23,6 @@ COPY pyproject.toml ./
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; extras = [d for k, v in p['optional-dependencies'].items() if k != 'all' for d in v]; print('\n'.join(p['dependencies'] + extras))" > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
-
-# The code, for agents that import flows by module (pickles also carry it by value).
-COPY pipelines ./pipelines
-ENV PYTHONPATH=/app
 
 RUN useradd --create-home --uid 1000 pipelines
 USER 1000

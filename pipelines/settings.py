@@ -89,12 +89,41 @@ CLOUD_VARIABLES: tuple[Setting, ...] = (
     ),
     Setting("PREFECT__SERVER__PORT", None, "Prefect Server API port, e.g. 4200."),
 )
+# What a flow run needs in each environment, beyond defaults: checked before any task runs.
+ENVIRONMENT_REQUIRES: dict[str, tuple[str, ...]] = {
+    "local": (),
+    "dev": ("PIPELINES_DATALAKE_BUCKET", "PIPELINES_BIGQUERY_PROJECT"),
+    "prod": ("PIPELINES_DATALAKE_BUCKET", "PIPELINES_BIGQUERY_PROJECT"),
+}
 _BY_NAME = {s.name: s for s in (*SETTINGS, *CLOUD_VARIABLES)}
-_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
+
+
+def _value(raw: str, where: str) -> str:
+    """The value of a KEY=value line: quotes removed, a ` # comment` after it dropped.
+
+    Unquoted, `#` starts a comment only after whitespace (so `a#b` stays whole); quoted,
+    everything up to the matching quote is the value and only a comment may follow it.
+    """
+    text = raw.strip()
+    if text[:1] in ("'", '"'):
+        quote = text[0]
+        end = text.find(quote, 1)
+        if end == -1:
+            raise SettingsError(f"{where}: the value opens a {quote} quote that never closes.")
+        rest = text[end + 1 :].strip()
+        if rest and not rest.startswith("#"):
+            raise SettingsError(
+                f"{where}: unexpected {rest!r} after the quoted value (only a # comment may "
+                "follow it)."
+            )
+        return text[1:end]
+    return re.split(r"\s+#", text, maxsplit=1)[0].strip()
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a .env file: KEY=VALUE lines, # comments, optional quotes.
+    """Parse a .env file: KEY=VALUE lines, # comments (whole-line or after a value), optional
+    single or double quotes, an optional leading `export`.
 
     Args:
         path: The file to read; a missing file yields no values.
@@ -103,21 +132,28 @@ def read_dotenv(path: Path) -> dict[str, str]:
         The keys and values found.
 
     Raises:
-        SettingsError: A line is neither blank, a comment nor KEY=VALUE.
+        SettingsError: The file is not UTF-8, or a line is neither blank, a comment nor
+            KEY=VALUE, or a quote does not close; the message gives the line number.
     """
     if not path.is_file():
         return {}
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark from Windows editors is fine
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SettingsError(
+            f"{path}:{line}: not UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8."
+        ) from None
     values: dict[str, str] = {}
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
-        match = _LINE.match(raw)
+        match = _KEY.match(raw)
         if not match:
             raise SettingsError(f"{path}:{number}: expected KEY=VALUE, got {raw!r}")
         key, value = match.groups()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
+        values[key] = _value(value, f"{path}:{number}")
     return values
 
 
@@ -161,6 +197,21 @@ class Settings:
         if env not in ENVIRONMENTS:
             raise SettingsError(f"PIPELINES_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}.")
         return env
+
+    def check_environment(self) -> None:
+        """Raise unless every setting a run in this environment needs is set.
+
+        Raises:
+            SettingsError: PIPELINES_ENV is invalid, or settings are missing (all of them
+                named, each with what it is for).
+        """
+        env = self.env
+        missing = [name for name in ENVIRONMENT_REQUIRES[env] if not self.get(name)]
+        if missing:
+            raise SettingsError(
+                f"PIPELINES_ENV={env} needs these settings (environment or .env):\n"
+                + "\n".join(f"  {name}: {self.purpose(name)}" for name in missing)
+            )
 
     @property
     def data_dir(self) -> Path:

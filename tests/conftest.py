@@ -9,8 +9,23 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("pipelines", "templates", "tests", "manage.py", "pyproject.toml")
+COPIED = ("pipelines", "templates", "tests", "manage.py", "pyproject.toml", "Dockerfile")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+
+
+def _isolate_projects() -> None:
+    """Each project's tests import its flows without running its org's __init__ (the list of
+    every project), as manage.py run, check and register do: a project that fails to import
+    fails its own tests, not its siblings'. tests/pipelines/test_flows.py runs each org's list
+    on its own."""
+    from pipelines.manage.discover import Repo
+    from pipelines.manage.loading import stub_org
+
+    for org in Repo(REPO_ROOT).orgs():
+        stub_org(org)
+
+
+_isolate_projects()
 
 
 @pytest.fixture

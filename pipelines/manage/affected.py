@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
-from pipelines.manage.imports import ModuleGraph
+from pipelines.utils.deploy.graph import ModuleGraph
 
 # What goes into the flow-run image; a change here means a new image for every flow.
 IMAGE_FILES = ("Dockerfile", "pyproject.toml")
@@ -30,10 +30,20 @@ class Affected:
 def dependency_hash(root: Path) -> str:
     """Hash of what the image installs: the runtime dependencies and the Dockerfile.
 
-    Only [project] dependencies, optional-dependencies and requires-python count, so editing
-    tool settings in pyproject.toml does not move flows to a new image.
+    Only [project] dependencies, optional-dependencies and requires-python count, and the
+    Dockerfile without its comments, so editing tool settings or comments does not move flows
+    to a new image.
     """
-    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    dockerfile = root / "Dockerfile"
+    return dependencies_digest(
+        (root / "pyproject.toml").read_text(encoding="utf-8"),
+        dockerfile.read_text(encoding="utf-8") if dockerfile.exists() else "",
+    )
+
+
+def dependencies_digest(pyproject: str, dockerfile: str) -> str:
+    """dependency_hash of a pyproject.toml and a Dockerfile given as text."""
+    project = tomllib.loads(pyproject)["project"]
     digest = hashlib.sha256(
         json.dumps(
             {
@@ -44,9 +54,12 @@ def dependency_hash(root: Path) -> str:
             sort_keys=True,
         ).encode()
     )
-    dockerfile = root / "Dockerfile"
-    if dockerfile.exists():
-        digest.update(dockerfile.read_bytes())
+    instructions = [
+        line.strip()
+        for line in dockerfile.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    digest.update("\n".join(instructions).encode())
     return digest.hexdigest()
 
 
@@ -99,15 +112,36 @@ def changed_files(root: Path, since: str) -> set[Path]:
     changed = _git(root, "diff", "--name-only", "--no-renames", base, "--")
     untracked = _git(root, "ls-files", "--others", "--exclude-standard")
     lines = changed.splitlines() + untracked.splitlines()
-    return {(root / line).resolve() for line in lines if line.strip()}
+    found = {(root / line).resolve() for line in lines if line.strip()}
+    image_files = {(root / name).resolve() for name in IMAGE_FILES}
+    if found & image_files and not _dependencies_changed(root, base):
+        found -= image_files  # comments or tool settings only: no flow runs differently
+    return found
+
+
+def _dependencies_changed(root: Path, base: str) -> bool:
+    """Whether what the image installs differs between commit `base` and the working tree."""
+
+    def at_base(name: str) -> str:
+        try:
+            return _git(root, "show", f"{base}:{name}")
+        except CliError:
+            return ""  # not in that commit
+
+    try:
+        before = dependencies_digest(at_base("pyproject.toml"), at_base("Dockerfile"))
+    except (tomllib.TOMLDecodeError, KeyError):
+        return True  # no readable [project] at base: treat as changed
+    return before != dependency_hash(root)
 
 
 def flow_modules(repo: Repo, graph: ModuleGraph) -> list[str]:
-    """Every project's flows module that exists in the tree."""
+    """Every flows module in the tree: each org's own, then each of its projects'."""
     modules = []
     for org, projects in repo.tree().items():
-        for project in projects:
-            name = f"pipelines.{org}.{project}.flows"
+        for name in [f"pipelines.{org}.flows"] + [
+            f"pipelines.{org}.{project}.flows" for project in projects
+        ]:
             if name in graph.files:
                 modules.append(name)
     return modules
@@ -133,7 +167,9 @@ def affected_flows(
     deleted = sorted(
         str(p.relative_to(root))
         for p in changed
-        if not p.exists() and p.name == "flows.py" and p.parent.parent.parent == root / "pipelines"
+        if not p.exists()
+        and p.name == "flows.py"
+        and root / "pipelines" in (p.parent.parent, p.parent.parent.parent)
     )
     image_changed = [f for f in IMAGE_FILES if (root / f) in changed]
     if image_changed:

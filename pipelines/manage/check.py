@@ -22,8 +22,25 @@ def check_repo(repo: Repo) -> tuple[int, list[str]]:
     loaded = load_repo_flows(repo)
     problems += loaded.problems
     by_name: dict[str, list[str]] = defaultdict(list)
+    from pipelines.manage.register import checkout_path_in_defaults
+
     for module, flow in loaded.flows:
         where = f"{module}: flow {flow.name!r}"
+        if module != "pipelines.flows":
+            org = module.split(".")[1]
+            if not flow.name.startswith(f"{org}: "):
+                problems.append(
+                    f"{where}: its name must start with '{org}: ', the org whose folder holds it"
+                )
+            flow_org = getattr(flow, "org", org)
+            if flow_org != org:
+                problems.append(
+                    f"{where}: says org={flow_org!r} but lives in pipelines/{org}/; alerts and "
+                    f"agent labels would go to {flow_org!r}: pass org={org!r}"
+                )
+        path_problem = checkout_path_in_defaults(flow, repo.root)
+        if path_problem:
+            problems.append(f"{where}: {path_problem}")
         by_name[flow.name].append(module)
         try:
             flow.validate()

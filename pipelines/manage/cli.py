@@ -19,7 +19,55 @@ if TYPE_CHECKING:  # prefect is imported only by the commands that talk to the s
 pass_repo = click.make_pass_decorator(Repo)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ManageGroup(click.Group):
+    """The command group: keeps its arguments (for --repo-root) and turns OSError into an
+    error message at the edge, so no command ends in a traceback for a file it cannot use."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["pipelines.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            raise CliError(
+                f"{error.strerror or error}{where}. Check that the path exists and that you "
+                "may read and write it; nothing else was changed."
+            ) from error
+
+
+def in_own_checkout(repo: Repo) -> None:
+    """Run this command with the manage.py of --repo-root's checkout when it is another one.
+
+    Commands that import flows must import them from that tree, and this process already
+    holds the `pipelines` package of its own checkout.
+    """
+    if repo.root == REPO_ROOT.resolve():
+        return
+    import subprocess
+    import sys
+
+    manage = repo.root / "manage.py"
+    if not manage.is_file():
+        raise CliError(
+            f"--repo-root {repo.root} holds no manage.py; is it a checkout of this repo?"
+        )
+    args = list(click.get_current_context().meta.get("pipelines.argv", []))
+    forwarded, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--repo-root":
+            skip = True
+        elif not arg.startswith("--repo-root="):
+            forwarded.append(arg)
+    code = subprocess.call([sys.executable, str(manage), *forwarded], cwd=repo.root)
+    click.get_current_context().exit(code)
+
+
+@click.group(cls=ManageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--repo-root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -61,6 +109,11 @@ def _confirm_or_abort(question: str, yes: bool, nothing: str = "Nothing removed"
         raise CliError(f"{nothing}: not confirmed (pass --yes to skip the question).")
 
 
+def _say_recovered(message: str | None) -> None:
+    if message:
+        click.echo(f"note: {message}", err=True)
+
+
 def _report(verb: str, created: list[str], edited: list[str]) -> None:
     for path in created:
         click.echo(f"  {verb} {path}")
@@ -82,6 +135,7 @@ def add_project(repo: Repo, name: str, org: str) -> None:
     from pipelines.manage.scaffold import add_project as scaffold
 
     result = scaffold(repo, name, org)
+    _say_recovered(result.recovered)
     click.echo(f"Created project '{name}' in org '{org}':")
     _report("created", result.created, result.edited)
     click.echo(
@@ -103,6 +157,7 @@ def add_org(repo: Repo, name: str) -> None:
     from pipelines.manage.scaffold import add_org as scaffold
 
     result = scaffold(repo, name)
+    _say_recovered(result.recovered)
     click.echo(f"Created org '{name}':")
     _report("created", result.created, result.edited)
     click.echo(f"Next: python manage.py add-project my_project --org {name}")
@@ -111,19 +166,40 @@ def add_org(repo: Repo, name: str) -> None:
 @cli.command("remove-project")
 @click.argument("name")
 @org_option
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask for confirmation (unless work would be lost)."
+)
+@click.option("--force", is_flag=True, help="Delete even files only this working tree holds.")
 @pass_repo
-def remove_project(repo: Repo, name: str, org: str, yes: bool) -> None:
+def remove_project(repo: Repo, name: str, org: str, yes: bool, force: bool) -> None:
     """Undo add-project: delete the project, its tests and its import line.
+
+    Files that exist only in this working tree (untracked or uncommitted in git; outside git,
+    changed from the template) are listed and the question is asked even with --yes; --force
+    skips it.
 
     \b
     Example:
       python manage.py remove-project bike_counts --org emd --yes
     """
     from pipelines.manage.scaffold import remove_project as scaffold
+    from pipelines.manage.scaffold import require_org, unsaved_work
 
-    _confirm_or_abort(f"Delete pipelines/{org}/{name} and its tests?", yes)
+    require_org(repo, org)
+    work = unsaved_work(repo, name, org) if name in repo.projects(org) else []
+    if work and not force:
+        click.echo(f"These files of {name} exist only in this working tree and would be lost:")
+        for path in work:
+            click.echo(f"  {path}")
+        if not click.confirm("Delete them anyway?", default=False):
+            raise CliError(
+                "Nothing removed: the project holds unsaved work (commit it, or pass --force "
+                "to delete it)."
+            )
+    else:
+        _confirm_or_abort(f"Delete pipelines/{org}/{name} and its tests?", yes or force)
     result = scaffold(repo, name, org)
+    _say_recovered(result.recovered)
     click.echo(f"Removed project '{name}' from org '{org}':")
     _report("removed", result.created, result.edited)
 
@@ -183,7 +259,8 @@ def _parse_params(
     callback=_parse_params,
     help="KEY=VALUE; VALUE is read as JSON when it parses (42, true, [1,2]), else as text.",
 )
-def run(flow_path: str, params: dict[str, object]) -> None:
+@pass_repo
+def run(repo: Repo, flow_path: str, params: dict[str, object]) -> None:
     """Run a flow now on this machine (executor from settings) and summarise it.
 
     \b
@@ -191,6 +268,8 @@ def run(flow_path: str, params: dict[str, object]) -> None:
       python manage.py run pipelines.emd.test_flow.flows.flow --param param=val
     """
     from pipelines.manage.loading import load_flow
+
+    in_own_checkout(repo)
     from pipelines.utils.execution import (
         FlowParameterError,
         check_parameters,
@@ -222,6 +301,7 @@ def check(repo: Repo) -> None:
     """
     from pipelines.manage.check import check_repo
 
+    in_own_checkout(repo)
     count, problems = check_repo(repo)
     for problem in problems:
         click.echo(f"problem: {problem}")
@@ -232,16 +312,24 @@ def check(repo: Repo) -> None:
 
 @cli.command("query")
 @click.argument("sql")
-@click.option("--limit", default=50, show_default=True, help="Rows to print.")
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(min=1), help="Rows to print."
+)
 def query(sql: str, limit: int) -> None:
-    """Run a read-only SQL query on the local warehouse (DuckDB) and print the result.
+    """Run one read-only SQL statement on the warehouse of PIPELINES_ENV and print the result
+    (locally the DuckDB file: SELECT or EXPLAIN; in dev/prod: SELECT only).
 
     \b
     Example:
       python manage.py query "SELECT * FROM template_pipeline.rain_per_hour LIMIT 5"
     """
     from pipelines.utils.warehouse import get_warehouse
+    from pipelines.utils.warehouse.readonly import NotReadOnlyError, check_read_only
 
+    try:
+        check_read_only(sql, load_settings().env)
+    except (NotReadOnlyError, SettingsError) as error:
+        raise CliError(str(error)) from error
     try:
         frame = get_warehouse().query(sql)
     except (SettingsError, FileNotFoundError) as error:
@@ -369,11 +457,12 @@ def register(
       python manage.py register --all
     """
     from pipelines.manage.affected import affected_flows, changed_files, image_tag
-    from pipelines.manage.imports import ModuleGraph
     from pipelines.manage.register import Outcome, Report, load_flows, register_all
+    from pipelines.utils.deploy.graph import ModuleGraph
 
     if all_flows == bool(since):
         raise click.UsageError("Pass exactly one of --all or --since REV.")
+    in_own_checkout(repo)
     graph = ModuleGraph.build(repo.root)
     changed = None if all_flows else changed_files(repo.root, since or "")
     affected, deleted = affected_flows(repo, graph, changed)
@@ -413,7 +502,8 @@ def _prefect_logs_to_stderr() -> None:
 
 
 def _register_target(repo: Repo, staging: bool, tag: str):
-    from pipelines.manage.register import Target
+    from pipelines.constants import STAGING_FLOW_SUFFIX
+    from pipelines.utils.deploy.deployment import Target
     from pipelines.utils.execution.cloud import cloud_environment_problems
 
     settings = load_settings(root=repo.root)
@@ -435,7 +525,7 @@ def _register_target(repo: Repo, staging: bool, tag: str):
         bucket=settings.require("PIPELINES_FLOWS_BUCKET"),
         image=image or f"{repository}:{tag}",
         schedule_active=not staging,
-        development=staging,
+        suffix=STAGING_FLOW_SUFFIX if staging else "",
     )
 
 

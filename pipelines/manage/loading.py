@@ -32,14 +32,19 @@ def load_flow(dotted: str) -> Flow:
     from prefect import Flow
 
     module_name, _, attribute = dotted.rpartition(".")
-    if not module_name:
+    if not module_name or not all(part.isidentifier() for part in dotted.split(".")):
         raise CliError(
-            f"{dotted!r} is not a dotted path to a flow, e.g. pipelines.emd.test_flow.flows.flow"
+            f"{dotted!r} is not a dotted path to a flow: names separated by single dots, no "
+            "leading dot or slash, e.g. pipelines.emd.test_flow.flows.flow"
         )
     try:
-        module = importlib.import_module(module_name)
+        module = import_project_module(module_name)
     except ModuleNotFoundError as error:
         raise CliError(f"Cannot import {module_name!r}: {error}.") from error
+    except Exception as error:  # the project's own code raised while importing
+        raise CliError(
+            f"Importing {module_name!r} failed{_where(error)}: {type(error).__name__}: {error}"
+        ) from error
     candidates = sorted(flows_in(module))
     value = getattr(module, attribute, None)
     if not isinstance(value, Flow):
@@ -49,18 +54,43 @@ def load_flow(dotted: str) -> Flow:
     return value
 
 
+def _where(error: BaseException) -> str:
+    """' at <file>:<line>' of the innermost frame of the repo's code in a traceback."""
+    import traceback
+
+    from pipelines.settings import REPO_ROOT
+
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if f.filename.startswith(str(REPO_ROOT))
+    ]
+    if isinstance(error, SyntaxError) and error.filename:
+        return f" at {error.filename}:{error.lineno}"
+    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+def stub_org(org: str) -> None:
+    """Put pipelines.<org> in sys.modules as an empty package, its __init__ not run."""
+    name = f"pipelines.{org}"
+    if name not in sys.modules:
+        spec = importlib.util.find_spec(name)
+        if spec is not None:
+            sys.modules[name] = importlib.util.module_from_spec(spec)  # created, not executed
+
+
 def import_project_module(name: str):
-    """Import pipelines.<org>.<project>.<module> without running the org's __init__.
+    """Import pipelines.<org>.<module> or pipelines.<org>.<project>.<module> without running
+    the org's __init__.
 
     The org __init__ only aggregates its projects; running it would make one broken project
     stop every other project of the org from importing. Flows never rely on it.
     """
+    from pipelines.constants import SHARED_PACKAGES
+
     parts = name.split(".")
-    org = ".".join(parts[:2])
-    if len(parts) >= 4 and parts[0] == "pipelines" and org not in sys.modules:
-        spec = importlib.util.find_spec(org)
-        if spec is not None:
-            sys.modules[org] = importlib.util.module_from_spec(spec)  # created, not executed
+    if len(parts) >= 3 and parts[0] == "pipelines" and parts[1] not in SHARED_PACKAGES:
+        stub_org(parts[1])
     return importlib.import_module(name)
 
 
@@ -78,9 +108,11 @@ def load_repo_flows(repo: Repo) -> RepoFlows:
     found = RepoFlows()
     seen: set[int] = set()
     modules = [
-        f"pipelines.{org}.{project}.flows"
+        module
         for org, projects in repo.tree().items()
-        for project in projects
+        for module in [f"pipelines.{org}.flows"]
+        + [f"pipelines.{org}.{project}.flows" for project in projects]
+        if module != f"pipelines.{org}.flows" or (repo.package / org / "flows.py").is_file()
     ]
     # The aggregation first, as CD imports it; then each project on its own, so one broken
     # project is reported without hiding its siblings.
@@ -88,9 +120,13 @@ def load_repo_flows(repo: Repo) -> RepoFlows:
         try:
             module = import_project_module(module_name)
         except Exception as error:  # reported per module; the others are still checked
-            found.problems.append(f"{module_name}: import failed: {type(error).__name__}: {error}")
+            found.problems.append(
+                f"{module_name}: import failed: {type(error).__name__}: {error}{_where(error)}"
+            )
             continue
         for value in flows_in(module).values():
+            if getattr(value, "defined_in", module_name) != module_name:
+                continue  # imported from the module that defines it, which is checked itself
             if id(value) not in seen:
                 seen.add(id(value))
                 found.flows.append((module_name, value))

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipelines.manage.affected import Affected, dependency_hash
 from pipelines.manage.discover import Repo
-from pipelines.manage.imports import ModuleGraph
+from pipelines.utils.deploy.deployment import Target
+from pipelines.utils.deploy.graph import ModuleGraph
 
 _LATEST = """
 query LatestVersion($project: String!, $name: String!) {
@@ -26,17 +25,6 @@ query LatestVersion($project: String!, $name: String!) {
 _VERSION = """
 query RegisteredVersion($id: uuid!) { flow_by_pk(id: $id) { id version } }
 """
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where and how flows are registered."""
-
-    project: str
-    bucket: str
-    image: str
-    schedule_active: bool
-    development: bool  # staging: names get STAGING_FLOW_SUFFIX
 
 
 @dataclass
@@ -92,30 +80,20 @@ def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected,
                 )
             )
             continue
-        flows = list(flows_in(module).values())
+        # A flow another module defines (imported here) registers from its own module.
+        flows = [
+            flow
+            for flow in flows_in(module).values()
+            if getattr(flow, "defined_in", None) in (None, item.module)
+        ]
+        if not flows and item.module.count(".") == 2:
+            continue  # an org's own flows.py may hold none
         if not flows:
             report.outcomes.append(
                 Outcome(item.module, item.module, "failed", "defines no Flow", item)
             )
         loaded += [(item, flow) for flow in flows]
     return loaded
-
-
-def content_hash(graph: ModuleGraph, module: str, flow_name: str, target: Target, deps: str) -> str:
-    """Hash of everything a registered version depends on; equal hash, same version."""
-    digest = hashlib.sha256()
-    for path in graph.closure_files(module):
-        digest.update(str(path.relative_to(graph.root)).encode() + b"\0")
-        digest.update(graph.digest(path))
-    digest.update(deps.encode())
-    digest.update(json.dumps([flow_name, target.__dict__], sort_keys=True).encode())
-    return digest.hexdigest()
-
-
-def storage_key(flow_name: str, digest: str) -> str:
-    from slugify import slugify
-
-    return f"{slugify(flow_name)}/{digest[:32]}.pickle"
 
 
 def register_all(
@@ -132,65 +110,41 @@ def register_all(
     compared with the content-addressed key; an existing object in the bucket is not uploaded
     again. A failure is recorded and the next flow goes on.
     """
-    import cloudpickle
     from google.cloud import storage as gcs  # type: ignore[attr-defined]
     from prefect import Client
-    from prefect.run_configs import KubernetesRun
-    from prefect.storage import GCS
 
-    import pipelines
-    from pipelines.constants import STAGING_FLOW_SUFFIX
-    from pipelines.utils.execution.cloud import development_name
-    from pipelines.utils.flow_defaults import org_label
+    from pipelines.utils.deploy.deployment import deployed_name, deployment_copy, upload
 
-    # Code travels inside the pickle, so the image only needs the dependencies.
-    cloudpickle.register_pickle_by_value(pipelines)
     client = Client()
     bucket = gcs.Client().bucket(target.bucket)
     deps = dependency_hash(repo.root)
     total = len(loaded)
     for index, (item, original) in enumerate(loaded, start=1):
-        flow = original.copy()
-        if target.development:
-            flow.name = development_name(flow.name, STAGING_FLOW_SUFFIX)
-        outcome = Outcome(flow.name, item.module, "failed", affected=item)
+        name = deployed_name(original.name, target.suffix)
+        outcome = Outcome(name, item.module, "failed", affected=item)
         report.outcomes.append(outcome)
-        progress(f"[{index}/{total}] {flow.name} ...")
+        progress(f"[{index}/{total}] {name} ...")
         try:
-            digest = content_hash(graph, item.module, flow.name, target, deps)
-            key = storage_key(flow.name, digest)
-            latest = client.graphql(
-                _LATEST, variables={"project": target.project, "name": flow.name}
-            )
+            problem = checkout_path_in_defaults(original, repo.root)
+            if problem:
+                raise ValueError(problem)
+            deployment = deployment_copy(original, target, graph, deps)
+            latest = client.graphql(_LATEST, variables={"project": target.project, "name": name})
             versions = latest["data"]["flow"]
             previous = versions[0] if versions else None
-            stored = ((previous or {}).get("storage") or {}).get("flows", {}).get(flow.name)
-            if previous and stored == key:
+            stored = ((previous or {}).get("storage") or {}).get("flows", {}).get(name)
+            if previous and stored == deployment.key:
                 outcome.status, outcome.detail = "skipped", "unchanged"
                 outcome.flow_id, outcome.version = previous["id"], previous["version"]
-                progress(
-                    f"[{index}/{total}] {flow.name}: skipped (unchanged, v{previous['version']})"
-                )
+                progress(f"[{index}/{total}] {name}: skipped (unchanged, v{previous['version']})")
                 continue
-            org = getattr(original, "org", None)
-            # A copy: the flow object in the module keeps its own run config.
-            run_config = copy.deepcopy(flow.run_config)
-            if not isinstance(run_config, KubernetesRun):
-                run_config = KubernetesRun()
-            run_config.image = target.image  # type: ignore[has-type]
-            run_config.labels = set(run_config.labels or ()) | ({org_label(org)} if org else set())
-            flow.run_config = run_config
-            flow.storage = GCS(bucket=target.bucket, key=key)
-            flow.storage.add_flow(flow)
-            if not bucket.blob(key).exists():
-                flow.storage.build()
-                outcome.uploaded = True
+            outcome.uploaded = upload(deployment, bucket)
             flow_id = client.register(
-                flow,
+                deployment.flow,
                 project_name=target.project,
                 build=False,
                 set_schedule_active=target.schedule_active,
-                idempotency_key=digest,
+                idempotency_key=deployment.digest,
                 no_url=True,
             )
             # The version the server gave, not one computed here: archived versions count too.
@@ -198,10 +152,25 @@ def register_all(
             outcome.flow_id, outcome.version = flow_id, given["version"]
             unchanged = previous and previous["id"] == flow_id
             outcome.status = "skipped" if unchanged else "registered"
-            progress(
-                f"[{index}/{total}] {flow.name}: {outcome.status} v{outcome.version} ({flow_id})"
-            )
+            progress(f"[{index}/{total}] {name}: {outcome.status} v{outcome.version} ({flow_id})")
         except Exception as error:  # recorded; the other flows still register
             outcome.detail = f"{type(error).__name__}: {error}"
-            progress(f"[{index}/{total}] {flow.name}: FAILED: {outcome.detail}")
+            progress(f"[{index}/{total}] {name}: FAILED: {outcome.detail}")
     return report
+
+
+def checkout_path_in_defaults(flow: Any, root: Path) -> str | None:
+    """A problem when a parameter default holds a path of this checkout.
+
+    Defaults are stored on the server and used by every run; a path computed from __file__
+    at import names the registering machine's checkout, which the flow-run pod does not have.
+    """
+    checkout = str(root.resolve())
+    for parameter in flow.parameters():
+        if checkout in repr(parameter.default):
+            return (
+                f"parameter {parameter.name!r} defaults to a path inside this checkout "
+                f"({parameter.default!r}); runs elsewhere cannot read it. Give a path relative "
+                "to the repo root (read at run time) or compute it inside a task."
+            )
+    return None

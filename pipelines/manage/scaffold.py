@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from pipelines.manage.discover import Repo, org_import_line, project_import_line
 from pipelines.manage.errors import CliError
 from pipelines.manage.names import check_name
-from pipelines.manage.transaction import Transaction, repo_lock
+from pipelines.manage.transaction import Transaction, recover, repo_lock
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Created:
 
     created: list[str]
     edited: list[str]
+    recovered: str | None = None  # an interrupted earlier command that was undone first
 
 
 def validate_new_name(repo: Repo, name: str, kind: str) -> None:
@@ -50,7 +52,7 @@ def _add_project(repo: Repo, name: str, org: str) -> Created:
     init = repo.org_init(org)
     with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
         rendered = _render(repo, "project", context, Path(tmp)) / name
-        with Transaction() as tx:
+        with Transaction(repo.root, f"add-project {name} --org {org}") as tx:
             tx.move_tree(rendered / "project", package)
             tx.move_tree(rendered / "tests", tests)
             tx.write_text(
@@ -69,7 +71,7 @@ def _add_org(repo: Repo, name: str) -> Created:
         raise CliError(f"{_rel(repo, package)} already exists; remove it first.")
     with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
         rendered = _render(repo, "org", {"org": name}, Path(tmp)) / name
-        with Transaction() as tx:
+        with Transaction(repo.root, f"add-org {name}") as tx:
             tx.move_tree(rendered, package)
             flows = repo.flows_module
             tx.write_text(
@@ -89,17 +91,78 @@ def _remove_project(repo: Repo, name: str, org: str) -> Created:
     tests = repo.project_tests(org, name)
     init = repo.org_init(org)
     removed = [_rel(repo, package) + "/"]
-    with tempfile.TemporaryDirectory(prefix="pipelines-remove-") as tmp, Transaction() as tx:
-        tx.remove_tree(package, Path(tmp))
+    source = init.read_text(encoding="utf-8")
+    edited = _without_project(source, org, name, _rel(repo, init))
+    # Every step is journaled first: a kill at any point is undone by the next command.
+    with Transaction(repo.root, f"remove-project {name} --org {org}") as tx:
+        tx.write_text(init, edited)
+        tx.remove_tree(package)
         if tests.exists():
-            tx.remove_tree(tests, Path(tmp))
+            tx.remove_tree(tests)
             removed.append(_rel(repo, tests) + "/")
-        tx.write_text(
-            init, _without_line(init.read_text(encoding="utf-8"), project_import_line(org, name))
-        )
     # add-project may have created tests/pipelines/<org>/ for this project alone.
     _remove_empty_parents(tests.parent, repo.root / "tests")
     return Created(created=removed, edited=[_rel(repo, init)])
+
+
+def unsaved_work(repo: Repo, name: str, org: str) -> list[str]:
+    """Files of a project (and its tests) that only this working tree holds.
+
+    In a git checkout: files that are untracked or differ from HEAD (committed work can be
+    brought back from history). Elsewhere: files that differ from a fresh render of the
+    project template.
+    """
+    folders = [repo.project_dir(org, name), repo.project_tests(org, name)]
+    folders = [f for f in folders if f.exists()]
+    if not folders:
+        return []
+    status = _git_status(repo, folders)
+    if status is not None:
+        return status
+    context = {"project_name": name, "org": org, "flow_name": f"{org}: {name}"}
+    with tempfile.TemporaryDirectory(prefix="pipelines-compare-") as tmp:
+        rendered = _render(repo, "project", context, Path(tmp)) / name
+        pristine = {
+            repo.project_dir(org, name): rendered / "project",
+            repo.project_tests(org, name): rendered / "tests",
+        }
+        changed = []
+        for folder in folders:
+            for path in sorted(folder.rglob("*")):
+                if not path.is_file() or "__pycache__" in path.parts:
+                    continue
+                original = pristine[folder] / path.relative_to(folder)
+                if not original.is_file() or original.read_bytes() != path.read_bytes():
+                    changed.append(_rel(repo, path))
+        return changed
+
+
+def _git_status(repo: Repo, folders: list[Path]) -> list[str] | None:
+    """Uncommitted files under folders, or None when repo is not a git work tree."""
+    import subprocess
+
+    try:
+        result = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all", "--", *map(str, folders)],
+            cwd=repo.root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    top = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=repo.root, capture_output=True, text=True
+    ).stdout.strip()
+    if Path(top).resolve() != repo.root.resolve():
+        return None  # a folder inside another repository: compare with the template
+    found = []
+    for line in result.stdout.splitlines():
+        path = line[3:].strip().strip('"')
+        if "__pycache__" in path:
+            continue
+        found.append(f"{path} ({'untracked' if line.startswith('??') else 'uncommitted'})")
+    return sorted(found)
 
 
 def _render(repo: Repo, template: str, context: dict[str, str], output: Path) -> Path:
@@ -138,11 +201,47 @@ def _with_line(source: str, line: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _without_line(source: str, line: str) -> str:
-    """Remove an import line; with no import left, drop the blank line _with_line added."""
-    kept = "".join(
-        existing for existing in source.splitlines(keepends=True) if existing.rstrip("\n") != line
-    )
+def _without_project(source: str, org: str, project: str, where: str) -> str:
+    """Remove the statements of an org __init__ that import a project, however formatted.
+
+    A statement is found by what it imports (`import pipelines.o.p.flows  # comment`,
+    `from pipelines.o.p import flows as x`, `from .p import flows`, over several lines).
+
+    Raises:
+        CliError: A statement also imports something else (it cannot be removed whole), or the
+            file does not parse; the message names the line to edit by hand.
+    """
+    package = f"pipelines.{org}.{project}"
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        raise CliError(
+            f"{where} does not parse (line {error.lineno}: {error.msg}); fix it, then rerun."
+        ) from None
+    lines = source.splitlines(keepends=True)
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = f"pipelines.{org}.{base}" if base else f"pipelines.{org}"
+            names = [f"{base}.{alias.name}" if base else alias.name for alias in node.names]
+            names = [base] if base != f"pipelines.{org}" else names
+        else:
+            continue
+        ours = [n for n in names if n == package or n.startswith(package + ".")]
+        if not ours:
+            continue
+        if len(ours) != len(names):
+            raise CliError(
+                f"{where}:{node.lineno} imports {project} together with other modules; remove "
+                f"{project} from that statement by hand, then rerun."
+            )
+        assert node.end_lineno is not None
+        drop.update(range(node.lineno - 1, node.end_lineno))
+    kept = "".join(line for index, line in enumerate(lines) if index not in drop)
     if not _import_lines(kept):
         kept = kept.rstrip("\n") + "\n" if kept.strip() else ""
     return kept
@@ -178,16 +277,22 @@ def add_project(repo: Repo, name: str, org: str) -> Created:
         CliError: The name or org is invalid, or the target already exists.
     """
     with repo_lock(repo.root):
-        return _add_project(repo, name, org)
+        recovered = recover(repo.root)
+        result = _add_project(repo, name, org)
+    return Created(result.created, result.edited, recovered)
 
 
 def add_org(repo: Repo, name: str) -> Created:
     """Render the org template and import it from pipelines/flows.py (under the repo's lock)."""
     with repo_lock(repo.root):
-        return _add_org(repo, name)
+        recovered = recover(repo.root)
+        result = _add_org(repo, name)
+    return Created(result.created, result.edited, recovered)
 
 
 def remove_project(repo: Repo, name: str, org: str) -> Created:
     """Undo add_project (under the repo's lock)."""
     with repo_lock(repo.root):
-        return _remove_project(repo, name, org)
+        recovered = recover(repo.root)
+        result = _remove_project(repo, name, org)
+    return Created(result.created, result.edited, recovered)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import errno
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -58,17 +61,27 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+JOURNAL = ".pipelines-journal.json"  # in the repo root, git-ignored
+TRASH = ".pipelines-trash"  # removed folders wait here until their command has finished
+
+
 class Transaction:
     """Record file-system changes and roll them back when the block raises.
 
+    With a repo root, each step is written to a journal *before* it happens, so a command
+    killed midway (SIGKILL, power loss) is undone by `recover` at the start of the next one.
+
     Example:
-        with Transaction() as tx:
+        with Transaction(root, "add-project x") as tx:
             tx.move_tree(rendered, target)
             tx.write_text(init_file, new_source)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None, command: str = "") -> None:
         self._undo: list[tuple[str, Path, bytes | None]] = []
+        self._root = root
+        self._command = command
+        self._trash = root / TRASH / f"{os.getpid()}-{time.time_ns()}" if root else None
 
     def __enter__(self) -> Transaction:
         return self
@@ -81,54 +94,146 @@ class Transaction:
     ) -> None:
         if exc_type is not None:
             self.rollback()
+        else:
+            self._finish()
+
+    def _log(self, action: str, path: Path, data: bytes | None) -> None:
+        self._undo.append((action, path, data))
+        if self._root is None:
+            return
+        entries = [
+            {
+                "action": a,
+                "path": str(p),
+                "data": None if d is None else base64.b64encode(d).decode(),
+            }
+            for a, p, d in self._undo
+        ]
+        record = {"command": self._command, "pid": os.getpid(), "steps": entries}
+        atomic_write(self._root / JOURNAL, json.dumps(record).encode())
+
+    def _finish(self) -> None:
+        self._undo.clear()
+        if self._root is None:
+            return
+        (self._root / JOURNAL).unlink(missing_ok=True)
+        if self._trash is not None and self._trash.exists():
+            shutil.rmtree(self._trash)
+        _remove_empty(self._root / TRASH)
 
     def move_tree(self, source: Path, target: Path) -> None:
         """Move a rendered folder into place; refuses to merge into an existing one."""
         if target.exists():
             raise FileExistsError(f"{target} already exists")
         created = _missing_parents(target)
-        self._undo.append(("rmtree", target, None))
-        for parent in created:
-            self._undo.append(("rmdir", parent, None))
+        for parent in reversed(created):
+            self._log("rmdir", parent, None)
+        self._log("rmtree", target, None)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(source), str(target))
 
     def write_text(self, path: Path, text: str) -> None:
         """Write a file, remembering its previous bytes (or absence)."""
         before = path.read_bytes() if path.exists() else None
-        self._undo.append(("restore", path, before))
+        self._log("restore", path, before)
         atomic_write(path, text.encode("utf-8"))
 
-    def remove_tree(self, path: Path, backup_root: Path) -> None:
-        """Move a folder aside into backup_root so a rollback can bring it back."""
-        backup = backup_root / f"{len(self._undo)}-{path.name}"
+    def remove_tree(self, path: Path, backup_root: Path | None = None) -> None:
+        """Move a folder aside so a rollback can bring it back; deleted when the block ends."""
+        folder = backup_root or self._trash
+        if folder is None:
+            raise ValueError("remove_tree needs a backup folder or a repo root")
+        folder.mkdir(parents=True, exist_ok=True)
+        backup = folder / f"{len(self._undo)}-{path.name}"
+        self._log("bring_back", path, str(backup).encode())
         shutil.move(str(path), str(backup))
-        self._undo.append(("bring_back", path, str(backup).encode()))
 
     def rollback(self) -> None:
         """Undo every recorded change, newest first. A step that cannot be undone does not stop
         the others; afterwards CliError says what is left and where (nothing is lost: a removed
         folder stays at its backup path)."""
-        left = []
-        for action, path, data in reversed(self._undo):
-            try:
-                if action == "rmtree" and path.exists():
-                    shutil.rmtree(path)
-                elif action == "rmdir" and path.is_dir() and not any(path.iterdir()):
-                    path.rmdir()
-                elif action == "restore":
-                    if data is None:
-                        path.unlink(missing_ok=True)
-                    else:
-                        atomic_write(path, data)
-                elif action == "bring_back" and data is not None:
-                    shutil.move(data.decode(), str(path))
-            except OSError as error:
-                where = f" (it is at {data.decode()})" if action == "bring_back" and data else ""
-                left.append(f"{action} {path}{where}: {error.strerror or error}")
+        left = _undo_steps(self._undo)
         self._undo.clear()
+        if self._root is not None and not left:
+            (self._root / JOURNAL).unlink(missing_ok=True)
+            _remove_empty(self._root / TRASH)
         if left:
             raise CliError("Could not undo every step; fix these by hand:\n  " + "\n  ".join(left))
+
+
+def _undo_steps(steps: list[tuple[str, Path, bytes | None]]) -> list[str]:
+    """Undo steps newest first; each is safe to run whether or not its change happened."""
+    left = []
+    for action, path, data in reversed(steps):
+        try:
+            if action == "rmtree" and path.exists():
+                shutil.rmtree(path)
+            elif action == "rmdir" and path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+            elif action == "restore":
+                if data is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    atomic_write(path, data)
+            elif action == "bring_back" and data is not None and Path(data.decode()).exists():
+                if path.exists():
+                    raise FileExistsError(errno.EEXIST, "is in the way", str(path))
+                shutil.move(data.decode(), str(path))
+        except OSError as error:
+            where = f" (it is at {data.decode()})" if action == "bring_back" and data else ""
+            left.append(f"{action} {path}{where}: {error.strerror or error}")
+    return left
+
+
+def recover(root: Path) -> str | None:
+    """Undo a command that was killed midway, from its journal; call it holding repo_lock.
+
+    Returns:
+        What was undone, for the user; None when no command was interrupted.
+
+    Raises:
+        CliError: Some step could not be undone (the journal is kept for the next try).
+    """
+    journal = root / JOURNAL
+    if not journal.exists():
+        return None
+    try:
+        record = json.loads(journal.read_text(encoding="utf-8"))
+        steps = [
+            (
+                step["action"],
+                Path(step["path"]),
+                None if step["data"] is None else base64.b64decode(step["data"]),
+            )
+            for step in record["steps"]
+        ]
+    except (ValueError, KeyError, TypeError) as error:
+        raise CliError(
+            f"{journal} is unreadable ({error}); check the tree with `git status`, then delete it."
+        ) from None
+    left = _undo_steps(steps)
+    if left:
+        raise CliError(
+            f"`manage.py {record.get('command')}` was interrupted and could not be fully undone; "
+            "fix these by hand, then delete " + str(journal) + ":\n  " + "\n  ".join(left)
+        )
+    journal.unlink()
+    _remove_empty(root / TRASH)
+    return (
+        f"`manage.py {record.get('command')}` was interrupted earlier; its "
+        f"{len(steps)} step(s) were undone, so the tree is as it was before it."
+    )
+
+
+def _remove_empty(folder: Path) -> None:
+    """Delete a folder tree if it holds no file (the trash once its backups are gone)."""
+    if not folder.is_dir():
+        return
+    for child in sorted(folder.rglob("*"), reverse=True):
+        if child.is_dir() and not any(child.iterdir()):
+            child.rmdir()
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _missing_parents(path: Path) -> list[Path]:

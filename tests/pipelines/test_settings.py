@@ -57,3 +57,42 @@ def test_flows_and_tasks_never_read_os_environ():
         if path.name != "settings.py" and re.search(r"os\.environ|os\.getenv", path.read_text())
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("KEY=value # comment", "value"),
+        ('KEY="value" # comment', "value"),
+        ("KEY='value with # inside'", "value with # inside"),
+        ('KEY="a b"', "a b"),
+        ("KEY=a#b", "a#b"),
+        ("export KEY=value", "value"),
+        ("KEY=", ""),
+        ("KEY = spaced ", "spaced"),
+        ("KEY=postgresql://u:p@h/db?x=1", "postgresql://u:p@h/db?x=1"),
+    ],
+)
+def test_dotenv_values(tmp_path, line, value):
+    (tmp_path / ".env").write_text(f"# settings\n{line}\n", encoding="utf-8")
+    assert read_dotenv(tmp_path / ".env") == {"KEY": value}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'A=1\nKEY="open\n', '.env:2: the value opens a " quote that never closes.'),
+        (b"A=1\nKEY='x' y\n", ".env:2: unexpected 'y' after the quoted value"),
+        (b"A=1\nB=2\nKEY=caf\xe9\n", ".env:3: not UTF-8 (byte 0xe9); save the file as UTF-8."),
+    ],
+)
+def test_dotenv_errors_name_the_line(tmp_path, content, message):
+    (tmp_path / ".env").write_bytes(content)
+    with pytest.raises(SettingsError) as error:
+        read_dotenv(tmp_path / ".env")
+    assert message in str(error.value)
+
+
+def test_dotenv_with_a_byte_order_mark_is_read(tmp_path):
+    (tmp_path / ".env").write_bytes(b"\xef\xbb\xbfKEY=value\n")
+    assert read_dotenv(tmp_path / ".env") == {"KEY": "value"}

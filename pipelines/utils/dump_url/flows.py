@@ -9,7 +9,7 @@ from prefect import Flow, Parameter
 
 from pipelines.utils.dataframe import snake_case_columns
 from pipelines.utils.datalake.tasks import write_parquet_partitions
-from pipelines.utils.dump_url.tasks import download, read_table
+from pipelines.utils.dump_url.tasks import download, read_table, remove_download
 from pipelines.utils.flow_defaults import PipelineFlow
 from pipelines.utils.warehouse.tasks import load_to_warehouse
 
@@ -41,6 +41,7 @@ def create_dump_url_flow(
             encoding=Parameter("encoding", default="utf-8"),
             sheet=Parameter("sheet", default=0),
         )
+        remove_download(path, upstream_tasks=[frame])
         written = write_parquet_partitions(
             snake_case_columns(frame),
             Parameter("dataset_id"),

@@ -8,11 +8,13 @@ from pathlib import Path
 import pandas as pd
 import prefect
 from prefect import task
+from prefect.triggers import always_run
 
 from pipelines.utils.dump_url.links import download_url
 from pipelines.utils.retries import with_retries
 
 FORMATS = ("auto", "csv", "excel")
+TEMP_PREFIX = "pipelines-url-"
 CHUNK = 1 << 20
 _XLSX, _XLS = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 
@@ -46,14 +48,29 @@ def _fetch(requests, direct: str, timeout_s: int, logger) -> str:
             raise ValueError(
                 f"{direct} returned an HTML page, not a file: is the link shared publicly?"
             )
-        handle, name = tempfile.mkstemp(prefix="pipelines-url-")
+        handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX)
         size = 0
-        with open(handle, "wb") as out:
-            for chunk in response.iter_content(CHUNK):
-                out.write(chunk)
-                size += len(chunk)
+        try:
+            with open(handle, "wb") as out:
+                for chunk in response.iter_content(CHUNK):
+                    out.write(chunk)
+                    size += len(chunk)
+        except BaseException:  # a broken transfer leaves no partial file behind
+            Path(name).unlink(missing_ok=True)
+            raise
     logger.info("Downloaded %s bytes from %s", f"{size:,}", direct)
     return name
+
+
+@task(trigger=always_run)
+def remove_download(path: object) -> None:
+    """Delete the file download wrote, whatever happened after it (runs even on failure).
+
+    Args:
+        path: The downloaded file's path; anything else (download itself failed) is ignored.
+    """
+    if isinstance(path, str) and Path(path).name.startswith(TEMP_PREFIX):
+        Path(path).unlink(missing_ok=True)
 
 
 def _detect(path: Path, fmt: str) -> str:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from google.cloud import storage as gcs  # type: ignore[attr-defined]
 from prefect import Client, Flow
-from prefect.run_configs import KubernetesRun
-from prefect.storage import GCS
 
 from pipelines.constants import DEV_FLOW_SUFFIX
-from pipelines.settings import CLOUD_VARIABLES, Settings, SettingsError, load_settings
+from pipelines.settings import CLOUD_VARIABLES, REPO_ROOT, Settings, SettingsError, load_settings
+from pipelines.utils.deploy.deployment import (
+    Deployment,
+    Target,
+    deployed_name,
+    deployment_copy,
+    upload,
+)
+from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.execution.dev_flows import archive_other_versions
 from pipelines.utils.execution.parameters import check_parameters
-from pipelines.utils.flow_defaults import org_label
 
 # Settings run_cloud needs beyond those with defaults.
 REQUIRED_SETTINGS = ("PIPELINES_FLOWS_BUCKET", "PIPELINES_FLOW_IMAGE")
@@ -45,25 +50,27 @@ def cloud_environment_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def development_name(name: str, suffix: str = DEV_FLOW_SUFFIX) -> str:
-    """The name of a flow's development (or, with STAGING_FLOW_SUFFIX, staging) version,
-    e.g. 'emd: test_flow (development)'."""
-    return name if name.endswith(suffix) else f"{name}{suffix}"
+def development_name(name: str) -> str:
+    """The name of a flow's development version, e.g. 'emd: test_flow (development)'."""
+    return deployed_name(name, DEV_FLOW_SUFFIX)
 
 
-def development_copy(flow: Flow, labels: Iterable[str], settings: Settings) -> Flow:
-    """A copy of flow set up as a development version; flow itself is left unchanged."""
-    dev = flow.copy()
-    dev.name = development_name(flow.name)
-    dev.storage = GCS(bucket=settings.require("PIPELINES_FLOWS_BUCKET"))
-    run_config = copy.deepcopy(flow.run_config)
-    if not isinstance(run_config, KubernetesRun):
-        run_config = KubernetesRun()
-    run_config.image = settings.require("PIPELINES_FLOW_IMAGE")  # type: ignore[has-type]
-    org = getattr(flow, "org", None)
-    run_config.labels = {*labels, *([org_label(org)] if org else [])}
-    dev.run_config = run_config
-    return dev
+def development_target(labels: Iterable[str], settings: Settings) -> Target:
+    """Where run_cloud puts development versions: the development project, schedules off."""
+    return Target(
+        project=settings.get("PIPELINES_DEV_PROJECT") or "staging",
+        bucket=settings.require("PIPELINES_FLOWS_BUCKET"),
+        image=settings.require("PIPELINES_FLOW_IMAGE"),
+        schedule_active=False,
+        suffix=DEV_FLOW_SUFFIX,
+        labels=tuple(sorted(labels)),
+    )
+
+
+def development_copy(flow: Flow, labels: Iterable[str], settings: Settings) -> Deployment:
+    """The development version of flow, with the code of this checkout; flow is unchanged."""
+    graph = ModuleGraph.build(REPO_ROOT)  # the checkout the flow's code was imported from
+    return deployment_copy(flow, development_target(labels, settings), graph)
 
 
 def run_cloud(
@@ -103,12 +110,20 @@ def run_cloud(
         )
     labels = list(labels)
     given = check_parameters(flow, parameters)
-    dev = development_copy(flow, labels, settings)
+    deployment = development_copy(flow, labels, settings)
+    dev = deployment.flow
     project = settings.get("PIPELINES_DEV_PROJECT") or "staging"
-    flow_id = dev.register(project_name=project, set_schedule_active=False)
+    bucket = settings.require("PIPELINES_FLOWS_BUCKET")
+    uploaded = upload(deployment, gcs.Client().bucket(bucket))
+    print(
+        f"Uploaded {deployment.key} to {bucket}"
+        if uploaded
+        else f"Reusing {deployment.key}, already in {bucket} (same code)"
+    )
+    client = Client()
+    flow_id = client.register(dev, project_name=project, build=False, set_schedule_active=False)
     if not flow_id:
         raise RuntimeError(f"Prefect Server returned no flow id for {dev.name!r}.")
-    client = Client()
     run_id = client.create_flow_run(flow_id=flow_id, parameters=given)
     ui = (settings.get("PIPELINES_PREFECT_UI_URL") or "").rstrip("/")
     print(f"Run submitted, please check it at:\n{ui}/flow-run/{run_id}")

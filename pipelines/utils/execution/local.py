@@ -37,9 +37,11 @@ def run_local(
 
     Raises:
         FlowParameterError: Unknown or missing parameters (before anything runs).
+        SettingsError: The environment (PIPELINES_ENV) lacks settings (before anything runs).
     """
     given = check_parameters(flow, parameters)
     settings = settings or load_settings()
+    settings.check_environment()
     executor = executor or make_executor(settings)
     logger = prefect.utilities.logging.get_logger("run_local")
     logger.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,6 +10,7 @@ from prefect import Flow
 from prefect.run_configs import KubernetesRun
 from prefect.storage import GCS
 
+from pipelines.constants import SHARED_PACKAGES
 from pipelines.settings import Settings, load_settings
 from pipelines.utils.flow_defaults.handlers import notify_failure
 from pipelines.utils.flow_defaults.handlers import skip_if_running as skip_if_running_handler
@@ -57,3 +59,23 @@ class PipelineFlow(Flow):
         if skip_if_running:
             handlers.insert(0, skip_if_running_handler)
         super().__init__(name, state_handlers=handlers, **kwargs)
+        # Where registration finds the flow's code (see pipelines.utils.deploy).
+        self.defined_in = _calling_module()
+
+
+def _calling_module() -> str | None:
+    """The innermost org module on the stack, else the innermost pipelines module.
+
+    A shared factory (pipelines.utils.*) builds flows for the project module that calls it.
+    """
+    fallback = None
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        parts = name.split(".")
+        if len(parts) > 1 and parts[0] == "pipelines":
+            if parts[1] not in SHARED_PACKAGES:
+                return name
+            fallback = fallback or name
+        frame = frame.f_back  # type: ignore[assignment]
+    return fallback

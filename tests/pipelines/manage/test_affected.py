@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.manage.affected import affected_flows, dependency_hash, image_tag
 from pipelines.manage.discover import Repo
-from pipelines.manage.imports import ModuleGraph
+from pipelines.utils.deploy.graph import ModuleGraph
 
 TEMPLATE = "pipelines.emd.template_pipeline.flows"
 TEST_FLOW = "pipelines.emd.test_flow.flows"
@@ -50,11 +50,15 @@ def test_a_change_affects_exactly_the_flows_whose_closure_holds_it(repo_copy, ch
     assert ours(affected_by(repo_copy, changed)) == expected
 
 
-def test_package_init_counts_only_when_imported_explicitly(repo_copy):
-    # pipelines.utils.dataframe is imported as a package by template_pipeline only.
+def test_every_package_init_python_runs_counts_but_the_org_list(repo_copy):
+    # pipelines.utils.dataframe is imported by template_pipeline only.
     assert ours(affected_by(repo_copy, "pipelines/utils/dataframe/__init__.py")) == [TEMPLATE]
-    # pipelines/emd/template_pipeline/__init__.py is never imported as a package by a flow.
-    assert affected_by(repo_copy, "pipelines/emd/template_pipeline/__init__.py") == []
+    # A project's own __init__ runs before its flows module.
+    assert affected_by(repo_copy, "pipelines/emd/template_pipeline/__init__.py") == [TEMPLATE]
+    # pipelines/__init__.py runs in every flow.
+    assert ours(affected_by(repo_copy, "pipelines/__init__.py")) == [TEMPLATE, TEST_FLOW]
+    # The org's list of projects is never run when a flow loads.
+    assert affected_by(repo_copy, "pipelines/emd/__init__.py") == []
 
 
 def test_dependency_changes_affect_every_flow(repo_copy):
@@ -207,3 +211,115 @@ def test_a_since_value_never_reaches_git_as_an_option(git_repo: Path, value):
     assert result.returncode in (1, 2), result.stdout
     assert "is not a" in result.stderr or "Pass exactly one" in result.stderr
     assert (git_repo / "README.md").read_bytes() == before
+
+
+def test_a_deleted_data_file_affects_the_flows_of_its_package(git_repo: Path):
+    (git_repo / "pipelines/emd/template_pipeline/data/rain_gauges.csv").unlink()
+    result = dry_run(git_repo, "--since", "HEAD")
+    assert [e["module"] for e in json.loads(result.stdout)] == [TEMPLATE]
+
+
+def test_a_deleted_module_still_imported_reports_its_flow_as_failing(git_repo: Path):
+    (git_repo / "pipelines/emd/test_flow/tasks.py").unlink()
+    commit(git_repo, "delete tasks.py, flows.py still imports it")
+    result = dry_run(git_repo, "--since", "HEAD~1")
+    assert result.returncode == 1
+    (entry,) = json.loads(result.stdout)
+    assert entry["module"] == TEST_FLOW and entry["status"] == "failed"
+    assert entry["changed"] == "pipelines/emd/test_flow/tasks.py"
+    assert "ModuleNotFoundError" in entry["detail"]
+
+
+def test_a_literal_import_module_call_is_an_import(git_repo: Path):
+    project = git_repo / "pipelines/emd/template_pipeline"
+    tasks = project / "tasks.py"
+    tasks.write_text(
+        tasks.read_text() + '\n\nimportlib.import_module("pipelines.emd.test_flow.constants")\n'
+    )
+    tasks.write_text("import importlib\n" + tasks.read_text())  # fmt: skip
+    commit(git_repo, "dynamic import")
+    constants = git_repo / "pipelines/emd/test_flow/constants.py"
+    constants.write_text(constants.read_text() + "\nEXTRA = 1\n")
+    assert ours(affected_by(git_repo, "pipelines/emd/test_flow/constants.py")) == [
+        TEMPLATE,
+        TEST_FLOW,
+    ]
+
+
+def test_importing_a_sibling_project_through_the_org_does_not_tie_to_the_whole_org(
+    repo_copy: Path,
+):
+    flows = repo_copy / "pipelines/emd/test_flow/flows.py"
+    flows.write_text(
+        "from pipelines.emd import template_pipeline  # noqa: F401\n"
+        "from .. import template_pipeline as again  # noqa: F401\n" + flows.read_text()
+    )
+    # Only the sibling's own __init__ is imported, not the org's list of every project.
+    assert affected_by(repo_copy, "pipelines/emd/__init__.py") == []
+    assert ours(affected_by(repo_copy, "pipelines/emd/template_pipeline/__init__.py")) == [
+        TEMPLATE,
+        TEST_FLOW,
+    ]
+    assert ours(affected_by(repo_copy, "pipelines/emd/template_pipeline/tasks.py")) == [TEMPLATE]
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new"),
+    [
+        ("pyproject.toml", "[project]", "# a comment\n[project]"),
+        ("pyproject.toml", "line-length = 100", "line-length = 99"),
+        ("Dockerfile", "FROM python", "# why this base image\nFROM python"),
+    ],
+)
+def test_comments_and_tool_settings_in_image_files_affect_no_flow(git_repo: Path, path, old, new):
+    target = git_repo / path
+    assert old in target.read_text()
+    target.write_text(target.read_text().replace(old, new, 1))
+    result = dry_run(git_repo, "--since", "HEAD")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_a_dependency_change_still_affects_every_flow(git_repo: Path):
+    pyproject = git_repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"pandas>=2.2,<3"', '"pandas>=2.2.1,<3"'))
+    result = dry_run(git_repo, "--since", "HEAD")
+    assert ours([e["module"] for e in json.loads(result.stdout)]) == [TEMPLATE, TEST_FLOW]
+
+
+def test_a_flow_imported_into_another_projects_flows_registers_once_from_its_own(
+    git_repo: Path,
+):
+    flows = git_repo / "pipelines/emd/test_flow/flows.py"
+    flows.write_text(
+        "from pipelines.emd.template_pipeline.flows import flow as borrowed  # noqa: F401\n"
+        + flows.read_text()
+    )
+    result = dry_run(git_repo, "--all")
+    assert result.returncode == 0, result.stderr
+    entries = [(e["flow"], e["module"]) for e in json.loads(result.stdout)]
+    assert entries.count(("emd: template_pipeline", TEMPLATE)) == 1
+    assert ("emd: template_pipeline", TEST_FLOW) not in entries
+
+
+def test_the_bundle_holds_exactly_the_closure_the_hash_and_detection_use(repo_copy: Path):
+    import io
+    import zipfile
+
+    from pipelines.utils.deploy.bundle import build_archive
+
+    root = repo_copy.resolve()
+    graph = ModuleGraph.build(root)
+    archive = build_archive(graph, TEMPLATE)
+    names = set(zipfile.ZipFile(io.BytesIO(archive)).namelist())
+    assert {
+        "pipelines/__init__.py",
+        "pipelines/settings.py",
+        "pipelines/emd/template_pipeline/__init__.py",
+        "pipelines/emd/template_pipeline/data/rain_gauges.csv",
+        "pipelines/utils/warehouse/duckdb_warehouse.py",
+    } <= names
+    assert "pipelines/emd/__init__.py" not in names  # the org's list is never run
+    assert "pipelines/emd/test_flow/flows.py" not in names
+    assert names == {str(p.relative_to(root)) for p in graph.closure_files(TEMPLATE)}
+    assert build_archive(graph, TEMPLATE) == archive  # reproducible: same files, same key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -150,8 +151,9 @@ def test_a_failure_while_moving_files_rolls_everything_back(repo_copy: Path):
 
     result = invoke(repo_copy, "add-project", "qa_counts")
 
-    assert result.exit_code != 0
-    assert isinstance(result.exception, FileNotFoundError)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: No such file or directory")
+    assert "nothing else was changed" in result.output
     assert snapshot(repo_copy) == before
 
 
@@ -262,3 +264,176 @@ def test_rollback_goes_on_past_a_step_it_cannot_undo(tmp_path: Path):
         raise RuntimeError("a later step failed")
     assert str(new) in str(raised.value)
     assert kept.read_text() == "before"  # the earlier step was still undone
+
+
+def git_commit_all(root: Path) -> None:
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=root, check=True)
+
+
+def test_remove_project_with_unsaved_work_asks_even_with_yes(repo_copy: Path):
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+    git_commit_all(repo_copy)
+    project = repo_copy / "pipelines/emd/qa_counts"
+    (project / "tasks.py").write_text((project / "tasks.py").read_text() + "\n# my work\n")
+    (project / "notes.sql").write_text("select 1\n")
+    before = snapshot(repo_copy)
+
+    refused = invoke(repo_copy, "remove-project", "qa_counts", "--yes", input="n\n")
+
+    assert refused.exit_code == 1
+    assert refused.output.splitlines()[:3] == [
+        "These files of qa_counts exist only in this working tree and would be lost:",
+        "  pipelines/emd/qa_counts/notes.sql (untracked)",
+        "  pipelines/emd/qa_counts/tasks.py (uncommitted)",
+    ]
+    assert "Error: Nothing removed: the project holds unsaved work" in refused.output
+    assert snapshot(repo_copy) == before
+    forced = invoke(repo_copy, "remove-project", "qa_counts", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert not project.exists()
+
+
+def test_remove_project_outside_git_compares_with_the_template(repo_copy: Path):
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+    flows = repo_copy / "pipelines/emd/qa_counts/flows.py"
+    flows.write_text(flows.read_text() + "\n# edited\n")
+    result = invoke(repo_copy, "remove-project", "qa_counts", "--yes", input="n\n")
+    assert result.exit_code == 1
+    assert "  pipelines/emd/qa_counts/flows.py" in result.output.splitlines()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "import pipelines.emd.qa_counts.flows  # noqa: F401  (my note)",
+        "from pipelines.emd.qa_counts import flows as qa_counts_flows  # noqa: F401",
+        "from .qa_counts import flows  # noqa: F401",
+        "from pipelines.emd.qa_counts import (  # noqa: F401\n    flows,\n)",
+    ],
+)
+def test_remove_project_finds_its_import_however_it_was_reformatted(repo_copy: Path, line):
+    init = repo_copy / "pipelines/emd/__init__.py"
+    original = init.read_text()
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+    init.write_text(original.rstrip("\n") + "\n" + line + "\n")
+
+    result = invoke(repo_copy, "remove-project", "qa_counts", "--force")
+
+    assert result.exit_code == 0, result.output
+    assert init.read_text() == original
+
+
+def test_remove_project_refuses_a_statement_it_cannot_remove_whole(repo_copy: Path):
+    init = repo_copy / "pipelines/emd/__init__.py"
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+    init.write_text(
+        init.read_text().replace(
+            "import pipelines.emd.qa_counts.flows  # noqa: F401\n",
+            "import pipelines.emd.qa_counts.flows, pipelines.emd.test_flow.flows  # noqa\n",
+        )
+    )
+    before = snapshot(repo_copy)
+    result = invoke(repo_copy, "remove-project", "qa_counts", "--force")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: pipelines/emd/__init__.py:3 imports qa_counts together with other modules; "
+        "remove qa_counts from that statement by hand, then rerun.\n"
+    )
+    assert snapshot(repo_copy) == before
+
+
+KILL_ON_SECOND_MOVE = """
+import os, shutil, sys
+from pathlib import Path
+from pipelines.manage import transaction
+from pipelines.manage.discover import Repo
+from pipelines.manage.scaffold import {function}
+
+real_move, moves = shutil.move, []
+def move(source, target):
+    moves.append(target)
+    result = real_move(source, target)
+    if len(moves) == 2:
+        os._exit(9)  # as if killed: no rollback, no cleanup
+    return result
+transaction.shutil.move = move
+{function}(Repo(Path(sys.argv[1])), "qa_counts", "emd")
+"""
+
+
+@pytest.mark.parametrize("function", ["add_project", "remove_project"])
+def test_a_killed_command_is_undone_by_the_next_one(repo_copy: Path, function):
+    if function == "remove_project":
+        assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+    before = snapshot(repo_copy)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_ON_SECOND_MOVE.format(function=function), str(repo_copy)],
+        cwd=repo_copy, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert killed.returncode == 9, killed.stderr
+    assert snapshot(repo_copy) != before
+
+    result = invoke(repo_copy, "add-project", "qa_other")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        f"note: `manage.py {function.replace('_', '-')} qa_counts --org emd` was interrupted "
+        "earlier;" in result.output
+    )
+    assert invoke(repo_copy, "remove-project", "qa_other", "--yes").exit_code == 0
+    assert snapshot(repo_copy) == before
+
+
+def test_a_file_the_command_cannot_use_is_a_message_not_a_traceback(repo_copy: Path):
+    # The project's test folder cannot be created: its parent is a file.
+    tests = repo_copy / "tests/pipelines/emd"
+    shutil.rmtree(tests)
+    tests.write_text("in the way\n")
+    before = snapshot(repo_copy)
+    result = invoke(repo_copy, "add-project", "qa_counts")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: File exists (")
+    assert "Traceback" not in result.output
+    assert snapshot(repo_copy) == before
+
+
+def test_a_broken_project_breaks_neither_run_nor_the_tests_of_its_siblings(repo_copy: Path):
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+    broken = repo_copy / "pipelines/emd/qa_broken"
+    assert invoke(repo_copy, "add-project", "qa_broken").exit_code == 0
+    (broken / "tasks.py").write_text("raise RuntimeError('half-finished work')\n")
+
+    ran = subprocess.run(
+        [sys.executable, "manage.py", "run", "pipelines.emd.qa_counts.flows.flow"],
+        cwd=repo_copy, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/pipelines/emd/qa_counts", "tests/pipelines/emd/qa_broken"],
+        cwd=repo_copy, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert tests.returncode == 1 and "2 passed, 2 errors" in tests.stdout, tests.stdout[-3000:]
+    failing = subprocess.run(
+        [sys.executable, "manage.py", "run", "pipelines.emd.qa_broken.flows.flow"],
+        cwd=repo_copy, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert failing.returncode == 1
+    assert "Error: Importing 'pipelines.emd.qa_broken.flows' failed at " in failing.stderr
+    assert "qa_broken/tasks.py:1: RuntimeError: half-finished work" in failing.stderr
+    assert "Traceback" not in failing.stderr
+
+
+def test_repo_root_runs_flows_from_that_tree(repo_copy: Path):
+    tasks = repo_copy / "pipelines/emd/test_flow/tasks.py"
+    tasks.write_text(tasks.read_text().replace('"param = %s"', '"from the copy: param = %s"'))
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).parents[3] / "manage.py"), "--repo-root",
+         str(repo_copy), "run", "pipelines.emd.test_flow.flows.flow"],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "from the copy: param = default" in result.stdout + result.stderr

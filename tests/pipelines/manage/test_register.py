@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -182,3 +183,69 @@ def test_run_cloud_and_staging_cd_never_archive_each_other(env, cloud_env, prefe
     }
     groups = {f["name"]: f["flow_group_id"] for f in prefect_server.flows.values()}
     assert groups["emd: test_flow (development)"] != groups["emd: test_flow (staging)"]
+
+
+RUN_STORED = (
+    "import json, sys\n"
+    "from prefect.serialization.storage import StorageSchema\n"
+    "storage, name = json.loads(sys.stdin.read())\n"
+    "flow = StorageSchema().load(storage).get_flow(name)\n"
+    "import pipelines\n"
+    "print('CODE', pipelines.__file__)\n"
+    "state = flow.run(run_on_schedule=False)\n"
+    "for task, task_state in state.result.items():\n"
+    "    if not task_state.is_successful():\n"
+    "        print('TASK', task.name, task_state.message)\n"
+    "print('RAN', state.is_successful())\n"
+)
+
+
+def run_stored(record: dict, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    """Load a registered flow from the bucket as an agent's pod would, and run it."""
+    storage = record["serialized_flow"]["storage"]
+    return subprocess.run(
+        [sys.executable, "-c", RUN_STORED], input=json.dumps([storage, record["name"]]),
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+
+
+def test_a_flow_registered_from_a_deleted_checkout_runs_to_success_elsewhere(
+    env, prefect_server, repo_copy, tmp_path
+):
+    registered = register(env, "--all", cwd=repo_copy)
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    (record,) = [f for f in prefect_server.flows.values() if f["name"] == "emd: template_pipeline"]
+    checkout = str(repo_copy)
+    shutil.rmtree(repo_copy)
+    pod = tmp_path / "pod"
+    pod.mkdir()
+
+    ran = run_stored(record, {**env, "PIPELINES_DATA_DIR": str(pod / "data")}, cwd=pod)
+
+    assert "RAN True" in ran.stdout, ran.stdout + ran.stderr
+    # The code came from the flow's bundle, not from this checkout's installed package.
+    assert "/pipelines-flow-code/" in ran.stdout.split("CODE ")[1].splitlines()[0]
+    assert checkout not in ran.stdout + ran.stderr
+    assert (pod / "data").is_dir()
+
+
+def test_a_module_outside_the_bundle_is_an_error_not_another_copy(env, prefect_server, repo_copy):
+    # A name import_module gets at run time cannot be seen by registration: it must not
+    # silently come from another copy of the code (here, the installed package).
+    tasks = repo_copy / "pipelines/emd/test_flow/tasks.py"
+    tasks.write_text(
+        tasks.read_text()
+        + "\n\n@task\ndef late() -> None:\n"
+        + "    import importlib\n\n    name = 'pipelines.utils.dump_db'\n"
+        + "    importlib.import_module(name)\n"
+    )
+    flows = repo_copy / "pipelines/emd/test_flow/flows.py"
+    source = flows.read_text().replace("import echo", "import echo, late")
+    flows.write_text(source + "    late(upstream_tasks=[echoed])\n")
+    assert register(env, "--all", cwd=repo_copy).returncode == 0
+    (record,) = [f for f in prefect_server.flows.values() if f["name"] == "emd: test_flow"]
+
+    ran = run_stored(record, env, cwd=repo_copy)
+
+    assert "RAN False" in ran.stdout, ran.stdout + ran.stderr
+    assert "pipelines.utils.dump_db is not in this flow's code bundle" in ran.stdout

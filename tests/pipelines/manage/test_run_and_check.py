@@ -48,6 +48,8 @@ def test_run_unknown_parameter_exits_non_zero_and_lists_the_parameters():
         ),
         ("tests.pipelines.manage.sample_flows.not_a_flow", "is a int, not a Flow"),
         ("flow", "is not a dotted path to a flow"),
+        (".pipelines.emd.test_flow.flows.flow", "is not a dotted path to a flow"),
+        ("pipelines/emd/test_flow/flows.py", "is not a dotted path to a flow"),
     ],
 )
 def test_run_unknown_flow_path_fails_before_anything_runs(path, message):
@@ -117,6 +119,41 @@ def test_check_fails_on_a_project_missing_from_its_org_init(repo_copy: Path):
     assert re.search(r"Error: 1 problem\(s\) in \d+ flow\(s\).", result.stderr)
 
 
+def test_check_imports_org_level_flows_and_their_names_and_orgs(repo_copy: Path):
+    (repo_copy / "pipelines/emd/flows.py").write_text(
+        '"""Flows shared by the projects of the emd org."""\n\n'
+        "from pipelines.utils.flow_defaults import PipelineFlow\n\n"
+        'shared = PipelineFlow("emd: shared", org="emd")\n'
+        'misnamed = PipelineFlow("sme: shared", org="emd")\n'
+        'misfiled = PipelineFlow("emd: elsewhere", org="sme")\n'
+    )
+    result = check_copy(repo_copy)
+    assert result.returncode == 1
+    problems = [line for line in result.stdout.splitlines() if line.startswith("problem:")]
+    assert problems == [
+        "problem: pipelines.emd.flows: flow 'sme: shared': its name must start with 'emd: ', "
+        "the org whose folder holds it",
+        "problem: pipelines.emd.flows: flow 'emd: elsewhere': says org='sme' but lives in "
+        "pipelines/emd/; alerts and agent labels would go to 'sme': pass org='emd'",
+    ]
+
+
+def test_check_refuses_a_parameter_default_that_names_this_checkout(repo_copy: Path):
+    flows = repo_copy / "pipelines/emd/template_pipeline/flows.py"
+    flows.write_text(
+        flows.read_text().replace(
+            'Parameter("source", default=SOURCE)',
+            'Parameter("source", default=str(__import__("pathlib").Path(__file__).parent))',
+        )
+    )
+    result = check_copy(repo_copy)
+    assert result.returncode == 1
+    assert (
+        "problem: pipelines.emd.template_pipeline.flows: flow 'emd: template_pipeline': "
+        "parameter 'source' defaults to a path inside this checkout"
+    ) in result.stdout
+
+
 def test_check_reports_a_broken_project_and_still_checks_the_others(repo_copy: Path):
     (repo_copy / "pipelines/emd/test_flow/tasks.py").write_text("def broken(:\n")
     result = check_copy(repo_copy)
@@ -132,6 +169,54 @@ def test_query_prints_rows_from_the_local_warehouse(monkeypatch, tmp_path):
     assert result.output.split() == ["n", "192"]
     bad = run("query", "SELECT * FROM nowhere")
     assert bad.exit_code == 1 and bad.output.startswith("Error: Query failed: Catalog Error")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", ""], "Error: Nothing to run: give one SQL statement"),
+        (["query", "  -- only a comment\n"], "Error: Nothing to run"),
+        (
+            ["query", "COPY (SELECT 1) TO '/tmp/pipelines-should-not-exist.csv'"],
+            "Error: query is read-only and this is a COPY statement; it runs SELECT or EXPLAIN "
+            "only (in local). Write data with a flow.",
+        ),
+        (["query", "INSTALL httpfs"], "this is a LOAD statement"),
+        (["query", "SELECT 1; SELECT 2"], "this text holds 2. Run them one by one."),
+        (["query", "SELECT 1", "--limit", "-1"], "Invalid value for '--limit': -1 is not in"),
+    ],
+)
+def test_query_refuses_what_is_not_one_read_only_statement(args, message):
+    result = run(*args)
+    assert result.exit_code in (1, 2)
+    assert message in result.output
+    assert not Path("/tmp/pipelines-should-not-exist.csv").exists()
+
+
+def test_query_in_prod_runs_select_only(monkeypatch):
+    from pipelines.utils.warehouse.readonly import NotReadOnlyError, check_read_only
+
+    check_read_only("WITH a AS (SELECT 1) SELECT * FROM a", "prod")
+    check_read_only("-- note\nSELECT * FROM `p.d.t`;", "prod")
+    for sql in ("DELETE FROM d.t WHERE true", "SELECT 1; DROP TABLE d.t", "MERGE d.t USING x"):
+        with pytest.raises(NotReadOnlyError):
+            check_read_only(sql, "prod")
+
+
+def test_a_prod_run_names_every_missing_setting_before_any_task(monkeypatch, tmp_path):
+    monkeypatch.setenv("PIPELINES_ENV", "prod")
+    for name in ("PIPELINES_DATALAKE_BUCKET", "PIPELINES_BIGQUERY_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path))
+    result = run("run", "pipelines.emd.template_pipeline.flows.flow")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:3] == [
+        "Error: PIPELINES_ENV=prod needs these settings (environment or .env):",
+        "  PIPELINES_DATALAKE_BUCKET: GCS bucket of the datalake (dev/prod).",
+        "  PIPELINES_BIGQUERY_PROJECT: GCP project of the BigQuery warehouse.",
+    ]
+    assert "Running flow" not in result.output
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.fixture

@@ -387,6 +387,7 @@ def test_in_dev_the_dump_lands_in_the_bucket_staging_folder(pg_table, gcs_bucket
     client, bucket = gcs_bucket
     monkeypatch.setenv("PIPELINES_ENV", "dev")
     monkeypatch.setenv("PIPELINES_DATALAKE_BUCKET", bucket)
+    monkeypatch.setenv("PIPELINES_BIGQUERY_PROJECT", "unused-here")  # every dev run needs one
     with Flow("dev dump") as flow:
         result = dump_db_to_datalake(connection="pg", dataset_id="tests", table_id=pg_table,
                                      table=pg_table, partition_column="day")  # fmt: skip

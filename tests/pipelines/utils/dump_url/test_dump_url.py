@@ -44,6 +44,18 @@ def served(tmp_path):
         def log_message(self, *args):
             pass
 
+        def do_GET(self):
+            if self.path != "/cut.csv":
+                return super().do_GET()
+            # A transfer that breaks: more bytes promised than sent.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"a,b\n1,2\n")
+            self.wfile.flush()
+            self.close_connection = True
+
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=folder))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -111,3 +123,27 @@ def test_share_links_become_direct_downloads(link, direct):
 def test_non_http_urls_are_refused():
     with pytest.raises(ValueError, match="is not an http"):
         download_url("file:///etc/passwd")
+
+
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch):
+    import tempfile
+
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("file", "format", "succeeds"),
+    [("escolas.csv", "auto", True), ("escolas.csv", "excel", False), ("cut.csv", "auto", False)],
+)
+def test_the_downloaded_file_is_removed_whatever_the_outcome(
+    served, temp_dir, file, format, succeeds
+):
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    parameters = {"url": f"{served}/{file}", "format": format}
+    state = run_local(flow, {**parameters, "dataset_id": "tests", "table_id": "escolas"})
+    assert state.is_successful() == succeeds
+    assert [p.name for p in temp_dir.iterdir() if p.name.startswith("pipelines-url-")] == []

@@ -75,7 +75,7 @@ def test_seed_snippet_registers_a_development_version_and_starts_a_run(cloud_env
         f"Run submitted, please check it at:\n"
         f"http://prefect-ui.prefect.svc.cluster.local:8080/flow-run/{run_id}\n"
     ) in result.stdout
-    assert "Uploading emd-test-flow-development/" in result.stdout + result.stderr
+    assert "Uploaded emd-test-flow-development/" in result.stdout + result.stderr
     assert f"to {cloud_env['PIPELINES_FLOWS_BUCKET']}" in result.stdout + result.stderr
     assert run["flow_id"] == flow_id and run["parameters"] == {"param": "val"}
 
@@ -181,7 +181,7 @@ def test_development_copy_leaves_the_flow_unchanged(tmp_path):
     before = (test_flow.name, test_flow.storage, test_flow.run_config, test_flow.schedule)
     labels_before = set(test_flow.run_config.labels)
 
-    dev = development_copy(test_flow, ["example"], settings)
+    dev = development_copy(test_flow, ["example"], settings).flow
 
     assert (test_flow.name, test_flow.storage, test_flow.run_config, test_flow.schedule) == before
     assert set(test_flow.run_config.labels) == labels_before

@@ -1,0 +1,1 @@
+"""Deploying flows: the import graph, code bundles, and the loader that runs them."""

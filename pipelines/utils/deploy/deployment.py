@@ -1,0 +1,120 @@
+"""The one recipe for a deployable flow: where it goes, what runs it, and its stored code."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from prefect import Flow
+from prefect.run_configs import KubernetesRun
+from prefect.storage import GCS
+
+from pipelines.utils.deploy.bundle import build_archive, defining_module, stored_bytes
+from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.flow_defaults import org_label
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how flows are deployed: production (register), staging or development.
+
+    Args:
+        project: Prefect project.
+        bucket: GCS bucket of the stored flows.
+        image: Image of the flow-run pods.
+        schedule_active: Whether the new version's schedule runs.
+        suffix: Appended to flow names ('' in production, ' (staging)', ' (development)').
+        labels: Agent labels of the runs; None keeps the flow's own. The org label is added.
+    """
+
+    project: str
+    bucket: str
+    image: str
+    schedule_active: bool
+    suffix: str = ""
+    labels: tuple[str, ...] | None = None
+
+
+@dataclass
+class Deployment:
+    """A deployable copy of a flow, its stored bytes and their content-addressed key."""
+
+    flow: Flow
+    module: str
+    digest: str
+    key: str
+    data: bytes
+
+
+def deployed_name(name: str, suffix: str) -> str:
+    """A flow's name in a target, e.g. 'emd: test_flow (development)'."""
+    return name if not suffix or name.endswith(suffix) else f"{name}{suffix}"
+
+
+def storage_key(flow_name: str, digest: str) -> str:
+    """Where a version's bytes go in the bucket: <slug of name>/<digest>.pickle."""
+    from slugify import slugify
+
+    return f"{slugify(flow_name)}/{digest[:32]}.pickle"
+
+
+def deployment_copy(
+    flow: Flow, target: Target, graph: ModuleGraph, dependencies: str = ""
+) -> Deployment:
+    """Build the version of `flow` that `target` gets; `flow` itself is not changed.
+
+    The stored bytes carry the flow's code closure (every module its import runs, and the
+    data files of their packages); at run time the image imports the flow's module from that
+    bundle only. The digest covers the bundle, the dependencies and the target, so an
+    unchanged flow maps to the key its latest version already has.
+
+    Args:
+        flow: The flow, as its module builds it.
+        target: Where it goes.
+        graph: The import graph of the checkout the flow was imported from.
+        dependencies: Hash of what the image installs (changes mean a new version).
+
+    Returns:
+        The deployment.
+
+    Raises:
+        FlowModuleError: The flow is not defined in a module of the pipelines package.
+    """
+    module = defining_module(flow)
+    archive = build_archive(graph, module)
+    deployable = flow.copy()
+    deployable.name = deployed_name(flow.name, target.suffix)
+    run_config = copy.deepcopy(flow.run_config)
+    if not isinstance(run_config, KubernetesRun):
+        run_config = KubernetesRun()
+    run_config.image = target.image  # type: ignore[has-type]
+    org = getattr(flow, "org", None)
+    labels = set(run_config.labels or ()) if target.labels is None else set(target.labels)
+    run_config.labels = labels | ({org_label(org)} if org else set())
+    deployable.run_config = run_config
+    digest = hashlib.sha256(archive)
+    digest.update(dependencies.encode())
+    digest.update(json.dumps([deployable.name, asdict(target)], sort_keys=True).encode())
+    key = storage_key(deployable.name, digest.hexdigest())
+    deployable.storage = GCS(bucket=target.bucket, key=key)
+    deployable.storage.add_flow(deployable)
+    if deployable.result is None:  # as Flow.register does: task results go to the bucket
+        deployable.result = deployable.storage.result
+    data = stored_bytes(archive, module, flow.name, deployable)
+    return Deployment(deployable, module, digest.hexdigest(), key, data)
+
+
+def upload(deployment: Deployment, bucket: Any) -> bool:
+    """Put the stored bytes in the bucket unless that key is already there.
+
+    Returns:
+        Whether anything was uploaded.
+    """
+    blob = bucket.blob(deployment.key)
+    if blob.exists():
+        return False
+    blob.upload_from_string(deployment.data, content_type="application/json")
+    return True
