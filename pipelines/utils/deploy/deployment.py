@@ -12,7 +12,12 @@ from prefect import Flow
 from prefect.run_configs import KubernetesRun
 from prefect.storage import GCS
 
-from pipelines.utils.deploy.bundle import build_archive, defining_module, stored_bytes
+from pipelines.utils.deploy.bundle import (
+    build_archive,
+    bundle_files,
+    defining_module,
+    stored_bytes,
+)
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.flow_defaults import org_label
 
@@ -40,13 +45,19 @@ class Target:
 
 @dataclass
 class Deployment:
-    """A deployable copy of a flow, its stored bytes and their content-addressed key."""
+    """A deployable copy of a flow and the content-addressed key of its stored bytes."""
 
     flow: Flow
     module: str
+    original_name: str
     digest: str
     key: str
-    data: bytes
+    graph: ModuleGraph
+
+    def data(self) -> bytes:
+        """The stored bytes (built only when they are uploaded)."""
+        archive = build_archive(self.graph, self.module)
+        return stored_bytes(archive, self.module, self.original_name, self.flow)
 
 
 def deployed_name(name: str, suffix: str) -> str:
@@ -68,7 +79,7 @@ def deployment_copy(
 
     The stored bytes carry the flow's code closure (every module its import runs, and the
     data files of their packages); at run time the image imports the flow's module from that
-    bundle only. The digest covers the bundle, the dependencies and the target, so an
+    bundle only. The digest covers the bundle's files, the dependencies and the target, so an
     unchanged flow maps to the key its latest version already has.
 
     Args:
@@ -84,7 +95,6 @@ def deployment_copy(
         FlowModuleError: The flow is not defined in a module of the pipelines package.
     """
     module = defining_module(flow)
-    archive = build_archive(graph, module)
     deployable = flow.copy()
     deployable.name = deployed_name(flow.name, target.suffix)
     run_config = copy.deepcopy(flow.run_config)
@@ -95,7 +105,11 @@ def deployment_copy(
     labels = set(run_config.labels or ()) if target.labels is None else set(target.labels)
     run_config.labels = labels | ({org_label(org)} if org else set())
     deployable.run_config = run_config
-    digest = hashlib.sha256(archive)
+    # The bundle's files by path and content: what build_archive zips, without zipping it.
+    digest = hashlib.sha256()
+    for path in bundle_files(graph, module):
+        digest.update(path.relative_to(graph.root).as_posix().encode() + b"\0")
+        digest.update(graph.digest(path))
     digest.update(dependencies.encode())
     digest.update(json.dumps([deployable.name, asdict(target)], sort_keys=True).encode())
     key = storage_key(deployable.name, digest.hexdigest())
@@ -103,8 +117,7 @@ def deployment_copy(
     deployable.storage.add_flow(deployable)
     if deployable.result is None:  # as Flow.register does: task results go to the bucket
         deployable.result = deployable.storage.result
-    data = stored_bytes(archive, module, flow.name, deployable)
-    return Deployment(deployable, module, digest.hexdigest(), key, data)
+    return Deployment(deployable, module, flow.name, digest.hexdigest(), key, graph)
 
 
 def upload(deployment: Deployment, bucket: Any) -> bool:
@@ -116,5 +129,5 @@ def upload(deployment: Deployment, bucket: Any) -> bool:
     blob = bucket.blob(deployment.key)
     if blob.exists():
         return False
-    blob.upload_from_string(deployment.data, content_type="application/json")
+    blob.upload_from_string(deployment.data(), content_type="application/json")
     return True
