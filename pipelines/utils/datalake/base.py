@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,8 @@ class DatalakeWrite:
     rows: int
     partitions: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    # Column types (DuckDB type names) of CSV files, which do not carry types themselves.
+    columns: dict[str, str] = field(default_factory=dict)
 
 
 def table_prefix(dataset_id: str, table_id: str) -> str:
@@ -33,9 +36,37 @@ def table_prefix(dataset_id: str, table_id: str) -> str:
     return f"{dataset_id}/{table_id}"
 
 
-def partition_path(day: dt.date) -> str:
+PARTITION_KEYS = ("ano", "mes", "data")
+# Used instead when the table has its own column named like a key (ano, mes and data are
+# common column names here): a partition key never shadows or overwrites a column.
+SUFFIXED_KEYS = tuple(f"{key}_particao" for key in PARTITION_KEYS)
+
+
+def partition_keys(columns: Iterable[str]) -> tuple[str, ...]:
+    """The partition folder names for a table with these columns.
+
+    Raises:
+        ValueError: The table has columns named like both sets of keys.
+    """
+    names = {column.lower() for column in columns}
+    for keys in (PARTITION_KEYS, SUFFIXED_KEYS):
+        if not names & set(keys):
+            return keys
+    raise ValueError(
+        "the table has columns named like the partition keys ano/mes/data and "
+        "ano_particao/mes_particao/data_particao; rename one in a query= (SELECT ... AS ...)."
+    )
+
+
+def partition_path(day: dt.date, keys: tuple[str, ...] = PARTITION_KEYS) -> str:
     """The partition folder of a day: ano=2024/mes=01/data=2024-01-31."""
-    return f"ano={day.year}/mes={day.month:02d}/data={day.isoformat()}"
+    year, month, date = keys
+    return f"{year}={day.year}/{month}={day.month:02d}/{date}={day.isoformat()}"
+
+
+def null_partition(keys: tuple[str, ...] = PARTITION_KEYS) -> str:
+    """The partition folder of rows whose partition column is NULL (Hive's default name)."""
+    return "/".join(f"{key}=__HIVE_DEFAULT_PARTITION__" for key in keys)
 
 
 class Datalake(ABC):
@@ -80,7 +111,9 @@ class Datalake(ABC):
         found = set()
         for key in self.list_keys(prefix):
             relative = key[len(prefix) + 1 :]
-            if relative.startswith("ano="):
+            if relative.startswith(
+                tuple(f"{keys[0]}=" for keys in (PARTITION_KEYS, SUFFIXED_KEYS))
+            ):
                 found.add("/".join(relative.split("/")[:3]))
         return sorted(found)
 

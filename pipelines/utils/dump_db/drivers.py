@@ -9,7 +9,11 @@ from pathlib import Path
 from types import ModuleType
 
 EXTRAS = {
-    "postgres": ("duckdb_extension_postgres", "pipelines[postgres]", "duckdb-extension-postgres"),
+    "postgres": (
+        "duckdb_extension_postgres",
+        "pipelines[postgres]",
+        "duckdb-extension-postgres and psycopg",
+    ),
     "mysql": ("connectorx", "pipelines[mysql]", "connectorx and PyMySQL"),
     "mssql": ("connectorx", "pipelines[mssql]", "connectorx"),
     "oracle": ("connectorx", "pipelines[oracle]", "connectorx"),

@@ -12,16 +12,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.constants import TIMEZONE
+from pipelines.utils.datalake.base import partition_keys
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
-from pipelines.utils.dump_db.sources import Source, base_query, lower_bound_literal, quote
+from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
+from pipelines.utils.dump_db.sources import Source, base_query, lower_bound_literal
 from pipelines.utils.dump_db.writer import Staged, count_written
 
 
 def _relation(table: str | None, query: str | None) -> str:
     if table:  # a table scan: parallel, with filters pushed down to PostgreSQL
-        schema, _, name = table.rpartition(".")
-        return f"src.{quote('postgres', schema or 'public')}.{quote('postgres', name)}"
+        parts = split_name(table)
+        schema, name = parts if len(parts) == 2 else ["public", parts[0]]
+        return f"src.{quote_ident('postgres', schema)}.{quote_ident('postgres', name)}"
     sql = base_query("postgres", None, query).replace("$pg$", "")
     return f"postgres_query('src', $pg${sql}$pg$)"
 
@@ -40,6 +43,68 @@ def _attach(connection: Connection):
     url = connection.url.replace("'", "''")  # ATTACH takes no parameters; never logged
     db.execute(f"ATTACH '{url}' AS src (TYPE postgres, READ_ONLY)")
     return db
+
+
+# PostgreSQL types DuckDB would read with a loss, read as their exact text instead:
+# numeric without precision (or wider than DuckDB's 38 digits) would become a double,
+# timetz would lose its offset, interval its microseconds (and overflow past 2^31 ms).
+_AS_TEXT = {"timetz", "interval", "_timetz", "_interval"}
+_NUMERIC = {"numeric", "_numeric"}
+
+
+def source_columns(connection: Connection, sql: str) -> list[tuple[str, str, int | None]]:
+    """(name, PostgreSQL type name, numeric precision or None) of each column of sql,
+    asked of PostgreSQL itself: DuckDB's view of the types is already the converted one."""
+    psycopg = drivers.require("postgres", "psycopg")
+
+    with psycopg.connect(connection.url, autocommit=True) as pg, pg.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({sql}) q LIMIT 0")  # noqa: S608 (sql is the dump's own)
+        description = cursor.description or []
+        oids = sorted({column.type_code for column in description})
+        cursor.execute("SELECT oid, typname FROM pg_type WHERE oid = ANY(%s)", [oids])
+        names: dict[int, str] = dict(cursor.fetchall())
+    return [(c.name, names.get(c.type_code, "?"), c.precision) for c in description]
+
+
+def _exact_select(db, connection: Connection, table: str | None, query: str | None) -> str:
+    """A DuckDB SELECT of the source in which every value keeps its exact meaning.
+
+    Types DuckDB would convert with a loss are cast to text on the PostgreSQL side (then the
+    scan is a postgres_query); 'infinity' dates and timestamps, which Parquet cannot hold,
+    stop the dump with an error naming the column.
+    """
+    sql = base_query("postgres", table, query)
+    columns = source_columns(connection, sql)
+    casts = [
+        name
+        for name, kind, precision in columns
+        if kind in _AS_TEXT or (kind in _NUMERIC and (precision is None or precision > 38))
+    ]
+    if casts:
+        select = ", ".join(
+            f"{quote_ident('postgres', name)}::text AS {quote_ident('postgres', name)}"
+            if name in casts
+            else quote_ident("postgres", name)
+            for name, _, _ in columns
+        )
+        inner = f"SELECT {select} FROM ({sql}) q".replace("$pg$", "")
+        relation = f"postgres_query('src', $pg${inner}$pg$)"
+    else:
+        relation = _relation(table, query)
+    described = db.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    outer = []
+    for name, kind, *_ in described:
+        column = quote_ident("postgres", name)
+        if kind == "DATE" or kind.startswith("TIMESTAMP"):
+            message = (
+                f"column {name!r} ({kind}) holds infinity, which Parquet and CSV cannot hold: "
+                f"map it in a query=, e.g. CASE WHEN isfinite({name}) THEN {name} END"
+            ).replace("'", "''")
+            column = (
+                f"CASE WHEN isinf({column}) THEN error('{message}') ELSE {column} END AS {column}"
+            )
+        outer.append(column)
+    return f"SELECT {', '.join(outer)} FROM {relation}"
 
 
 def _partition_type(db, select: str, column: str) -> bool:
@@ -67,7 +132,7 @@ def open_postgres(
     """The rows as a stream of Arrow batches (for CSV output, written by PartitionedWriter)."""
     base_query("postgres", table, query)
     db = _attach(connection)
-    select = f"SELECT * FROM {_relation(table, query)}"
+    select = _exact_select(db, connection, table, query)
     aware = _partition_type(db, select, column) if column else False
     if column and lower is not None:
         select += f" WHERE {quote('postgres', column)} >= '{lower_bound_literal(lower, aware)}'"
@@ -112,8 +177,7 @@ def stage_postgres(
     db = _attach(connection)
     fmt = "parquet"
     try:
-        relation = _relation(table, query)
-        select = f"SELECT * FROM {relation}"
+        select = _exact_select(db, connection, table, query)
         options = "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"
         if column:
             aware = _partition_type(db, select, column)
@@ -121,11 +185,13 @@ def stage_postgres(
             if lower is not None:
                 select += f" WHERE {col} >= '{lower_bound_literal(lower, aware)}'"
             day = f"CAST({col} AS DATE)"
+            names = [row[0] for row in db.execute(f"DESCRIBE {select}").fetchall()]
+            year, month, date = partition_keys(names)
             select = (
-                f"SELECT *, strftime({day}, '%Y') AS ano, strftime({day}, '%m') AS mes, "
-                f"strftime({day}, '%Y-%m-%d') AS data FROM ({select})"
+                f"SELECT *, strftime({day}, '%Y') AS {year}, strftime({day}, '%m') AS {month}, "
+                f"strftime({day}, '%Y-%m-%d') AS {date} FROM ({select})"
             )
-            options += ", PARTITION_BY (ano, mes, data), FILENAME_PATTERN 'part-{uuid}'"
+            options += f", PARTITION_BY ({year}, {month}, {date}), FILENAME_PATTERN 'part-{{uuid}}'"
             target = folder
         else:
             target = folder / "part.parquet"

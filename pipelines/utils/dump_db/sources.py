@@ -9,7 +9,6 @@ from the query's own column metadata.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +20,7 @@ import pyarrow as pa
 from pipelines.constants import TIMEZONE
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
-
-_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
-_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
 
 
 @dataclass
@@ -37,14 +34,6 @@ class Source:
     def close(self) -> None:
         for close in reversed(self.closers):
             close()
-
-
-def quote(dialect: str, name: str) -> str:
-    """Quote a table (schema.table) or column for the dialect, after validating it."""
-    if not _TABLE.match(name):
-        raise ValueError(f"{name!r} is not a table or column name (letters, digits, _, one dot).")
-    q = "`" if dialect == "mysql" else '"'
-    return ".".join(f"{q}{part}{q}" for part in name.split("."))
 
 
 def base_query(dialect: str, table: str | None, query: str | None) -> str:
@@ -89,8 +78,8 @@ def open_source(
     Returns:
         The open source; close() it when done.
     """
-    if partition_column is not None and not _COLUMN.match(partition_column):
-        raise ValueError(f"partition_column {partition_column!r} is not a column name.")
+    if partition_column is not None:
+        split_name(partition_column, max_parts=1)
     if connection.dialect == "postgres":
         raise ValueError("PostgreSQL dumps go through postgres.stage_postgres, not a stream.")
     sql = base_query(connection.dialect, table, query)
@@ -109,7 +98,10 @@ def _filtered(
 
 
 # MySQL type codes (PyMySQL's FIELD_TYPE).
-_NEWDECIMAL, _TINY, _TIMESTAMP = 246, 1, 7
+_NEWDECIMAL, _TIMESTAMP, _TIME = 246, 7, 11
+# connectorx reads DECIMAL through a 28-digit decimal with at most 10 decimals; it panics on
+# wider values. Those columns are read as text and turned into an exact decimal128 here.
+_CX_DECIMAL_DIGITS, _CX_DECIMAL_SCALE = 28, 10
 
 
 def _mysql(connection, sql, batch_size, column, bound) -> Source:
@@ -131,15 +123,17 @@ def _mysql(connection, sql, batch_size, column, bound) -> Source:
         meta.close()
     select, fixes = [], {}
     for name, code, _, length, _, scale, _ in description:
-        column_sql = quote("mysql", name) if _COLUMN.match(name) else f"`{name}`"
+        column_sql = quote_ident("mysql", name)
+        # TINYINT(1), MySQL's BOOLEAN, stays an integer: it holds -128..127, not only 0/1.
         if code == _NEWDECIMAL:
             precision = length - 1 - (1 if scale else 0)
             target = pa.decimal128(precision, scale) if precision <= 38 else pa.string()
-            if precision - scale > 28 or scale > 10:  # beyond connectorx's decimal(38,10)
+            if precision > _CX_DECIMAL_DIGITS or scale > _CX_DECIMAL_SCALE:
                 column_sql = f"CAST({column_sql} AS CHAR)"
             fixes[name] = target
-        elif code == _TINY and length == 1:
-            fixes[name] = pa.bool_()
+        elif code == _TIME:  # a duration (-838:59:59 to 838:59:59), not a time of day: text
+            column_sql = f"CAST({column_sql} AS CHAR)"
+            fixes[name] = pa.string()
         elif code == _TIMESTAMP:  # an instant: read it as UTC whatever the session zone
             column_sql = f"CONVERT_TZ({column_sql}, @@session.time_zone, '+00:00')"
             fixes[name] = pa.timestamp("us", tz="UTC")

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import prefect
+import pyarrow as pa
 from prefect import task
 
 from pipelines.settings import load_settings
@@ -95,9 +96,11 @@ def _stage(connection: Connection, table, query, format, batch_size, column, low
                     "%s rows (%s rows/s), %s partition(s)",
                     f"{rows:,}", f"{rows / (now - started):,.0f}", len(writer.read),
                 )  # fmt: skip
+        # The result's columns, typed as the batches are: an empty source is an empty table.
+        schema = source.fix(pa.RecordBatch.from_pylist([], schema=source.reader.schema)).schema
     finally:
         source.close()
-    return writer.close()
+    return writer.close(schema)
 
 
 STALE_STAGING_S = 24 * 3600
@@ -237,4 +240,5 @@ def dump_db_to_datalake(
         rows=rows,
         partitions=sorted(k for k in staged.files if k),
         keys=keys,
+        columns=staged.duckdb_columns() if format == "csv" else {},
     )

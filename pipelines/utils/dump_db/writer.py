@@ -14,12 +14,9 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from pipelines.constants import TIMEZONE
-from pipelines.utils.datalake.base import partition_path
+from pipelines.utils.datalake.base import null_partition, partition_keys, partition_path
 
 FORMATS = ("parquet", "csv")
-NULL_PARTITION = (
-    "ano=__HIVE_DEFAULT_PARTITION__/mes=__HIVE_DEFAULT_PARTITION__/data=__HIVE_DEFAULT_PARTITION__"
-)
 MAX_OPEN_FILES = 64
 BUFFER_ROWS = 32_768  # rows kept per partition before a row group is written
 
@@ -93,15 +90,19 @@ class PartitionedWriter:
         self.files: dict[str, list[Path]] = {}
         self._open: OrderedDict[str, _File] = OrderedDict()
         self._schema: pa.Schema | None = None
+        self._keys: tuple[str, ...] = ()
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Route one batch's rows to their partitions."""
         if batch.num_rows == 0:
             return
+        if self.fmt == "csv":
+            batch = csv_safe(batch)
         if self._schema is None:
             self._schema = batch.schema
             if self.column is not None and self.column not in batch.schema.names:
                 raise ValueError(f"partition_column {self.column!r} is not in the result.")
+            self._keys = partition_keys(batch.schema.names)
         if self.column is None:
             self._file("").add(batch)
             self.read[""] = self.read.get("", 0) + batch.num_rows
@@ -110,7 +111,7 @@ class PartitionedWriter:
         for day in pc.unique(days).to_pylist():
             mask = pc.is_null(days) if day is None else pc.equal(days, pa.scalar(day, pa.date32()))
             rows = batch.filter(mask)
-            key = NULL_PARTITION if day is None else partition_path(day)
+            key = null_partition(self._keys) if day is None else partition_path(day, self._keys)
             self._file(key).add(rows)
             self.read[key] = self.read.get(key, 0) + rows.num_rows
 
@@ -129,12 +130,30 @@ class PartitionedWriter:
         self._open[key] = _File(path, self._schema, self.fmt)
         return self._open[key]
 
-    def close(self) -> Staged:
-        """Finish every file; returns the files, rows read and rows written per partition."""
+    def close(self, schema: pa.Schema | None = None) -> Staged:
+        """Finish every file; returns the files, rows read and rows written per partition.
+
+        Args:
+            schema: The result's schema: with no rows and no partitions, one empty file
+                keeps the table's columns (an empty source is an empty table, not an error).
+        """
+        if not self.files and self.column is None and schema is not None:
+            self._schema = (
+                csv_safe(schema.empty_table().to_batches()[0]).schema
+                if (self.fmt == "csv" and len(schema))
+                else schema
+            )
+            self._file("")
+            self.read[""] = 0
         for handle in self._open.values():
             handle.close()
         self._open.clear()
-        return Staged(files=self.files, read=self.read, written=count_written(self.files, self.fmt))
+        return Staged(
+            files=self.files,
+            read=self.read,
+            written=count_written(self.files, self.fmt),
+            schema=self._schema,
+        )
 
 
 @dataclass
@@ -145,6 +164,18 @@ class Staged:
     files: dict[str, list[Path]]
     read: dict[str, int]
     written: dict[str, int]
+    schema: pa.Schema | None = None  # of the written rows (None: nothing was read)
+
+    def duckdb_columns(self) -> dict[str, str]:
+        """Each column's type by DuckDB's name for it (declared when CSV is loaded)."""
+        if self.schema is None:
+            return {}
+        import duckdb
+
+        relation = duckdb.connect().from_arrow(self.schema.empty_table())
+        return {
+            name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)
+        }
 
     @property
     def rows(self) -> int:
@@ -157,6 +188,22 @@ class Staged:
             for k in sorted(keys)
             if self.read.get(k, 0) != self.written.get(k)
         }
+
+
+def csv_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with timestamps that carry a zone converted to UTC.
+
+    Arrow's CSV writer prints a zoned timestamp in its zone with a minutes-only offset, which
+    shifts instants whose offset has seconds (America/Sao_Paulo before 1914 was -03:06:28);
+    in UTC every instant is written exactly, with a Z.
+    """
+    columns, changed = [], False
+    for column, field_ in zip(batch.columns, batch.schema, strict=True):
+        kind = field_.type
+        if pa.types.is_timestamp(kind) and kind.tz is not None and kind.tz != "UTC":
+            column, changed = column.cast(pa.timestamp(kind.unit, tz="UTC")), True
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names) if changed else batch
 
 
 def count_written(files: dict[str, list[Path]], fmt: str) -> dict[str, int]:
@@ -173,7 +220,7 @@ def count_written(files: dict[str, list[Path]], fmt: str) -> dict[str, int]:
 
 def day_of(key: str) -> dt.date | None:
     """The day a partition key stands for (None for the null partition)."""
-    value = key.rsplit("data=", 1)[-1]
+    value = key.rsplit("=", 1)[-1]
     try:
         return dt.date.fromisoformat(value)
     except ValueError:

@@ -31,8 +31,22 @@ class Warehouse(ABC):
         """Where the warehouse is, for humans."""
 
     @abstractmethod
-    def load_from_datalake(self, datalake: Datalake, dataset_id: str, table_id: str) -> LoadedTable:
-        """Make the table hold exactly the rows of its datalake folder."""
+    def load_from_datalake(
+        self,
+        datalake: Datalake,
+        dataset_id: str,
+        table_id: str,
+        columns: dict[str, str] | None = None,
+    ) -> LoadedTable:
+        """Make the table hold exactly the rows of its datalake folder.
+
+        Args:
+            datalake: Where the files are.
+            dataset_id: Dataset (schema).
+            table_id: Table.
+            columns: Declared column types (DuckDB names) for CSV files; Parquet carries its
+                own.
+        """
 
     @abstractmethod
     def query(self, sql: str) -> pd.DataFrame:

@@ -72,7 +72,13 @@ class BigQueryWarehouse(Warehouse):
     def location(self) -> str:
         return f"bigquery://{self.project}"
 
-    def load_from_datalake(self, datalake: Datalake, dataset_id: str, table_id: str) -> LoadedTable:
+    def load_from_datalake(
+        self,
+        datalake: Datalake,
+        dataset_id: str,
+        table_id: str,
+        columns: dict[str, str] | None = None,
+    ) -> LoadedTable:
         keys = datalake.list_keys(f"{dataset_id}/{table_id}")
         source_format = "parquet" if any(k.endswith(".parquet") for k in keys) else "csv"
         # The files are already in the staging folder: create (or replace) the table on them.

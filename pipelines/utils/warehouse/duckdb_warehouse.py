@@ -19,6 +19,11 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOCK = threading.Lock()
 
 
+def _literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _quoted(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"{name!r} is not a valid table or dataset name (letters, digits, _).")
@@ -45,7 +50,13 @@ class DuckDBWarehouse(Warehouse):
         connection.execute("SET memory_limit = '100MB'; SET preserve_insertion_order = false")
         return connection
 
-    def load_from_datalake(self, datalake: Datalake, dataset_id: str, table_id: str) -> LoadedTable:
+    def load_from_datalake(
+        self,
+        datalake: Datalake,
+        dataset_id: str,
+        table_id: str,
+        columns: dict[str, str] | None = None,
+    ) -> LoadedTable:
         if not isinstance(datalake, LocalDatalake):
             raise TypeError("DuckDBWarehouse loads from a LocalDatalake (the local environment).")
         schema, table = _quoted(dataset_id), _quoted(table_id)
@@ -54,9 +65,16 @@ class DuckDBWarehouse(Warehouse):
         reader = "read_parquet(?, hive_partitioning = true, union_by_name = true)"
         if not keys:  # a CSV table (dump_db format="csv")
             keys = [k for k in all_keys if k.endswith(".csv")]
+            declared = ""
+            if columns:  # CSV holds text: the dump's types, not guesses (digits, offsets)
+                pairs = ", ".join(
+                    f"{_literal(name)}: {_literal(kind)}" for name, kind in columns.items()
+                )
+                declared = f", types = {{{pairs}}}"
+            # allow_quoted_nulls off: "" is an empty string, an empty field is NULL.
             reader = (
                 "read_csv(?, header = true, hive_partitioning = true, union_by_name = true, "
-                "allow_quoted_nulls = false)"  # "" is an empty string, an empty field NULL
+                f"allow_quoted_nulls = false{declared})"
             )
         if not keys:
             where = datalake.uri(table_prefix(dataset_id, table_id))

@@ -28,7 +28,7 @@ def load_to_warehouse(written: DatalakeWrite) -> LoadedTable:
     if not isinstance(written, DatalakeWrite):
         raise TypeError(f"written must be a DatalakeWrite, got {type(written).__name__}.")
     loaded = get_warehouse().load_from_datalake(
-        get_datalake(), written.dataset_id, written.table_id
+        get_datalake(), written.dataset_id, written.table_id, written.columns or None
     )
     prefect.context.get("logger").info("Loaded %s rows into %s", loaded.rows, loaded.table)
     return loaded
