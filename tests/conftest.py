@@ -162,9 +162,13 @@ def mariadb_url() -> str:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Say how many GraphQL documents the Prefect test server held to the real schema."""
+    """Say how many GraphQL documents the Prefect test server held to the real schema, and
+    what the dump type matrix found."""
     from tests.support.prefect_server import VALIDATION
+    from tests.support.type_matrix import summary_lines
 
+    for line in summary_lines():
+        terminalreporter.write_line(line)
     if VALIDATION["validated"]:
         terminalreporter.write_line(
             f"Prefect test server: {VALIDATION['validated']} GraphQL documents validated against "

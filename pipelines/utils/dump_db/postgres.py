@@ -136,8 +136,9 @@ def open_postgres(
     aware = _partition_type(db, select, column) if column else False
     if column and lower is not None:
         select += f" WHERE {quote('postgres', column)} >= '{lower_bound_literal(lower, aware)}'"
+    types = {row[0]: row[1] for row in db.execute(f"DESCRIBE {select}").fetchall()}
     reader = db.execute(select).to_arrow_reader(batch_size)
-    return Source(reader=reader, closers=[db.close])
+    return Source(reader=reader, closers=[db.close], types=types)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ class Source:
     reader: pa.RecordBatchReader
     fix: Callable[[pa.RecordBatch], pa.RecordBatch] = lambda batch: batch
     closers: list[Callable[[], Any]] = field(default_factory=list)
+    types: dict[str, str] | None = None  # DuckDB's type names, when DuckDB reads the source
 
     def close(self) -> None:
         for close in reversed(self.closers):

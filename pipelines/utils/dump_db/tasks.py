@@ -100,7 +100,9 @@ def _stage(connection: Connection, table, query, format, batch_size, column, low
         schema = source.fix(pa.RecordBatch.from_pylist([], schema=source.reader.schema)).schema
     finally:
         source.close()
-    return writer.close(schema)
+    staged = writer.close(schema)
+    staged.source_types = source.types
+    return staged
 
 
 STALE_STAGING_S = 24 * 3600

@@ -99,6 +99,8 @@ class PartitionedWriter:
         if self.fmt == "csv":
             batch = csv_safe(batch)
         if self._schema is None:
+            if self.fmt == "csv":
+                refuse_for_csv(batch.schema)
             self._schema = batch.schema
             if self.column is not None and self.column not in batch.schema.names:
                 raise ValueError(f"partition_column {self.column!r} is not in the result.")
@@ -138,6 +140,8 @@ class PartitionedWriter:
                 keeps the table's columns (an empty source is an empty table, not an error).
         """
         if not self.files and self.column is None and schema is not None:
+            if self.fmt == "csv":
+                refuse_for_csv(schema)
             self._schema = (
                 csv_safe(schema.empty_table().to_batches()[0]).schema
                 if (self.fmt == "csv" and len(schema))
@@ -165,9 +169,13 @@ class Staged:
     read: dict[str, int]
     written: dict[str, int]
     schema: pa.Schema | None = None  # of the written rows (None: nothing was read)
+    # DuckDB's types of the source, when DuckDB read it: finer than Arrow's (UUID, JSON).
+    source_types: dict[str, str] | None = None
 
     def duckdb_columns(self) -> dict[str, str]:
         """Each column's type by DuckDB's name for it (declared when CSV is loaded)."""
+        if self.source_types:
+            return dict(self.source_types)
         if self.schema is None:
             return {}
         import duckdb
@@ -188,6 +196,28 @@ class Staged:
             for k in sorted(keys)
             if self.read.get(k, 0) != self.written.get(k)
         }
+
+
+def refuse_for_csv(schema: pa.Schema) -> None:
+    """Refuse, before any file is written, columns CSV cannot hold exactly.
+
+    Raises:
+        TypeError: Naming each such column, its type and what to do instead.
+    """
+    problems = [
+        f"{field_.name!r} ({field_.type})"
+        for field_ in schema
+        if pa.types.is_nested(field_.type)
+        or pa.types.is_binary(field_.type)
+        or pa.types.is_large_binary(field_.type)
+        or pa.types.is_fixed_size_binary(field_.type)
+    ]
+    if problems:
+        raise TypeError(
+            f"column(s) {', '.join(problems)} cannot be written as CSV without changing their "
+            "values (bytes, arrays and records have no CSV form): use format='parquet', or "
+            "convert them in a query=, e.g. encode(col, 'hex') or array_to_string(col, ',')."
+        )
 
 
 def csv_safe(batch: pa.RecordBatch) -> pa.RecordBatch:

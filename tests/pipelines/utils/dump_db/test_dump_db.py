@@ -406,3 +406,83 @@ def test_in_dev_the_dump_lands_in_the_bucket_staging_folder(pg_table, gcs_bucket
         for n in names
     )  # fmt: skip
     assert total == len(ROWS) == written.rows
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_columns_named_like_partition_keys_keep_their_values(local_env, postgres_url, monkeypatch,
+                                                             fmt):  # fmt: skip
+    import psycopg
+
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    name = f"keys_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {name} (id int, ano text, mes text, data text, dia date)")
+        conn.execute(f"INSERT INTO {name} VALUES (1, 'dois mil', 'janeiro', 'ontem', '2024-05-02')")
+        try:
+            written = dump(connection="pg", dataset_id="tests", table_id=name, table=name,
+                           format=fmt, partition_column="dia")  # fmt: skip
+        finally:
+            conn.execute(f"DROP TABLE {name}")
+    assert written.partitions == ["ano_particao=2024/mes_particao=05/data_particao=2024-05-02"]
+    ((ano, mes, data, ano_particao, mes_particao),) = get_warehouse().rows(
+        f"SELECT ano, mes, data, ano_particao, mes_particao FROM tests.{name}"
+    )
+    assert (ano, mes, data) == ("dois mil", "janeiro", "ontem")
+    assert (int(ano_particao), int(mes_particao)) == (2024, 5)
+
+
+def test_quoted_schema_and_table_names_dump_as_table(local_env, postgres_url, monkeypatch):
+    import psycopg
+
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+        conn.execute('CREATE SCHEMA IF NOT EXISTS "Odd Schema"')
+        conn.execute('CREATE TABLE "Odd Schema"."Weird ""Table""" (id int)')
+        conn.execute('INSERT INTO "Odd Schema"."Weird ""Table""" VALUES (7)')
+        try:
+            written = dump(connection="pg", dataset_id="tests", table_id="weird",
+                           table='"Odd Schema"."Weird ""Table"""')  # fmt: skip
+        finally:
+            conn.execute('DROP SCHEMA "Odd Schema" CASCADE')
+    assert written.rows == 1
+
+
+@pytest.mark.parametrize(
+    "table",
+    ['x"; DROP TABLE y; --', "a.b.c", '"unclosed', "a b", ""],
+)
+def test_table_names_that_are_not_names_are_refused(table):
+    from pipelines.utils.dump_db.identifiers import quote
+
+    with pytest.raises(ValueError):
+        quote("postgres", table)
+
+
+def test_quoting_escapes_the_quote_character():
+    from pipelines.utils.dump_db.identifiers import quote
+
+    assert quote("postgres", '"a""b".c') == '"a""b"."c"'
+    assert quote("mysql", "`a``b`") == "`a``b`"
+
+
+def test_an_empty_mariadb_table_is_an_empty_table(local_env, mariadb_url, monkeypatch):
+    import pymysql
+
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    name = f"empty_{uuid.uuid4().hex[:8]}"
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", database="test",
+                           autocommit=True)  # fmt: skip
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {name} (id int, label varchar(10))")
+    try:
+        written = dump(connection="my", dataset_id="tests", table_id=name, table=name)
+    finally:
+        with conn.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {name}")
+        conn.close()
+    assert written.rows == 0
+    assert get_warehouse().rows(f"SELECT count(*) FROM tests.{name}") == [(0,)]
+    columns = get_warehouse().rows(
+        f"SELECT column_name FROM information_schema.columns WHERE table_name = '{name}'"
+    )
+    assert [c for (c,) in columns] == ["id", "label"]
