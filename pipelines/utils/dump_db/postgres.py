@@ -66,15 +66,35 @@ def source_columns(connection: Connection, sql: str) -> list[tuple[str, str, int
     return [(c.name, names.get(c.type_code, "?"), c.precision) for c in description]
 
 
-def _exact_select(db, connection: Connection, table: str | None, query: str | None) -> str:
+def table_columns(db, table: str) -> list[tuple[str, str, int | None]]:
+    """source_columns of a table, read from PostgreSQL's catalog over DuckDB's attachment
+    (no second connection and no client library for the common case)."""
+    parts = split_name(table)
+    schema, name = parts if len(parts) == 2 else ["public", parts[0]]
+    regclass = f"{quote_ident('postgres', schema)}.{quote_ident('postgres', name)}"
+    catalog = (
+        "SELECT a.attname::text, t.typname::text, CASE WHEN t.typname IN ('numeric', "
+        "'_numeric') AND a.atttypmod >= 4 THEN ((a.atttypmod - 4) >> 16) & 65535 END "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        f"WHERE a.attrelid = '{regclass.replace(chr(39), chr(39) * 2)}'::regclass "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+    ).replace("$pg$", "")
+    rows = db.execute(f"SELECT * FROM postgres_query('src', $pg${catalog}$pg$)").fetchall()
+    return [(column, kind, precision) for column, kind, precision in rows]
+
+
+def _exact_select(
+    db, connection: Connection, table: str | None, query: str | None, guard: bool = True
+) -> str:
     """A DuckDB SELECT of the source in which every value keeps its exact meaning.
 
     Types DuckDB would convert with a loss are cast to text on the PostgreSQL side (then the
-    scan is a postgres_query); 'infinity' dates and timestamps, which Parquet cannot hold,
-    stop the dump with an error naming the column.
+    scan is a postgres_query). With guard, 'infinity' dates and timestamps, which Parquet
+    and CSV cannot hold, stop the dump with an error naming the column (the Parquet path
+    checks the written files' statistics instead: cheaper than a test on every row).
     """
     sql = base_query("postgres", table, query)
-    columns = source_columns(connection, sql)
+    columns = table_columns(db, table) if table else source_columns(connection, sql)
     casts = [
         name
         for name, kind, precision in columns
@@ -91,11 +111,13 @@ def _exact_select(db, connection: Connection, table: str | None, query: str | No
         relation = f"postgres_query('src', $pg${inner}$pg$)"
     else:
         relation = _relation(table, query)
+    if not guard:
+        return f"SELECT * FROM {relation}"
     described = db.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     outer = []
     for name, kind, *_ in described:
         column = quote_ident("postgres", name)
-        if kind == "DATE" or kind.startswith("TIMESTAMP"):
+        if guard and (kind == "DATE" or kind.startswith("TIMESTAMP")):
             message = (
                 f"column {name!r} ({kind}) holds infinity, which Parquet and CSV cannot hold: "
                 f"map it in a query=, e.g. CASE WHEN isfinite({name}) THEN {name} END"
@@ -105,6 +127,27 @@ def _exact_select(db, connection: Connection, table: str | None, query: str | No
             )
         outer.append(column)
     return f"SELECT {', '.join(outer)} FROM {relation}"
+
+
+def _refuse_infinity(db, files: list[str]) -> None:
+    """Raise when a written date or timestamp column holds ±infinity (from its statistics).
+
+    Raises:
+        ValueError: Naming the column and what to do; the staged files are not published.
+    """
+    if not files:
+        return
+    rows = db.execute(
+        "SELECT DISTINCT path_in_schema FROM parquet_metadata(?) "
+        "WHERE stats_min LIKE '%infinity%' OR stats_max LIKE '%infinity%'",
+        [files],
+    ).fetchall()
+    if rows:
+        names = ", ".join(repr(row[0]) for row in rows)
+        raise ValueError(
+            f"column(s) {names} hold infinity, which Parquet and CSV cannot hold: map it in a "
+            "query=, e.g. CASE WHEN isfinite(col) THEN col END"
+        )
 
 
 def _partition_type(db, select: str, column: str) -> bool:
@@ -178,7 +221,7 @@ def stage_postgres(
     db = _attach(connection)
     fmt = "parquet"
     try:
-        select = _exact_select(db, connection, table, query)
+        select = _exact_select(db, connection, table, query, guard=False)
         options = "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"
         if column:
             aware = _partition_type(db, select, column)
@@ -200,6 +243,7 @@ def stage_postgres(
             stats = db.execute(
                 f"COPY ({select}) TO '{target}' ({options}, RETURN_STATS)"
             ).fetchall()
+        _refuse_infinity(db, [row[0] for row in stats])
     finally:
         db.close()
     files: dict[str, list[Path]] = defaultdict(list)
