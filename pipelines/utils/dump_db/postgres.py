@@ -83,10 +83,16 @@ def table_columns(db, table: str) -> list[tuple[str, str, int | None]]:
     return [(column, kind, precision) for column, kind, precision in rows]
 
 
+def _describe(db, select: str) -> dict[str, str]:
+    """Column names and DuckDB types of a SELECT."""
+    return {row[0]: row[1] for row in db.execute(f"DESCRIBE {select}").fetchall()}
+
+
 def _exact_select(
     db, connection: Connection, table: str | None, query: str | None, guard: bool = True
-) -> str:
-    """A DuckDB SELECT of the source in which every value keeps its exact meaning.
+) -> tuple[str, dict[str, str] | None]:
+    """A DuckDB SELECT of the source in which every value keeps its exact meaning, and its
+    column types when they were needed to build it (with guard).
 
     Types DuckDB would convert with a loss are cast to text on the PostgreSQL side (then the
     scan is a postgres_query). With guard, 'infinity' dates and timestamps, which Parquet
@@ -112,12 +118,12 @@ def _exact_select(
     else:
         relation = _relation(table, query)
     if not guard:
-        return f"SELECT * FROM {relation}"
-    described = db.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        return f"SELECT * FROM {relation}", None
+    types = _describe(db, f"SELECT * FROM {relation}")
     outer = []
-    for name, kind, *_ in described:
+    for name, kind in types.items():
         column = quote_ident("postgres", name)
-        if guard and (kind == "DATE" or kind.startswith("TIMESTAMP")):
+        if kind == "DATE" or kind.startswith("TIMESTAMP"):
             message = (
                 f"column {name!r} ({kind}) holds infinity, which Parquet and CSV cannot hold: "
                 f"map it in a query=, e.g. CASE WHEN isfinite({name}) THEN {name} END"
@@ -126,7 +132,8 @@ def _exact_select(
                 f"CASE WHEN isinf({column}) THEN error('{message}') ELSE {column} END AS {column}"
             )
         outer.append(column)
-    return f"SELECT {', '.join(outer)} FROM {relation}"
+    # The guards keep each column's name and type.
+    return f"SELECT {', '.join(outer)} FROM {relation}", types
 
 
 def _refuse_infinity(db, files: list[str]) -> None:
@@ -150,9 +157,9 @@ def _refuse_infinity(db, files: list[str]) -> None:
         )
 
 
-def _partition_type(db, select: str, column: str) -> bool:
-    """Check the partition column; returns whether it is a timestamp with time zone."""
-    described = {r[0]: r[1] for r in db.execute(f"DESCRIBE {select}").fetchall()}
+def _partition_type(described: dict[str, str], column: str) -> bool:
+    """Check the partition column among the described columns; returns whether it is a
+    timestamp with time zone."""
     kind = described.get(column)
     if kind is None:
         raise ValueError(f"partition_column {column!r} is not a column: {list(described)}")
@@ -175,11 +182,11 @@ def open_postgres(
     """The rows as a stream of Arrow batches (for CSV output, written by PartitionedWriter)."""
     base_query("postgres", table, query)
     db = _attach(connection)
-    select = _exact_select(db, connection, table, query)
-    aware = _partition_type(db, select, column) if column else False
+    select, types = _exact_select(db, connection, table, query)
+    assert types is not None  # guarded selects are described
+    aware = _partition_type(types, column) if column else False
     if column and lower is not None:
         select += f" WHERE {quote('postgres', column)} >= '{lower_bound_literal(lower, aware)}'"
-    types = {row[0]: row[1] for row in db.execute(f"DESCRIBE {select}").fetchall()}
     reader = db.execute(select).to_arrow_reader(batch_size)
     return Source(reader=reader, closers=[db.close], types=types)
 
@@ -221,16 +228,16 @@ def stage_postgres(
     db = _attach(connection)
     fmt = "parquet"
     try:
-        select = _exact_select(db, connection, table, query, guard=False)
+        select, _ = _exact_select(db, connection, table, query, guard=False)
         options = "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"
         if column:
-            aware = _partition_type(db, select, column)
+            described = _describe(db, select)
+            aware = _partition_type(described, column)
             col = quote("postgres", column)
             if lower is not None:
                 select += f" WHERE {col} >= '{lower_bound_literal(lower, aware)}'"
             day = f"CAST({col} AS DATE)"
-            names = [row[0] for row in db.execute(f"DESCRIBE {select}").fetchall()]
-            year, month, date = partition_keys(names)
+            year, month, date = partition_keys(described)
             select = (
                 f"SELECT *, strftime({day}, '%Y') AS {year}, strftime({day}, '%m') AS {month}, "
                 f"strftime({day}, '%Y-%m-%d') AS {date} FROM ({select})"
