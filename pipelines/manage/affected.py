@@ -135,18 +135,6 @@ def _dependencies_changed(root: Path, base: str) -> bool:
     return before != dependency_hash(root)
 
 
-def flow_modules(repo: Repo, graph: ModuleGraph) -> list[str]:
-    """Every flows module in the tree: each org's own, then each of its projects'."""
-    modules = []
-    for org, projects in repo.tree().items():
-        for name in [f"pipelines.{org}.flows"] + [
-            f"pipelines.{org}.{project}.flows" for project in projects
-        ]:
-            if name in graph.files:
-                modules.append(name)
-    return modules
-
-
 def affected_flows(
     repo: Repo, graph: ModuleGraph, changed: set[Path] | None
 ) -> tuple[list[Affected], list[str]]:
@@ -160,7 +148,7 @@ def affected_flows(
     Returns:
         (affected flow modules with reasons, relative paths of deleted flows modules)
     """
-    modules = flow_modules(repo, graph)
+    modules = [module for module in repo.flow_modules() if module in graph.files]
     if changed is None:
         return [Affected(m, "all") for m in modules], []
     root = repo.root.resolve()

@@ -267,9 +267,8 @@ def run(repo: Repo, flow_path: str, params: dict[str, object]) -> None:
     Example:
       python manage.py run pipelines.emd.test_flow.flows.flow --param param=val
     """
-    from pipelines.manage.loading import load_flow
-
     in_own_checkout(repo)
+    from pipelines.manage.loading import load_flow
     from pipelines.utils.execution import (
         FlowParameterError,
         check_parameters,

@@ -23,6 +23,17 @@ def flows_in(module: ModuleType) -> dict[str, Flow]:
     return {name: value for name, value in vars(module).items() if isinstance(value, Flow)}
 
 
+def own_flows(module: ModuleType) -> list[Flow]:
+    """The flows a module defines itself: a flow imported from another module belongs to,
+    and is checked and registered from, the module that defines it (PipelineFlow records it;
+    a plain Flow counts for every module holding it)."""
+    return [
+        flow
+        for flow in flows_in(module).values()
+        if getattr(flow, "defined_in", None) in (None, module.__name__)
+    ]
+
+
 def load_flow(dotted: str) -> Flow:
     """Import `package.module.attribute` and return it if it is a Flow.
 
@@ -107,13 +118,7 @@ def load_repo_flows(repo: Repo) -> RepoFlows:
 
     found = RepoFlows()
     seen: set[int] = set()
-    modules = [
-        module
-        for org, projects in repo.tree().items()
-        for module in [f"pipelines.{org}.flows"]
-        + [f"pipelines.{org}.{project}.flows" for project in projects]
-        if module != f"pipelines.{org}.flows" or (repo.package / org / "flows.py").is_file()
-    ]
+    modules = repo.flow_modules()
     # The aggregation first, as CD imports it; then each project on its own, so one broken
     # project is reported without hiding its siblings.
     for module_name in ["pipelines.flows", *modules]:
@@ -124,9 +129,7 @@ def load_repo_flows(repo: Repo) -> RepoFlows:
                 f"{module_name}: import failed: {type(error).__name__}: {error}{_where(error)}"
             )
             continue
-        for value in flows_in(module).values():
-            if getattr(value, "defined_in", module_name) != module_name:
-                continue  # imported from the module that defines it, which is checked itself
+        for value in own_flows(module):
             if id(value) not in seen:
                 seen.add(id(value))
                 found.flows.append((module_name, value))

@@ -67,7 +67,7 @@ class Report:
 
 def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected, Any]]:
     """Import each affected module; an import error is a failed outcome, not a stop."""
-    from pipelines.manage.loading import flows_in, import_project_module
+    from pipelines.manage.loading import import_project_module, own_flows
 
     loaded = []
     for item in affected:
@@ -80,12 +80,7 @@ def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected,
                 )
             )
             continue
-        # A flow another module defines (imported here) registers from its own module.
-        flows = [
-            flow
-            for flow in flows_in(module).values()
-            if getattr(flow, "defined_in", None) in (None, item.module)
-        ]
+        flows = own_flows(module)
         if not flows and item.module.count(".") == 2:
             continue  # an org's own flows.py may hold none
         if not flows:

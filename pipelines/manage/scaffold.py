@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -262,6 +264,14 @@ def _remove_empty_parents(path: Path, stop: Path) -> None:
         path = path.parent
 
 
+def _locked(repo: Repo, change: Callable[[], Created]) -> Created:
+    """Run a tree change holding the repo's lock, after undoing any command killed midway."""
+    with repo_lock(repo.root):
+        recovered = recover(repo.root)
+        result = change()
+    return dataclasses.replace(result, recovered=recovered)
+
+
 def add_project(repo: Repo, name: str, org: str) -> Created:
     """Render the project template and wire it into its org (under the repo's lock).
 
@@ -276,23 +286,14 @@ def add_project(repo: Repo, name: str, org: str) -> Created:
     Raises:
         CliError: The name or org is invalid, or the target already exists.
     """
-    with repo_lock(repo.root):
-        recovered = recover(repo.root)
-        result = _add_project(repo, name, org)
-    return Created(result.created, result.edited, recovered)
+    return _locked(repo, lambda: _add_project(repo, name, org))
 
 
 def add_org(repo: Repo, name: str) -> Created:
     """Render the org template and import it from pipelines/flows.py (under the repo's lock)."""
-    with repo_lock(repo.root):
-        recovered = recover(repo.root)
-        result = _add_org(repo, name)
-    return Created(result.created, result.edited, recovered)
+    return _locked(repo, lambda: _add_org(repo, name))
 
 
 def remove_project(repo: Repo, name: str, org: str) -> Created:
     """Undo add_project (under the repo's lock)."""
-    with repo_lock(repo.root):
-        recovered = recover(repo.root)
-        result = _remove_project(repo, name, org)
-    return Created(result.created, result.edited, recovered)
+    return _locked(repo, lambda: _remove_project(repo, name, org))

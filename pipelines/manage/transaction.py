@@ -153,10 +153,9 @@ class Transaction:
         the others; afterwards CliError says what is left and where (nothing is lost: a removed
         folder stays at its backup path)."""
         left = _undo_steps(self._undo)
+        if not left:
+            self._finish()  # nothing left to undo: no journal, and the trash is empty
         self._undo.clear()
-        if self._root is not None and not left:
-            (self._root / JOURNAL).unlink(missing_ok=True)
-            _remove_empty(self._root / TRASH)
         if left:
             raise CliError("Could not undo every step; fix these by hand:\n  " + "\n  ".join(left))
 

@@ -8,7 +8,7 @@ import importlib.util
 import pytest
 
 from pipelines.manage.discover import Repo, unaggregated
-from pipelines.manage.loading import flows_in, import_project_module
+from pipelines.manage.loading import flows_in, import_project_module, own_flows
 from tests.conftest import REPO_ROOT
 
 REPO = Repo(REPO_ROOT)
@@ -41,7 +41,6 @@ def test_flow_names_are_unique():
     names = [
         flow.name
         for module_name in PROJECTS
-        for flow in flows_in(importlib.import_module(module_name)).values()
-        if getattr(flow, "defined_in", module_name) == module_name
+        for flow in own_flows(importlib.import_module(module_name))
     ]
     assert len(names) == len(set(names)), f"duplicate flow names: {names}"
