@@ -142,6 +142,25 @@ def postgres_url() -> str:
     return "postgresql://postgres@127.0.0.1:5432/test"
 
 
+def connect_postgres():
+    """An autocommit connection to the test PostgreSQL database (the postgres_url fixture
+    checks the server first)."""
+    import psycopg
+
+    return psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True)
+
+
+def connect_mariadb():
+    """An autocommit utf8mb4 connection to the test MariaDB database, in UTC (the
+    mariadb_url fixture checks the server first)."""
+    import pymysql
+
+    return pymysql.connect(
+        host="127.0.0.1", user="root", password="", database="test", charset="utf8mb4",
+        autocommit=True, init_command="SET time_zone = '+00:00'",
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def mariadb_url() -> str:
     """The MariaDB server on 127.0.0.1:3306 (root, no password, database test)."""

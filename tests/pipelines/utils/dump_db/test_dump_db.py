@@ -21,7 +21,7 @@ from pipelines.utils.dump_db.connections import mask
 from pipelines.utils.dump_db.tasks import check_inputs
 from pipelines.utils.execution import run_local
 from pipelines.utils.warehouse import get_warehouse
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, connect_mariadb, connect_postgres
 
 UTC = dt.UTC
 TEXT = 'a, "quoted"\nline; ção ñ 🚀\ttab'
@@ -51,11 +51,9 @@ def local_env(tmp_path, monkeypatch):
 
 @pytest.fixture
 def pg_table(postgres_url, monkeypatch):
-    import psycopg
-
     monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
     name = f"hostile_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+    with connect_postgres() as conn:
         conn.execute(
             f"CREATE TABLE {name} (id int PRIMARY KEY, ts timestamp, tstz timestamptz, day date, "
             "big numeric(38,18), money numeric(12,2), flag boolean, txt text, n int, "
@@ -69,14 +67,9 @@ def pg_table(postgres_url, monkeypatch):
 
 @pytest.fixture
 def my_table(mariadb_url, monkeypatch):
-    import pymysql
-
     monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
     name = f"hostile_{uuid.uuid4().hex[:8]}"
-    conn = pymysql.connect(
-        host="127.0.0.1", user="root", password="", database="test", charset="utf8mb4",
-        autocommit=True, init_command="SET time_zone = '+00:00'",
-    )  # fmt: skip
+    conn = connect_mariadb()
     with conn.cursor() as cur:
         cur.execute(
             f"CREATE TABLE {name} (id int PRIMARY KEY, ts datetime(6), tstz timestamp(6) NULL, "
@@ -180,12 +173,10 @@ def test_query_mode_and_rerun_replace_partitions(local_env, pg_table):
 
 
 def test_incremental_dumps_only_from_the_last_partition_without_duplicates(local_env, pg_table):
-    import psycopg
-
     base = dict(connection="pg", dataset_id="tests", table_id=pg_table, table=pg_table,
                 partition_column="day")  # fmt: skip
     dump(**base, query=None)
-    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+    with connect_postgres() as conn:
         conn.execute(f"UPDATE {pg_table} SET txt = 'changed' WHERE id = 5")  # in the last day
         conn.execute(f"UPDATE {pg_table} SET txt = 'not dumped' WHERE id = 1")  # an older day
         conn.execute(f"INSERT INTO {pg_table} (id, day, txt) VALUES (6, '2024-03-01', 'new')")
@@ -238,10 +229,8 @@ sys.exit(0 if state.is_successful() else 1)
 
 
 def test_a_dump_killed_midway_and_rerun_leaves_no_duplicates(local_env, postgres_url):
-    import psycopg
-
     name = f"killed_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+    with connect_postgres() as conn:
         conn.execute(
             f"CREATE TABLE {name} AS SELECT g AS id, "
             "timestamp '2024-01-01' + g * interval '1 minute' AS created_at, "
@@ -270,7 +259,7 @@ def test_a_dump_killed_midway_and_rerun_leaves_no_duplicates(local_env, postgres
         )
         assert int(counts["n"]) == int(counts["d"]) == 300000
     finally:
-        with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+        with connect_postgres() as conn:
             conn.execute(f"DROP TABLE {name}")
 
 
@@ -341,13 +330,10 @@ def test_optional_drivers_import_and_missing_ones_say_what_to_install(monkeypatc
 
 
 def test_mariadb_incremental_on_a_timestamp_uses_the_city_day(local_env, my_table):
-    import pymysql
-
     base = dict(connection="my", dataset_id="tests", table_id=my_table, table=my_table,
                 partition_column="tstz")  # fmt: skip
     dump(**base)
-    conn = pymysql.connect(host="127.0.0.1", user="root", password="", database="test",
-                           autocommit=True, init_command="SET time_zone = '+00:00'")  # fmt: skip
+    conn = connect_mariadb()
     with conn.cursor() as cur:
         cur.execute(f"UPDATE {my_table} SET txt = 'changed' WHERE id = 5")
         cur.execute(f"UPDATE {my_table} SET txt = 'not dumped' WHERE id = 1")
@@ -411,11 +397,9 @@ def test_in_dev_the_dump_lands_in_the_bucket_staging_folder(pg_table, gcs_bucket
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_columns_named_like_partition_keys_keep_their_values(local_env, postgres_url, monkeypatch,
                                                              fmt):  # fmt: skip
-    import psycopg
-
     monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
     name = f"keys_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+    with connect_postgres() as conn:
         conn.execute(f"CREATE TABLE {name} (id int, ano text, mes text, data text, dia date)")
         conn.execute(f"INSERT INTO {name} VALUES (1, 'dois mil', 'janeiro', 'ontem', '2024-05-02')")
         try:
@@ -432,10 +416,8 @@ def test_columns_named_like_partition_keys_keep_their_values(local_env, postgres
 
 
 def test_quoted_schema_and_table_names_dump_as_table(local_env, postgres_url, monkeypatch):
-    import psycopg
-
     monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
-    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+    with connect_postgres() as conn:
         conn.execute('CREATE SCHEMA IF NOT EXISTS "Odd Schema"')
         conn.execute('CREATE TABLE "Odd Schema"."Weird ""Table""" (id int)')
         conn.execute('INSERT INTO "Odd Schema"."Weird ""Table""" VALUES (7)')
@@ -466,12 +448,9 @@ def test_quoting_escapes_the_quote_character():
 
 
 def test_an_empty_mariadb_table_is_an_empty_table(local_env, mariadb_url, monkeypatch):
-    import pymysql
-
     monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
     name = f"empty_{uuid.uuid4().hex[:8]}"
-    conn = pymysql.connect(host="127.0.0.1", user="root", password="", database="test",
-                           autocommit=True)  # fmt: skip
+    conn = connect_mariadb()
     with conn.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {name} (id int, label varchar(10))")
     try:

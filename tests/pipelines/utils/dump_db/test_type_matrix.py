@@ -18,6 +18,7 @@ import pytest
 from pipelines.utils.dump_db import create_dump_db_flow
 from pipelines.utils.execution import run_local
 from pipelines.utils.warehouse import get_warehouse
+from tests.conftest import connect_mariadb, connect_postgres
 from tests.support.type_matrix import OUTCOMES
 
 EXACT = "exact"
@@ -196,11 +197,9 @@ def check(source: str, fmt: str, kind: str, outcome: str, result: tuple[str, str
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 @pytest.mark.parametrize(("kind", "values", "outcome", "as_text"), PG_CASES)
 def test_postgres_type(local_env, postgres_url, monkeypatch, fmt, kind, values, outcome, as_text):
-    import psycopg
-
     monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
     table = f"m_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as conn:
+    with connect_postgres() as conn:
         conn.execute(
             "DO $$ BEGIN CREATE TYPE mood AS ENUM ('sad', 'happy'); "
             "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
@@ -221,14 +220,9 @@ def test_postgres_type(local_env, postgres_url, monkeypatch, fmt, kind, values, 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 @pytest.mark.parametrize(("kind", "values", "outcome", "as_text"), MY_CASES)
 def test_mariadb_type(local_env, mariadb_url, monkeypatch, fmt, kind, values, outcome, as_text):
-    import pymysql
-
     monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
     table = f"m_{uuid.uuid4().hex[:10]}"
-    conn = pymysql.connect(
-        host="127.0.0.1", user="root", password="", database="test", charset="utf8mb4",
-        autocommit=True, init_command="SET time_zone = '+00:00'",
-    )  # fmt: skip
+    conn = connect_mariadb()
     try:
         with conn.cursor() as cursor:
             cursor.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, v {kind}) CHARSET utf8mb4")
