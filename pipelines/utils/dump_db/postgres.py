@@ -136,21 +136,37 @@ def _exact_select(
     return f"SELECT {', '.join(outer)} FROM {relation}", types
 
 
-def _refuse_infinity(db, files: list[str]) -> None:
-    """Raise when a written date or timestamp column holds ±infinity (from its statistics).
+# How DuckDB writes ±infinity into Parquet: the extreme values of the physical type.
+_INFINITY = {"INT32": (2147483647, -2147483647), "INT64": (2**63 - 1, -(2**63 - 1))}
+
+
+def _refuse_infinity(files: list[str]) -> None:
+    """Raise when a written date or timestamp column holds ±infinity, from the files' column
+    statistics (footers only: no data is read, and nothing is held in DuckDB's memory).
 
     Raises:
         ValueError: Naming the column and what to do; the staged files are not published.
     """
-    if not files:
-        return
-    rows = db.execute(
-        "SELECT DISTINCT path_in_schema FROM parquet_metadata(?) "
-        "WHERE stats_min LIKE '%infinity%' OR stats_max LIKE '%infinity%'",
-        [files],
-    ).fetchall()
-    if rows:
-        names = ", ".join(repr(row[0]) for row in rows)
+    import pyarrow.parquet as pq
+
+    found = set()
+    for path in files:
+        metadata = pq.read_metadata(path)
+        for group in range(metadata.num_row_groups):
+            row_group = metadata.row_group(group)
+            for index in range(row_group.num_columns):
+                column = row_group.column(index)
+                stats = column.statistics
+                logical = str(stats.logical_type) if stats is not None else ""
+                if not (stats is not None and stats.has_min_max):
+                    continue
+                if not logical.startswith(("Date", "Timestamp")):
+                    continue
+                markers = _INFINITY.get(column.physical_type, ())
+                if stats.min_raw in markers or stats.max_raw in markers:
+                    found.add(column.path_in_schema)
+    if found:
+        names = ", ".join(repr(name) for name in sorted(found))
         raise ValueError(
             f"column(s) {names} hold infinity, which Parquet and CSV cannot hold: map it in a "
             "query=, e.g. CASE WHEN isfinite(col) THEN col END"
@@ -250,9 +266,9 @@ def stage_postgres(
             stats = db.execute(
                 f"COPY ({select}) TO '{target}' ({options}, RETURN_STATS)"
             ).fetchall()
-        _refuse_infinity(db, [row[0] for row in stats])
     finally:
         db.close()
+    _refuse_infinity([row[0] for row in stats])
     files: dict[str, list[Path]] = defaultdict(list)
     read: dict[str, int] = defaultdict(int)
     for filename, count, *_ in stats:
