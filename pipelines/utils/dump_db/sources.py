@@ -98,8 +98,9 @@ def _filtered(
     return f"SELECT * FROM ({sql}) q WHERE {quote(dialect, column)} >= '{literal}'"
 
 
-# MySQL type codes (PyMySQL's FIELD_TYPE).
-_NEWDECIMAL, _TIMESTAMP, _TIME = 246, 7, 11
+# MySQL type codes (PyMySQL's FIELD_TYPE) and the UNSIGNED column flag.
+_NEWDECIMAL, _TIMESTAMP, _TIME, _GEOMETRY = 246, 7, 11, 255
+_UNSIGNED = 32
 # connectorx reads DECIMAL through a 28-digit decimal with at most 10 decimals; it panics on
 # wider values. Those columns are read as text and turned into an exact decimal128 here.
 _CX_DECIMAL_DIGITS, _CX_DECIMAL_SCALE = 28, 10
@@ -120,14 +121,16 @@ def _mysql(connection, sql, batch_size, column, bound) -> Source:
         with meta.cursor() as cursor:
             cursor.execute(f"SELECT * FROM ({sql}) q LIMIT 0")
             description = cursor.description
+            flags = [field_.flags for field_ in cursor._result.fields]
     finally:
         meta.close()
     select, fixes = [], {}
-    for name, code, _, length, _, scale, _ in description:
+    for (name, code, _, length, _, scale, _), flag in zip(description, flags, strict=True):
         column_sql = quote_ident("mysql", name)
         # TINYINT(1), MySQL's BOOLEAN, stays an integer: it holds -128..127, not only 0/1.
         if code == _NEWDECIMAL:
-            precision = length - 1 - (1 if scale else 0)
+            # The display length counts the digits, a decimal point and, if signed, a sign.
+            precision = length - (0 if flag & _UNSIGNED else 1) - (1 if scale else 0)
             target = pa.decimal128(precision, scale) if precision <= 38 else pa.string()
             if precision > _CX_DECIMAL_DIGITS or scale > _CX_DECIMAL_SCALE:
                 column_sql = f"CAST({column_sql} AS CHAR)"
@@ -135,10 +138,13 @@ def _mysql(connection, sql, batch_size, column, bound) -> Source:
         elif code == _TIME:  # a duration (-838:59:59 to 838:59:59), not a time of day: text
             column_sql = f"CAST({column_sql} AS CHAR)"
             fixes[name] = pa.string()
+        elif code == _GEOMETRY:  # connectorx cannot read it: its SRID and exact WKT, as text
+            column_sql = f"CONCAT('SRID=', ST_SRID({column_sql}), ';', ST_AsText({column_sql}))"
+            fixes[name] = pa.string()
         elif code == _TIMESTAMP:  # an instant: read it as UTC whatever the session zone
             column_sql = f"CONVERT_TZ({column_sql}, @@session.time_zone, '+00:00')"
             fixes[name] = pa.timestamp("us", tz="UTC")
-        select.append(f"{column_sql} AS `{name}`")
+        select.append(f"{column_sql} AS {quote_ident('mysql', name)}")
     aware = column is not None and fixes.get(column) == pa.timestamp("us", tz="UTC")
     if column is not None and column not in {d[0] for d in description}:
         raise ValueError(f"partition_column {column!r} is not a column of the query.")

@@ -465,3 +465,22 @@ def test_an_empty_mariadb_table_is_an_empty_table(local_env, mariadb_url, monkey
         f"SELECT column_name FROM information_schema.columns WHERE table_name = '{name}'"
     )
     assert [c for (c,) in columns] == ["id", "label"]
+
+
+def test_mariadb_column_names_with_quotes_and_spaces(local_env, mariadb_url, monkeypatch):
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    name = f"cols_{uuid.uuid4().hex[:8]}"
+    conn = connect_mariadb()
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {name} (`we``ird` int, `a b` decimal(40,2), `t` time)")
+        cursor.execute(f"INSERT INTO {name} VALUES (1, 12.5, '-01:00:00')")
+    try:
+        written = dump(connection="my", dataset_id="tests", table_id=name, table=name)
+    finally:
+        with conn.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {name}")
+        conn.close()
+    assert written.rows == 1
+    assert get_warehouse().rows(f'SELECT "we`ird", "a b", t FROM tests.{name}') == [
+        (1, "12.50", "-01:00:00")  # DECIMAL wider than 38 digits is exact text
+    ]

@@ -86,6 +86,22 @@ PG_CASES = [
     ("text[]", ['\'{"a,b",""}\''], CSV_REFUSED, None),
     ("inet", ["'192.168.0.1/24'", "'::1'"], EXACT, "v::text"),
     ("mood", ["'happy'", "'sad'"], EXACT, "v::text"),
+    ("money", ["'1234.56'", "'-0.01'"], EXACT, None),
+    ("bit(8)", ["B'10100001'"], EXACT, None),
+    ("varbit", ["B'101'"], EXACT, None),
+    ("xml", ["'<a x=\"1\">t</a>'"], EXACT, "v::text"),
+    ("cidr", ["'10.0.0.0/8'"], EXACT, "v::text"),
+    ("macaddr", ["'08:00:2b:01:02:03'"], EXACT, "v::text"),
+    # DuckDB reads a point as a record of its coordinates: exact, with no CSV form.
+    ("point", ["'(1.5,-2)'"], CSV_REFUSED, "json_build_object('x', v[0], 'y', v[1])"),
+    ("tsvector", ["'a:1 fat:2'"], EXACT, "v::text"),
+    ("int4range", ["'[1,10)'", "'empty'"], EXACT, "v::text"),
+    ('"char"', ["'x'"], EXACT, None),
+    ("name", ["'a_name'"], EXACT, None),
+    ("oid", ["4294967295"], EXACT, None),
+    ("numeric[]", ["'{1.5,12345678901234567890.123456789}'"], EXACT, "v::text"),
+    ("interval[]", ["'{1 day,00:00:00.000001}'"], EXACT, "v::text"),
+    ("timestamptz[]", ["'{\"2024-01-01 00:00:00+00\"}'"], CSV_REFUSED, None),
 ]
 MY_CASES = [
     ("tinyint", ["-128", "127"], EXACT, None),
@@ -122,6 +138,27 @@ MY_CASES = [
     ("enum('a','b c')", ["'b c'"], EXACT, None),
     ("set('x','y')", ["'x,y'", "''"], EXACT, None),
     ("json", ["'{\"a\": [1, 2]}'"], EXACT, "CAST(v AS CHAR)"),
+    ("bit(8)", ["b'10100001'", "0"], CSV_REFUSED, None),
+    ("binary(4)", ["x'00ff'"], CSV_REFUSED, None),
+    ("varbinary(10)", ["x'00ff10'"], CSV_REFUSED, None),
+    ("char(3)", ["'ab'"], EXACT, None),
+    ("varchar(10) CHARACTER SET latin1", ["'ção'"], EXACT, None),
+    ("mediumtext", ["REPEAT('x', 100000)"], EXACT, None),
+    ("decimal(10,2) unsigned", ["'99999999.99'"], EXACT, None),
+    ("float(10,2)", ["'12345678.91'"], EXACT, None),
+    ("datetime", ["'2024-02-29 23:59:59'"], EXACT, None),
+    (
+        "timestamp NULL",
+        ["'2024-02-29 23:59:59'"],
+        EXACT,
+        "CONVERT_TZ(v, @@session.time_zone, '+00:00')",
+    ),
+    (
+        "point",
+        ["ST_GeomFromText('POINT(1 2.000000000000001)', 4326)"],
+        EXACT,
+        "CONCAT('SRID=', ST_SRID(v), ';', ST_AsText(v))",
+    ),
 ]
 
 
