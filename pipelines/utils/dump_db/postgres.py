@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.constants import TIMEZONE
-from pipelines.utils.datalake.base import partition_keys
+from pipelines.utils.datalake.base import null_partition, partition_keys
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
@@ -253,7 +253,9 @@ def stage_postgres(
             if lower is not None:
                 select += f" WHERE {col} >= '{lower_bound_literal(lower, aware)}'"
             day = f"CAST({col} AS DATE)"
-            year, month, date = partition_keys(described)
+            keys = partition_keys(described)
+            year, month, date = keys
+            rows_select = select
             select = (
                 f"SELECT *, strftime({day}, '%Y') AS {year}, strftime({day}, '%m') AS {month}, "
                 f"strftime({day}, '%Y-%m-%d') AS {date} FROM ({select})"
@@ -266,6 +268,13 @@ def stage_postgres(
             stats = db.execute(
                 f"COPY ({select}) TO '{target}' ({options}, RETURN_STATS)"
             ).fetchall()
+        if column and not stats:  # no rows: one empty file keeps the table's columns
+            empty = folder / null_partition(keys) / "part-empty.parquet"
+            empty.parent.mkdir(parents=True)
+            db.execute(
+                f"COPY (SELECT * FROM ({rows_select}) LIMIT 0) TO '{empty}' (FORMAT PARQUET)"
+            )
+            stats = [(str(empty), 0)]
     finally:
         db.close()
     _refuse_infinity([row[0] for row in stats])

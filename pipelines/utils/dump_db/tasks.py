@@ -207,8 +207,13 @@ def dump_db_to_datalake(
         if mismatched:
             raise RuntimeError(f"rows read != rows written, nothing published: {mismatched}")
         rows = staged.rows
-        if rows == 0 and mode == "overwrite":
+        if rows == 0 and partition_column and datalake.list_keys(prefix):
+            # The empty file only gives a new table its columns; published, it would replace
+            # the rows without a day. A partitioned table is never emptied by a dump.
             logger.warning("The source returned no rows; the table is left as it was.")
+            staged.files = {}
+        elif rows == 0:
+            logger.warning("The source returned no rows; the table is now empty.")
         keys: list[str] = []
         for key in sorted(staged.files):
             files = {p.name: p for p in staged.files[key]}

@@ -136,19 +136,18 @@ class PartitionedWriter:
         """Finish every file; returns the files, rows read and rows written per partition.
 
         Args:
-            schema: The result's schema: with no rows and no partitions, one empty file
-                keeps the table's columns (an empty source is an empty table, not an error).
+            schema: The result's schema, given when there were no rows: one empty file keeps
+                the table's columns (an empty source is an empty table, not an error).
         """
-        if not self.files and self.column is None and schema is not None:
+        if not self.files and schema is not None:
             if self.fmt == "csv":
                 refuse_for_csv(schema)
-            self._schema = (
-                csv_safe(schema.empty_table().to_batches()[0]).schema
-                if (self.fmt == "csv" and len(schema))
-                else schema
-            )
-            self._file("")
-            self.read[""] = 0
+                schema = pa.schema([f.with_type(_csv_type(f.type)) for f in schema])
+            self._schema = schema
+            # Partitioned, the empty file goes where rows without a day would.
+            key = "" if self.column is None else null_partition(partition_keys(schema.names))
+            self._file(key)
+            self.read[key] = 0
         for handle in self._open.values():
             handle.close()
         self._open.clear()
@@ -220,18 +219,25 @@ def refuse_for_csv(schema: pa.Schema) -> None:
         )
 
 
-def csv_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The batch with timestamps that carry a zone converted to UTC.
+def _csv_type(kind: pa.DataType) -> pa.DataType:
+    """The type a column is written to CSV as: zoned timestamps in UTC, others unchanged.
 
     Arrow's CSV writer prints a zoned timestamp in its zone with a minutes-only offset, which
     shifts instants whose offset has seconds (America/Sao_Paulo before 1914 was -03:06:28);
     in UTC every instant is written exactly, with a Z.
     """
+    if pa.types.is_timestamp(kind) and kind.tz is not None and kind.tz != "UTC":
+        return pa.timestamp(kind.unit, tz="UTC")
+    return kind
+
+
+def csv_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with its columns cast to the types CSV is written with (_csv_type)."""
     columns, changed = [], False
     for column, field_ in zip(batch.columns, batch.schema, strict=True):
-        kind = field_.type
-        if pa.types.is_timestamp(kind) and kind.tz is not None and kind.tz != "UTC":
-            column, changed = column.cast(pa.timestamp(kind.unit, tz="UTC")), True
+        kind = _csv_type(field_.type)
+        if kind != field_.type:
+            column, changed = column.cast(kind), True
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names) if changed else batch
 

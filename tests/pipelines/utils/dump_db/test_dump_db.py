@@ -484,3 +484,48 @@ def test_mariadb_column_names_with_quotes_and_spaces(local_env, mariadb_url, mon
     assert get_warehouse().rows(f'SELECT "we`ird", "a b", t FROM tests.{name}') == [
         (1, "12.50", "-01:00:00")  # DECIMAL wider than 38 digits is exact text
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "fmt", "partition"),
+    [("pg", "parquet", "d"), ("pg", "csv", "d"), ("pg", "csv", None), ("my", "parquet", "d"),
+     ("my", "csv", None)],
+)  # fmt: skip
+def test_an_empty_result_makes_an_empty_table_and_never_empties_a_partitioned_one(
+    local_env, postgres_url, mariadb_url, monkeypatch, source, fmt, partition
+):
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    name = f"empty_{uuid.uuid4().hex[:8]}"
+    create = f"CREATE TABLE {name} (id int, d date, ts timestamp)"
+    params = dict(connection=source, dataset_id="tests", table_id=name, table=name, format=fmt,
+                  partition_column=partition)  # fmt: skip
+
+    def execute(sql: str) -> None:
+        if source == "pg":
+            with connect_postgres() as conn:
+                conn.execute(sql)
+        else:
+            conn = connect_mariadb()
+            with conn.cursor() as cursor:
+                cursor.execute(sql)
+            conn.close()
+
+    execute(create)
+    try:
+        assert dump(**params).rows == 0
+        assert get_warehouse().rows(f"SELECT count(*) FROM tests.{name}") == [(0,)]
+        columns = get_warehouse().rows(
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE table_schema = 'tests' AND table_name = '{name}'"
+        )
+        assert {"id", "d", "ts"} <= {c for (c,) in columns}
+        execute(f"INSERT INTO {name} VALUES (1, '2024-05-02', '2024-05-02 10:00:00')")
+        assert dump(**params).rows == 1
+        execute(f"DELETE FROM {name}")
+        dump(**params)
+        # Partitioned, an empty result leaves the table; unpartitioned, it empties it.
+        expected = 1 if partition else 0
+        assert get_warehouse().rows(f"SELECT count(*) FROM tests.{name}") == [(expected,)]
+    finally:
+        execute(f"DROP TABLE {name}")
