@@ -123,7 +123,8 @@ def _exact_select(
     outer = []
     for name, kind in types.items():
         column = quote_ident("postgres", name)
-        if kind == "DATE" or kind.startswith("TIMESTAMP"):
+        # Scalar dates and timestamps only; arrays (TIMESTAMP[]) have no CSV form anyway.
+        if (kind == "DATE" or kind.startswith("TIMESTAMP")) and not kind.endswith("]"):
             message = (
                 f"column {name!r} ({kind}) holds infinity, which Parquet and CSV cannot hold: "
                 f"map it in a query=, e.g. CASE WHEN isfinite({name}) THEN {name} END"
@@ -164,9 +165,16 @@ def _refuse_infinity(files: list[str]) -> None:
                     continue
                 markers = _INFINITY.get(column.physical_type, ())
                 if stats.min_raw in markers or stats.max_raw in markers:
-                    found.add(column.path_in_schema)
+                    kind = (
+                        "date"
+                        if logical.startswith("Date")
+                        else "timestamp with time zone"
+                        if "isAdjustedToUTC=true" in logical
+                        else "timestamp"
+                    )
+                    found.add(f"{column.path_in_schema!r} ({kind})")
     if found:
-        names = ", ".join(repr(name) for name in sorted(found))
+        names = ", ".join(sorted(found))
         raise ValueError(
             f"column(s) {names} hold infinity, which Parquet and CSV cannot hold: map it in a "
             "query=, e.g. CASE WHEN isfinite(col) THEN col END"

@@ -226,7 +226,8 @@ def check(source: str, fmt: str, kind: str, outcome: str, result: tuple[str, str
         outcome = "refused" if fmt == "csv" else EXACT
     if outcome == "refused":
         assert got == "refused", f"{kind} as {fmt} should be refused: {detail}"
-        assert "'v'" in detail or " v " in detail or "v (" in detail, detail  # names the column
+        assert "'v' (" in detail, detail  # names the column and its type
+        assert "query=" in detail or "format='parquet'" in detail, detail  # and what to do
     else:
         assert got == EXACT, f"{kind} as {fmt}: {detail}"
 
