@@ -7,11 +7,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.errors import PipelinesError
+
 ENVIRONMENTS = ("local", "dev", "prod")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class SettingsError(RuntimeError):
+class SettingsError(PipelinesError, RuntimeError):
     """A setting is missing or has an invalid value."""
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from pipelines.manage.affected import Affected, dependency_hash
 from pipelines.manage.discover import Repo
+from pipelines.manage.errors import CliError
+from pipelines.settings import load_settings
 from pipelines.utils.deploy.deployment import Target
 from pipelines.utils.deploy.graph import ModuleGraph
 
@@ -169,3 +171,36 @@ def checkout_path_in_defaults(flow: Any, root: Path) -> str | None:
                 "to the repo root (read at run time) or compute it inside a task."
             )
     return None
+
+
+def register_target(repo: Repo, staging: bool, tag: str) -> Target:
+    """Where `register` puts versions, from settings: the production project (or, staging,
+    the development one) and the image <PIPELINES_IMAGE_REPOSITORY>:<tag>.
+
+    Raises:
+        CliError: Naming every missing setting and variable, before any request.
+    """
+    from pipelines.constants import STAGING_FLOW_SUFFIX
+    from pipelines.utils.execution.cloud import cloud_environment_problems
+
+    settings = load_settings(root=repo.root)
+    problems = [
+        p for p in cloud_environment_problems(settings) if not p.startswith("PIPELINES_FLOW_IMAGE")
+    ]
+    image = settings.get("PIPELINES_FLOW_IMAGE")
+    repository = settings.get("PIPELINES_IMAGE_REPOSITORY")
+    if not image and not repository:
+        problems.append(
+            "PIPELINES_IMAGE_REPOSITORY (or PIPELINES_FLOW_IMAGE): "
+            + settings.purpose("PIPELINES_IMAGE_REPOSITORY")
+        )
+    if problems:
+        raise CliError("register needs:\n" + "\n".join(f"  {p}" for p in problems))
+    project_key = "PIPELINES_DEV_PROJECT" if staging else "PIPELINES_PROD_PROJECT"
+    return Target(
+        project=settings.get(project_key) or "",
+        bucket=settings.require("PIPELINES_FLOWS_BUCKET"),
+        image=image or f"{repository}:{tag}",
+        schedule_active=not staging,
+        suffix=STAGING_FLOW_SUFFIX if staging else "",
+    )

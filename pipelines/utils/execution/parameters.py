@@ -7,8 +7,10 @@ from typing import Any
 
 from prefect import Flow
 
+from pipelines.errors import PipelinesError
 
-class FlowParameterError(ValueError):
+
+class FlowParameterError(PipelinesError, ValueError):
     """Parameters do not match the flow's Parameters."""
 
 

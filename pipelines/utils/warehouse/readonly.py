@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from pipelines.errors import PipelinesError
 
-class NotReadOnlyError(ValueError):
+
+class NotReadOnlyError(PipelinesError, ValueError):
     """A statement `query` refuses to run, with the rule it breaks."""
 
 

@@ -265,3 +265,24 @@ def test_manage_run_on_a_separate_dask_scheduler_and_worker(dask_cluster):
     assert f"with DaskExecutor on {address}" in result.stdout
     # The task ran in the worker process: its log lines are in the worker's output.
     assert "param = val" in worker_log.read_text()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "pipelines.emd.test_flow.flows.flow"],
+        ["dev-flows", "list"],
+        ["register", "--all"],
+        ["add-project", "qa_counts"],
+        ["query", "SELECT 1"],
+    ],
+)
+def test_a_malformed_env_file_is_a_message_from_every_command(repo_copy: Path, args):
+    (repo_copy / ".env").write_text('PIPELINES_ENV="local\n')
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=repo_copy, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert '.env:1: the value opens a " quote that never closes.' in result.stderr

@@ -1,0 +1,1 @@
+"""manage.py commands by topic: projects, running, checking, deploy."""

@@ -1,0 +1,208 @@
+"""Commands that deploy: register, image-tag and the dev-flows housekeeping."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from pipelines.manage.commands.base import confirm_or_abort, in_own_checkout, pass_repo
+from pipelines.manage.discover import Repo
+from pipelines.manage.errors import CliError
+from pipelines.settings import load_settings
+
+if TYPE_CHECKING:  # prefect is imported only by the commands that talk to the server
+    from prefect import Client
+
+
+@click.group("dev-flows")
+def dev_flows() -> None:
+    """List and archive development versions registered by run_cloud.
+
+    \b
+    Example:
+      python manage.py dev-flows list
+    """
+
+
+def _dev_client() -> tuple[Client, str]:
+    from prefect import Client
+
+    from pipelines.utils.execution.cloud import cloud_environment_problems
+
+    settings = load_settings()
+    # Only the Prefect variables matter here: housekeeping uploads nothing.
+    problems = [p for p in cloud_environment_problems(settings) if p.startswith("PREFECT__")]
+    if problems:
+        raise CliError("Missing environment variables:\n" + "\n".join(f"  {p}" for p in problems))
+    return Client(), settings.get("PIPELINES_DEV_PROJECT") or "staging"
+
+
+@dev_flows.command("list")
+def dev_flows_list() -> None:
+    """List the development versions in the development project (PIPELINES_DEV_PROJECT).
+
+    \b
+    Example:
+      python manage.py dev-flows list
+    """
+    from pipelines.utils.execution.dev_flows import list_dev_flows
+
+    client, project = _dev_client()
+    flows = list_dev_flows(client, project)
+    for flow in flows:
+        click.echo(f"{flow.id}  v{flow.version:<3} {flow.created}  {flow.name}")
+    click.echo(f"{len(flows)} development version(s) in project {project!r}.")
+
+
+@dev_flows.command("delete")
+@click.argument("flow_name", required=False)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def dev_flows_delete(flow_name: str | None, yes: bool) -> None:
+    """Archive the development versions of FLOW_NAME, or all of them.
+
+    \b
+    Example:
+      python manage.py dev-flows delete "emd: test_flow (development)" --yes
+    """
+    from pipelines.utils.execution.cloud import development_name
+    from pipelines.utils.execution.dev_flows import archive, list_dev_flows
+
+    client, project = _dev_client()
+    name = development_name(flow_name) if flow_name else None
+    flows = list_dev_flows(client, project, name)
+    if not flows:
+        click.echo(f"No development versions{f' of {name!r}' if name else ''} in {project!r}.")
+        return
+    for flow in flows:
+        click.echo(f"  {flow.name} v{flow.version} ({flow.id})")
+    confirm_or_abort(f"Archive these {len(flows)} version(s)?", yes, nothing="Nothing archived")
+    archive(client, flows)
+    click.echo(f"Archived {len(flows)} development version(s) in {project!r}.")
+
+
+@click.command("image-tag")
+@pass_repo
+def image_tag_command(repo: Repo) -> None:
+    """Print the flow-run image tag: deps-<hash of the runtime dependencies and Dockerfile>.
+
+    \b
+    Example:
+      docker build -t ghcr.io/city/pipelines:$(python manage.py image-tag) .
+    """
+    from pipelines.manage.affected import image_tag
+
+    click.echo(image_tag(repo.root))
+
+
+@click.command("register")
+@click.option("--all", "all_flows", is_flag=True, help="Register every flow.")
+@click.option(
+    "--since",
+    metavar="REV",
+    help="Register the flows this branch changed since it left REV (`git diff REV...`).",
+)
+@click.option(
+    "--staging",
+    is_flag=True,
+    help="Register into PIPELINES_DEV_PROJECT as '<name> (staging)' versions, schedules off.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be registered and why.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (flow, module, ...).")
+@click.option("--fail-if-empty", is_flag=True, help="Exit 1 when no flow is affected.")
+@pass_repo
+def register(
+    repo: Repo,
+    all_flows: bool,
+    since: str | None,
+    staging: bool,
+    dry_run: bool,
+    as_json: bool,
+    fail_if_empty: bool,
+) -> None:
+    """Register the flows a change affects (or all) on Prefect Server, idempotently.
+
+    A flow is affected when a file in its static import closure changed. An unchanged flow
+    uploads nothing and creates no version.
+
+    \b
+    Example:
+      python manage.py register --since origin/main --dry-run
+      python manage.py register --all
+    """
+    from pipelines.manage.affected import affected_flows, changed_files, image_tag
+    from pipelines.manage.register import (
+        Outcome,
+        Report,
+        load_flows,
+        register_all,
+        register_target,
+    )
+    from pipelines.utils.deploy.graph import ModuleGraph
+
+    if all_flows == bool(since):
+        raise click.UsageError("Pass exactly one of --all or --since REV.")
+    in_own_checkout(repo)
+    graph = ModuleGraph.build(repo.root)
+    changed = None if all_flows else changed_files(repo.root, since or "")
+    affected, deleted = affected_flows(repo, graph, changed)
+    say = (lambda line: None) if as_json else click.echo
+    if as_json:
+        _prefect_logs_to_stderr()
+    for path in deleted:
+        say(f"removed: {path} is gone; archive its flows in the UI (nothing to register).")
+    target = None
+    if not dry_run:
+        target = register_target(repo, staging, image_tag(repo.root))
+    report = Report()
+    loaded = load_flows(affected, report)
+    if dry_run:
+        for item, flow in loaded:
+            report.outcomes.append(Outcome(flow.name, item.module, "would register", affected=item))
+    else:
+        assert target is not None
+        register_all(repo, graph, loaded, target, report, progress=say)
+    _print_report(report, as_json, dry_run)
+    if fail_if_empty and not report.outcomes:
+        raise CliError("No flow is affected by this change (--fail-if-empty).")
+    if report.count("failed"):
+        raise CliError(f"{report.count('failed')} flow(s) failed; the others were processed.")
+
+
+def _prefect_logs_to_stderr() -> None:
+    """Keep stdout for the JSON document: Prefect logs to stdout by default."""
+    import logging
+    import sys
+
+    import prefect  # noqa: F401  (configures the 'prefect' logger)
+
+    for handler in logging.getLogger("prefect").handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+
+
+def _print_report(report, as_json: bool, dry_run: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([o.as_json() for o in report.outcomes], indent=2))
+        return
+    if not report.outcomes:
+        click.echo("No flow is affected.")
+        return
+    click.echo("")
+    click.echo("Would register:" if dry_run else "Report:")
+    for outcome in report.outcomes:
+        click.echo(f"  {outcome.status:<15} {outcome.flow}  ({outcome.module})")
+        if outcome.detail:
+            click.echo(f"      {outcome.detail}")
+        item = outcome.affected
+        if dry_run and item and item.reason == "changed":
+            click.echo(f"      {item.changed} changed; imports: {' -> '.join(item.via)}")
+        elif dry_run and item and item.reason == "dependencies":
+            click.echo(f"      {item.changed} changed: new image for every flow")
+    if not dry_run:
+        click.echo(
+            f"registered: {report.count('registered')}, skipped (unchanged): "
+            f"{report.count('skipped')}, failed: {report.count('failed')}, "
+            f"uploads: {report.uploads}"
+        )
