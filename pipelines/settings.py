@@ -97,6 +97,8 @@ ENVIRONMENT_REQUIRES: dict[str, tuple[str, ...]] = {
     "dev": ("PIPELINES_DATALAKE_BUCKET", "PIPELINES_BIGQUERY_PROJECT"),
     "prod": ("PIPELINES_DATALAKE_BUCKET", "PIPELINES_BIGQUERY_PROJECT"),
 }
+# Settings named by the user, one per instance: PIPELINES_DB_<NAME> holds a connection's URL.
+SETTING_FAMILIES = ("PIPELINES_DB_",)
 _BY_NAME = {s.name: s for s in (*SETTINGS, *CLOUD_VARIABLES)}
 _KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 
@@ -169,7 +171,16 @@ class Settings:
     environ: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> str | None:
-        """Return a setting's value, or its default when unset or empty."""
+        """Return a setting's value, or its default when unset or empty.
+
+        Raises:
+            KeyError: name is not a documented setting (a typo in the code fails at once).
+        """
+        if name not in _BY_NAME and not name.startswith(SETTING_FAMILIES):
+            raise KeyError(
+                f"{name} is not a setting: fix the name, or document it in SETTINGS "
+                "(pipelines/settings.py) and .env.example."
+            )
         value = self.values.get(name)
         if value:
             return value
@@ -195,7 +206,7 @@ class Settings:
 
     @property
     def env(self) -> str:
-        env = self.get("PIPELINES_ENV") or "local"
+        env = self.require("PIPELINES_ENV")
         if env not in ENVIRONMENTS:
             raise SettingsError(f"PIPELINES_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}.")
         return env
@@ -217,12 +228,12 @@ class Settings:
 
     @property
     def data_dir(self) -> Path:
-        path = Path(self.get("PIPELINES_DATA_DIR") or "./data")
+        path = Path(self.require("PIPELINES_DATA_DIR"))
         return path if path.is_absolute() else self.root / path
 
     @property
     def default_org(self) -> str:
-        return self.get("PIPELINES_DEFAULT_ORG") or "emd"
+        return self.require("PIPELINES_DEFAULT_ORG")
 
 
 # Process defaults for libraries, applied when pipelines is imported (only where unset).

@@ -198,7 +198,7 @@ def register_target(repo: Repo, staging: bool, tag: str) -> Target:
         raise CliError("register needs:\n" + "\n".join(f"  {p}" for p in problems))
     project_key = "PIPELINES_DEV_PROJECT" if staging else "PIPELINES_PROD_PROJECT"
     return Target(
-        project=settings.get(project_key) or "",
+        project=settings.require(project_key),
         bucket=settings.require("PIPELINES_FLOWS_BUCKET"),
         image=image or f"{repository}:{tag}",
         schedule_active=not staging,

@@ -96,3 +96,17 @@ def test_dotenv_errors_name_the_line(tmp_path, content, message):
 def test_dotenv_with_a_byte_order_mark_is_read(tmp_path):
     (tmp_path / ".env").write_bytes(b"\xef\xbb\xbfKEY=value\n")
     assert read_dotenv(tmp_path / ".env") == {"KEY": "value"}
+
+
+def test_an_unknown_setting_name_fails_at_once(tmp_path):
+    settings = load_settings({"PIPELINES_DB_SME": "postgresql://h/db"}, root=tmp_path)
+    assert settings.get("PIPELINES_DB_SME") == "postgresql://h/db"  # a documented family
+    with pytest.raises(KeyError, match="PIPELINES_DATALAKE_BUKET is not a setting"):
+        settings.get("PIPELINES_DATALAKE_BUKET")
+
+
+def test_each_default_lives_in_settings_only(tmp_path):
+    settings = load_settings({}, root=tmp_path)
+    assert (settings.env, settings.default_org) == ("local", "emd")
+    assert settings.data_dir == tmp_path / "data"
+    assert settings.require("PIPELINES_EXECUTOR") == "local"

@@ -36,7 +36,7 @@ def _dev_client() -> tuple[Client, str]:
     problems = [p for p in cloud_environment_problems(settings) if p.startswith("PREFECT__")]
     if problems:
         raise CliError("Missing environment variables:\n" + "\n".join(f"  {p}" for p in problems))
-    return Client(), settings.get("PIPELINES_DEV_PROJECT") or "staging"
+    return Client(), settings.require("PIPELINES_DEV_PROJECT")
 
 
 @dev_flows.command("list")

@@ -27,5 +27,5 @@ def get_datalake(settings: Settings | None = None) -> Datalake:
 
     return GCSDatalake(
         settings.require("PIPELINES_DATALAKE_BUCKET"),
-        root=settings.get("PIPELINES_DATALAKE_PREFIX") or "",
+        root=settings.require("PIPELINES_DATALAKE_PREFIX"),
     )

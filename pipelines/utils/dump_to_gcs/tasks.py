@@ -7,7 +7,7 @@ from prefect import task
 
 from pipelines.settings import load_settings
 from pipelines.utils.datalake import get_datalake
-from pipelines.utils.dump_to_gcs.export import DEFAULT_MAX_MB, Export, export_zipped_csv
+from pipelines.utils.dump_to_gcs.export import Export, export_zipped_csv
 from pipelines.utils.warehouse import get_warehouse
 
 
@@ -37,7 +37,7 @@ def dump_to_gcs(
         if not name or not name.replace("_", "").isalnum():
             raise ValueError(f"{label}={name!r} must be letters, digits and underscores.")
     settings = load_settings()
-    cap = max_mb or float(settings.get("PIPELINES_DUMP_TO_GCS_MAX_MB") or DEFAULT_MAX_MB)
+    cap = max_mb or float(settings.require("PIPELINES_DUMP_TO_GCS_MAX_MB"))
     sql = query or f'SELECT * FROM "{dataset_id}"."{table_id}"'
     export = export_zipped_csv(
         get_warehouse(settings), get_datalake(settings), sql, dataset_id, table_id, cap

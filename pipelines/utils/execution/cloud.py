@@ -58,7 +58,7 @@ def development_name(name: str) -> str:
 def development_target(labels: Iterable[str], settings: Settings) -> Target:
     """Where run_cloud puts development versions: the development project, schedules off."""
     return Target(
-        project=settings.get("PIPELINES_DEV_PROJECT") or "staging",
+        project=settings.require("PIPELINES_DEV_PROJECT"),
         bucket=settings.require("PIPELINES_FLOWS_BUCKET"),
         image=settings.require("PIPELINES_FLOW_IMAGE"),
         schedule_active=False,
@@ -112,7 +112,7 @@ def run_cloud(
     given = check_parameters(flow, parameters)
     deployment = development_copy(flow, labels, settings)
     dev = deployment.flow
-    project = settings.get("PIPELINES_DEV_PROJECT") or "staging"
+    project = settings.require("PIPELINES_DEV_PROJECT")
     bucket = settings.require("PIPELINES_FLOWS_BUCKET")
     uploaded = upload(deployment, gcs.Client().bucket(bucket))
     print(
@@ -125,7 +125,7 @@ def run_cloud(
     if not flow_id:
         raise RuntimeError(f"Prefect Server returned no flow id for {dev.name!r}.")
     run_id = client.create_flow_run(flow_id=flow_id, parameters=given)
-    ui = (settings.get("PIPELINES_PREFECT_UI_URL") or "").rstrip("/")
+    ui = settings.require("PIPELINES_PREFECT_UI_URL").rstrip("/")
     print(f"Run submitted, please check it at:\n{ui}/flow-run/{run_id}")
     if cleanup:
         archived = archive_other_versions(client, project, dev.name, keep=flow_id)

@@ -25,7 +25,7 @@ def make_executor(settings: Settings) -> Executor:
     address = settings.get("PIPELINES_DASK_ADDRESS")
     if address:
         return DaskExecutor(address=address)
-    kind = settings.get("PIPELINES_EXECUTOR") or "local"
+    kind = settings.require("PIPELINES_EXECUTOR")
     if kind == "local_dask":
         return LocalDaskExecutor(scheduler="threads")
     if kind == "local":

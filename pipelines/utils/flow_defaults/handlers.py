@@ -37,7 +37,7 @@ def failure_message(flow: Flow, state: State) -> dict[str, Any]:
     run_id = (
         prefect.context.get("flow_run_id") if prefect.context.get("running_with_backend") else None
     )
-    ui = (settings.get("PIPELINES_PREFECT_UI_URL") or "").rstrip("/")
+    ui = settings.require("PIPELINES_PREFECT_UI_URL").rstrip("/")
     link = f"{ui}/flow-run/{run_id}" if run_id else "a local run (no link)"
     owners = ", ".join(getattr(flow, "code_owners", []) or []) or "no code owners set"
     message = redact(str(state.message))
