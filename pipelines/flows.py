@@ -1,3 +1,3 @@
-"""Imports every org, and through them every project's flows: what CD and `check` walk."""
+"""Imports every org, and through them every project's flows; `check` verifies it imports."""
 
 import pipelines.emd  # noqa: F401
