@@ -19,7 +19,7 @@ def _isolate_projects() -> None:
     fails its own tests, not its siblings'. tests/pipelines/test_flows.py runs each org's list
     on its own."""
     from pipelines.manage.discover import Repo
-    from pipelines.manage.loading import stub_org
+    from pipelines.manage.inventory import stub_org
 
     for org in Repo(REPO_ROOT).orgs():
         stub_org(org)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
+from pipelines.manage.inventory import flow_modules
 from pipelines.utils.deploy.graph import ModuleGraph
 
 # What goes into the flow-run image; a change here means a new image for every flow.
@@ -148,7 +149,7 @@ def affected_flows(
     Returns:
         (affected flow modules with reasons, relative paths of deleted flows modules)
     """
-    modules = [module for module in repo.flow_modules() if module in graph.files]
+    modules = [m.module for m in flow_modules(repo) if m.module in graph.files]
     if changed is None:
         return [Affected(m, "all") for m in modules], []
     root = repo.root.resolve()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pipelines.manage.discover import Repo, unaggregated
-from pipelines.manage.loading import load_repo_flows
+from pipelines.manage.inventory import load_repo_flows
 
 
 def check_repo(repo: Repo) -> tuple[int, list[str]]:

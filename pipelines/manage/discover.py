@@ -46,16 +46,6 @@ class Repo:
         """Every org with its projects."""
         return {org: self.projects(org) for org in self.orgs()}
 
-    def flow_modules(self) -> list[str]:
-        """Every flows module of the tree: each org's own flows.py where there is one, then
-        each project's (every project must have one, so a missing one is still listed)."""
-        modules = []
-        for org, projects in self.tree().items():
-            if (self.package / org / "flows.py").is_file():
-                modules.append(f"pipelines.{org}.flows")
-            modules += [f"pipelines.{org}.{project}.flows" for project in projects]
-        return modules
-
     def taken_names(self) -> dict[str, str]:
         """Every org and project name, mapped to its path for messages."""
         taken: dict[str, str] = {}

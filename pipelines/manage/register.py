@@ -9,10 +9,9 @@ from typing import Any
 
 from pipelines.manage.affected import Affected, dependency_hash
 from pipelines.manage.discover import Repo
-from pipelines.manage.errors import CliError
 from pipelines.settings import load_settings
-from pipelines.utils.deploy.deployment import Target
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.deploy.target import Kind, Target, build_target, check_target
 
 _LATEST = """
 query LatestVersion($project: String!, $name: String!) {
@@ -69,20 +68,16 @@ class Report:
 
 def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected, Any]]:
     """Import each affected module; an import error is a failed outcome, not a stop."""
-    from pipelines.manage.loading import import_project_module, own_flows
+    from pipelines.manage.inventory import load_modules
 
     loaded = []
     for item in affected:
-        try:
-            module = import_project_module(item.module)
-        except Exception as error:
-            report.outcomes.append(
-                Outcome(
-                    item.module, item.module, "failed", f"{type(error).__name__}: {error}", item
-                )
-            )
+        found = load_modules([item.module])
+        if item.module in found.failed:
+            detail = found.failed[item.module]
+            report.outcomes.append(Outcome(item.module, item.module, "failed", detail, item))
             continue
-        flows = own_flows(module)
+        flows = [flow for _, flow in found.flows]
         if not flows and item.module.count(".") == 2:
             continue  # an org's own flows.py may hold none
         if not flows:
@@ -174,33 +169,13 @@ def checkout_path_in_defaults(flow: Any, root: Path) -> str | None:
 
 
 def register_target(repo: Repo, staging: bool, tag: str) -> Target:
-    """Where `register` puts versions, from settings: the production project (or, staging,
-    the development one) and the image <PIPELINES_IMAGE_REPOSITORY>:<tag>.
+    """Where `register` puts versions: the production project (or, staging, the development
+    one) and the image <PIPELINES_IMAGE_REPOSITORY>:<tag> unless PIPELINES_FLOW_IMAGE is set.
 
     Raises:
-        CliError: Naming every missing setting and variable, before any request.
+        SettingsError: Naming every missing setting and variable, before any request.
     """
-    from pipelines.constants import STAGING_FLOW_SUFFIX
-    from pipelines.utils.execution.cloud import cloud_environment_problems
-
     settings = load_settings(root=repo.root)
-    problems = [
-        p for p in cloud_environment_problems(settings) if not p.startswith("PIPELINES_FLOW_IMAGE")
-    ]
-    image = settings.get("PIPELINES_FLOW_IMAGE")
-    repository = settings.get("PIPELINES_IMAGE_REPOSITORY")
-    if not image and not repository:
-        problems.append(
-            "PIPELINES_IMAGE_REPOSITORY (or PIPELINES_FLOW_IMAGE): "
-            + settings.purpose("PIPELINES_IMAGE_REPOSITORY")
-        )
-    if problems:
-        raise CliError("register needs:\n" + "\n".join(f"  {p}" for p in problems))
-    project_key = "PIPELINES_DEV_PROJECT" if staging else "PIPELINES_PROD_PROJECT"
-    return Target(
-        project=settings.require(project_key),
-        bucket=settings.require("PIPELINES_FLOWS_BUCKET"),
-        image=image or f"{repository}:{tag}",
-        schedule_active=not staging,
-        suffix=STAGING_FLOW_SUFFIX if staging else "",
-    )
+    kind: Kind = "staging" if staging else "production"
+    check_target(kind, settings, "register needs:")
+    return build_target(kind, settings, tag=tag)

@@ -8,11 +8,11 @@ import importlib.util
 import pytest
 
 from pipelines.manage.discover import Repo, unaggregated
-from pipelines.manage.loading import flows_in, import_project_module, own_flows
+from pipelines.manage.inventory import flow_modules, flows_in, import_project_module, own_flows
 from tests.conftest import REPO_ROOT
 
 REPO = Repo(REPO_ROOT)
-PROJECTS = [f"pipelines.{org}.{p}.flows" for org, projects in REPO.tree().items() for p in projects]
+PROJECTS = [m.module for m in flow_modules(REPO) if m.project]
 
 
 def test_every_org_and_project_is_aggregated():

@@ -29,14 +29,14 @@ def dev_flows() -> None:
 def _dev_client() -> tuple[Client, str]:
     from prefect import Client
 
-    from pipelines.utils.execution.cloud import cloud_environment_problems
+    from pipelines.utils.deploy.target import environment_problems, project_of
 
     settings = load_settings()
     # Only the Prefect variables matter here: housekeeping uploads nothing.
-    problems = [p for p in cloud_environment_problems(settings) if p.startswith("PREFECT__")]
+    problems = [p for p in environment_problems(settings) if p.startswith("PREFECT__")]
     if problems:
         raise CliError("Missing environment variables:\n" + "\n".join(f"  {p}" for p in problems))
-    return Client(), settings.require("PIPELINES_DEV_PROJECT")
+    return Client(), project_of("development", settings)
 
 
 @dev_flows.command("list")

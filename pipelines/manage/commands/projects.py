@@ -111,10 +111,14 @@ def list_projects(repo: Repo, as_json: bool) -> None:
     Example:
       python manage.py list-projects --json
     """
+    from pipelines.manage.inventory import flow_modules
+
     tree = repo.tree()
     reserved = reserved_names()
     if as_json:
-        click.echo(json.dumps({"orgs": tree, "reserved": sorted(reserved)}, indent=2))
+        modules = [module.path for module in flow_modules(repo)]
+        document = {"orgs": tree, "flow_modules": modules, "reserved": sorted(reserved)}
+        click.echo(json.dumps(document, indent=2))
         return
     for org, projects in tree.items():
         click.echo(f"{org} ({len(projects)} project{'s' if len(projects) != 1 else ''})")

@@ -46,7 +46,7 @@ def run(repo: Repo, flow_path: str, params: dict[str, object]) -> None:
       python manage.py run pipelines.emd.test_flow.flows.flow --param param=val
     """
     in_own_checkout(repo)
-    from pipelines.manage.loading import load_flow
+    from pipelines.manage.inventory import load_flow
     from pipelines.utils.execution import check_parameters, failed_tasks, run_local
 
     flow = load_flow(flow_path)

@@ -19,28 +19,8 @@ from pipelines.utils.deploy.bundle import (
     stored_bytes,
 )
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.deploy.target import Target
 from pipelines.utils.flow_defaults import org_label
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where and how flows are deployed: production (register), staging or development.
-
-    Args:
-        project: Prefect project.
-        bucket: GCS bucket of the stored flows.
-        image: Image of the flow-run pods.
-        schedule_active: Whether the new version's schedule runs.
-        suffix: Appended to flow names ('' in production, ' (staging)', ' (development)').
-        labels: Agent labels of the runs; None keeps the flow's own. The org label is added.
-    """
-
-    project: str
-    bucket: str
-    image: str
-    schedule_active: bool
-    suffix: str = ""
-    labels: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -53,6 +33,7 @@ class Deployment:
     digest: str
     key: str
     graph: ModuleGraph
+    target: Target
 
     def data(self) -> bytes:
         """The stored bytes (built only when they are uploaded)."""
@@ -117,7 +98,7 @@ def deployment_copy(
     deployable.storage.add_flow(deployable)
     if deployable.result is None:  # as Flow.register does: task results go to the bucket
         deployable.result = deployable.storage.result
-    return Deployment(deployable, module, flow.name, digest.hexdigest(), key, graph)
+    return Deployment(deployable, module, flow.name, digest.hexdigest(), key, graph, target)
 
 
 def upload(deployment: Deployment, bucket: Any) -> bool:

@@ -3,51 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from google.cloud import storage as gcs  # type: ignore[attr-defined]
 from prefect import Client, Flow
 
 from pipelines.constants import DEV_FLOW_SUFFIX
-from pipelines.settings import CLOUD_VARIABLES, REPO_ROOT, Settings, SettingsError, load_settings
-from pipelines.utils.deploy.deployment import (
-    Deployment,
-    Target,
-    deployed_name,
-    deployment_copy,
-    upload,
-)
+from pipelines.settings import REPO_ROOT, Settings, load_settings
+from pipelines.utils.deploy.deployment import Deployment, deployed_name, deployment_copy, upload
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.deploy.target import build_target, check_target
 from pipelines.utils.execution.dev_flows import archive_other_versions
 from pipelines.utils.execution.parameters import check_parameters
 
-# Settings run_cloud needs beyond those with defaults.
-REQUIRED_SETTINGS = ("PIPELINES_FLOWS_BUCKET", "PIPELINES_FLOW_IMAGE")
-
-
-def cloud_environment_problems(settings: Settings) -> list[str]:
-    """Every missing or wrong variable run_cloud needs, each with what it is for."""
-    problems = []
-    for variable in CLOUD_VARIABLES:
-        value = settings.environ.get(variable.name)
-        if not value:
-            where = (
-                " (it is in .env, but must be exported)"
-                if settings.values.get(variable.name)
-                else ""
-            )
-            problems.append(f"{variable.name}: {variable.help}{where}")
-        elif variable.name == "PREFECT__BACKEND" and value != "server":
-            problems.append(f"PREFECT__BACKEND={value!r}: {variable.help}")
-        elif variable.name == "GOOGLE_APPLICATION_CREDENTIALS" and not Path(value).is_file():
-            problems.append(
-                f"GOOGLE_APPLICATION_CREDENTIALS={value!r}: no such file. {variable.help}"
-            )
-    for name in REQUIRED_SETTINGS:
-        if not settings.get(name):
-            problems.append(f"{name}: {settings.purpose(name)}")
-    return problems
+_NEEDS = "run_cloud needs these environment variables (see README, 'Run in the cloud'):"
 
 
 def development_name(name: str) -> str:
@@ -55,22 +24,10 @@ def development_name(name: str) -> str:
     return deployed_name(name, DEV_FLOW_SUFFIX)
 
 
-def development_target(labels: Iterable[str], settings: Settings) -> Target:
-    """Where run_cloud puts development versions: the development project, schedules off."""
-    return Target(
-        project=settings.require("PIPELINES_DEV_PROJECT"),
-        bucket=settings.require("PIPELINES_FLOWS_BUCKET"),
-        image=settings.require("PIPELINES_FLOW_IMAGE"),
-        schedule_active=False,
-        suffix=DEV_FLOW_SUFFIX,
-        labels=tuple(sorted(labels)),
-    )
-
-
 def development_copy(flow: Flow, labels: Iterable[str], settings: Settings) -> Deployment:
     """The development version of flow, with the code of this checkout; flow is unchanged."""
     graph = ModuleGraph.build(REPO_ROOT)  # the checkout the flow's code was imported from
-    return deployment_copy(flow, development_target(labels, settings), graph)
+    return deployment_copy(flow, build_target("development", settings, labels=labels), graph)
 
 
 def run_cloud(
@@ -102,18 +59,13 @@ def run_cloud(
         FlowParameterError: Unknown or missing parameters.
     """
     settings = settings or load_settings()
-    problems = cloud_environment_problems(settings)
-    if problems:
-        raise SettingsError(
-            "run_cloud needs these environment variables (see README, 'Run in the cloud'):\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
+    check_target("development", settings, _NEEDS)
     labels = list(labels)
     given = check_parameters(flow, parameters)
     deployment = development_copy(flow, labels, settings)
+    target = deployment.target
     dev = deployment.flow
-    project = settings.require("PIPELINES_DEV_PROJECT")
-    bucket = settings.require("PIPELINES_FLOWS_BUCKET")
+    project, bucket = target.project, target.bucket
     uploaded = upload(deployment, gcs.Client().bucket(bucket))
     print(
         f"Uploaded {deployment.key} to {bucket}"

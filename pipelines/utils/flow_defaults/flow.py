@@ -8,10 +8,8 @@ from typing import Any
 
 from prefect import Flow
 from prefect.run_configs import KubernetesRun
-from prefect.storage import GCS
 
 from pipelines.constants import SHARED_PACKAGES
-from pipelines.settings import Settings, load_settings
 from pipelines.utils.flow_defaults.handlers import notify_failure
 from pipelines.utils.flow_defaults.handlers import skip_if_running as skip_if_running_handler
 
@@ -22,14 +20,16 @@ def org_label(org: str) -> str:
 
 
 class PipelineFlow(Flow):
-    """A Flow with the repo's defaults: org label, run config, GCS storage, failure alerts.
+    """A Flow with the repo's defaults: org label, code owners, failure alerts.
+
+    Image, storage and schedule state are not decided here: they depend on where a version
+    goes, and `pipelines.utils.deploy.deployment_copy` sets them from its target.
 
     Args:
         name: Flow name, unique in the repo ("<org>: <project>" by convention).
         org: The org that owns the flow; its label goes on the run config.
         code_owners: People named in failure alerts.
         skip_if_running: Skip a run while another run of this flow is running.
-        settings: Settings to read (tests); default: the environment and .env.
         **kwargs: Passed to prefect.Flow (schedule, state_handlers, ...).
     """
 
@@ -40,21 +40,11 @@ class PipelineFlow(Flow):
         org: str,
         code_owners: Iterable[str] = (),
         skip_if_running: bool = False,
-        settings: Settings | None = None,
         **kwargs: Any,
     ) -> None:
-        settings = settings or load_settings()
         self.org = org
         self.code_owners = list(code_owners)
-        # image None lets the agent use its default image.
-        image = settings.get("PIPELINES_FLOW_IMAGE")
-        kwargs.setdefault(
-            "run_config",
-            KubernetesRun(image=image, labels=[org_label(org)]),  # type: ignore[arg-type]
-        )
-        bucket = settings.get("PIPELINES_FLOWS_BUCKET")
-        if bucket and "storage" not in kwargs:
-            kwargs["storage"] = GCS(bucket=bucket)
+        kwargs.setdefault("run_config", KubernetesRun(labels=[org_label(org)]))
         handlers = [notify_failure, *(kwargs.pop("state_handlers", None) or [])]
         if skip_if_running:
             handlers.insert(0, skip_if_running_handler)

@@ -173,6 +173,7 @@ def test_list_projects_json(repo_copy: Path):
     assert data["orgs"] == {**Repo(repo_copy).tree(), "qa_org": []}
     assert data["orgs"]["qa_org"] == [] and "test_flow" in data["orgs"]["emd"]
     assert {"utils", "flows", "pipelines", "json", "prefect"} <= set(data["reserved"])
+    assert "pipelines/emd/test_flow/flows.py" in data["flow_modules"]
 
 
 def test_list_projects_imports_neither_prefect_nor_any_flow(repo_copy: Path):

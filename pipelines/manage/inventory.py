@@ -1,4 +1,4 @@
-"""Import flows by dotted path, and every flow of the repo, for `run` and `check`."""
+"""Which flows exist and where: the one answer for run, check, register and list-projects."""
 
 from __future__ import annotations
 
@@ -14,6 +14,37 @@ from pipelines.manage.errors import CliError
 
 if TYPE_CHECKING:
     from prefect import Flow
+
+
+@dataclass(frozen=True)
+class FlowModule:
+    """A module where flows are defined: a project's flows.py, or an org's own flows.py."""
+
+    module: str
+    org: str
+    project: str | None
+
+    @property
+    def path(self) -> str:
+        """Its file, relative to the repo root."""
+        return self.module.replace(".", "/") + ".py"
+
+
+def flow_modules(repo: Repo) -> list[FlowModule]:
+    """Every flows module of the tree, read from files (nothing is imported): each org's own
+    flows.py where there is one, then each project's (every project must have one, so a
+    missing one is still listed and reported when imported).
+
+    pipelines/flows.py and the org __init__ files aggregate these modules for the people who
+    import `pipelines.flows`; nothing here reads them, so one broken project never hides its
+    siblings.
+    """
+    modules = []
+    for org, projects in repo.tree().items():
+        if (repo.package / org / "flows.py").is_file():
+            modules.append(FlowModule(f"pipelines.{org}.flows", org, None))
+        modules += [FlowModule(f"pipelines.{org}.{p}.flows", org, p) for p in projects]
+    return modules
 
 
 def flows_in(module: ModuleType) -> dict[str, Flow]:
@@ -107,24 +138,25 @@ def import_project_module(name: str):
 
 @dataclass
 class RepoFlows:
-    """Every flow found by importing each project's flows module."""
+    """Flows found by importing flows modules, and the modules that failed."""
 
     flows: list[tuple[str, Flow]] = field(default_factory=list)  # (module, flow)
     problems: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # module -> "Error: message"
 
 
-def load_repo_flows(repo: Repo) -> RepoFlows:
-    """Import pipelines.flows and each project's flows module, collecting import errors."""
+def load_modules(module_names: list[str]) -> RepoFlows:
+    """Import each module without its org's __init__ and collect the flows it defines.
 
+    An import error is recorded for that module and the others are still imported.
+    """
     found = RepoFlows()
     seen: set[int] = set()
-    modules = repo.flow_modules()
-    # The aggregation first, as CD imports it; then each project on its own, so one broken
-    # project is reported without hiding its siblings.
-    for module_name in ["pipelines.flows", *modules]:
+    for module_name in module_names:
         try:
             module = import_project_module(module_name)
-        except Exception as error:  # reported per module; the others are still checked
+        except Exception as error:  # reported per module; the others are still loaded
+            found.failed[module_name] = f"{type(error).__name__}: {error}"
             found.problems.append(
                 f"{module_name}: import failed: {type(error).__name__}: {error}{_where(error)}"
             )
@@ -134,3 +166,9 @@ def load_repo_flows(repo: Repo) -> RepoFlows:
                 seen.add(id(value))
                 found.flows.append((module_name, value))
     return found
+
+
+def load_repo_flows(repo: Repo) -> RepoFlows:
+    """Import pipelines.flows (the aggregation, as its users import it), then each flows
+    module on its own, so one broken project is reported without hiding its siblings."""
+    return load_modules(["pipelines.flows", *(m.module for m in flow_modules(repo))])
