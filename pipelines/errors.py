@@ -1,4 +1,4 @@
-"""The base of every expected failure: one a person can fix from its message alone."""
+"""Every expected failure: one a person can fix from its message alone."""
 
 
 class PipelinesError(Exception):
@@ -6,3 +6,31 @@ class PipelinesError(Exception):
 
     manage.py prints the message (no traceback) and exits 1; anything else is a bug.
     """
+
+
+# One type per shared capability. Each is also a ValueError: what it reports is a value
+# (a parameter, a name, a result's size or rows) that the capability cannot work with.
+
+
+class TableNameError(PipelinesError, ValueError):
+    """A dataset_id or table_id breaks the one naming rule of datalake and warehouse."""
+
+
+class DatalakeError(PipelinesError, ValueError):
+    """A datalake write or key that cannot be done as asked."""
+
+
+class WarehouseError(PipelinesError, ValueError):
+    """A warehouse load or query that cannot be done as asked."""
+
+
+class DumpError(PipelinesError, ValueError):
+    """dump_db refused its parameters or failed; the message has credentials masked."""
+
+
+class DumpUrlError(PipelinesError, ValueError):
+    """dump_url refused its parameters or the downloaded file."""
+
+
+class ExportError(PipelinesError, ValueError):
+    """dump_to_gcs refused its parameters or an export above its size cap."""

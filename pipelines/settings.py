@@ -239,7 +239,8 @@ class Settings:
 # Process defaults for libraries, applied when pipelines is imported (only where unset).
 PROCESS_DEFAULTS = {
     # Arrow's default pool here (mimalloc) keeps freed memory: a 2M-row MySQL dump peaked at
-    # 230-250 MB with it and at 180 MB with jemalloc. It must be set before pyarrow loads.
+    # 230-250 MB with it and at 180 MB with jemalloc (bench/dump_db.py, 2026-11). It must be
+    # set before pyarrow loads.
     "ARROW_DEFAULT_MEMORY_POOL": "jemalloc",
 }
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pipelines.errors import DatalakeError, TableNameError
 
 # Hive-style partitions with basedosdados' names, so BigQuery external tables read them as is.
 PARTITION_KEYS = ("ano", "mes", "data")
@@ -28,15 +31,35 @@ class DatalakeWrite:
     columns: dict[str, str] = field(default_factory=dict)
 
 
+# The one rule for dataset_id and table_id, in the datalake, DuckDB and BigQuery alike: an
+# identifier every engine takes unquoted, which also keeps keys free of '/' and '..'.
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,1023}")
+
+
+def check_table_name(label: str, value: str) -> str:
+    """Return `value` if it is a valid dataset_id or table_id.
+
+    Raises:
+        TableNameError: It is empty, too long, has characters other than letters, digits
+            and underscores, or starts with a digit.
+    """
+    if not isinstance(value, str) or not _TABLE_NAME.fullmatch(value):
+        raise TableNameError(
+            f"{label}={value!r} is not a valid table or dataset name: use letters, digits and "
+            "underscores, not starting with a digit (at most 1024), e.g. 'rain_per_hour'."
+        )
+    return value
+
+
 def table_prefix(dataset_id: str, table_id: str) -> str:
-    """Where a table's files live: <dataset_id>/<table_id>."""
-    for label, value in (("dataset_id", dataset_id), ("table_id", table_id)):
-        if not value or "/" in value or value.startswith("."):
-            raise ValueError(f"{label}={value!r} must be a non-empty name without '/'.")
-    return f"{dataset_id}/{table_id}"
+    """Where a table's files live: <dataset_id>/<table_id>.
+
+    Raises:
+        TableNameError: Either name breaks the naming rule (check_table_name).
+    """
+    return f"{check_table_name('dataset_id', dataset_id)}/{check_table_name('table_id', table_id)}"
 
 
-PARTITION_KEYS = ("ano", "mes", "data")
 # Used instead when the table has its own column named like a key (ano, mes and data are
 # common column names here): a partition key never shadows or overwrites a column.
 SUFFIXED_KEYS = tuple(f"{key}_particao" for key in PARTITION_KEYS)
@@ -46,13 +69,13 @@ def partition_keys(columns: Iterable[str]) -> tuple[str, ...]:
     """The partition folder names for a table with these columns.
 
     Raises:
-        ValueError: The table has columns named like both sets of keys.
+        DatalakeError: The table has columns named like both sets of keys.
     """
     names = {column.lower() for column in columns}
     for keys in (PARTITION_KEYS, SUFFIXED_KEYS):
         if not names & set(keys):
             return keys
-    raise ValueError(
+    raise DatalakeError(
         "the table has columns named like the partition keys ano/mes/data and "
         "ano_particao/mes_particao/data_particao; rename one in a query= (SELECT ... AS ...)."
     )
@@ -88,6 +111,14 @@ class Datalake(ABC):
     @abstractmethod
     def read_bytes(self, key: str) -> bytes:
         """The content of one key."""
+
+    @abstractmethod
+    def size(self, key: str) -> int:
+        """The size in bytes of one key, without reading it.
+
+        Raises:
+            FileNotFoundError: No such key.
+        """
 
     @abstractmethod
     def replace_prefix(self, prefix: str, files: dict[str, Path], move: bool = False) -> list[str]:

@@ -48,6 +48,12 @@ class GCSDatalake(Datalake):
     def read_bytes(self, key: str) -> bytes:
         return self.bucket.blob(self._name(key)).download_as_bytes()
 
+    def size(self, key: str) -> int:
+        blob = self.bucket.get_blob(self._name(key))  # metadata only
+        if blob is None:
+            raise FileNotFoundError(f"No object {self.uri(key)}.")
+        return int(blob.size)
+
     def replace_prefix(self, prefix: str, files: dict[str, Path], move: bool = False) -> list[str]:
         before = set(self.list_keys(prefix))
         written = [self.put(f"{prefix}/{name}", source) for name, source in files.items()]

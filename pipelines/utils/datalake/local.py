@@ -6,6 +6,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from pipelines.errors import DatalakeError
 from pipelines.utils.datalake.base import Datalake
 
 
@@ -22,7 +23,7 @@ class LocalDatalake(Datalake):
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if path != self.root.resolve() and self.root.resolve() not in path.parents:
-            raise ValueError(f"Key {key!r} points outside the datalake {self.root}.")
+            raise DatalakeError(f"Key {key!r} points outside the datalake {self.root}.")
         return path
 
     def uri(self, key: str) -> str:
@@ -41,6 +42,9 @@ class LocalDatalake(Datalake):
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def size(self, key: str) -> int:
+        return self._path(key).stat().st_size
 
     def replace_prefix(self, prefix: str, files: dict[str, Path], move: bool = False) -> list[str]:
         target = self._path(prefix)

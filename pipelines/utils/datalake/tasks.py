@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from prefect import task
 
 from pipelines.constants import TIMEZONE
+from pipelines.errors import DatalakeError
 from pipelines.utils.datalake.base import (
     MODES,
     PARTITION_KEYS,
@@ -65,24 +66,24 @@ def write_parquet_partitions(
         Where the rows went, how many, and which partitions.
 
     Raises:
-        ValueError: Unknown mode, missing column or a column that clashes with a partition key.
+        DatalakeError: Unknown mode, missing column or a column that clashes with a partition key.
         TypeError: The partition column holds neither dates nor timestamps.
-        RuntimeError: A written file does not hold the rows it was given.
+        DatalakeError: A written file does not hold the rows it was given.
     """
     if mode not in MODES:
-        raise ValueError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
+        raise DatalakeError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
     prefix = table_prefix(dataset_id, table_id)
     if partition_column is not None:
         if partition_column not in frame.columns:
-            raise ValueError(
+            raise DatalakeError(
                 f"partition_column {partition_column!r} is not a column; columns: "
                 f"{', '.join(map(str, frame.columns))}."
             )
         clashes = sorted(set(PARTITION_KEYS) & set(frame.columns))
         if clashes:
-            raise ValueError(
+            raise DatalakeError(
                 f"column(s) {', '.join(clashes)} clash with the partition keys "
                 f"{'/'.join(PARTITION_KEYS)}; rename them before writing."
             )
@@ -107,7 +108,7 @@ def write_parquet_partitions(
             pq.write_table(table, local)
             written_rows = pq.read_metadata(local).num_rows
             if written_rows != len(part):
-                raise RuntimeError(
+                raise DatalakeError(
                     f"{partition or prefix}: wrote {written_rows} rows but was given {len(part)}."
                 )
             if partition:

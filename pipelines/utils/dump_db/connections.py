@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from pipelines.errors import DumpError
 from pipelines.settings import Settings, SettingsError, load_settings
 from pipelines.utils.redaction import mask_url, redact, register_url
 
@@ -55,11 +56,11 @@ def get_connection(name: str, settings: Settings | None = None) -> Connection:
         The connection.
 
     Raises:
-        ValueError: The name is not snake_case (it may be a URL with a password in it).
+        DumpError: The name is not snake_case (it may be a URL with a password in it).
         SettingsError: The setting is missing or its scheme is not a supported database.
     """
     if not _NAME.match(name or ""):
-        raise ValueError(
+        raise DumpError(
             f"connection must be the snake_case name of a setting, not {mask(name)!r}; "
             f"put the URL in {setting_name('my_db')} and pass connection='my_db'."
         )

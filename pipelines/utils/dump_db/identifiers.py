@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from pipelines.errors import DumpError
+
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _QUOTES = ('"', "`")
 
@@ -13,10 +15,10 @@ def split_name(name: str, max_parts: int = 2) -> list[str]:
     `` `Weird Table` ``, a quote inside written twice).
 
     Raises:
-        ValueError: An empty or unterminated part, a NUL character, or too many parts.
+        DumpError: An empty or unterminated part, a NUL character, or too many parts.
     """
     if not isinstance(name, str) or not name or "\0" in name:
-        raise ValueError(f"{name!r} is not a name.")
+        raise DumpError(f"{name!r} is not a name.")
     parts: list[str] = []
     position = 0
     while True:
@@ -27,7 +29,7 @@ def split_name(name: str, max_parts: int = 2) -> list[str]:
             while True:
                 end = name.find(quote, position)
                 if end == -1:
-                    raise ValueError(f"{name!r}: a {quote} quote is not closed.")
+                    raise DumpError(f"{name!r}: a {quote} quote is not closed.")
                 text.append(name[position:end])
                 if name[end + 1 : end + 2] == quote:  # a doubled quote is one quote character
                     text.append(quote)
@@ -37,11 +39,11 @@ def split_name(name: str, max_parts: int = 2) -> list[str]:
                 break
             part = "".join(text)
             if not part:
-                raise ValueError(f"{name!r}: an empty quoted name.")
+                raise DumpError(f"{name!r}: an empty quoted name.")
         else:
             match = _BARE.match(name, position)
             if not match:
-                raise ValueError(
+                raise DumpError(
                     f"{name!r} is not a name: use letters, digits, _ and $, or quote a part "
                     'with double quotes, e.g. "My Schema"."Weird Table".'
                 )
@@ -50,10 +52,10 @@ def split_name(name: str, max_parts: int = 2) -> list[str]:
         if position == len(name):
             break
         if name[position] != ".":
-            raise ValueError(f"{name!r}: expected a dot after {part!r}.")
+            raise DumpError(f"{name!r}: expected a dot after {part!r}.")
         position += 1
     if len(parts) > max_parts:
-        raise ValueError(f"{name!r} has {len(parts)} parts; at most {max_parts} (schema.table).")
+        raise DumpError(f"{name!r} has {len(parts)} parts; at most {max_parts} (schema.table).")
     return parts
 
 

@@ -3,7 +3,6 @@ DuckDB's parallel writer (partition folders written directly), CSV through Parti
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import time
@@ -12,11 +11,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.constants import TIMEZONE
+from pipelines.errors import DumpError
 from pipelines.utils.datalake.base import null_partition, partition_keys
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
-from pipelines.utils.dump_db.sources import Source, base_query, lower_bound_literal
+from pipelines.utils.dump_db.sources import Request, Source, base_query, lower_bound_literal
 from pipelines.utils.dump_db.writer import Staged, count_written
 
 
@@ -146,7 +146,7 @@ def _refuse_infinity(files: list[str]) -> None:
     statistics (footers only: no data is read, and nothing is held in DuckDB's memory).
 
     Raises:
-        ValueError: Naming the column and what to do; the staged files are not published.
+        DumpError: Naming the column and what to do; the staged files are not published.
     """
     import pyarrow.parquet as pq
 
@@ -175,7 +175,7 @@ def _refuse_infinity(files: list[str]) -> None:
                     found.add(f"{column.path_in_schema!r} ({kind})")
     if found:
         names = ", ".join(sorted(found))
-        raise ValueError(
+        raise DumpError(
             f"column(s) {names} hold infinity, which Parquet and CSV cannot hold: map it in a "
             "query=, e.g. CASE WHEN isfinite(col) THEN col END"
         )
@@ -186,24 +186,19 @@ def _partition_type(described: dict[str, str], column: str) -> bool:
     timestamp with time zone."""
     kind = described.get(column)
     if kind is None:
-        raise ValueError(f"partition_column {column!r} is not a column: {list(described)}")
+        raise DumpError(f"partition_column {column!r} is not a column: {list(described)}")
     if not (kind == "DATE" or kind.startswith("TIMESTAMP")):
-        raise TypeError(
+        raise DumpError(
             f"partition_column {column!r} has type {kind}; it must be a date or a "
             f"timestamp. Cast it in the query, e.g. CAST(col AS DATE)."
         )
     return kind == "TIMESTAMP WITH TIME ZONE"
 
 
-def open_postgres(
-    connection: Connection,
-    table: str | None,
-    query: str | None,
-    batch_size: int,
-    column: str | None,
-    lower: dt.date | None,
-) -> Source:
+def open_postgres(request: Request) -> Source:
     """The rows as a stream of Arrow batches (for CSV output, written by PartitionedWriter)."""
+    connection, table, query = request.connection, request.table, request.query
+    column, lower = request.partition_column, request.lower_bound
     base_query("postgres", table, query)
     db = _attach(connection)
     select, types = _exact_select(db, connection, table, query)
@@ -211,7 +206,7 @@ def open_postgres(
     aware = _partition_type(types, column) if column else False
     if column and lower is not None:
         select += f" WHERE {quote('postgres', column)} >= '{lower_bound_literal(lower, aware)}'"
-    reader = db.execute(select).to_arrow_reader(batch_size)
+    reader = db.execute(select).to_arrow_reader(request.batch_size)
     return Source(reader=reader, closers=[db.close], types=types)
 
 
@@ -238,16 +233,14 @@ def _progress(db, logger: logging.Logger | logging.LoggerAdapter | None, every_s
 
 
 def stage_postgres(
-    connection: Connection,
-    table: str | None,
-    query: str | None,
-    column: str | None,
-    lower: dt.date | None,
+    request: Request,
     folder: Path,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
 ) -> Staged:
     """Write the rows as Parquet into folder (ano=/mes=/data= sub-folders when partitioned),
     with DuckDB's parallel writer; rows are counted by the COPY itself."""
+    connection, table, query = request.connection, request.table, request.query
+    column, lower = request.partition_column, request.lower_bound
     base_query("postgres", table, query)  # exactly one of table / query
     db = _attach(connection)
     fmt = "parquet"

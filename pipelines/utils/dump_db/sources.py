@@ -18,9 +18,33 @@ import pendulum
 import pyarrow as pa
 
 from pipelines.constants import TIMEZONE
+from pipelines.errors import DumpError
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one dump reads: the source, the rows wanted, and how they are batched.
+
+    Args:
+        connection: Where to read.
+        table: A table (schema.table) to dump, or None.
+        query: A SELECT to dump, or None.
+        format: Output format of the staged files (parquet or csv).
+        batch_size: Rows per Arrow batch.
+        partition_column: Column whose day partitions the output (and filters lower_bound).
+        lower_bound: Only rows whose partition day is on or after it.
+    """
+
+    connection: Connection
+    table: str | None
+    query: str | None
+    format: str = "parquet"
+    batch_size: int = 50_000
+    partition_column: str | None = None
+    lower_bound: dt.date | None = None
 
 
 @dataclass
@@ -40,7 +64,7 @@ class Source:
 def base_query(dialect: str, table: str | None, query: str | None) -> str:
     """The SELECT to dump: a table, or a query given as is."""
     if bool(table) == bool(query):
-        raise ValueError("Give exactly one of table or query.")
+        raise DumpError("Give exactly one of table or query.")
     if table:
         return f"SELECT * FROM {quote(dialect, table)}"
     assert query is not None
@@ -58,35 +82,24 @@ def lower_bound_literal(day: dt.date, aware: bool, utc_naive: bool = False) -> s
     return midnight.isoformat()
 
 
-def open_source(
-    connection: Connection,
-    table: str | None,
-    query: str | None,
-    batch_size: int,
-    partition_column: str | None = None,
-    lower_bound: dt.date | None = None,
-) -> Source:
-    """Start streaming `sql` from the connection.
-
-    Args:
-        connection: Where to read.
-        table: A table (schema.table) to dump, or None.
-        query: A SELECT to dump, or None.
-        batch_size: Rows per Arrow batch.
-        partition_column: Column whose day partitions the output (and filters lower_bound).
-        lower_bound: Only rows whose partition day is on or after it.
+def open_source(request: Request) -> Source:
+    """Start streaming the request's rows (any source but PostgreSQL).
 
     Returns:
         The open source; close() it when done.
+
+    Raises:
+        DumpError: A bad partition column name, or a PostgreSQL request.
     """
-    if partition_column is not None:
-        split_name(partition_column, max_parts=1)
+    connection, column, bound = request.connection, request.partition_column, request.lower_bound
+    if column is not None:
+        split_name(column, max_parts=1)
     if connection.dialect == "postgres":
-        raise ValueError("PostgreSQL dumps go through postgres.stage_postgres, not a stream.")
-    sql = base_query(connection.dialect, table, query)
+        raise DumpError("PostgreSQL dumps go through postgres.stage_postgres, not a stream.")
+    sql = base_query(connection.dialect, request.table, request.query)
     if connection.dialect == "mysql":
-        return _mysql(connection, sql, batch_size, partition_column, lower_bound)
-    return _connectorx(connection, sql, batch_size, partition_column, lower_bound)
+        return _mysql(connection, sql, request.batch_size, column, bound)
+    return _connectorx(connection, sql, request.batch_size, column, bound)
 
 
 def _filtered(
@@ -147,7 +160,7 @@ def _mysql(connection, sql, batch_size, column, bound) -> Source:
         select.append(f"{column_sql} AS {quote_ident('mysql', name)}")
     aware = column is not None and fixes.get(column) == pa.timestamp("us", tz="UTC")
     if column is not None and column not in {d[0] for d in description}:
-        raise ValueError(f"partition_column {column!r} is not a column of the query.")
+        raise DumpError(f"partition_column {column!r} is not a column of the query.")
     typed = f"SELECT {', '.join(select)} FROM ({sql}) q0"
     query = _filtered("mysql", typed, column, bound, aware)
     url = connection.url if parts.password is not None else connection.url.replace("@", ":@", 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import tempfile
 import time
@@ -13,24 +14,17 @@ import prefect
 import pyarrow as pa
 from prefect import task
 
+from pipelines.errors import DumpError
 from pipelines.settings import load_settings
 from pipelines.utils.datalake import get_datalake
 from pipelines.utils.datalake.base import MODES, DatalakeWrite, table_prefix
-from pipelines.utils.dump_db.connections import Connection, get_connection, mask
+from pipelines.utils.dump_db.connections import get_connection, mask
 from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
-from pipelines.utils.dump_db.sources import open_source
-from pipelines.utils.dump_db.writer import (
-    FORMATS,
-    PartitionedWriter,
-    day_of,
-)
+from pipelines.utils.dump_db.sources import Request, open_source
+from pipelines.utils.dump_db.writer import FORMATS, PartitionedWriter, Staged, day_of
 from pipelines.utils.retries import with_retries
 
 PROGRESS_EVERY_S = 5.0
-
-
-class DumpError(RuntimeError):
-    """A dump failed; the message has any credentials masked."""
 
 
 def check_inputs(
@@ -48,41 +42,41 @@ def check_inputs(
     """Validate dump parameters before connecting; returns the `since` day, if any."""
     table_prefix(dataset_id, table_id)
     if bool(table) == bool(query):
-        raise ValueError("Give exactly one of table (schema.table) or query (a SELECT).")
+        raise DumpError("Give exactly one of table (schema.table) or query (a SELECT).")
     if format not in FORMATS:
-        raise ValueError(f"format={format!r} must be one of {', '.join(FORMATS)}.")
+        raise DumpError(f"format={format!r} must be one of {', '.join(FORMATS)}.")
     if not isinstance(batch_size, int) or batch_size < 1_000:
-        raise ValueError(f"batch_size={batch_size!r} must be an integer of at least 1000.")
+        raise DumpError(f"batch_size={batch_size!r} must be an integer of at least 1000.")
     if mode not in MODES:
-        raise ValueError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
+        raise DumpError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
     if (incremental or since) and not partition_column:
-        raise ValueError(
-            "incremental and since need partition_column (a date or timestamp column)."
-        )
+        raise DumpError("incremental and since need partition_column (a date or timestamp column).")
     if incremental and since:
-        raise ValueError("Give incremental=True or since=YYYY-MM-DD, not both.")
+        raise DumpError("Give incremental=True or since=YYYY-MM-DD, not both.")
     if (incremental or since) and mode == "overwrite":
-        raise ValueError("incremental/since dumps a part of the table; use mode='append'.")
+        raise DumpError("incremental/since dumps a part of the table; use mode='append'.")
     if since is None:
         return None
     try:
         return dt.date.fromisoformat(since)
     except ValueError as error:
-        raise ValueError(f"since={since!r} is not a date such as 2024-01-31.") from error
+        raise DumpError(f"since={since!r} is not a date such as 2024-01-31.") from error
 
 
-def _stage(connection: Connection, table, query, format, batch_size, column, lower, folder, logger):
+def _stage(
+    request: Request, folder: Path, logger: logging.Logger | logging.LoggerAdapter
+) -> Staged:
     """One attempt: write the source's rows into staging files, counting them."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    if connection.dialect == "postgres" and format == "parquet":
-        return stage_postgres(connection, table, query, column, lower, folder, logger)
-    if connection.dialect == "postgres":
-        source = open_postgres(connection, table, query, batch_size, column, lower)
-    else:
-        source = open_source(connection, table, query, batch_size, column, lower)
-    writer = PartitionedWriter(folder, format, column, stem=uuid.uuid4().hex[:12])
+    dialect = request.connection.dialect
+    if dialect == "postgres" and request.format == "parquet":
+        return stage_postgres(request, folder, logger)
+    source = open_postgres(request) if dialect == "postgres" else open_source(request)
+    writer = PartitionedWriter(
+        folder, request.format, request.partition_column, stem=uuid.uuid4().hex[:12]
+    )
     started = last = time.monotonic()
     rows = 0
     try:
@@ -98,7 +92,7 @@ def _stage(connection: Connection, table, query, format, batch_size, column, low
                 )  # fmt: skip
         # An empty source is an empty table: its columns, typed as the batches would be.
         # Built only then: building it after every dump cost a MariaDB dump
-        # of 2M rows 10% more time and 16 MB more memory.
+        # of 2M rows 10% more time and 16 MB more memory (bench/dump_db.py, 2026-11).
         schema = None
         if not rows:
             empty = pa.RecordBatch.from_pylist([], schema=source.reader.schema)
@@ -161,10 +155,10 @@ def dump_db_to_datalake(
         What was written where.
 
     Raises:
-        ValueError: Invalid parameters (checked before connecting).
+        DumpError: Invalid parameters (checked before connecting).
         SettingsError: The connection's setting is missing.
         ImportError: The source's driver is not installed (the message says what to install).
-        RuntimeError: Rows read and written differ for a partition (nothing is published).
+        DumpError: Rows read and written differ for a partition (nothing is published).
     """
     mode = mode or ("append" if partition_column else "overwrite")
     since_day = check_inputs(
@@ -196,16 +190,11 @@ def dump_db_to_datalake(
     )
     started = time.monotonic()
     try:
-        staged = with_retries(
-            lambda: _stage(
-                source, table, query, format, batch_size, partition_column, lower, folder, logger
-            ),
-            logger,
-            mask=mask,
-        )
+        request = Request(source, table, query, format, batch_size, partition_column, lower)
+        staged = with_retries(lambda: _stage(request, folder, logger), logger, mask=mask)
         mismatched = staged.mismatches()
         if mismatched:
-            raise RuntimeError(f"rows read != rows written, nothing published: {mismatched}")
+            raise DumpError(f"rows read != rows written, nothing published: {mismatched}")
         rows = staged.rows
         if rows == 0 and partition_column and datalake.list_keys(prefix):
             # The empty file only gives a new table its columns; published, it would replace

@@ -14,6 +14,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from pipelines.constants import TIMEZONE
+from pipelines.errors import DumpError
 from pipelines.utils.datalake.base import null_partition, partition_keys, partition_path
 
 FORMATS = ("parquet", "csv")
@@ -31,7 +32,7 @@ def partition_days(column: pa.Array | pa.ChunkedArray) -> pa.Array:
         if kind.tz is not None:
             column = pc.local_timestamp(column.cast(pa.timestamp(kind.unit, tz=TIMEZONE)))
         return column.cast(pa.date32())
-    raise TypeError(
+    raise DumpError(
         f"the partition column has type {kind}; it must be a date or a timestamp. Cast it in "
         f"the query, e.g. CAST(col AS DATE)."
     )
@@ -81,7 +82,7 @@ class PartitionedWriter:
 
     def __init__(self, folder: Path, fmt: str, partition_column: str | None, stem: str) -> None:
         if fmt not in FORMATS:
-            raise ValueError(f"format={fmt!r} must be one of {', '.join(FORMATS)}.")
+            raise DumpError(f"format={fmt!r} must be one of {', '.join(FORMATS)}.")
         self.folder = folder
         self.fmt = fmt
         self.column = partition_column
@@ -103,7 +104,7 @@ class PartitionedWriter:
                 refuse_for_csv(batch.schema)
             self._schema = batch.schema
             if self.column is not None and self.column not in batch.schema.names:
-                raise ValueError(f"partition_column {self.column!r} is not in the result.")
+                raise DumpError(f"partition_column {self.column!r} is not in the result.")
             self._keys = partition_keys(batch.schema.names)
         if self.column is None:
             self._file("").add(batch)
@@ -201,7 +202,7 @@ def refuse_for_csv(schema: pa.Schema) -> None:
     """Refuse, before any file is written, columns CSV cannot hold exactly.
 
     Raises:
-        TypeError: Naming each such column, its type and what to do instead.
+        DumpError: Naming each such column, its type and what to do instead.
     """
     problems = [
         f"{field_.name!r} ({field_.type})"
@@ -212,7 +213,7 @@ def refuse_for_csv(schema: pa.Schema) -> None:
         or pa.types.is_fixed_size_binary(field_.type)
     ]
     if problems:
-        raise TypeError(
+        raise DumpError(
             f"column(s) {', '.join(problems)} cannot be written as CSV without changing their "
             "values (bytes, arrays and records have no CSV form): use format='parquet', or "
             "convert them in a query=, e.g. encode(col, 'hex') or array_to_string(col, ',')."

@@ -7,6 +7,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.errors import ExportError
 from pipelines.utils.datalake.base import Datalake, table_prefix
 from pipelines.utils.warehouse.base import Warehouse
 
@@ -39,11 +40,11 @@ def export_zipped_csv(
     """Write the query's result as <table_id>.csv inside a zip at export_key().
 
     Raises:
-        ValueError: The estimated CSV size is above max_mb (checked before exporting).
+        ExportError: The estimated CSV size is above max_mb (checked before exporting).
     """
     estimate = warehouse.estimate_csv_bytes(sql)
     if estimate > max_mb * 1024 * 1024:
-        raise ValueError(
+        raise ExportError(
             f"The export of {dataset_id}.{table_id} would be about {estimate / 2**20:,.0f} MB "
             f"of CSV, above the cap of {max_mb:,.0f} MB: filter the query, or raise max_mb "
             f"(PIPELINES_DUMP_TO_GCS_MAX_MB)."
@@ -60,9 +61,5 @@ def export_zipped_csv(
             location=datalake.uri(key),
             rows=rows,
             csv_bytes=csv_path.stat().st_size,
-            zip_bytes=datalake_size(datalake, key),
+            zip_bytes=datalake.size(key),
         )
-
-
-def datalake_size(datalake: Datalake, key: str) -> int:
-    return len(datalake.read_bytes(key))

@@ -7,7 +7,9 @@ from prefect import task
 
 from pipelines.settings import load_settings
 from pipelines.utils.datalake import get_datalake
+from pipelines.utils.datalake.base import table_prefix
 from pipelines.utils.dump_to_gcs.export import Export, export_zipped_csv
+from pipelines.utils.retries import with_retries
 from pipelines.utils.warehouse import get_warehouse
 
 
@@ -31,18 +33,20 @@ def dump_to_gcs(
         Where the zip is, its rows and sizes.
 
     Raises:
-        ValueError: Names that are not identifiers, or an export above the cap.
+        TableNameError: dataset_id or table_id breaks the naming rule.
+        ExportError: An export above the cap.
     """
-    for label, name in (("dataset_id", dataset_id), ("table_id", table_id)):
-        if not name or not name.replace("_", "").isalnum():
-            raise ValueError(f"{label}={name!r} must be letters, digits and underscores.")
+    table_prefix(dataset_id, table_id)  # the one naming rule, before any work
+    logger = prefect.context.get("logger")
     settings = load_settings()
     cap = max_mb or float(settings.require("PIPELINES_DUMP_TO_GCS_MAX_MB"))
     sql = query or f'SELECT * FROM "{dataset_id}"."{table_id}"'
-    export = export_zipped_csv(
-        get_warehouse(settings), get_datalake(settings), sql, dataset_id, table_id, cap
+    warehouse, datalake = get_warehouse(settings), get_datalake(settings)
+    # Safe to repeat: the export replaces its key whole, so a retry never leaves two files.
+    export = with_retries(
+        lambda: export_zipped_csv(warehouse, datalake, sql, dataset_id, table_id, cap), logger
     )
-    prefect.context.get("logger").info(
+    logger.info(
         "Exported %s rows (%s bytes of CSV, %s zipped) to %s",
         export.rows, export.csv_bytes, export.zip_bytes, export.location,
     )  # fmt: skip

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from pipelines.errors import DumpUrlError
+
 _DRIVE_FILE = re.compile(r"^/file/d/([\w-]+)")
 _SHEET = re.compile(r"^/spreadsheets/d/([\w-]+)")
 
@@ -19,13 +21,13 @@ def download_url(url: str, sheet_format: str = "csv") -> str:
     - Anything else is returned as it is.
 
     Raises:
-        ValueError: Not an http(s) URL, or an unknown sheet_format.
+        DumpUrlError: Not an http(s) URL, or an unknown sheet_format.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"url={url!r} is not an http(s) URL.")
+        raise DumpUrlError(f"url={url!r} is not an http(s) URL.")
     if sheet_format not in ("csv", "xlsx"):
-        raise ValueError(f"sheet_format={sheet_format!r} must be csv or xlsx.")
+        raise DumpUrlError(f"sheet_format={sheet_format!r} must be csv or xlsx.")
     host = parts.netloc.lower()
     if host == "drive.google.com":
         match = _DRIVE_FILE.match(parts.path)

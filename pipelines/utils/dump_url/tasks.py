@@ -10,6 +10,7 @@ import prefect
 from prefect import task
 from prefect.triggers import always_run
 
+from pipelines.errors import DumpUrlError
 from pipelines.utils.dump_url.links import download_url
 from pipelines.utils.retries import with_retries
 
@@ -31,7 +32,7 @@ def download(url: str, timeout_s: int = 300) -> str:
         The local file's path.
 
     Raises:
-        ValueError: Not an http(s) URL.
+        DumpUrlError: Not an http(s) URL.
         requests.HTTPError: The server answered with an error status.
     """
     import requests
@@ -45,7 +46,7 @@ def _fetch(requests, direct: str, timeout_s: int, logger) -> str:
     with requests.get(direct, stream=True, timeout=timeout_s) as response:
         response.raise_for_status()
         if "text/html" in response.headers.get("Content-Type", ""):
-            raise ValueError(
+            raise DumpUrlError(
                 f"{direct} returned an HTML page, not a file: is the link shared publicly?"
             )
         handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX)
@@ -101,10 +102,10 @@ def read_table(
         The rows; empty fields are NA, other text (even "NA" or "None") is kept.
 
     Raises:
-        ValueError: Unknown format, or a file with no header row.
+        DumpUrlError: Unknown format, or a file with no header row.
     """
     if format not in FORMATS:
-        raise ValueError(f"format={format!r} must be one of {', '.join(FORMATS)}.")
+        raise DumpUrlError(f"format={format!r} must be one of {', '.join(FORMATS)}.")
     file = Path(path)
     kind = _detect(file, format)
     if kind == "excel":
@@ -116,6 +117,6 @@ def read_table(
             file, sep=separator, encoding=encoding, dtype=str, keep_default_na=False, na_values=[""]
         )
     if frame.columns.empty:
-        raise ValueError(f"{path} has no header row.")
+        raise DumpUrlError(f"{path} has no header row.")
     prefect.context.get("logger").info("Read %s rows x %s columns (%s)", *frame.shape, kind)
     return frame

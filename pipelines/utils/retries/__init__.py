@@ -24,13 +24,21 @@ TRANSIENT = (
     "can't connect",
     "temporarily unavailable",
 )
+# HTTP answers a cloud API gives when trying again later can work (google.api_core's errors
+# carry the status as `code`).
+TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 T = TypeVar("T")
 
 
 def is_transient(error: BaseException) -> bool:
     """Connection-level failures worth retrying; anything else (bad SQL, 404, types) is not."""
     text = str(error).lower()
-    return isinstance(error, ConnectionError | TimeoutError) or any(p in text for p in TRANSIENT)
+    status = getattr(error, "code", None)
+    return (
+        isinstance(error, ConnectionError | TimeoutError)
+        or (isinstance(status, int) and status in TRANSIENT_STATUS)
+        or any(p in text for p in TRANSIENT)
+    )
 
 
 def with_retries(

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.utils.datalake.base import Datalake, table_prefix
+from pipelines.utils.datalake.base import Datalake, check_table_name, table_prefix
 from pipelines.utils.datalake.local import LocalDatalake
 from pipelines.utils.warehouse.base import LoadedTable, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # One writer at a time per process: DuckDB allows a single read-write handle per file.
 _LOCK = threading.Lock()
 
@@ -24,10 +22,8 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _quoted(name: str) -> str:
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"{name!r} is not a valid table or dataset name (letters, digits, _).")
-    return f'"{name}"'
+def _quoted(name: str, label: str = "name") -> str:
+    return f'"{check_table_name(label, name)}"'
 
 
 class DuckDBWarehouse(Warehouse):
@@ -59,7 +55,7 @@ class DuckDBWarehouse(Warehouse):
     ) -> LoadedTable:
         if not isinstance(datalake, LocalDatalake):
             raise TypeError("DuckDBWarehouse loads from a LocalDatalake (the local environment).")
-        schema, table = _quoted(dataset_id), _quoted(table_id)
+        schema, table = _quoted(dataset_id, "dataset_id"), _quoted(table_id, "table_id")
         all_keys = datalake.list_keys(table_prefix(dataset_id, table_id))
         keys = [k for k in all_keys if k.endswith(".parquet")]
         reader = "read_parquet(?, hive_partitioning = true, union_by_name = true)"

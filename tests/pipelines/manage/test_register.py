@@ -154,7 +154,7 @@ def test_register_reports_the_version_the_server_gave(env, prefect_server):
 
 
 def test_run_cloud_and_staging_cd_never_archive_each_other(env, cloud_env, prefect_server):
-    seed = (
+    readme_example = (
         "from pipelines.emd.utils import run_cloud\n"
         "from pipelines.emd.test_flow.flows import flow\n"
         'run_cloud(flow, labels=["example"], parameters={"param": "val"})\n'
@@ -162,7 +162,7 @@ def test_run_cloud_and_staging_cd_never_archive_each_other(env, cloud_env, prefe
 
     def run_cloud() -> None:
         done = subprocess.run(
-            [sys.executable, "-c", seed], cwd=REPO_ROOT, env=cloud_env,
+            [sys.executable, "-c", readme_example], cwd=REPO_ROOT, env=cloud_env,
             capture_output=True, text=True, timeout=180,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr

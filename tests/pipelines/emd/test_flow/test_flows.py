@@ -10,7 +10,7 @@ def test_flow_builds_serializes_and_is_scheduled():
     assert project.flow.schedule.next(1)
 
 
-def test_flow_runs_locally_with_the_seed_parameters():
+def test_flow_runs_locally_with_the_readme_parameters():
     state = run_local(project.flow, parameters={"param": "val"})
     assert state.is_successful(), state.message
     assert state.result[project.echoed].result == "val"

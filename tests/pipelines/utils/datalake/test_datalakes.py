@@ -67,3 +67,23 @@ def test_a_killed_local_swap_leaves_the_old_partition_readable(tmp_path):
     make_files(leftover, **{"half.parquet": "partial"})
 
     assert lake.list_keys("ds/t") == ["ds/t/p/old.txt"]
+
+
+def test_size_reads_metadata_and_names_a_missing_key(datalake, tmp_path):
+    datalake.put("ds/tbl/a.bin", make_files(tmp_path / "a", **{"a.bin": "12345"})["a.bin"])
+    assert datalake.size("ds/tbl/a.bin") == 5
+    with pytest.raises(FileNotFoundError):
+        datalake.size("ds/tbl/missing.bin")
+
+
+@pytest.mark.parametrize(
+    ("dataset_id", "table_id"),
+    [("ds", ""), ("", "t"), ("d-s", "t"), ("ds", "t/x"), ("ds", ".."), ("1ds", "t"), ("ds", "a b")],
+)
+def test_one_naming_rule_for_datasets_and_tables(dataset_id, table_id):
+    from pipelines.errors import TableNameError
+    from pipelines.utils.datalake.base import table_prefix
+
+    with pytest.raises(TableNameError, match="is not a valid table or dataset name"):
+        table_prefix(dataset_id, table_id)
+    assert table_prefix("_ds1", "Tbl_2") == "_ds1/Tbl_2"

@@ -17,7 +17,7 @@ from pipelines.settings import SettingsError, load_settings
 from pipelines.utils.execution.cloud import development_copy, run_cloud
 from tests.conftest import REPO_ROOT
 
-SEED = """\
+README_EXAMPLE = """\
 from pipelines.emd.utils import run_cloud
 from pipelines.emd.test_flow.flows import flow
 
@@ -41,7 +41,7 @@ def python(code: str, env: dict[str, str], cwd: Path = REPO_ROOT) -> subprocess.
 
 def test_seed_snippet_without_environment_names_every_missing_variable(prefect_server):
     env = {k: v for k, v in os.environ.items() if k not in CLOUD_KEYS}
-    result = python(SEED, env)
+    result = python(README_EXAMPLE, env)
     assert result.returncode != 0
     for key in CLOUD_KEYS:
         assert key in result.stderr
@@ -53,7 +53,7 @@ def test_missing_pieces_fail_before_any_request(cloud_env, prefect_server):
     env = {**cloud_env, "PREFECT__BACKEND": "cloud"}
     env.pop("PIPELINES_FLOW_IMAGE")
     env["GOOGLE_APPLICATION_CREDENTIALS"] = "/nowhere/key.json"
-    result = python(SEED, env)
+    result = python(README_EXAMPLE, env)
     assert result.returncode != 0
     assert "PREFECT__BACKEND='cloud': Prefect backend; must be 'server'." in result.stderr
     assert "GOOGLE_APPLICATION_CREDENTIALS='/nowhere/key.json': no such file." in result.stderr
@@ -62,7 +62,7 @@ def test_missing_pieces_fail_before_any_request(cloud_env, prefect_server):
 
 
 def test_seed_snippet_registers_a_development_version_and_starts_a_run(cloud_env, prefect_server):
-    result = python(SEED, cloud_env)
+    result = python(README_EXAMPLE, cloud_env)
     assert result.returncode == 0, result.stdout + result.stderr
 
     ((flow_id, registered),) = prefect_server.flows.items()
@@ -108,12 +108,12 @@ def test_seed_snippet_registers_a_development_version_and_starts_a_run(cloud_env
 
 
 def test_cleanup_archives_older_development_versions(cloud_env, prefect_server):
-    code = SEED.replace("})", "}, cleanup=True)")
+    code = README_EXAMPLE.replace("})", "}, cleanup=True)")
     for _ in range(2):
         assert python(code, cloud_env).returncode == 0
     other = {**cloud_env}
     python(
-        SEED.replace("test_flow", "template_pipeline").replace(
+        README_EXAMPLE.replace("test_flow", "template_pipeline").replace(
             'parameters={"param": "val"}', "parameters={}"
         ),
         other,
@@ -137,7 +137,7 @@ def manage(env: dict[str, str], *args: str, input: str | None = None):
 
 def test_dev_flows_list_and_delete(cloud_env, prefect_server):
     for project in ("test_flow", "template_pipeline"):
-        code = SEED.replace("test_flow", project).replace(
+        code = README_EXAMPLE.replace("test_flow", project).replace(
             'parameters={"param": "val"}', "parameters=None"
         )
         assert python(code, cloud_env).returncode == 0
@@ -167,7 +167,7 @@ def test_dev_flows_list_and_delete(cloud_env, prefect_server):
 def test_dev_flows_delete_matches_the_name_exactly(cloud_env, prefect_server):
     # "_" is a LIKE wildcard: a pattern match on the name would take this one too.
     lookalike = prefect_server.plant_flow("emd: test1flow (development)", "staging")
-    assert python(SEED, cloud_env).returncode == 0
+    assert python(README_EXAMPLE, cloud_env).returncode == 0
     deleted = manage(cloud_env, "dev-flows", "delete", "emd: test_flow", "--yes")
     assert deleted.returncode == 0, deleted.stderr
     assert "Archived 1 development version(s) in 'staging'." in deleted.stdout

@@ -26,3 +26,12 @@ def test_transient_errors_are_retried_with_backoff():
     assert not is_transient(ValueError("syntax error at or near SELECT"))
     with pytest.raises(ValueError):
         with_retries(lambda: (_ for _ in ()).throw(ValueError("bad sql")), logging.getLogger("t"))
+
+
+def test_cloud_api_answers_that_may_pass_later_are_transient():
+    from google.api_core import exceptions
+
+    assert is_transient(exceptions.ServiceUnavailable("try later"))
+    assert is_transient(exceptions.TooManyRequests("slow down"))
+    assert not is_transient(exceptions.NotFound("no such bucket"))
+    assert not is_transient(exceptions.Forbidden("no permission"))
