@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEPS := pyproject.toml requirements-cli.txt requirements-deploy.txt requirements-tests.txt
+# The emulated BigQuery API the tests start lives in its own virtualenv (see its requirements).
+BQ_VENV := .venv-bqemulator
+BQ_STAMP := $(BQ_VENV)/.installed
 
 .PHONY: install run test lint format check bench bench-dump image register clean
 
@@ -22,12 +25,19 @@ $(STAMP): $(DEPS)
 	@$(PY) -m pip check
 	@touch $(STAMP)
 
-install: $(STAMP) ## create or refresh .venv
+$(BQ_STAMP): requirements-bqemulator.txt $(STAMP)
+	@echo "Installing the BigQuery emulator into $(BQ_VENV) ..."
+	@test -x $(BQ_VENV)/bin/python || $(PYTHON_BIN) -m venv $(BQ_VENV)
+	@$(BQ_VENV)/bin/python -m pip install --quiet --upgrade pip
+	@$(BQ_VENV)/bin/python -m pip install --quiet -r requirements-bqemulator.txt
+	@touch $(BQ_STAMP)
+
+install: $(STAMP) $(BQ_STAMP) ## create or refresh .venv (and the test emulators' own)
 
 run: $(STAMP) ## run the example ETL (template_pipeline) locally
 	$(PY) manage.py run pipelines.emd.template_pipeline.flows.flow
 
-test: $(STAMP) ## run the test suite
+test: $(STAMP) $(BQ_STAMP) ## run the test suite
 	$(PY) -m pytest
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
@@ -63,4 +73,4 @@ register: $(STAMP)
 	$(PY) manage.py register $(if $(SINCE),--since $(SINCE),--all) $(ARGS)
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) $(BQ_VENV) data

@@ -64,10 +64,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Discord/Slack-compatible webhook that receives failed-run alerts.",
     ),
     Setting("PIPELINES_BIGQUERY_PROJECT", None, "GCP project of the BigQuery warehouse."),
+    Setting("PIPELINES_BIGQUERY_LOCATION", "US", "Location of the BigQuery datasets loads create."),
+    Setting(
+        "PIPELINES_BIGQUERY_API_ENDPOINT",
+        None,
+        "BigQuery API of an emulator, e.g. http://127.0.0.1:9050 (anonymous credentials); "
+        "unset in dev/prod.",
+    ),
     Setting(
         "PIPELINES_DATALAKE_PREFIX",
         "staging",
-        "Folder of the datalake in its GCS bucket (basedosdados reads staging/<dataset>/<table>).",
+        "Folder of the datalake in its GCS bucket: tables are under <prefix>/<dataset>/<table>.",
     ),
     Setting(
         "PIPELINES_DUMP_TO_GCS_MAX_MB",

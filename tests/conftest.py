@@ -63,6 +63,23 @@ def gcs_emulator():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def bigquery_emulator(gcs_emulator):
+    """bqemulator, patched (tests/support/bigquery_emulator), reading gs:// from fake-gcs-server."""
+    import os
+
+    from tests.support import bigquery_emulator as emulator
+
+    problem = emulator.available()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{problem} (CI=true: BigQuery tests must run)")
+        pytest.skip(problem)
+    server = emulator.start_bigquery_emulator(Path(gcs_emulator._tmpdir.name))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def gcs_bucket(gcs_emulator, request):
     """A fresh bucket on the emulator, with a real google-cloud-storage client."""

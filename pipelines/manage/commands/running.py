@@ -75,8 +75,10 @@ def query(sql: str, limit: int) -> None:
     from pipelines.utils.warehouse.readonly import check_read_only
 
     check_read_only(sql, load_settings().env)
+    warehouse = get_warehouse()
     try:
-        frame = get_warehouse().query(sql)
+        warehouse.check_select(sql)  # BigQuery's own reading of the statement (a dry run)
+        frame = warehouse.query(sql)
     except FileNotFoundError as error:  # no warehouse yet: its message says what to run
         raise CliError(str(error)) from error
     except PipelinesError:

@@ -29,6 +29,8 @@ class DatalakeWrite:
     keys: list[str] = field(default_factory=list)
     # Column types (DuckDB type names) of CSV files, which do not carry types themselves.
     columns: dict[str, str] = field(default_factory=dict)
+    # "append": only `partitions` changed; "overwrite": the folder was replaced whole.
+    mode: str = "overwrite"
 
 
 # The one rule for dataset_id and table_id, in the datalake, DuckDB and BigQuery alike: an

@@ -133,4 +133,5 @@ def write_parquet_partitions(
         rows=len(frame),
         partitions=partitions,
         keys=keys,
+        mode=mode,
     )

@@ -242,4 +242,5 @@ def dump_db_to_datalake(
         partitions=sorted(k for k in staged.files if k),
         keys=keys,
         columns=staged.duckdb_columns() if format == "csv" else {},
+        mode=mode,
     )

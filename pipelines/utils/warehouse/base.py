@@ -37,6 +37,7 @@ class Warehouse(ABC):
         dataset_id: str,
         table_id: str,
         columns: dict[str, str] | None = None,
+        partitions: list[str] | None = None,
     ) -> LoadedTable:
         """Make the table hold exactly the rows of its datalake folder.
 
@@ -46,6 +47,16 @@ class Warehouse(ABC):
             table_id: Table.
             columns: Declared column types (DuckDB names) for CSV files; Parquet carries its
                 own.
+            partitions: The partition folders a write replaced, when only they changed (an
+                append); a warehouse may then replace just those. None: the whole folder.
+        """
+
+    def check_select(self, sql: str) -> None:  # noqa: B027 (optional: a no-op locally)
+        """Raise unless the engine itself reads `sql` as a SELECT (manage.py query runs only
+        those). Locally DuckDB's parser already decided (readonly.check_read_only).
+
+        Raises:
+            WarehouseError: The statement would not only read.
         """
 
     @abstractmethod

@@ -1,76 +1,131 @@
-"""The warehouse on BigQuery, through basedosdados (dev and prod).
+"""The warehouse on BigQuery (dev and prod), through google-cloud-bigquery.
 
-basedosdados is imported only here, only when a BigQuery warehouse is used: importing it
-switches off every Python warning in the process (so the filters are restored after), and
-without its configuration it asks questions with input() and hangs (so that is checked first).
+Each load makes two tables from the datalake folder gs://<bucket>/<prefix>/<dataset>/<table>/:
+- `<dataset>_staging.<table>`: an external table over the files (Hive partitions read as
+  ano INT64, mes INT64, data DATE), recreated on every load so it always shows the folder;
+- `<dataset>.<table>`: a native table with the same columns, partitioned by the date key
+  where the dump was partitioned, filled by BigQuery from the staging table.
+
+basedosdados is not used here: its Table.create (2.0.0-2.0.3) fails without a sample file
+(UnboundLocalError), declares every staging column STRING from a sample, and calls its own
+backend API; google-cloud-bigquery gives BigQuery's own Parquet types and one atomic statement
+per load.
 """
 
 from __future__ import annotations
 
-import warnings
+import csv
+import datetime as dt
+import decimal
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.settings import Settings, SettingsError
-from pipelines.utils.datalake.base import Datalake
+from pipelines.errors import WarehouseError
+from pipelines.settings import Settings
+from pipelines.utils.datalake.base import (
+    PARTITION_KEYS,
+    SUFFIXED_KEYS,
+    Datalake,
+    check_table_name,
+    table_prefix,
+)
 from pipelines.utils.warehouse.base import LoadedTable, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
 
-CREDENTIALS = ("BASEDOSDADOS_CREDENTIALS_PROD", "BASEDOSDADOS_CREDENTIALS_STAGING")
+# BigQuery allows 4,000 partitions per table: longer histories are partitioned by month.
+MAX_DAY_PARTITIONS = 3_650
+# DuckDB type names (CSV dumps declare them) -> BigQuery types.
+_CSV_TYPES = {
+    "BOOLEAN": "BOOL",
+    "TINYINT": "INT64",
+    "SMALLINT": "INT64",
+    "INTEGER": "INT64",
+    "BIGINT": "INT64",
+    "UTINYINT": "INT64",
+    "USMALLINT": "INT64",
+    "UINTEGER": "INT64",
+    "FLOAT": "FLOAT64",
+    "DOUBLE": "FLOAT64",
+    "DATE": "DATE",
+    "TIME": "TIME",
+    "TIMESTAMP": "DATETIME",
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",
+    "VARCHAR": "STRING",
+}
 
 
-def basedosdados_config_problem(settings: Settings) -> str | None:
-    """Why basedosdados would stop to ask for its configuration, or None when it is set up."""
-    environ = settings.environ
-    if environ.get("BASEDOSDADOS_CONFIG"):
-        missing = [name for name in CREDENTIALS if not environ.get(name)]
-        if missing:
-            return f"BASEDOSDADOS_CONFIG is set but {', '.join(missing)} is not (base64 JSON keys)."
-        return None
-    home = Path(environ.get("HOME") or Path.home())
-    if (home / ".basedosdados" / "config.toml").is_file():
-        return None
-    return (
-        "basedosdados is not configured, and would wait for answers at an input() prompt. "
-        "Create ~/.basedosdados/config.toml (run `basedosdados config init` once, "
-        "interactively), or set BASEDOSDADOS_CONFIG, BASEDOSDADOS_CREDENTIALS_PROD and "
-        "BASEDOSDADOS_CREDENTIALS_STAGING (base64, as basedosdados documents)."
-    )
+def csv_column_type(duckdb_type: str) -> str:
+    """The BigQuery type of a CSV column declared with a DuckDB type name."""
+    upper = duckdb_type.upper()
+    if upper.startswith("DECIMAL"):
+        precision, _, scale = upper[len("DECIMAL(") : -1].partition(",")
+        fits = int(precision) - int(scale or 0) <= 29 and int(scale or 0) <= 9
+        return "NUMERIC" if fits else "BIGNUMERIC"
+    return _CSV_TYPES.get(upper, "STRING")
 
 
-def import_basedosdados(settings: Settings) -> Any:
-    """Import basedosdados after checking its configuration, keeping our warning filters."""
-    problem = basedosdados_config_problem(settings)
-    if problem:
-        raise SettingsError(problem)
-    saved = warnings.filters[:]
-    try:
-        import basedosdados
-    finally:
-        warnings.filters[:] = saved  # type: ignore[index]
-    return basedosdados
+def partition_layout(keys: Iterable[str]) -> tuple[str, ...] | None:
+    """The partition key names the files use (ano/mes/data or the _particao ones), or None."""
+    for names in (PARTITION_KEYS, SUFFIXED_KEYS):
+        if any(f"/{names[0]}=" in f"/{key}" for key in keys):
+            return names
+    return None
+
+
+def partition_day(partition: str) -> dt.date | None:
+    """The day of a partition folder 'ano=2024/mes=01/data=2024-01-31' (None: the NULL one)."""
+    value = partition.rsplit("=", 1)[-1]
+    return None if value == "__HIVE_DEFAULT_PARTITION__" else dt.date.fromisoformat(value)
 
 
 class BigQueryWarehouse(Warehouse):
-    """Tables <dataset_id>.<table_id> in BigQuery, created by basedosdados from the datalake's
-    staging files (gs://<bucket>/staging/<dataset_id>/<table_id>/...)."""
+    """Tables <dataset_id>.<table_id> in the BigQuery project of the settings.
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    Args:
+        settings: Read for PIPELINES_BIGQUERY_PROJECT, _LOCATION and _API_ENDPOINT.
+        client: A google.cloud.bigquery.Client to use instead of one built from settings.
+    """
+
+    def __init__(self, settings: Settings, client: Any = None) -> None:
         self.project = settings.require("PIPELINES_BIGQUERY_PROJECT")
-        self._bd: Any = None
+        self.dataset_location = settings.require("PIPELINES_BIGQUERY_LOCATION")
+        self.endpoint = settings.get("PIPELINES_BIGQUERY_API_ENDPOINT")
+        self._client = client
+        from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
+
+        # An emulator is local: an error there is not worth BigQuery's 10 minutes of retries.
+        seconds = 10.0 if self.endpoint else None
+        self._api = {"retry": DEFAULT_RETRY.with_deadline(seconds) if seconds else DEFAULT_RETRY}
+        job_retry = DEFAULT_JOB_RETRY.with_deadline(seconds) if seconds else DEFAULT_JOB_RETRY
+        self._job = {**self._api, "job_retry": job_retry}
 
     @property
-    def bd(self) -> Any:
-        if self._bd is None:
-            self._bd = import_basedosdados(self.settings)
-        return self._bd
+    def client(self) -> Any:
+        if self._client is None:
+            from google.cloud import bigquery
+
+            if self.endpoint:  # an emulator: no Google credentials involved
+                from google.api_core.client_options import ClientOptions
+                from google.auth.credentials import AnonymousCredentials
+
+                self._client = bigquery.Client(
+                    project=self.project,
+                    credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                    client_options=ClientOptions(api_endpoint=self.endpoint),
+                )
+            else:
+                self._client = bigquery.Client(project=self.project)
+        return self._client
 
     @property
     def location(self) -> str:
         return f"bigquery://{self.project}"
+
+    def _table(self, dataset_id: str, table_id: str) -> str:
+        return f"`{self.project}.{dataset_id}.{table_id}`"
 
     def load_from_datalake(
         self,
@@ -78,43 +133,192 @@ class BigQueryWarehouse(Warehouse):
         dataset_id: str,
         table_id: str,
         columns: dict[str, str] | None = None,
+        partitions: list[str] | None = None,
     ) -> LoadedTable:
-        keys = datalake.list_keys(f"{dataset_id}/{table_id}")
-        source_format = "parquet" if any(k.endswith(".parquet") for k in keys) else "csv"
-        # The files are already in the staging folder: create (or replace) the table on them.
-        self.bd.Table(dataset_id=dataset_id, table_id=table_id).create(
-            path=None,
-            source_format=source_format,
-            if_table_exists="replace",
-            if_storage_data_exists="pass",
+        from google.api_core.exceptions import NotFound
+
+        from pipelines.utils.datalake.gcs import GCSDatalake
+
+        if not isinstance(datalake, GCSDatalake):
+            raise TypeError("BigQueryWarehouse loads from a GCSDatalake (dev and prod).")
+        prefix = table_prefix(dataset_id, table_id)
+        keys = datalake.list_keys(prefix)
+        parquet = [k for k in keys if k.endswith(".parquet")]
+        if not parquet and not any(k.endswith(".csv") for k in keys):
+            raise FileNotFoundError(
+                f"No Parquet or CSV files under {datalake.uri(prefix)}; write the table to the "
+                "datalake first."
+            )
+        layout = partition_layout(keys)
+        staging = self._create_staging(
+            datalake.uri(prefix), f"{dataset_id}_staging", table_id, layout,
+            None if parquet else (columns or {}),
+        )  # fmt: skip
+        self._ensure_dataset(dataset_id)
+        try:
+            current = self.client.get_table(f"{self.project}.{dataset_id}.{table_id}", **self._api)
+        except NotFound:
+            current = None
+        days = {partition_day(p) for p in partitions or []}
+        same = current is not None and [f.to_api_repr() for f in current.schema] == [
+            f.to_api_repr() for f in staging.schema
+        ]
+        target, source = (
+            self._table(dataset_id, table_id),
+            self._table(staging.dataset_id, table_id),
         )
-        name = f"{dataset_id}.{table_id}"
+        if layout and days and same:
+            self.client.query_and_wait(
+                self._replace_days(target, source, staging, layout, days), **self._job
+            )
+        else:
+            partition_by = ""
+            if layout:
+                date_key = layout[2]
+                count = len(
+                    {k.split(f"{date_key}=")[1].split("/")[0] for k in keys if date_key in k}
+                )
+                partition_by = (
+                    f"PARTITION BY {date_key} "
+                    if count <= MAX_DAY_PARTITIONS
+                    else f"PARTITION BY DATE_TRUNC({date_key}, MONTH) "
+                )
+            self.client.query_and_wait(
+                f"CREATE OR REPLACE TABLE {target} {partition_by}AS SELECT * FROM {source}",
+                **self._job,
+            )
         rows = self.row_count(dataset_id, table_id)
+        name = f"{dataset_id}.{table_id}"
         return LoadedTable(
-            table=name, location=f"BigQuery table {self.project}.{name} ({rows} rows)", rows=rows
+            table=name,
+            location=(
+                f"BigQuery table {self.project}.{name} ({rows} rows), over the external table "
+                f"{self.project}.{dataset_id}_staging.{table_id}"
+            ),
+            rows=rows,
+        )
+
+    def _ensure_dataset(self, dataset_id: str) -> None:
+        from google.cloud import bigquery
+
+        dataset = bigquery.Dataset(f"{self.project}.{dataset_id}")
+        dataset.location = self.dataset_location
+        self.client.create_dataset(dataset, exists_ok=True, **self._api)
+
+    def _create_staging(
+        self,
+        uri: str,
+        dataset_id: str,
+        table_id: str,
+        layout: tuple[str, ...] | None,
+        csv_columns: dict[str, str] | None,
+    ) -> Any:
+        """(Re)create the external table over the folder; returns it, schema included."""
+        from google.cloud import bigquery
+
+        self._ensure_dataset(dataset_id)
+        config = bigquery.ExternalConfig("CSV" if csv_columns is not None else "PARQUET")
+        config.source_uris = [f"{uri}/*"]
+        if layout:
+            hive = bigquery.HivePartitioningOptions()
+            hive.mode = "CUSTOM"
+            year, month, day = layout
+            hive.source_uri_prefix = f"{uri}/{{{year}:INTEGER}}/{{{month}:INTEGER}}/{{{day}:DATE}}"
+            config.hive_partitioning = hive
+        table = bigquery.Table(f"{self.project}.{dataset_id}.{table_id}")
+        if csv_columns is not None:
+            options = bigquery.CSVOptions()
+            options.skip_leading_rows = 1  # the header
+            config.csv_options = options
+            table.schema = [
+                bigquery.SchemaField(name, csv_column_type(kind))
+                for name, kind in csv_columns.items()
+                if not layout or name not in layout
+            ]
+        table.external_data_configuration = config
+        self.client.delete_table(table, not_found_ok=True, **self._api)
+        return self.client.create_table(table, **self._api)
+
+    @staticmethod
+    def _replace_days(
+        target: str, source: str, staging: Any, layout: tuple[str, ...], days: set
+    ) -> str:
+        """One MERGE that replaces the rows of the given days: atomic, so a rerun or a
+        failure never leaves a day half-replaced or doubled."""
+        key = f"`{layout[2]}`"
+        dates = sorted(f"DATE '{day.isoformat()}'" for day in days if day is not None)
+        tests = ([f"{{t}}.{key} IN ({', '.join(dates)})"] if dates else []) + (
+            [f"{{t}}.{key} IS NULL"] if None in days else []
+        )
+        where = " OR ".join(tests)
+        names = ", ".join(f"`{field.name}`" for field in staging.schema)
+        return (
+            f"MERGE {target} T USING (SELECT * FROM {source} S WHERE "
+            f"{where.format(t='S')}) S ON FALSE "
+            f"WHEN NOT MATCHED BY SOURCE AND ({where.format(t='T')}) THEN DELETE "
+            f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({names})"
         )
 
     def query(self, sql: str) -> pd.DataFrame:
-        return self.bd.read_sql(sql, billing_project_id=self.project)
+        result = self.client.query_and_wait(sql, **self._job)
+        return result.to_arrow(create_bqstorage_client=False).to_pandas()
 
     def rows(self, sql: str) -> list[tuple]:
-        return list(self.query(sql).itertuples(index=False, name=None))
+        return [tuple(row.values()) for row in self.client.query_and_wait(sql, **self._job)]
 
     def row_count(self, dataset_id: str, table_id: str) -> int:
-        frame = self.query(f"SELECT count(*) AS n FROM `{self.project}.{dataset_id}.{table_id}`")
-        return int(frame["n"].iloc[0])
+        check_table_name("dataset_id", dataset_id)
+        check_table_name("table_id", table_id)
+        (row,) = self.client.query_and_wait(
+            f"SELECT count(*) AS n FROM {self._table(dataset_id, table_id)}", **self._job
+        )
+        return int(row["n"])
+
+    def check_select(self, sql: str) -> None:
+        """Refuse anything BigQuery itself does not call a SELECT (a dry run: nothing runs).
+
+        Raises:
+            WarehouseError: The statement is not a SELECT.
+        """
+        from google.cloud import bigquery
+
+        config = bigquery.QueryJobConfig(dry_run=True)
+        job = self.client.query(sql, job_config=config, **self._job)
+        kind = job.statement_type or "unknown"
+        if kind != "SELECT":
+            raise WarehouseError(
+                f"query is read-only and BigQuery reads this as a {kind} statement; it runs "
+                "SELECT only. Write data with a flow."
+            )
 
     def estimate_csv_bytes(self, sql: str) -> int:
         from google.cloud import bigquery
 
-        job = (
-            self.bd.Base()
-            .client["bigquery_prod"]
-            .query(sql, job_config=bigquery.QueryJobConfig(dry_run=True, use_query_cache=False))
-        )
+        config = bigquery.QueryJobConfig(dry_run=True, use_query_cache=False)
+        job = self.client.query(sql, job_config=config, **self._job)
         return int(job.total_bytes_processed or 0)
 
     def export_csv(self, sql: str, path: Path) -> int:
-        frame = self.query(sql)
-        frame.to_csv(path, index=False)
-        return len(frame)
+        # Page by page: memory holds one page of rows, whatever the result's size.
+        result = self.client.query_and_wait(sql, page_size=10_000, **self._job)
+        count = 0
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([field.name for field in result.schema])
+            for row in result:
+                writer.writerow([_csv_value(value) for value in row.values()])
+                count += 1
+        return count
+
+
+def _csv_value(value: Any) -> Any:
+    """A value as CSV text: NULL empty, instants in ISO 8601, bytes as hex."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    if isinstance(value, bytes):
+        return value.hex()
+    return value

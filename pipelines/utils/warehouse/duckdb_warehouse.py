@@ -52,7 +52,10 @@ class DuckDBWarehouse(Warehouse):
         dataset_id: str,
         table_id: str,
         columns: dict[str, str] | None = None,
+        partitions: list[str] | None = None,
     ) -> LoadedTable:
+        # One transaction rebuilds the whole table: local tables are small, so `partitions`
+        # is not needed to keep a load cheap.
         if not isinstance(datalake, LocalDatalake):
             raise TypeError("DuckDBWarehouse loads from a LocalDatalake (the local environment).")
         schema, table = _quoted(dataset_id, "dataset_id"), _quoted(table_id, "table_id")

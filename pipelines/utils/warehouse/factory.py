@@ -13,8 +13,8 @@ def get_warehouse(settings: Settings | None = None) -> Warehouse:
         settings: Settings to read; default: the environment and .env.
 
     Returns:
-        DuckDBWarehouse at PIPELINES_DATA_DIR/warehouse.duckdb in `local`, else the BigQuery
-        warehouse through basedosdados.
+        DuckDBWarehouse at PIPELINES_DATA_DIR/warehouse.duckdb in `local`, else
+        BigQueryWarehouse on PIPELINES_BIGQUERY_PROJECT.
 
     Raises:
         SettingsError: dev/prod without PIPELINES_BIGQUERY_PROJECT.

@@ -27,8 +27,11 @@ def load_to_warehouse(written: DatalakeWrite) -> LoadedTable:
     """
     if not isinstance(written, DatalakeWrite):
         raise TypeError(f"written must be a DatalakeWrite, got {type(written).__name__}.")
+    # After an append only the partition folders it wrote changed (file names are not folders).
+    folders = [p for p in written.partitions if "=" in p]
+    changed = folders if written.mode == "append" and folders else None
     loaded = get_warehouse().load_from_datalake(
-        get_datalake(), written.dataset_id, written.table_id, written.columns or None
+        get_datalake(), written.dataset_id, written.table_id, written.columns or None, changed
     )
     prefect.context.get("logger").info("Loaded %s rows into %s", loaded.rows, loaded.table)
     return loaded

@@ -1,63 +1,173 @@
-"""The BigQuery warehouse's guards: basedosdados is never imported unconfigured (it would hang
-on input()) and importing it keeps the process's warning filters."""
+"""BigQueryWarehouse against the emulated BigQuery API and fake-gcs-server: loads, reads, export."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import csv
+import datetime as dt
+import decimal
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from pipelines.settings import SettingsError, load_settings
-from pipelines.utils.warehouse import get_warehouse
-from pipelines.utils.warehouse.bigquery import BigQueryWarehouse, basedosdados_config_problem
-from tests.conftest import REPO_ROOT
-
-
-def test_config_problem_names_what_to_do(tmp_path):
-    settings = load_settings({"HOME": str(tmp_path)}, root=tmp_path)
-    assert "would wait for answers at an input() prompt" in basedosdados_config_problem(settings)
-    (tmp_path / ".basedosdados").mkdir()
-    (tmp_path / ".basedosdados" / "config.toml").write_text("")
-    assert basedosdados_config_problem(settings) is None
-    partial = load_settings({"BASEDOSDADOS_CONFIG": "eA=="}, root=tmp_path)
-    assert "BASEDOSDADOS_CREDENTIALS_PROD, BASEDOSDADOS_CREDENTIALS_STAGING is not" in (
-        basedosdados_config_problem(partial)
-    )
-
-
-def test_dev_environment_gets_bigquery_and_fails_clearly_without_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIPELINES_ENV", "dev")
-    monkeypatch.setenv("PIPELINES_BIGQUERY_PROJECT", "rj-escritorio-dev")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("BASEDOSDADOS_CONFIG", raising=False)
-    warehouse = get_warehouse()
-    assert isinstance(warehouse, BigQueryWarehouse)
-    with pytest.raises(SettingsError, match="basedosdados is not configured"):
-        warehouse.row_count("ds", "t")
-
-
-CHECK = """
-import sys, warnings
-warnings.simplefilter("default")
 from pipelines.settings import load_settings
-from pipelines.utils.warehouse.bigquery import import_basedosdados
-import pipelines.utils.warehouse, pipelines.utils.dump_db, pipelines.utils.execution
-print("IMPORTED_EARLY", "basedosdados" in sys.modules)
-before = list(warnings.filters)
-import_basedosdados(load_settings())
-print("IMPORTED", "basedosdados" in sys.modules, "FILTERS_KEPT", warnings.filters == before)
-"""
+from pipelines.utils.datalake.gcs import GCSDatalake
+from pipelines.utils.warehouse.bigquery import BigQueryWarehouse, csv_column_type
 
 
-def test_basedosdados_is_imported_only_when_used_and_keeps_warning_filters(tmp_path):
-    (tmp_path / ".basedosdados").mkdir()
-    (tmp_path / ".basedosdados" / "config.toml").write_text("")
-    env = {**os.environ, "HOME": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-c", CHECK], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-        stdin=subprocess.DEVNULL, timeout=120,
-    )  # fmt: skip
-    assert "IMPORTED_EARLY False" in result.stdout, result.stderr
-    assert "IMPORTED True FILTERS_KEPT True" in result.stdout, result.stderr
+@pytest.fixture
+def lake_and_warehouse(bigquery_emulator, gcs_bucket, tmp_path):
+    client, bucket = gcs_bucket
+    settings = load_settings(
+        {
+            "PIPELINES_BIGQUERY_PROJECT": bigquery_emulator.project,
+            "PIPELINES_BIGQUERY_API_ENDPOINT": bigquery_emulator.endpoint,
+        },
+        root=tmp_path,
+    )
+    return GCSDatalake(bucket, client=client, root="staging"), BigQueryWarehouse(settings)
+
+
+def put_day(lake: GCSDatalake, tmp_path: Path, table: str, day: dt.date, ids: list[int]) -> str:
+    """Replace one day partition of ds.<table> with rows `ids`; returns the partition."""
+    frame = pa.table(
+        {
+            "id": pa.array(ids, pa.int64()),
+            "amount": pa.array([decimal.Decimal("1.25")] * len(ids), pa.decimal128(12, 2)),
+            "seen": pa.array([dt.datetime(2024, 1, 1, 12)] * len(ids), pa.timestamp("us")),
+            "happened": pa.array(
+                [dt.datetime(2024, 1, 1, tzinfo=dt.UTC)] * len(ids), pa.timestamp("us", "UTC")
+            ),
+            "name": [f"n{i}" for i in ids],
+        }
+    )
+    partition = f"ano={day.year}/mes={day.month:02d}/data={day}"
+    local = tmp_path / f"{table}-{day}-{len(ids)}.parquet"
+    pq.write_table(frame, local)
+    lake.replace_prefix(f"ds/{table}/{partition}", {"part.parquet": local})
+    return partition
+
+
+def schema(warehouse: BigQueryWarehouse, table: str) -> dict[str, str]:
+    found = warehouse.client.get_table(f"{warehouse.project}.{table}")
+    return {field.name: field.field_type for field in found.schema}
+
+
+def by_day(warehouse: BigQueryWarehouse, table: str) -> list[tuple]:
+    return warehouse.rows(f"SELECT data, count(*) FROM `{table}` GROUP BY data ORDER BY data")
+
+
+def test_load_makes_an_external_staging_table_and_a_typed_partitioned_table(
+    lake_and_warehouse, tmp_path
+):
+    lake, warehouse = lake_and_warehouse
+    for day in (dt.date(2024, 1, 5), dt.date(2024, 1, 6)):
+        put_day(lake, tmp_path, "typed", day, [1, 2])
+
+    loaded = warehouse.load_from_datalake(lake, "ds", "typed")
+
+    assert loaded.rows == 4 and loaded.table == "ds.typed"
+    expected = {
+        "id": "INTEGER", "amount": "NUMERIC", "seen": "DATETIME", "happened": "TIMESTAMP",
+        "name": "STRING", "ano": "INTEGER", "mes": "INTEGER", "data": "DATE",
+    }  # fmt: skip
+    assert schema(warehouse, "ds_staging.typed") == expected
+    assert schema(warehouse, "ds.typed") == expected
+    table = warehouse.client.get_table(f"{warehouse.project}.ds.typed")
+    assert table.table_type == "TABLE" and table.time_partitioning.field == "data"
+    assert warehouse.client.get_table(f"{warehouse.project}.ds_staging.typed").table_type == (
+        "EXTERNAL"
+    )
+    assert warehouse.rows("SELECT amount, mes FROM `ds.typed` LIMIT 1") == [
+        (decimal.Decimal("1.25"), 1)
+    ]
+
+
+def test_append_replaces_only_the_touched_days_and_reruns_do_not_duplicate(
+    lake_and_warehouse, tmp_path
+):
+    lake, warehouse = lake_and_warehouse
+    first, second = dt.date(2024, 1, 5), dt.date(2024, 1, 6)
+    put_day(lake, tmp_path, "events", first, [1, 2])
+    put_day(lake, tmp_path, "events", second, [3, 4])
+    warehouse.load_from_datalake(lake, "ds", "events")
+
+    touched = put_day(lake, tmp_path, "events", second, [3, 4, 5])
+    for _ in range(2):  # the same period twice: same rows
+        loaded = warehouse.load_from_datalake(lake, "ds", "events", partitions=[touched])
+        assert loaded.rows == 5
+        assert by_day(warehouse, "ds.events") == [(first, 2), (second, 3)]
+
+
+def test_a_partitioned_append_is_one_merge_of_the_touched_days(lake_and_warehouse, tmp_path):
+    lake, warehouse = lake_and_warehouse
+    put_day(lake, tmp_path, "merged", dt.date(2024, 1, 5), [1])
+    warehouse.load_from_datalake(lake, "ds", "merged")
+    # A row the datalake does not have, on a day the append does not touch, stays: only the
+    # touched day is replaced (a whole reload would drop it).
+    warehouse.client.query_and_wait(
+        "INSERT INTO `ds.merged` (id, data) VALUES (99, DATE '2023-12-31')"
+    )
+    touched = put_day(lake, tmp_path, "merged", dt.date(2024, 1, 5), [1, 2])
+
+    warehouse.load_from_datalake(lake, "ds", "merged", partitions=[touched])
+
+    assert warehouse.rows("SELECT id FROM `ds.merged` ORDER BY id") == [(1,), (2,), (99,)]
+
+
+def test_overwrite_replaces_the_table(lake_and_warehouse, tmp_path):
+    lake, warehouse = lake_and_warehouse
+    put_day(lake, tmp_path, "snap", dt.date(2024, 1, 5), [1, 2])
+    warehouse.load_from_datalake(lake, "ds", "snap")
+    lake.delete_prefix("ds/snap")
+    put_day(lake, tmp_path, "snap", dt.date(2024, 2, 1), [7])
+
+    assert warehouse.load_from_datalake(lake, "ds", "snap").rows == 1
+    assert by_day(warehouse, "ds.snap") == [(dt.date(2024, 2, 1), 1)]
+
+
+def test_reads_estimates_and_streams_csv(lake_and_warehouse, tmp_path):
+    lake, warehouse = lake_and_warehouse
+    put_day(lake, tmp_path, "out", dt.date(2024, 1, 5), [1, 2, 3])
+    warehouse.load_from_datalake(lake, "ds", "out")
+
+    assert warehouse.row_count("ds", "out") == 3
+    assert list(warehouse.query("SELECT id FROM `ds.out` ORDER BY id")["id"]) == [1, 2, 3]
+    assert warehouse.estimate_csv_bytes("SELECT * FROM `ds.out`") >= 0
+    path = tmp_path / "out.csv"
+    assert (
+        warehouse.export_csv("SELECT id, amount, happened, name FROM `ds.out` ORDER BY id", path)
+        == 3
+    )
+    with open(path, newline="") as handle:
+        lines = list(csv.reader(handle))
+    assert lines[0] == ["id", "amount", "happened", "name"]
+    assert lines[1] == ["1", "1.25", "2024-01-01T00:00:00+00:00", "n1"]
+
+
+def test_only_what_bigquery_calls_a_select_is_run_by_query(lake_and_warehouse, tmp_path):
+    from pipelines.errors import WarehouseError
+
+    lake, warehouse = lake_and_warehouse
+    put_day(lake, tmp_path, "ro", dt.date(2024, 1, 5), [1])
+    warehouse.load_from_datalake(lake, "ds", "ro")
+    warehouse.check_select("SELECT * FROM `ds.ro`")
+    with pytest.raises(WarehouseError, match="DELETE statement; it runs SELECT only"):
+        warehouse.check_select("DELETE FROM `ds.ro` WHERE true")
+    assert warehouse.row_count("ds", "ro") == 1
+
+
+def test_missing_files_say_what_to_do(lake_and_warehouse):
+    lake, warehouse = lake_and_warehouse
+    with pytest.raises(FileNotFoundError, match="write the table to the datalake first"):
+        warehouse.load_from_datalake(lake, "ds", "nothing")
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [("BIGINT", "INT64"), ("DECIMAL(12,2)", "NUMERIC"), ("DECIMAL(38,10)", "BIGNUMERIC"),
+     ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP"), ("TIMESTAMP", "DATETIME"), ("UUID", "STRING")],
+)  # fmt: skip
+def test_csv_columns_keep_their_declared_types(declared, expected):
+    assert csv_column_type(declared) == expected
