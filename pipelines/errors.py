@@ -34,3 +34,7 @@ class DumpUrlError(PipelinesError, ValueError):
 
 class ExportError(PipelinesError, ValueError):
     """dump_to_gcs refused its parameters or an export above its size cap."""
+
+
+class DbtError(PipelinesError, RuntimeError):
+    """A dbt run failed: the message names the failing model, its compiled SQL and dbt's error."""

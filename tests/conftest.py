@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("pipelines", "templates", "tests", "manage.py", "pyproject.toml", "Dockerfile")
+COPIED = ("pipelines", "queries", "templates", "tests", "manage.py", "pyproject.toml", "Dockerfile")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
 
@@ -51,6 +51,14 @@ def snapshot(root: Path) -> dict[str, str]:
         key = str(path.relative_to(root))
         state[key] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
     return state
+
+
+@pytest.fixture
+def local_env(tmp_path, monkeypatch):
+    """PIPELINES_ENV=local with its data (datalake, warehouse, dbt target) under tmp_path."""
+    monkeypatch.setenv("PIPELINES_ENV", "local")
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ def check_repo(repo: Repo) -> tuple[int, list[str]]:
         if not isinstance(flow, PipelineFlow):
             problems.append(
                 f"{where}: is a {type(flow).__name__}; use pipelines.utils.flow_defaults."
-                f"PipelineFlow so it gets storage, run config and failure alerts"
+                f"PipelineFlow so it gets its org label, owners and failure alerts"
             )
         elif not isinstance(flow.run_config, KubernetesRun) or org_label(flow.org) not in (
             flow.run_config.labels or set()
@@ -72,4 +72,27 @@ def check_repo(repo: Repo) -> tuple[int, list[str]]:
                 f"flow name {name!r} is used {len(modules)} times ({', '.join(modules)}); "
                 f"flow names must be unique across the repo"
             )
+    problems += dbt_problems(repo)
     return len(loaded.flows), problems
+
+
+def dbt_problems(repo: Repo) -> list[str]:
+    """`dbt parse` of the repo's models: one problem per error, naming the model's file."""
+    import logging
+
+    from pipelines.errors import DbtError
+    from pipelines.settings import load_settings
+    from pipelines.utils.dbt.runner import run_dbt_command
+
+    if not (repo.root / "queries" / "dbt_project.yml").is_file():
+        return []
+    quiet = logging.getLogger("pipelines.check.dbt")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    try:
+        run_dbt_command(
+            "parse", load_settings(root=repo.root), quiet, project_dir=repo.root / "queries"
+        )
+    except DbtError as error:
+        return [f"queries/ (dbt parse): {line.strip()}" for line in str(error).splitlines()[1:]]
+    return []

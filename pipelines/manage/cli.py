@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pipelines.errors import PipelinesError
-from pipelines.manage.commands import checking, deploy, projects, running
+from pipelines.manage.commands import checking, deploy, models, projects, running
 from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.settings import REPO_ROOT
@@ -61,6 +61,7 @@ for command in (
     projects.list_projects,
     running.run,
     running.query,
+    models.materialize,
     checking.check,
     deploy.dev_flows,
     deploy.image_tag_command,

@@ -42,26 +42,58 @@ def require_org(repo: Repo, org: str) -> None:
         )
 
 
-def _add_project(repo: Repo, name: str, org: str) -> Created:
+def model_files(name: str) -> dict[str, str]:
+    """A starter dbt model for a project: queries/models/<name>/<name>.sql over the raw table
+    <name>_staging.<name> that a dump with dataset_id=table_id=<name> loads."""
+    source = "{{ source('" + name + "_staging', '" + name + "') }}"
+    return {
+        f"{name}.sql": (
+            f"-- Builds {name}.{name} from the raw table the project's dump loads.\n"
+            f"select *\nfrom {source}\n"
+        ),
+        "schema.yml": (
+            "version: 2\n\n"
+            "sources:\n"
+            f"  - name: {name}_staging\n"
+            "    tables:\n"
+            f"      - name: {name}\n"
+            f"        description: Raw rows loaded by a dump with dataset_id={name!r}.\n\n"
+            "models:\n"
+            f"  - name: {name}\n"
+            "    description: TODO what one row is.\n"
+        ),
+    }
+
+
+def _add_project(repo: Repo, name: str, org: str, with_model: bool = False) -> Created:
     require_org(repo, org)
     validate_new_name(repo, name, "project")
     package = repo.project_dir(org, name)
     tests = repo.project_tests(org, name)
-    for target in (package, tests):
+    models = repo.root / "queries" / "models" / name
+    for target in (package, tests, *([models] if with_model else [])):
         if target.exists():
             raise CliError(f"{target.relative_to(repo.root)} already exists; remove it first.")
     context = {"project_name": name, "org": org, "flow_name": f"{org}: {name}"}
     init = repo.org_init(org)
     with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
         rendered = _render(repo, "project", context, Path(tmp)) / name
+        if with_model:
+            (rendered / "model").mkdir()
+            for file_name, text in model_files(name).items():
+                (rendered / "model" / file_name).write_text(text, encoding="utf-8")
         with Transaction(repo.root, f"add-project {name} --org {org}") as tx:
             tx.move_tree(rendered / "project", package)
             tx.move_tree(rendered / "tests", tests)
+            if with_model:
+                tx.move_tree(rendered / "model", models)
             tx.write_text(
                 init, _with_line(init.read_text(encoding="utf-8"), project_import_line(org, name))
             )
+    created = [_rel(repo, package) + "/", _rel(repo, tests) + "/"]
     return Created(
-        created=[_rel(repo, package) + "/", _rel(repo, tests) + "/"], edited=[_rel(repo, init)]
+        created=created + ([_rel(repo, models) + "/"] if with_model else []),
+        edited=[_rel(repo, init)],
     )
 
 
@@ -272,13 +304,14 @@ def _locked(repo: Repo, change: Callable[[], Created]) -> Created:
     return dataclasses.replace(result, recovered=recovered)
 
 
-def add_project(repo: Repo, name: str, org: str) -> Created:
+def add_project(repo: Repo, name: str, org: str, with_model: bool = False) -> Created:
     """Render the project template and wire it into its org (under the repo's lock).
 
     Args:
         repo: The repository to change.
         name: A validated project name.
         org: An existing org.
+        with_model: Also create the dbt model queries/models/<name>/<name>.sql.
 
     Returns:
         The files and folders created and the files edited.
@@ -286,7 +319,7 @@ def add_project(repo: Repo, name: str, org: str) -> Created:
     Raises:
         CliError: The name or org is invalid, or the target already exists.
     """
-    return _locked(repo, lambda: _add_project(repo, name, org))
+    return _locked(repo, lambda: _add_project(repo, name, org, with_model))
 
 
 def add_org(repo: Repo, name: str) -> Created:

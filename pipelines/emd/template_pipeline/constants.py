@@ -16,3 +16,5 @@ COLUMN_TYPES = {"estacao": "string", "data_hora": "timestamp", "chuva_15_min_mm"
 
 DATASET_ID = "template_pipeline"
 TABLE_ID = "rain_per_hour"
+# The dbt model built after the load: queries/models/template_pipeline/rain_per_station_day.sql.
+MODEL_TABLE_ID = "rain_per_station_day"

@@ -1,4 +1,4 @@
-"""The example ETL a new project copies from: CSV -> pandas -> Parquet -> warehouse.
+"""The example ETL a new project copies from: CSV -> pandas -> Parquet -> warehouse -> dbt.
 
 Every step but the project's own transform is a shared task from pipelines.utils.
 """
@@ -7,6 +7,7 @@ from prefect import Parameter
 
 from pipelines.utils.dataframe import cast_columns, clean_dataframe, read_csv
 from pipelines.utils.datalake.tasks import write_parquet_partitions
+from pipelines.utils.dbt import materialize
 from pipelines.utils.flow_defaults import PipelineFlow
 from pipelines.utils.warehouse.tasks import load_to_warehouse
 
@@ -15,6 +16,7 @@ from .constants import (
     COLUMN_TYPES,
     DATASET_ID,
     FLOW_NAME,
+    MODEL_TABLE_ID,
     NA_VALUES,
     ORG,
     SOURCE,
@@ -38,3 +40,5 @@ with PipelineFlow(
     hourly = rain_per_hour(readings)
     written = write_parquet_partitions(hourly, dataset_id, table_id, partition_column="hora")
     loaded = load_to_warehouse(written)
+    # Daily totals per gauge, from the table just loaded (a child run on the server).
+    daily = materialize(DATASET_ID, MODEL_TABLE_ID, upstream_tasks=[loaded])

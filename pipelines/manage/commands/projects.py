@@ -21,17 +21,22 @@ from pipelines.manage.names import reserved_names
 @click.command("add-project")
 @click.argument("name")
 @org_option
+@click.option(
+    "--with-model",
+    is_flag=True,
+    help="Also create the dbt model queries/models/NAME/NAME.sql (over NAME_staging.NAME).",
+)
 @pass_repo
-def add_project(repo: Repo, name: str, org: str) -> None:
+def add_project(repo: Repo, name: str, org: str, with_model: bool) -> None:
     """Create pipelines/<org>/NAME from the project template, with its test.
 
     \b
     Example:
-      python manage.py add-project bike_counts --org emd
+      python manage.py add-project bike_counts --org emd --with-model
     """
     from pipelines.manage.scaffold import add_project as scaffold
 
-    result = scaffold(repo, name, org)
+    result = scaffold(repo, name, org, with_model)
     say_recovered(result.recovered)
     click.echo(f"Created project '{name}' in org '{org}':")
     report("created", result.created, result.edited)

@@ -11,6 +11,11 @@ from pathlib import Path
 from pipelines.constants import SHARED_PACKAGES
 
 PACKAGE = "pipelines"
+# Folders outside the package that a module reads at run time: their files travel in the
+# bundles of flows whose closure holds that module, and a change to one affects those flows.
+# queries/ is the dbt project (every flow that can materialize a model).
+EXTERNAL_DATA = {"queries": "pipelines.utils.dbt.profiles"}
+_GENERATED = {"target", "logs", "dbt_packages", "__pycache__"}
 # Calls that import a module named by a string: `importlib.import_module("pipelines.x")`.
 _DYNAMIC_IMPORTS = ("import_module", "__import__")
 
@@ -60,6 +65,13 @@ class ModuleGraph:
         for path in non_python:
             for module in graph.package_modules(path):
                 graph.data_files.setdefault(module, set()).add(path)
+        for folder, module in EXTERNAL_DATA.items():
+            if module not in graph.files:
+                continue
+            for path in sorted((root / folder).rglob("*")):
+                relative = path.relative_to(root / folder).parts
+                if path.is_file() and not _GENERATED & set(relative):
+                    graph.data_files.setdefault(module, set()).add(path)
         return graph
 
     def _resolve(self, module: str, path: Path, tree: ast.AST) -> None:
@@ -163,6 +175,10 @@ class ModuleGraph:
                 for module, names in self.unresolved.items()
                 if any(n == gone or n.startswith(gone + ".") for n in names)
             }
+        for folder, module in EXTERNAL_DATA.items():
+            if path.is_relative_to(self.root / folder) and module in self.files:
+                generated = _GENERATED & set(path.relative_to(self.root / folder).parts)
+                return set() if generated else {module}
         if path.exists():
             return {m for m, files in self.data_files.items() if path in files}
         return set(self.package_modules(path))

@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import Flow, Parameter
 
+from pipelines.utils.dbt.flows import materialize_after_dump
 from pipelines.utils.dump_db.tasks import dump_db_to_datalake
 from pipelines.utils.flow_defaults import PipelineFlow
 from pipelines.utils.warehouse.tasks import load_to_warehouse
@@ -24,7 +25,9 @@ def create_dump_db_flow(
         **flow_kwargs: Passed to PipelineFlow (schedule with one clock per table, ...).
 
     Returns:
-        The flow; its parameters are those of dump_db_to_datalake.
+        The flow; its parameters are those of dump_db_to_datalake, plus
+        materialize_after_dump (False) and dbt_select (default: the model
+        models/<dataset_id>/<table_id>.sql), which build the dbt model after the load.
 
     Example:
         flow = create_dump_db_flow(
@@ -36,10 +39,11 @@ def create_dump_db_flow(
         )
     """
     with PipelineFlow(name, org=org, code_owners=code_owners, **flow_kwargs) as flow:
+        dataset_id, table_id = Parameter("dataset_id"), Parameter("table_id")
         written = dump_db_to_datalake(
             connection=Parameter("connection"),
-            dataset_id=Parameter("dataset_id"),
-            table_id=Parameter("table_id"),
+            dataset_id=dataset_id,
+            table_id=table_id,
             table=Parameter("table", default=None),
             query=Parameter("query", default=None),
             format=Parameter("format", default="parquet"),
@@ -49,5 +53,6 @@ def create_dump_db_flow(
             since=Parameter("since", default=None),
             mode=Parameter("mode", default=None),
         )
-        load_to_warehouse(written)
+        loaded = load_to_warehouse(written)
+        materialize_after_dump(dataset_id, table_id, upstream=loaded)
     return flow

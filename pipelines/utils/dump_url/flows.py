@@ -9,6 +9,7 @@ from prefect import Flow, Parameter
 
 from pipelines.utils.dataframe import snake_case_columns
 from pipelines.utils.datalake.tasks import write_parquet_partitions
+from pipelines.utils.dbt.flows import materialize_after_dump
 from pipelines.utils.dump_url.tasks import download, read_table, remove_download
 from pipelines.utils.flow_defaults import PipelineFlow
 from pipelines.utils.warehouse.tasks import load_to_warehouse
@@ -20,8 +21,10 @@ def create_dump_url_flow(
     """Build a flow that loads a CSV or Excel file at a URL into the datalake and warehouse.
 
     Parameters of the flow: url, dataset_id, table_id, format ("auto"), separator (","),
-    encoding ("utf-8"), sheet (0), mode ("overwrite"). Column names are snake_cased; every row
-    and value is kept as text; rows read = rows written is checked when Parquet is written.
+    encoding ("utf-8"), sheet (0), mode ("overwrite"), materialize_after_dump (False) and
+    dbt_select (default: the model models/<dataset_id>/<table_id>.sql). Column names are
+    snake_cased; every row and value is kept as text; rows read = rows written is checked
+    when Parquet is written.
 
     Args:
         name: Flow name, unique in the repo.
@@ -42,11 +45,13 @@ def create_dump_url_flow(
             sheet=Parameter("sheet", default=0),
         )
         remove_download(path, upstream_tasks=[frame])
+        dataset_id, table_id = Parameter("dataset_id"), Parameter("table_id")
         written = write_parquet_partitions(
             snake_case_columns(frame),
-            Parameter("dataset_id"),
-            Parameter("table_id"),
+            dataset_id,
+            table_id,
             mode=Parameter("mode", default="overwrite"),
         )
-        load_to_warehouse(written)
+        loaded = load_to_warehouse(written)
+        materialize_after_dump(dataset_id, table_id, upstream=loaded)
     return flow

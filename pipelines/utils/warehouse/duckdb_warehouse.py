@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 _LOCK = threading.Lock()
 
 
+def writer_lock() -> threading.Lock:
+    """The lock our DuckDB connections take: held, none of them is open (dbt may write)."""
+    return _LOCK
+
+
 def _literal(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
@@ -81,12 +86,21 @@ class DuckDBWarehouse(Warehouse):
                 f"No Parquet or CSV files under {where}; write the table to the datalake first."
             )
         files = [datalake.uri(k) for k in keys]
+        # <dataset>_staging.<table> reads the files themselves, as BigQuery's external table
+        # does: dbt models select from it, so a model may share its table's name.
+        staging = _quoted(f"{dataset_id}_staging", "dataset_id")
+        glob = datalake.uri(table_prefix(dataset_id, table_id)) + "/**/*" + Path(keys[0]).suffix
         with _LOCK, self._connect() as connection:
             connection.execute("BEGIN TRANSACTION")
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             connection.execute(
                 f"CREATE OR REPLACE TABLE {schema}.{table} AS SELECT * FROM {reader}",
                 [files],
+            )
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {staging}")
+            connection.execute(
+                f"CREATE OR REPLACE VIEW {staging}.{table} AS SELECT * FROM "
+                + reader.replace("?", _literal(glob), 1)
             )
             connection.execute("COMMIT")
             (rows,) = connection.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()

@@ -44,6 +44,10 @@ def ours(modules: list[str]) -> list[str]:
         ("tests/pipelines/emd/test_flow/test_flows.py", []),
         ("README.md", []),
         ("templates/project/cookiecutter.json", []),
+        # dbt models: every flow that can materialize one (its closure holds pipelines.utils.dbt).
+        ("queries/models/template_pipeline/rain_per_station_day.sql", [TEMPLATE]),
+        ("queries/models/new_dataset/new_model.sql", [TEMPLATE]),
+        ("queries/target/compiled/x.sql", []),
     ],
 )
 def test_a_change_affects_exactly_the_flows_whose_closure_holds_it(repo_copy, changed, expected):
@@ -318,6 +322,8 @@ def test_the_bundle_holds_exactly_the_closure_the_hash_and_detection_use(repo_co
         "pipelines/emd/template_pipeline/__init__.py",
         "pipelines/emd/template_pipeline/data/rain_gauges.csv",
         "pipelines/utils/warehouse/duckdb_warehouse.py",
+        "queries/dbt_project.yml",
+        "queries/models/template_pipeline/rain_per_station_day.sql",
     } <= names
     assert "pipelines/emd/__init__.py" not in names  # the org's list is never run
     assert "pipelines/emd/test_flow/flows.py" not in names

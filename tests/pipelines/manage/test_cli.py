@@ -438,3 +438,20 @@ def test_repo_root_runs_flows_from_that_tree(repo_copy: Path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "from the copy: param = default" in result.stdout + result.stderr
+
+
+def test_add_project_with_model_creates_a_dbt_model_that_parses(repo_copy: Path):
+    result = invoke(repo_copy, "add-project", "qa_counts", "--with-model")
+
+    assert result.exit_code == 0, result.output
+    assert "  created queries/models/qa_counts/" in result.output.splitlines()
+    models = repo_copy / "queries/models/qa_counts"
+    assert files_under(models) == {"qa_counts.sql", "schema.yml"}
+    assert (
+        "{{ source('qa_counts_staging', 'qa_counts') }}" in (models / "qa_counts.sql").read_text()
+    )
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=repo_copy, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -286,3 +286,13 @@ def test_a_malformed_env_file_is_a_message_from_every_command(repo_copy: Path, a
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert '.env:1: the value opens a " quote that never closes.' in result.stderr
+
+
+def test_check_runs_dbt_parse_and_names_the_broken_models_file(repo_copy: Path):
+    model = repo_copy / "queries/models/template_pipeline/broken.sql"
+    model.write_text("select * from {{ ref('no_such_model') }}\n")
+    result = check_copy(repo_copy)
+    assert result.returncode == 1
+    problems = [line for line in result.stdout.splitlines() if line.startswith("problem:")]
+    assert problems and all(p.startswith("problem: queries/ (dbt parse): ") for p in problems)
+    assert "broken" in result.stdout and "no_such_model" in result.stdout

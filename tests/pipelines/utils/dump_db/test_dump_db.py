@@ -43,13 +43,6 @@ COLUMNS = ["id", "ts", "tstz", "day", "big", "money", "flag", "txt", "n", "f"]
 
 
 @pytest.fixture
-def local_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIPELINES_ENV", "local")
-    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
-@pytest.fixture
 def pg_table(postgres_url, monkeypatch):
     monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
     name = f"hostile_{uuid.uuid4().hex[:8]}"
@@ -462,7 +455,8 @@ def test_an_empty_mariadb_table_is_an_empty_table(local_env, mariadb_url, monkey
     assert written.rows == 0
     assert get_warehouse().rows(f"SELECT count(*) FROM tests.{name}") == [(0,)]
     columns = get_warehouse().rows(
-        f"SELECT column_name FROM information_schema.columns WHERE table_name = '{name}'"
+        "SELECT column_name FROM information_schema.columns "
+        f"WHERE table_schema = 'tests' AND table_name = '{name}'"
     )
     assert [c for (c,) in columns] == ["id", "label"]
 

@@ -162,13 +162,6 @@ MY_CASES = [
 ]
 
 
-@pytest.fixture
-def local_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIPELINES_ENV", "local")
-    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
 def same(want, have) -> bool:
     """Equal values, with NaN equal to NaN and instants equal across zones."""
     if want is None or have is None:

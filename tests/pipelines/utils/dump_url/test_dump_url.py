@@ -64,9 +64,8 @@ def served(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def local_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIPELINES_ENV", "local")
-    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path / "data"))
+def _local(local_env):
+    return local_env
 
 
 @pytest.mark.parametrize("file", ["escolas.csv", "escolas.xlsx"])

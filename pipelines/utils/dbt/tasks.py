@@ -1,0 +1,180 @@
+"""Tasks that run dbt models: in this process, or as a child flow run on the server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import prefect
+from prefect import Client, task
+from prefect.engine import signals
+
+from pipelines.constants import DEV_FLOW_SUFFIX, STAGING_FLOW_SUFFIX
+from pipelines.errors import DbtError
+from pipelines.settings import load_settings
+from pipelines.utils.dbt.runner import DbtRun, model_selector, run_dbt_command
+
+FINISHED = ("Success", "Failed", "Cancelled", "Skipped", "TimedOut", "Cached")
+# The org's shared materialization flow: "<org>: materialize" (pipelines/<org>/flows.py).
+MATERIALIZE_FLOW = "{org}: materialize"
+
+_PARENT = """
+query ParentRun($id: uuid!) {
+  flow_run_by_pk(id: $id) { id labels flow { name project { name } } }
+}
+"""
+_FLOW = """
+query MaterializeFlow($name: String!, $project: String!) {
+  flow(
+    where: {name: {_eq: $name}, archived: {_eq: false}, project: {name: {_eq: $project}}}
+    order_by: {version: desc}
+    limit: 1
+  ) { id }
+}
+"""
+_CHILD = """
+query ChildRun($id: uuid!) { flow_run_by_pk(id: $id) { id state state_message } }
+"""
+
+
+def _dbt(
+    command: str,
+    select: str | None,
+    vars: Mapping[str, Any] | None,
+    full_refresh: bool,
+    warn_only: bool,
+) -> DbtRun:
+    logger = prefect.context.get("logger")
+    try:
+        run = run_dbt_command(
+            command, load_settings(), logger, select=select, vars=vars,
+            full_refresh=full_refresh, warn_only=warn_only,
+        )  # fmt: skip
+    except DbtError as error:
+        # The message becomes the task's state message, which the failure alert carries.
+        raise signals.FAIL(str(error)) from None
+    for node in run.results:
+        logger.info(
+            "%s: %s, %s rows, %.2f s", node.relation or node.name, node.status,
+            "?" if node.rows_affected is None else node.rows_affected, node.seconds,
+        )  # fmt: skip
+    return run
+
+
+@task
+def run_dbt(
+    select: str | None = None,
+    command: str = "build",
+    vars: Mapping[str, Any] | None = None,
+    full_refresh: bool = False,
+    warn_only: bool = False,
+) -> DbtRun:
+    """Run dbt on the repo's models (queries/), its events in this task's log as they happen.
+
+    Args:
+        select: dbt selection, e.g. 'path:models/<dataset>/<table>.sql', 'tag:daily',
+            '+<model>'; None runs every model.
+        command: build (models and their tests), run or test.
+        vars: dbt vars.
+        full_refresh: Rebuild incremental models from scratch.
+        warn_only: Failing dbt tests are warnings, not a failed task.
+
+    Returns:
+        Per node: status, rows affected, seconds, compiled SQL location.
+
+    Raises:
+        signals.FAIL: dbt failed; the message names the failing model, its file, the compiled
+            SQL and dbt's error.
+    """
+    return _dbt(command, select, vars, full_refresh, warn_only)
+
+
+def child_flow_name(parent: str, org: str) -> str:
+    """The materialization flow in the parent's deployment: same org, same name suffix."""
+    for suffix in (STAGING_FLOW_SUFFIX, DEV_FLOW_SUFFIX):
+        if parent.endswith(suffix):
+            return MATERIALIZE_FLOW.format(org=org) + suffix
+    return MATERIALIZE_FLOW.format(org=org)
+
+
+def _materialize_on_server(select: str, full_refresh: bool, timeout_s: float, poll_s: float) -> str:
+    """Create the child run in the parent's project with the parent's labels; wait for it."""
+    logger = prefect.context.get("logger")
+    client = Client()
+    parent = client.graphql(_PARENT, variables={"id": prefect.context.get("flow_run_id")})
+    parent = parent["data"]["flow_run_by_pk"]
+    project = parent["flow"]["project"]["name"]
+    org = parent["flow"]["name"].split(":", 1)[0]
+    name = child_flow_name(parent["flow"]["name"], org)
+    found = client.graphql(_FLOW, variables={"name": name, "project": project})["data"]["flow"]
+    if not found:
+        raise signals.FAIL(
+            f"No flow {name!r} in project {project!r} to materialize {select}: register "
+            f"pipelines/{org}/flows.py there (manage.py register)."
+        )
+    run_id = client.create_flow_run(
+        flow_id=found[0]["id"],
+        parameters={"select": select, "full_refresh": full_refresh},
+        labels=parent["labels"],
+        run_name=f"materialize {select}",
+    )
+    link = f"{load_settings().require('PIPELINES_PREFECT_UI_URL').rstrip('/')}/flow-run/{run_id}"
+    logger.info("Materializing %s in child run %s (project %r)", select, link, project)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        child = client.graphql(_CHILD, variables={"id": run_id})["data"]["flow_run_by_pk"]
+        if child["state"] in FINISHED:
+            break
+        if time.monotonic() > deadline:
+            raise signals.FAIL(
+                f"Materialization of {select} did not finish within {timeout_s:.0f} s "
+                f"(state {child['state']}): {link}"
+            )
+        time.sleep(poll_s)
+    if child["state"] not in ("Success", "Cached", "Skipped"):
+        raise signals.FAIL(
+            f"Materialization of {select} {child['state'].lower()} in child run {link}: "
+            f"{child.get('state_message') or 'no message'}"
+        )
+    return run_id
+
+
+@task
+def materialize(
+    dataset_id: str,
+    table_id: str,
+    select: str | None = None,
+    enabled: bool = True,
+    full_refresh: bool = False,
+    timeout_s: float = 3600.0,
+    poll_s: float = 10.0,
+) -> DbtRun | str:
+    """Build the dbt model of a dumped table (or `select`) after its load.
+
+    Run locally (run_local), dbt runs in this task. In a run from the server, it runs as a
+    child flow run of the org's materialization flow, in the parent's project (a staging run
+    never starts a production child) with the parent's labels, waited for up to timeout_s.
+
+    Args:
+        dataset_id: Dataset of the dumped table.
+        table_id: The dumped table.
+        select: dbt selection; default the model models/<dataset_id>/<table_id>.sql.
+        enabled: False skips the task (the flow's materialize_after_dump parameter).
+        full_refresh: Rebuild incremental models from scratch.
+        timeout_s: How long to wait for the child run.
+        poll_s: Seconds between checks of the child run.
+
+    Returns:
+        The dbt results (local), or the child flow run's id (server).
+
+    Raises:
+        signals.SKIP: Not enabled.
+        signals.FAIL: dbt failed, or the child run failed or timed out (the message links it).
+    """
+    if not enabled:
+        raise signals.SKIP("materialize_after_dump is off")
+    select = select or model_selector(dataset_id, table_id)
+    if prefect.context.get("running_with_backend") and prefect.context.get("flow_run_id"):
+        return _materialize_on_server(select, full_refresh, timeout_s, poll_s)
+    return _dbt("build", select, None, full_refresh, False)
