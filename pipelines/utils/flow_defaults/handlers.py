@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import prefect
 import requests
 from prefect import Client, Flow
-from prefect.engine.state import Skipped, State
+from prefect.engine.state import Skipped, State, TriggerFailed
 from prefect.exceptions import ClientError
 
 from pipelines.settings import load_settings
@@ -42,6 +42,12 @@ def failure_message(flow: Flow, state: State) -> dict[str, Any]:
     owners = ", ".join(getattr(flow, "code_owners", []) or []) or "no code owners set"
     message = redact(str(state.message))
     text = f"Flow {flow.name!r} failed: {message}\nRun: {link}\nOwners: {owners}"
+    # What failed, in each failed task's own words (e.g. dbt's error and the model's file);
+    # tasks that only did not run because an upstream failed add nothing.
+    task_states = state.result if isinstance(state.result, dict) else {}
+    for task, task_state in task_states.items():
+        if task_state.is_failed() and not isinstance(task_state, TriggerFailed):
+            text += f"\n{getattr(task, 'name', task)}: {redact(str(task_state.message))}"
     return {"content": text, "text": text}
 
 

@@ -82,7 +82,8 @@ def test_a_failing_run_posts_once_with_name_message_link_and_owners(webhook, mon
     assert post["content"] == (
         "Flow 'emd: alerts' failed: Some reference tasks failed.\n"
         "Run: a local run (no link)\n"
-        "Owners: ana, bruno"
+        "Owners: ana, bruno\n"
+        "maybe_fail: Error during execution of task: RuntimeError('source returned 503')"
     )
 
 
@@ -206,3 +207,27 @@ def test_local_runs_are_never_skipped():
     with PipelineFlow("emd: exclusive", org="emd", skip_if_running=True) as flow:
         maybe_fail(False)
     assert run_local(flow).is_successful()
+
+
+def test_the_alert_carries_each_failed_tasks_own_message():
+    from prefect import Task
+    from prefect.engine.state import Failed, Success, TriggerFailed
+
+    from pipelines.utils.flow_defaults import PipelineFlow
+    from pipelines.utils.flow_defaults.handlers import failure_message
+
+    flow = PipelineFlow("emd: x", org="emd", code_owners=["ana"])
+    dbt, load, after = Task(name="materialize"), Task(name="load"), Task(name="export")
+    state = Failed(
+        "Some reference tasks failed.",
+        result={
+            load: Success(),
+            dbt: Failed("dbt build failed:\n  model.queries.m in queries/models/ds/m.sql: boom"),
+            after: TriggerFailed("Trigger was all_successful but some upstream failed."),
+        },
+    )
+    text = failure_message(flow, state)["text"]
+    assert (
+        "materialize: dbt build failed:\n  model.queries.m in queries/models/ds/m.sql: boom" in text
+    )
+    assert "Trigger was" not in text and "load:" not in text
