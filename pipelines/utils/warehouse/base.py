@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.utils.datalake.base import Datalake
+from pipelines.utils.datalake.base import Datalake, table_prefix
 
 if TYPE_CHECKING:  # pandas is heavy; dumps that never query should not load it
     import pandas as pd
@@ -22,6 +22,18 @@ class LoadedTable:
     rows: int
 
 
+@dataclass(frozen=True)
+class TableFiles:
+    """A table's data files in the datalake, as a load receives them."""
+
+    dataset_id: str
+    table_id: str
+    prefix: str  # <dataset_id>/<table_id>
+    keys: list[str]  # the data files: all Parquet, or (a CSV dump) all CSV
+    format: str  # "parquet" or "csv"
+    columns: dict[str, str]  # CSV: declared DuckDB types; Parquet carries its own
+
+
 class Warehouse(ABC):
     """Tables named <dataset_id>.<table_id>, loaded from the datalake's Parquet files."""
 
@@ -30,7 +42,6 @@ class Warehouse(ABC):
     def location(self) -> str:
         """Where the warehouse is, for humans."""
 
-    @abstractmethod
     def load_from_datalake(
         self,
         datalake: Datalake,
@@ -50,6 +61,24 @@ class Warehouse(ABC):
             partitions: The partition folders a write replaced, when only they changed (an
                 append); a warehouse may then replace just those. None: the whole folder.
         """
+        prefix = table_prefix(dataset_id, table_id)
+        keys = datalake.list_keys(prefix)
+        found = [k for k in keys if k.endswith(".parquet")]
+        kind = "parquet" if found else "csv"
+        found = found or [k for k in keys if k.endswith(".csv")]
+        if not found:
+            raise FileNotFoundError(
+                f"No Parquet or CSV files under {datalake.uri(prefix)}; write the table to the "
+                "datalake first."
+            )
+        files = TableFiles(dataset_id, table_id, prefix, found, kind, dict(columns or {}))
+        return self._load(datalake, files, partitions)
+
+    @abstractmethod
+    def _load(
+        self, datalake: Datalake, files: TableFiles, partitions: list[str] | None
+    ) -> LoadedTable:
+        """Load the files found by load_from_datalake (names checked, files present)."""
 
     def check_select(self, sql: str) -> None:  # noqa: B027 (optional: a no-op locally)
         """Raise unless the engine itself reads `sql` as a SELECT (manage.py query runs only

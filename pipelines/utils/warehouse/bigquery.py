@@ -28,9 +28,8 @@ from pipelines.utils.datalake.base import (
     SUFFIXED_KEYS,
     Datalake,
     check_table_name,
-    table_prefix,
 )
-from pipelines.utils.warehouse.base import LoadedTable, Warehouse
+from pipelines.utils.warehouse.base import LoadedTable, TableFiles, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,13 +126,8 @@ class BigQueryWarehouse(Warehouse):
     def _table(self, dataset_id: str, table_id: str) -> str:
         return f"`{self.project}.{dataset_id}.{table_id}`"
 
-    def load_from_datalake(
-        self,
-        datalake: Datalake,
-        dataset_id: str,
-        table_id: str,
-        columns: dict[str, str] | None = None,
-        partitions: list[str] | None = None,
+    def _load(
+        self, datalake: Datalake, files: TableFiles, partitions: list[str] | None
     ) -> LoadedTable:
         from google.api_core.exceptions import NotFound
 
@@ -141,18 +135,11 @@ class BigQueryWarehouse(Warehouse):
 
         if not isinstance(datalake, GCSDatalake):
             raise TypeError("BigQueryWarehouse loads from a GCSDatalake (dev and prod).")
-        prefix = table_prefix(dataset_id, table_id)
-        keys = datalake.list_keys(prefix)
-        parquet = [k for k in keys if k.endswith(".parquet")]
-        if not parquet and not any(k.endswith(".csv") for k in keys):
-            raise FileNotFoundError(
-                f"No Parquet or CSV files under {datalake.uri(prefix)}; write the table to the "
-                "datalake first."
-            )
+        dataset_id, table_id, keys = files.dataset_id, files.table_id, files.keys
         layout = partition_layout(keys)
         staging = self._create_staging(
-            datalake.uri(prefix), f"{dataset_id}_staging", table_id, layout,
-            None if parquet else (columns or {}),
+            datalake.uri(files.prefix), f"{dataset_id}_staging", table_id, layout,
+            files.columns if files.format == "csv" else None,
         )  # fmt: skip
         self._ensure_dataset(dataset_id)
         try:

@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.utils.datalake.base import Datalake, check_table_name, table_prefix
+from pipelines.utils.datalake.base import Datalake, check_table_name
 from pipelines.utils.datalake.local import LocalDatalake
-from pipelines.utils.warehouse.base import LoadedTable, Warehouse
+from pipelines.utils.warehouse.base import LoadedTable, TableFiles, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,28 +51,21 @@ class DuckDBWarehouse(Warehouse):
         connection.execute("SET memory_limit = '100MB'; SET preserve_insertion_order = false")
         return connection
 
-    def load_from_datalake(
-        self,
-        datalake: Datalake,
-        dataset_id: str,
-        table_id: str,
-        columns: dict[str, str] | None = None,
-        partitions: list[str] | None = None,
+    def _load(
+        self, datalake: Datalake, files: TableFiles, partitions: list[str] | None
     ) -> LoadedTable:
         # One transaction rebuilds the whole table: local tables are small, so `partitions`
         # is not needed to keep a load cheap.
         if not isinstance(datalake, LocalDatalake):
             raise TypeError("DuckDBWarehouse loads from a LocalDatalake (the local environment).")
+        dataset_id, table_id, keys = files.dataset_id, files.table_id, files.keys
         schema, table = _quoted(dataset_id, "dataset_id"), _quoted(table_id, "table_id")
-        all_keys = datalake.list_keys(table_prefix(dataset_id, table_id))
-        keys = [k for k in all_keys if k.endswith(".parquet")]
         reader = "read_parquet(?, hive_partitioning = true, union_by_name = true)"
-        if not keys:  # a CSV table (dump_db format="csv")
-            keys = [k for k in all_keys if k.endswith(".csv")]
+        if files.format == "csv":
             declared = ""
-            if columns:  # CSV holds text: the dump's types, not guesses (digits, offsets)
+            if files.columns:  # CSV holds text: the dump's types, not guesses (digits, offsets)
                 pairs = ", ".join(
-                    f"{_literal(name)}: {_literal(kind)}" for name, kind in columns.items()
+                    f"{_literal(name)}: {_literal(kind)}" for name, kind in files.columns.items()
                 )
                 declared = f", types = {{{pairs}}}"
             # allow_quoted_nulls off: "" is an empty string, an empty field is NULL.
@@ -80,22 +73,17 @@ class DuckDBWarehouse(Warehouse):
                 "read_csv(?, header = true, hive_partitioning = true, union_by_name = true, "
                 f"allow_quoted_nulls = false{declared})"
             )
-        if not keys:
-            where = datalake.uri(table_prefix(dataset_id, table_id))
-            raise FileNotFoundError(
-                f"No Parquet or CSV files under {where}; write the table to the datalake first."
-            )
-        files = [datalake.uri(k) for k in keys]
+        paths = [datalake.uri(k) for k in keys]
         # <dataset>_staging.<table> reads the files themselves, as BigQuery's external table
         # does: dbt models select from it, so a model may share its table's name.
         staging = _quoted(f"{dataset_id}_staging", "dataset_id")
-        glob = datalake.uri(table_prefix(dataset_id, table_id)) + "/**/*" + Path(keys[0]).suffix
+        glob = datalake.uri(files.prefix) + "/**/*" + Path(keys[0]).suffix
         with _LOCK, self._connect() as connection:
             connection.execute("BEGIN TRANSACTION")
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             connection.execute(
                 f"CREATE OR REPLACE TABLE {schema}.{table} AS SELECT * FROM {reader}",
-                [files],
+                [paths],
             )
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {staging}")
             connection.execute(
