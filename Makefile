@@ -25,7 +25,7 @@ $(STAMP): $(DEPS)
 	@$(PY) -m pip check
 	@touch $(STAMP)
 
-$(BQ_STAMP): requirements-bqemulator.txt $(STAMP)
+$(BQ_STAMP): requirements-bqemulator.txt
 	@echo "Installing the BigQuery emulator into $(BQ_VENV) ..."
 	@test -x $(BQ_VENV)/bin/python || $(PYTHON_BIN) -m venv $(BQ_VENV)
 	@$(BQ_VENV)/bin/python -m pip install --quiet --upgrade pip
