@@ -38,3 +38,19 @@ class ExportError(PipelinesError, ValueError):
 
 class DbtError(PipelinesError, RuntimeError):
     """A dbt run failed: the message names the failing model, its compiled SQL and dbt's error."""
+
+
+class SecretError(PipelinesError, RuntimeError):
+    """A secret could not be read; the message names its path, never a value."""
+
+
+class SecretNotFoundError(SecretError, LookupError):
+    """No secret at the path, or no such key in it."""
+
+
+class SecretAccessDeniedError(SecretError, PermissionError):
+    """The store refused the read: no policy allows it, or the credentials expired."""
+
+
+class SecretStoreUnreachableError(SecretError, ConnectionError):
+    """The store did not answer (after retries)."""

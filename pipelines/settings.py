@@ -61,7 +61,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PIPELINES_FAILURE_WEBHOOK_URL",
         None,
-        "Discord/Slack-compatible webhook that receives failed-run alerts.",
+        "Discord/Slack-compatible webhook that receives failed-run alerts (or secret:<path>).",
     ),
     Setting("PIPELINES_BIGQUERY_PROJECT", None, "GCP project of the BigQuery warehouse."),
     Setting("PIPELINES_BIGQUERY_LOCATION", "US", "Location of the BigQuery datasets loads create."),
@@ -75,6 +75,38 @@ SETTINGS: tuple[Setting, ...] = (
         "PIPELINES_DATALAKE_PREFIX",
         "staging",
         "Folder of the datalake in its GCS bucket: tables are under <prefix>/<dataset>/<table>.",
+    ),
+    Setting(
+        "PIPELINES_SECRETS_BACKEND",
+        "local",
+        "Where get_secret reads: local (PIPELINES_SECRET_<PATH> settings) or vault.",
+    ),
+    Setting("PIPELINES_VAULT_ADDR", None, "Vault/OpenBao address, e.g. https://vault:8200."),
+    Setting(
+        "PIPELINES_VAULT_AUTH",
+        "kubernetes",
+        "How to log in to Vault: token, approle or kubernetes (pods).",
+    ),
+    Setting("PIPELINES_VAULT_TOKEN", None, "Vault token (PIPELINES_VAULT_AUTH=token)."),
+    Setting("PIPELINES_VAULT_ROLE_ID", None, "AppRole role_id (PIPELINES_VAULT_AUTH=approle)."),
+    Setting("PIPELINES_VAULT_SECRET_ID", None, "AppRole secret_id (PIPELINES_VAULT_AUTH=approle)."),
+    Setting(
+        "PIPELINES_VAULT_K8S_ROLE",
+        "pipelines",
+        "Vault role of the Kubernetes auth method that flow-run pods log in with.",
+    ),
+    Setting("PIPELINES_VAULT_K8S_MOUNT", "kubernetes", "Mount of Vault's Kubernetes auth method."),
+    Setting(
+        "PIPELINES_VAULT_K8S_JWT_PATH",
+        "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        "The pod's service-account token, sent to Vault's Kubernetes auth method.",
+    ),
+    Setting("PIPELINES_VAULT_MOUNT", "secret", "Mount of the KV v2 engine holding secrets."),
+    Setting("PIPELINES_VAULT_PREFIX", "", "Folder under the mount, prepended to secret paths."),
+    Setting(
+        "PIPELINES_K8S_SECRET_NAME",
+        None,
+        "Kubernetes Secret whose keys flow-run pods get as environment (envFrom), if any.",
     ),
     Setting(
         "PIPELINES_DUMP_TO_GCS_MAX_MB",
@@ -105,7 +137,7 @@ ENVIRONMENT_REQUIRES: dict[str, tuple[str, ...]] = {
     "prod": ("PIPELINES_DATALAKE_BUCKET", "PIPELINES_BIGQUERY_PROJECT"),
 }
 # Settings named by the user, one per instance: PIPELINES_DB_<NAME> holds a connection's URL.
-SETTING_FAMILIES = ("PIPELINES_DB_",)
+SETTING_FAMILIES = ("PIPELINES_DB_", "PIPELINES_SECRET_")
 _BY_NAME = {s.name: s for s in (*SETTINGS, *CLOUD_VARIABLES)}
 _KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 

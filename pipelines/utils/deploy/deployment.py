@@ -85,6 +85,9 @@ def deployment_copy(
     org = getattr(flow, "org", None)
     labels = set(run_config.labels or ()) if target.labels is None else set(target.labels)
     run_config.labels = labels | ({org_label(org)} if org else set())
+    run_config.env = {**(run_config.env or {}), **dict(target.env)}
+    if target.env_from_secret:
+        run_config.job_template = env_from_secret_template(target.env_from_secret)  # type: ignore[has-type]
     deployable.run_config = run_config
     # The bundle's files by path and content: what build_archive zips, without zipping it.
     digest = hashlib.sha256()
@@ -99,6 +102,16 @@ def deployment_copy(
     if deployable.result is None:  # as Flow.register does: task results go to the bucket
         deployable.result = deployable.storage.result
     return Deployment(deployable, module, flow.name, digest.hexdigest(), key, graph, target)
+
+
+def env_from_secret_template(secret: str) -> dict[str, Any]:
+    """A Kubernetes job template whose flow container gets every key of `secret` as env."""
+    container = {"name": "flow", "envFrom": [{"secretRef": {"name": secret}}]}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "spec": {"template": {"spec": {"containers": [container]}}},
+    }
 
 
 def upload(deployment: Deployment, bucket: Any) -> bool:

@@ -36,6 +36,8 @@ class Target:
         schedule_active: Whether the new version's schedule runs.
         suffix: Appended to flow names ('' in production, ' (staging)', ' (development)').
         labels: Agent labels of the runs; None keeps the flow's own. The org label is added.
+        env: Environment of the flow-run pods: settings that are not secret (pod_environment).
+        env_from_secret: A Kubernetes Secret whose keys the pods get as environment.
     """
 
     project: str
@@ -44,6 +46,43 @@ class Target:
     schedule_active: bool
     suffix: str = ""
     labels: tuple[str, ...] | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    env_from_secret: str | None = None
+
+
+# Settings a flow-run pod needs and that are safe to store with the flow: where things are,
+# never credentials. Secrets reach the pod from the store at run time (or envFrom).
+POD_SETTINGS = (
+    "PIPELINES_ENV",
+    "PIPELINES_DATALAKE_BUCKET",
+    "PIPELINES_DATALAKE_PREFIX",
+    "PIPELINES_BIGQUERY_PROJECT",
+    "PIPELINES_BIGQUERY_LOCATION",
+    "PIPELINES_PREFECT_UI_URL",
+    "PIPELINES_DUMP_TO_GCS_MAX_MB",
+    "PIPELINES_SECRETS_BACKEND",
+    "PIPELINES_VAULT_ADDR",
+    "PIPELINES_VAULT_K8S_ROLE",
+    "PIPELINES_VAULT_K8S_MOUNT",
+    "PIPELINES_VAULT_MOUNT",
+    "PIPELINES_VAULT_PREFIX",
+)
+
+
+def pod_environment(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """The non-secret settings of the pods, sorted.
+
+    Pods log in to Vault with the Kubernetes auth method. A database URL or webhook goes in
+    only as a `secret:<path>` reference, never as a value.
+    """
+    env = {name: settings.get(name) for name in POD_SETTINGS}
+    if settings.get("PIPELINES_SECRETS_BACKEND") == "vault":
+        env["PIPELINES_VAULT_AUTH"] = "kubernetes"
+    for name, value in settings.values.items():
+        is_reference = isinstance(value, str) and value.startswith("secret:")
+        if is_reference and name.startswith(("PIPELINES_DB_", "PIPELINES_FAILURE_WEBHOOK_URL")):
+            env[name] = value
+    return tuple(sorted((k, v) for k, v in env.items() if v))
 
 
 def project_of(kind: Kind, settings: Settings) -> str:
@@ -137,4 +176,6 @@ def build_target(
         schedule_active=kind == "production",
         suffix=_SUFFIX[kind],
         labels=None if labels is None else tuple(sorted(labels)),
+        env=pod_environment(settings),
+        env_from_secret=settings.get("PIPELINES_K8S_SECRET_NAME"),
     )

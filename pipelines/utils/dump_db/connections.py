@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pipelines.errors import DumpError
 from pipelines.settings import Settings, SettingsError, load_settings
 from pipelines.utils.redaction import mask_url, redact, register_url
+from pipelines.utils.secrets import SECRET_PREFIX, get_secret
 
 DIALECTS = {
     "postgresql": "postgres",
@@ -45,6 +46,35 @@ def setting_name(name: str) -> str:
     return f"PIPELINES_DB_{name.upper()}"
 
 
+# The keys of a structured database secret (when it holds no `url`).
+SECRET_KEYS = ("dialect", "host", "port", "user", "password", "database")
+
+
+def url_from_secret(reference: str, setting: str, settings: Settings) -> str:
+    """The URL a secret holds: its `url` key (or the key after '#'), else one built from
+    dialect, host, port, user, password and database.
+
+    Raises:
+        SettingsError: The secret has neither a url nor every key of a structured one.
+    """
+    path, _, key = reference.partition("#")
+    if key:
+        return str(get_secret(path, key, settings))
+    values = get_secret(path, None, settings)
+    assert isinstance(values, dict)
+    if "url" in values:
+        return values["url"]
+    missing = [k for k in SECRET_KEYS if not values.get(k)]
+    if missing:
+        raise SettingsError(
+            f"{setting} names secret {path!r}, which has no 'url' and lacks "
+            f"{', '.join(missing)} (a database secret holds url, or {', '.join(SECRET_KEYS)})."
+        )
+    credentials = f"{quote(values['user'], safe='')}:{quote(values['password'], safe='')}"
+    address = f"{values['host']}:{values['port']}"
+    return f"{values['dialect']}://{credentials}@{address}/{quote(values['database'], safe='')}"
+
+
 def get_connection(name: str, settings: Settings | None = None) -> Connection:
     """Resolve a connection name to its URL from settings.
 
@@ -70,8 +100,11 @@ def get_connection(name: str, settings: Settings | None = None) -> Connection:
     if not url:
         raise SettingsError(
             f"Missing setting {key}: the URL of database connection {name!r}, "
-            f"e.g. postgresql://user:password@host:5432/db or mysql://user:password@host:3306/db."
+            f"e.g. postgresql://user:password@host:5432/db or mysql://user:password@host:3306/db, "
+            "or secret:<path> to read it from the secrets store at run time."
         )
+    if url.startswith(SECRET_PREFIX):
+        url = url_from_secret(url[len(SECRET_PREFIX) :], key, settings)
     register_url(url)  # from here on, no log record can carry its password
     scheme = urlsplit(url).scheme.split("+")[0]
     if scheme not in DIALECTS:

@@ -13,6 +13,7 @@ from prefect.exceptions import ClientError
 
 from pipelines.settings import load_settings
 from pipelines.utils.redaction import origin, redact, register_secret, secrets_in_url
+from pipelines.utils.secrets import resolve
 
 WEBHOOK_TIMEOUT_S = 10
 
@@ -68,7 +69,11 @@ def notify_failure(flow: Flow, old_state: State, new_state: State) -> State:
     if not new_state.is_failed() or old_state.is_failed():
         return new_state
     logger = prefect.context.get("logger") or prefect.utilities.logging.get_logger()
-    url = load_settings().get("PIPELINES_FAILURE_WEBHOOK_URL")
+    try:  # the URL may be a secret: secret:<path>[#key]
+        url = resolve(load_settings().get("PIPELINES_FAILURE_WEBHOOK_URL"))
+    except Exception as error:  # an alert must never fail the run it reports on
+        logger.warning("Failure alert not sent: its webhook secret could not be read: %s", error)
+        return new_state
     if not url:
         logger.debug("No PIPELINES_FAILURE_WEBHOOK_URL: failure alert not sent")
         return new_state
