@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.processes import free_port, stop_process
 
 ROOT_TOKEN = "root-token-for-tests"
 
@@ -38,13 +39,7 @@ class OpenBao:
         return hvac.Client(url=self.address, token=token or self.root_token)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.workdir.cleanup()
 
 
@@ -56,9 +51,7 @@ def start_openbao() -> OpenBao:
     """
     found = binary()
     assert found, "bao is not installed"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     workdir = tempfile.TemporaryDirectory(prefix="openbao-")
     log = Path(workdir.name) / "bao.log"
     env = {"HOME": workdir.name, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}

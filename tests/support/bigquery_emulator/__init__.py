@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.processes import free_port, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -19,12 +20,6 @@ VENV = REPO_ROOT / ".venv-bqemulator"
 PATCHED_SERVER = Path(__file__).with_name("patched_server.py")
 # DuckDB loads these at start; without the files in $HOME it would download them.
 EXTENSIONS = ("spatial", "avro")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _site_packages() -> Path:
@@ -71,12 +66,7 @@ class BigQueryEmulator:
         )
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.workdir.cleanup()
 
 
@@ -103,7 +93,7 @@ def start_bigquery_emulator(
     workdir = tempfile.TemporaryDirectory(prefix="bqemulator-")
     home = Path(workdir.name) / "home"
     _home_with_extensions(home)
-    rest, grpc = _free_port(), _free_port()
+    rest, grpc = free_port(), free_port()
     log = Path(workdir.name) / "emulator.log"
     env = {
         "HOME": str(home),
