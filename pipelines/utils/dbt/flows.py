@@ -2,41 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from prefect import Flow, Parameter, Task
+from prefect import Parameter, Task
 
 from pipelines.utils.dbt.tasks import materialize, run_dbt
-from pipelines.utils.flow_defaults import PipelineFlow
+from pipelines.utils.flow_defaults.factory import flow_factory
 
 
-def create_materialize_flow(
-    name: str, org: str, code_owners: Iterable[str] = (), **flow_kwargs: Any
-) -> Flow:
+@flow_factory
+def create_materialize_flow() -> None:
     """Build a flow that runs dbt on a selection of the repo's models.
 
     Parameters of the flow: select (required: a dbt selection), command ("build"),
     full_refresh (False), vars (None), warn_only (False).
-
-    Args:
-        name: "<org>: materialize": dump flows look their child up by this name.
-        org: The org that owns it.
-        code_owners: People named in failure alerts.
-        **flow_kwargs: Passed to PipelineFlow (schedule, ...).
-
-    Returns:
-        The flow.
     """
-    with PipelineFlow(name, org=org, code_owners=code_owners, **flow_kwargs) as flow:
-        run_dbt(
-            select=Parameter("select"),
-            command=Parameter("command", default="build"),
-            vars=Parameter("vars", default=None),
-            full_refresh=Parameter("full_refresh", default=False),
-            warn_only=Parameter("warn_only", default=False),
-        )
-    return flow
+    run_dbt(
+        select=Parameter("select"),
+        command=Parameter("command", default="build"),
+        vars=Parameter("vars", default=None),
+        full_refresh=Parameter("full_refresh", default=False),
+        warn_only=Parameter("warn_only", default=False),
+    )
 
 
 def materialize_after_dump(dataset_id: Any, table_id: Any, upstream: Task) -> Task:

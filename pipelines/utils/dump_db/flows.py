@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-from prefect import Flow, Parameter
+from prefect import Parameter
 
 from pipelines.utils.dbt.flows import materialize_after_dump
 from pipelines.utils.dump_db.tasks import dump_db_to_datalake
-from pipelines.utils.flow_defaults import PipelineFlow
+from pipelines.utils.flow_defaults.factory import flow_factory
 from pipelines.utils.warehouse.tasks import load_to_warehouse
 
 
-def create_dump_db_flow(
-    name: str, org: str, code_owners: Iterable[str] = (), **flow_kwargs: Any
-) -> Flow:
+@flow_factory
+def create_dump_db_flow() -> None:
     """Build a flow that dumps a database table or query into the datalake and warehouse.
 
-    Args:
-        name: Flow name, unique in the repo, e.g. "sme: dump_db".
-        org: The org that owns it.
-        code_owners: People named in failure alerts.
-        **flow_kwargs: Passed to PipelineFlow (schedule with one clock per table, ...).
-
-    Returns:
-        The flow; its parameters are those of dump_db_to_datalake, plus
-        materialize_after_dump (False) and dbt_select (default: the model
-        models/<dataset_id>/<table_id>.sql), which build the dbt model after the load.
+    Parameters of the flow: those of dump_db_to_datalake, plus materialize_after_dump (False)
+    and dbt_select (default: the model models/<dataset_id>/<table_id>.sql), which build the
+    dbt model after the load.
 
     Example:
         flow = create_dump_db_flow(
@@ -38,21 +27,19 @@ def create_dump_db_flow(
             ])),
         )
     """
-    with PipelineFlow(name, org=org, code_owners=code_owners, **flow_kwargs) as flow:
-        dataset_id, table_id = Parameter("dataset_id"), Parameter("table_id")
-        written = dump_db_to_datalake(
-            connection=Parameter("connection"),
-            dataset_id=dataset_id,
-            table_id=table_id,
-            table=Parameter("table", default=None),
-            query=Parameter("query", default=None),
-            format=Parameter("format", default="parquet"),
-            batch_size=Parameter("batch_size", default=50_000),
-            partition_column=Parameter("partition_column", default=None),
-            incremental=Parameter("incremental", default=False),
-            since=Parameter("since", default=None),
-            mode=Parameter("mode", default=None),
-        )
-        loaded = load_to_warehouse(written)
-        materialize_after_dump(dataset_id, table_id, upstream=loaded)
-    return flow
+    dataset_id, table_id = Parameter("dataset_id"), Parameter("table_id")
+    written = dump_db_to_datalake(
+        connection=Parameter("connection"),
+        dataset_id=dataset_id,
+        table_id=table_id,
+        table=Parameter("table", default=None),
+        query=Parameter("query", default=None),
+        format=Parameter("format", default="parquet"),
+        batch_size=Parameter("batch_size", default=50_000),
+        partition_column=Parameter("partition_column", default=None),
+        incremental=Parameter("incremental", default=False),
+        since=Parameter("since", default=None),
+        mode=Parameter("mode", default=None),
+    )
+    loaded = load_to_warehouse(written)
+    materialize_after_dump(dataset_id, table_id, upstream=loaded)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-from prefect import Flow, Parameter
+from prefect import Parameter
 
 from pipelines.utils.dataframe import snake_case_columns
 from pipelines.utils.datalake.tasks import write_parquet_partitions
 from pipelines.utils.dbt.flows import materialize_after_dump
 from pipelines.utils.dump_url.tasks import download, read_table, remove_download
-from pipelines.utils.flow_defaults import PipelineFlow
+from pipelines.utils.flow_defaults.factory import flow_factory
 from pipelines.utils.warehouse.tasks import load_to_warehouse
 
 
-def create_dump_url_flow(
-    name: str, org: str, code_owners: Iterable[str] = (), **flow_kwargs: Any
-) -> Flow:
+@flow_factory
+def create_dump_url_flow() -> None:
     """Build a flow that loads a CSV or Excel file at a URL into the datalake and warehouse.
 
     Parameters of the flow: url, dataset_id, table_id, format ("auto"), separator (","),
@@ -25,33 +21,22 @@ def create_dump_url_flow(
     dbt_select (default: the model models/<dataset_id>/<table_id>.sql). Column names are
     snake_cased; every row and value is kept as text; rows read = rows written is checked
     when Parquet is written.
-
-    Args:
-        name: Flow name, unique in the repo.
-        org: The org that owns it.
-        code_owners: People named in failure alerts.
-        **flow_kwargs: Passed to PipelineFlow (schedule, ...).
-
-    Returns:
-        The flow.
     """
-    with PipelineFlow(name, org=org, code_owners=code_owners, **flow_kwargs) as flow:
-        path = download(Parameter("url"))
-        frame = read_table(
-            path,
-            format=Parameter("format", default="auto"),
-            separator=Parameter("separator", default=","),
-            encoding=Parameter("encoding", default="utf-8"),
-            sheet=Parameter("sheet", default=0),
-        )
-        remove_download(path, upstream_tasks=[frame])
-        dataset_id, table_id = Parameter("dataset_id"), Parameter("table_id")
-        written = write_parquet_partitions(
-            snake_case_columns(frame),
-            dataset_id,
-            table_id,
-            mode=Parameter("mode", default="overwrite"),
-        )
-        loaded = load_to_warehouse(written)
-        materialize_after_dump(dataset_id, table_id, upstream=loaded)
-    return flow
+    path = download(Parameter("url"))
+    frame = read_table(
+        path,
+        format=Parameter("format", default="auto"),
+        separator=Parameter("separator", default=","),
+        encoding=Parameter("encoding", default="utf-8"),
+        sheet=Parameter("sheet", default=0),
+    )
+    remove_download(path, upstream_tasks=[frame])
+    dataset_id, table_id = Parameter("dataset_id"), Parameter("table_id")
+    written = write_parquet_partitions(
+        snake_case_columns(frame),
+        dataset_id,
+        table_id,
+        mode=Parameter("mode", default="overwrite"),
+    )
+    loaded = load_to_warehouse(written)
+    materialize_after_dump(dataset_id, table_id, upstream=loaded)
