@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import prefect
 from prefect import Client, Flow
@@ -30,22 +31,38 @@ def _server_message(error: ClientError) -> str:
     return str(errors)
 
 
-def _parameters(first, last, start_parameter, end_parameter, extra) -> dict[str, Any]:
-    return {
-        **dict(extra or {}),
-        start_parameter: first.isoformat(),
-        end_parameter: last.isoformat(),
-    }
+class PeriodOptions(TypedDict, total=False):
+    """How a backfill splits its range and passes each period to the flow.
+
+    every: "day" (default), "week" or "month".
+    start_parameter: Parameter that receives the period's first day ("start").
+    end_parameter: Parameter that receives the period's last day ("end").
+    parameters: Other parameters, the same for every run.
+    """
+
+    every: str
+    start_parameter: str
+    end_parameter: str
+    parameters: Mapping[str, Any] | None
+
+
+def period_runs(
+    start: str, end: str, options: PeriodOptions
+) -> list[tuple[dt.date, dict[str, Any]]]:
+    """(period start, the run's parameters) for each period of [start, end]."""
+    found = []
+    for first, last in periods(start, end, options.get("every", "day")):
+        parameters = {
+            **dict(options.get("parameters") or {}),
+            options.get("start_parameter", "start"): first.isoformat(),
+            options.get("end_parameter", "end"): last.isoformat(),
+        }
+        found.append((first, parameters))
+    return found
 
 
 def backfill_local(
-    flow: Flow,
-    start: str,
-    end: str,
-    every: str = "day",
-    start_parameter: str = "start",
-    end_parameter: str = "end",
-    parameters: Mapping[str, Any] | None = None,
+    flow: Flow, start: str, end: str, **options: Unpack[PeriodOptions]
 ) -> list[tuple[str, str]]:
     """Run the flow once per period, one after another, with run_local.
 
@@ -53,34 +70,25 @@ def backfill_local(
         flow: A flow with Parameters named start_parameter and end_parameter.
         start: First day, YYYY-MM-DD.
         end: Last day, inclusive.
-        every: "day", "week" or "month".
-        start_parameter: Parameter that receives the period's first day.
-        end_parameter: Parameter that receives the period's last day.
-        parameters: Other parameters, the same for every run.
+        **options: every, start_parameter, end_parameter, parameters (PeriodOptions).
 
     Returns:
         (period start, final state name) per run; later periods still run after a failure.
     """
-    results = []
-    for first, last in periods(start, end, every):
-        state = run_local(
-            flow, _parameters(first, last, start_parameter, end_parameter, parameters)
-        )
-        results.append((first.isoformat(), type(state).__name__))
-    return results
+    return [
+        (first.isoformat(), type(run_local(flow, parameters)).__name__)
+        for first, parameters in period_runs(start, end, options)
+    ]
 
 
 def backfill_server(
     flow_id: str,
     start: str,
     end: str,
-    every: str = "day",
-    start_parameter: str = "start",
-    end_parameter: str = "end",
-    parameters: Mapping[str, Any] | None = None,
     max_concurrent: int = 2,
     poll_s: float = 10.0,
     client: Client | None = None,
+    **options: Unpack[PeriodOptions],
 ) -> list[tuple[str, str, str]]:
     """Create one child flow run per period on the server, at most max_concurrent at a time,
     each waited for until it finishes.
@@ -89,13 +97,10 @@ def backfill_server(
         flow_id: The registered flow version to run.
         start: First day, YYYY-MM-DD.
         end: Last day, inclusive.
-        every: "day", "week" or "month".
-        start_parameter: Parameter that receives the period's first day.
-        end_parameter: Parameter that receives the period's last day.
-        parameters: Other parameters, the same for every run.
         max_concurrent: Runs in flight at once (the concurrency limit).
         poll_s: Seconds between state checks.
         client: Prefect Client; default: one from the environment.
+        **options: every, start_parameter, end_parameter, parameters (PeriodOptions).
 
     Returns:
         (period start, flow run id, final state) per period. A period whose run could not be
@@ -114,12 +119,12 @@ def backfill_server(
     logger = prefect.context.get("logger") or prefect.utilities.logging.get_logger("backfill")
     invocation = prefect.context.get("flow_run_id") or f"backfill-{uuid.uuid4()}"
 
-    def one(period) -> tuple[str, str, str]:
-        first, last = period
+    def one(period: tuple[dt.date, dict[str, Any]]) -> tuple[str, str, str]:
+        first, parameters = period
         try:
             run_id = client.create_flow_run(
                 flow_id=flow_id,
-                parameters=_parameters(first, last, start_parameter, end_parameter, parameters),
+                parameters=parameters,
                 run_name=f"{first.isoformat()} (backfill)",
                 idempotency_key=f"{invocation}-{flow_id}-{first.isoformat()}",
             )
@@ -138,4 +143,4 @@ def backfill_server(
             time.sleep(poll_s)
 
     with ThreadPoolExecutor(max_workers=max_concurrent) as pool:
-        return list(pool.map(one, periods(start, end, every)))
+        return list(pool.map(one, period_runs(start, end, options)))
