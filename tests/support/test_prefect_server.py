@@ -10,9 +10,9 @@ from prefect.schedules import IntervalSchedule
 from prefect.storage import Local
 
 from pipelines.manage import register as register_module
-from pipelines.utils.backfill import runs
 from pipelines.utils.execution import dev_flows
 from pipelines.utils.flow_defaults import handlers
+from pipelines.utils.flow_runs import runs as flow_runs
 from tests.support.prefect_server import PrefectTestServer
 from tests.support.prefect_server.schema import build_prefect_schema
 from tests.support.prefect_server.store import like
@@ -56,7 +56,10 @@ def register(client: Client, flow: Flow, key: str | None = None, **kwargs) -> st
     [
         register_module._LATEST,
         register_module._VERSION,
-        runs._STATE,
+        flow_runs._RUN,
+        flow_runs._FLOW,
+        flow_runs._STATE,
+        flow_runs._CANCEL,
         handlers._RUNNING,
         dev_flows._LIST,
         dev_flows._ARCHIVE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -15,12 +14,7 @@ from prefect.exceptions import ClientError
 
 from pipelines.utils.backfill.periods import periods
 from pipelines.utils.execution import run_local
-
-FINISHED = ("Success", "Failed", "Cancelled", "Skipped", "TimedOut", "Cached")
-# flow_run_by_pk is Hasura's: its id is the `uuid` scalar, not the server's `UUID`.
-_STATE = """
-query FlowRunState($id: uuid!) { flow_run_by_pk(id: $id) { id state } }
-"""
+from pipelines.utils.flow_runs.runs import watch
 
 
 def _server_message(error: ClientError) -> str:
@@ -133,14 +127,8 @@ def backfill_server(
             logger.error("Period %s: no flow run created: %s", first, reason)
             return first.isoformat(), "", f"NotCreated: {reason}"
         logger.info("Period %s: flow run %s created", first, run_id)
-        while True:
-            state = client.graphql(_STATE, variables={"id": run_id})["data"]["flow_run_by_pk"][
-                "state"
-            ]
-            if state in FINISHED:
-                logger.info("Period %s: %s", first, state)
-                return first.isoformat(), run_id, state
-            time.sleep(poll_s)
+        state, _ = watch(run_id, poll_s=poll_s, client=client, label=f"Period {first}: run")
+        return first.isoformat(), run_id, state
 
     with ThreadPoolExecutor(max_workers=max_concurrent) as pool:
         return list(pool.map(one, period_runs(start, end, options)))

@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import prefect
-from prefect import Client, task
+from prefect import task
 from prefect.engine import signals
 
 from pipelines.constants import DEV_FLOW_SUFFIX, STAGING_FLOW_SUFFIX
 from pipelines.errors import DbtError
 from pipelines.settings import load_settings
 from pipelines.utils.dbt.runner import DbtRun, model_selector, run_dbt_command
+from pipelines.utils.flow_runs.runs import ChildRunError, create_child, on_server, wait_for
 
-FINISHED = ("Success", "Failed", "Cancelled", "Skipped", "TimedOut", "Cached")
 # The org's shared materialization flow: "<org>: materialize" (pipelines/<org>/flows.py).
 MATERIALIZE_FLOW = "{org}: materialize"
-
-_PARENT = """
-query ParentRun($id: uuid!) {
-  flow_run_by_pk(id: $id) { id labels flow { name project { name } } }
-}
-"""
-_FLOW = """
-query MaterializeFlow($name: String!, $project: String!) {
-  flow(
-    where: {name: {_eq: $name}, archived: {_eq: false}, project: {name: {_eq: $project}}}
-    order_by: {version: desc}
-    limit: 1
-  ) { id }
-}
-"""
-_CHILD = """
-query ChildRun($id: uuid!) { flow_run_by_pk(id: $id) { id state state_message } }
-"""
 
 
 def _dbt(
@@ -99,44 +80,20 @@ def child_flow_name(parent: str, org: str) -> str:
 
 
 def _materialize_on_server(select: str, full_refresh: bool, timeout_s: float, poll_s: float) -> str:
-    """Create the child run in the parent's project with the parent's labels; wait for it."""
-    logger = prefect.context.get("logger")
-    client = Client()
-    parent = client.graphql(_PARENT, variables={"id": prefect.context.get("flow_run_id")})
-    parent = parent["data"]["flow_run_by_pk"]
-    project = parent["flow"]["project"]["name"]
-    org = parent["flow"]["name"].split(":", 1)[0]
-    name = child_flow_name(parent["flow"]["name"], org)
-    found = client.graphql(_FLOW, variables={"name": name, "project": project})["data"]["flow"]
-    if not found:
-        raise signals.FAIL(
-            f"No flow {name!r} in project {project!r} to materialize {select}: register "
-            f"pipelines/{org}/flows.py there (manage.py register)."
-        )
-    run_id = client.create_flow_run(
-        flow_id=found[0]["id"],
-        parameters={"select": select, "full_refresh": full_refresh},
-        labels=parent["labels"],
-        run_name=f"materialize {select}",
-    )
-    link = f"{load_settings().require('PIPELINES_PREFECT_UI_URL').rstrip('/')}/flow-run/{run_id}"
-    logger.info("Materializing %s in child run %s (project %r)", select, link, project)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        child = client.graphql(_CHILD, variables={"id": run_id})["data"]["flow_run_by_pk"]
-        if child["state"] in FINISHED:
-            break
-        if time.monotonic() > deadline:
-            raise signals.FAIL(
-                f"Materialization of {select} did not finish within {timeout_s:.0f} s "
-                f"(state {child['state']}): {link}"
-            )
-        time.sleep(poll_s)
-    if child["state"] not in ("Success", "Cached", "Skipped"):
-        raise signals.FAIL(
-            f"Materialization of {select} {child['state'].lower()} in child run {link}: "
-            f"{child.get('state_message') or 'no message'}"
-        )
+    """A child run of the org's materialization flow, in the parent's project and deployment
+    with the parent's labels, waited for (and cancelled on timeout)."""
+    parent = prefect.context.get("flow_name") or ""
+    org = parent.split(":", 1)[0]
+    name = child_flow_name(parent, org)
+    try:
+        run_id = create_child(
+            name, {"select": select, "full_refresh": full_refresh},
+            run_name=f"materialize {select}",
+        )  # fmt: skip
+        wait_for(run_id, timeout_s, poll_s)
+    except ChildRunError as error:
+        hint = f" (defined in pipelines/{org}/flows.py)" if str(error).startswith("No flow") else ""
+        raise signals.FAIL(f"Materialization of {select}: {error}{hint}") from None
     return run_id
 
 
@@ -175,6 +132,6 @@ def materialize(
     if not enabled:
         raise signals.SKIP("materialize_after_dump is off")
     select = select or model_selector(dataset_id, table_id)
-    if prefect.context.get("running_with_backend") and prefect.context.get("flow_run_id"):
+    if on_server():
         return _materialize_on_server(select, full_refresh, timeout_s, poll_s)
     return _dbt("build", select, None, full_refresh, False)

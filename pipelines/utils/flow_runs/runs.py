@@ -1,0 +1,213 @@
+"""The current flow run and its children, on Prefect Server or (locally) in this process."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+import prefect
+from prefect import Client
+
+from pipelines.constants import TIMEZONE
+from pipelines.settings import load_settings
+
+FINISHED = ("Success", "Failed", "Cancelled", "Skipped", "TimedOut", "Cached")
+SUCCEEDED = ("Success", "Cached", "Skipped")
+
+_RUN = """
+query CurrentRun($id: uuid!) {
+  flow_run_by_pk(id: $id) { id name labels flow { name project { name } } }
+}
+"""
+_FLOW = """
+query FlowInProject($name: String!, $project: String!) {
+  flow(
+    where: {name: {_eq: $name}, archived: {_eq: false}, project: {name: {_eq: $project}}}
+    order_by: {version: desc}
+    limit: 1
+  ) { id }
+}
+"""
+_STATE = """
+query RunState($id: uuid!) { flow_run_by_pk(id: $id) { id state state_message } }
+"""
+_CANCEL = """
+mutation Cancel($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }
+"""
+
+
+class ChildRunError(RuntimeError):
+    """A child run failed, timed out or could not be created; the message links it."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where the current run lives on the server."""
+
+    id: str
+    name: str
+    labels: list[str]
+    flow_name: str
+    project: str
+
+
+def on_server() -> bool:
+    """Whether this task runs in a flow run from Prefect Server (else run_local / flow.run)."""
+    return bool(prefect.context.get("running_with_backend") and prefect.context.get("flow_run_id"))
+
+
+def current_run(client: Client | None = None) -> RunInfo:
+    """The server's record of the current flow run."""
+    client = client or Client()
+    found = client.graphql(_RUN, variables={"id": prefect.context.get("flow_run_id")})
+    run = found["data"]["flow_run_by_pk"]
+    flow = run["flow"]
+    return RunInfo(
+        run["id"], run["name"], run["labels"] or [], flow["name"], flow["project"]["name"]
+    )
+
+
+def run_link(run_id: str) -> str:
+    """The Prefect UI page of a run."""
+    return f"{load_settings().require('PIPELINES_PREFECT_UI_URL').rstrip('/')}/flow-run/{run_id}"
+
+
+def render_name(template: str, now: pendulum.DateTime | None = None) -> str:
+    """A run name from `template`: {flow_name}, {now:%Y-%m-%d %H:%M} (America/Sao_Paulo,
+    now, not when the flow was built) and {param[<name>]} (the run's parameters).
+
+    Raises:
+        ValueError: The template names something else.
+    """
+    values = {
+        "flow_name": prefect.context.get("flow_name") or "",
+        "now": now or pendulum.now(TIMEZONE),
+        "param": dict(prefect.context.get("parameters") or {}),
+    }
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, AttributeError) as error:
+        raise ValueError(
+            f"run name template {template!r}: {error!r} is not one of {{flow_name}}, "
+            "{now:<strftime>} or {param[<parameter>]}."
+        ) from None
+
+
+# Local children: run in this process at creation; their final states wait here.
+_LOCAL_RUNS: dict[str, Any] = {}
+
+
+def create_child(
+    flow_name: str,
+    parameters: Mapping[str, Any] | None = None,
+    labels: list[str] | None = None,
+    run_name: str | None = None,
+    client: Client | None = None,
+) -> str:
+    """Start a run of the flow named `flow_name` as a child of the current run.
+
+    On the server the child is a run of the latest version of that flow in the **parent's
+    project**, with the parent's labels unless `labels` is given. Locally the flow (found by
+    name among the repo's flows) runs in this process now, and the returned id is local.
+
+    Raises:
+        ChildRunError: No such flow in the parent's project (or, locally, in the repo).
+    """
+    logger = prefect.context.get("logger") or logging.getLogger("pipelines.flow_runs")
+    if not on_server():
+        from pipelines.utils.execution import run_local
+        from pipelines.utils.flow_runs.local import flow_named
+
+        flow = flow_named(flow_name)
+        run_id = f"local-{uuid.uuid4().hex[:12]}"
+        logger.info("Running child %r in this process (%s)", flow_name, run_id)
+        _LOCAL_RUNS[run_id] = run_local(flow, dict(parameters or {}))
+        return run_id
+    client = client or Client()
+    parent = current_run(client)
+    found = client.graphql(_FLOW, variables={"name": flow_name, "project": parent.project})
+    flows = found["data"]["flow"]
+    if not flows:
+        raise ChildRunError(
+            f"No flow {flow_name!r} in project {parent.project!r} (the parent's): register it "
+            "there (manage.py register)."
+        )
+    run_id = client.create_flow_run(
+        flow_id=flows[0]["id"],
+        parameters=dict(parameters or {}),
+        labels=parent.labels if labels is None else labels,
+        run_name=run_name,  # type: ignore[arg-type]  # None lets the server name it
+    )
+    logger.info("Child run of %r in project %r: %s", flow_name, parent.project, run_link(run_id))
+    return str(run_id)
+
+
+def watch(
+    run_id: str,
+    timeout_s: float = float("inf"),
+    poll_s: float = 10.0,
+    client: Client | None = None,
+    label: str = "Child run",
+) -> tuple[str, str | None]:
+    """Poll a run until it finishes or timeout_s passes, logging each state change.
+
+    Returns:
+        (its last state, that state's message).
+    """
+    logger = prefect.context.get("logger") or logging.getLogger("pipelines.flow_runs")
+    client = client or Client()
+    deadline = time.monotonic() + timeout_s
+    seen = None
+    while True:
+        run = client.graphql(_STATE, variables={"id": run_id})["data"]["flow_run_by_pk"]
+        if run["state"] != seen:
+            seen = run["state"]
+            logger.info("%s %s: %s", label, run_id, seen)
+        if seen in FINISHED or time.monotonic() > deadline:
+            return str(seen), run.get("state_message")
+        time.sleep(poll_s)
+
+
+def wait_for(
+    run_id: str,
+    timeout_s: float = 3600.0,
+    poll_s: float = 10.0,
+    client: Client | None = None,
+    cancel_on_timeout: bool = True,
+) -> str:
+    """Wait until a child run finishes; its state changes go to the log as they happen.
+
+    On timeout the child is cancelled (unless cancel_on_timeout is False) and this raises.
+
+    Returns:
+        The final state, when it is Success, Cached or Skipped.
+
+    Raises:
+        ChildRunError: The child failed or was cancelled (its state message and link), or it
+            did not finish within timeout_s.
+    """
+    logger = prefect.context.get("logger") or logging.getLogger("pipelines.flow_runs")
+    if run_id in _LOCAL_RUNS:
+        state = _LOCAL_RUNS.pop(run_id)
+        if not state.is_successful():
+            raise ChildRunError(f"Child run {run_id} {type(state).__name__}: {state.message}")
+        return type(state).__name__
+    client = client or Client()
+    link = run_link(run_id)
+    state, message = watch(run_id, timeout_s, poll_s, client)
+    if state not in FINISHED:
+        if cancel_on_timeout:
+            client.graphql(_CANCEL, variables={"input": {"flow_run_id": run_id}})
+            logger.warning("Child run %s cancelled: not finished in %.0f s", link, timeout_s)
+        raise ChildRunError(
+            f"Child run did not finish within {timeout_s:.0f} s (state {state}"
+            f"{', cancelled' if cancel_on_timeout else ''}): {link}"
+        )
+    if state not in SUCCEEDED:
+        raise ChildRunError(f"Child run {state.lower()}: {link}: {message or 'no message'}")
+    return state
