@@ -72,8 +72,38 @@ def check_repo(repo: Repo) -> tuple[int, list[str]]:
                 f"flow name {name!r} is used {len(modules)} times ({', '.join(modules)}); "
                 f"flow names must be unique across the repo"
             )
+    problems += frozen_problems(repo, loaded.flows)
     problems += dbt_problems(repo)
     return len(loaded.flows), problems
+
+
+def frozen_problems(repo: Repo, flows: list) -> list[str]:
+    """Values computed from the clock at import time in the orgs' code, with the flows
+    whose code runs them (a Parameter default or task argument would freeze at registration)."""
+    from pipelines.manage.frozen import frozen_calls
+    from pipelines.utils.deploy.graph import ModuleGraph
+
+    graph = ModuleGraph.build(repo.root)
+    problems = []
+    for org in repo.orgs():
+        for path in sorted((repo.package / org).rglob("*.py")):
+            for found in frozen_calls(path):
+                owners = graph.owners(path)
+                names = sorted(
+                    {flow.name for module, flow in flows if owners & graph.closure(module)}
+                )
+                what = (
+                    f"the default of Parameter {found.parameter!r}"
+                    if found.parameter
+                    else "a value"
+                )
+                problems.append(
+                    f"{path.relative_to(repo.root)}:{found.line}: {what} comes from "
+                    f"{found.call} when the module is imported, so it keeps that value in every "
+                    f"run of {', '.join(repr(n) for n in names) or 'the flows importing it'}: "
+                    "compute it inside a task"
+                )
+    return problems
 
 
 def dbt_problems(repo: Repo) -> list[str]:

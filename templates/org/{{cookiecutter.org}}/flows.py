@@ -1,10 +1,13 @@
 """Flows shared by the projects of the {{cookiecutter.org}} org.
 
-materialize_flow is the child run that its dump flows start, on the server, to build dbt models.
+materialize_flow is the child run that its dump flows start, on the server, to build dbt models;
+backfill_flow runs another of its flows once per period of a date range, from the Prefect UI.
 """
 
+from pipelines.utils.backfill import create_backfill_flow
 from pipelines.utils.dbt import create_materialize_flow
 
 materialize_flow = create_materialize_flow(
     "{{cookiecutter.org}}: materialize", org="{{cookiecutter.org}}"
 )
+backfill_flow = create_backfill_flow("{{cookiecutter.org}}: backfill", org="{{cookiecutter.org}}")

@@ -296,3 +296,34 @@ def test_check_runs_dbt_parse_and_names_the_broken_models_file(repo_copy: Path):
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem:")]
     assert problems and all(p.startswith("problem: queries/ (dbt parse): ") for p in problems)
     assert "broken" in result.stdout and "no_such_model" in result.stdout
+
+
+def test_check_names_values_frozen_at_import_time(repo_copy: Path):
+    flows = repo_copy / "pipelines/emd/test_flow/flows.py"
+    text = flows.read_text()
+    text = text.replace("from prefect import", "import datetime\nfrom prefect import", 1)
+    text = text.replace(
+        'Parameter("param"',
+        'Parameter("day", default=datetime.date.today().isoformat())\n    Parameter("param"',
+        1,
+    )
+    flows.write_text(text)
+    (repo_copy / "pipelines/emd/test_flow/utils.py").write_text(
+        '"""Helpers."""\n\nimport pendulum\n\nSTARTED = pendulum.now()\n\n\n'
+        "def today():\n    return pendulum.today()  # inside a function: runs at run time\n"
+    )
+    result = check_copy(repo_copy)
+    assert result.returncode == 1, result.stdout
+    problems = [
+        line for line in result.stdout.splitlines() if "when the module is imported" in line
+    ]
+    line = next(i for i, t in enumerate(flows.read_text().splitlines(), 1) if "date.today" in t)
+    assert problems[0] == (
+        f"problem: pipelines/emd/test_flow/flows.py:{line}: the default of Parameter 'day' comes "
+        "from datetime.date.today() when the module is imported, so it keeps that value in every "
+        "run of 'emd: test_flow': compute it inside a task"
+    )
+    assert problems[1].startswith(
+        "problem: pipelines/emd/test_flow/utils.py:5: a value comes from pendulum.now()"
+    )
+    assert len(problems) == 2

@@ -96,3 +96,52 @@ def test_periods_of_an_archived_version_are_reported_not_raised():
         (day, "", f"NotCreated: Flow {flow_id} is archived.")
         for day in ("2024-01-01", "2024-01-02", "2024-01-03")
     ]
+
+
+def _backfill_flow_on_server(server: PrefectTestServer, **parameters):
+    from prefect.utilities.configuration import set_temporary_config
+
+    from pipelines.utils.backfill import create_backfill_flow
+
+    flow = create_backfill_flow("emd: backfill", org="emd")
+    parent = server.plant_flow_run(
+        server.plant_flow("emd: backfill", "main"), "Running", labels=["emd"]
+    )
+    config = {"cloud.api": server.url, "backend": "server", "cloud.send_flow_run_logs": False}
+    context = {"running_with_backend": True, "flow_run_id": parent}
+    with set_temporary_config(config):
+        state = flow.run(parameters=parameters, context=context, run_on_schedule=False)
+    (result,) = [s for t, s in state.result.items() if t.name == "backfill_children"]
+    return state, result, parent
+
+
+def test_the_backfill_flow_starts_one_child_per_period_from_the_ui():
+    with PrefectTestServer() as server:
+        server.add_project("main")
+        child = server.plant_flow("emd: dump", "main")
+        state, result, parent = _backfill_flow_on_server(
+            server, flow_name="emd: dump", start="2024-01-01", end="2024-01-04",
+            max_concurrent=2, parameters={"table": "t"}, poll_s=0.01,
+        )  # fmt: skip
+        runs = [r for i, r in server.flow_runs.items() if i != parent]
+    assert state.is_successful(), result.message
+    assert [o[0] for o in result.result] == [f"2024-01-0{d}" for d in range(1, 5)]
+    assert all(o[2] == "Success" for o in result.result)
+    assert all(r["flow_id"] == child and r["labels"] == ["emd"] for r in runs)
+    assert sorted(r["parameters"]["start"] for r in runs) == [f"2024-01-0{d}" for d in range(1, 5)]
+    assert server.max_in_flight <= 2
+
+
+def test_a_backfill_with_failing_periods_fails_listing_each_with_its_link():
+    with PrefectTestServer(final_state="Failed") as server:
+        server.add_project("main")
+        server.plant_flow("emd: dump", "main")
+        state, result, _ = _backfill_flow_on_server(
+            server, flow_name="emd: dump", start="2024-01-01", end="2024-01-02", poll_s=0.01
+        )
+    assert state.is_failed()
+    assert result.message.startswith("2 of 2 period(s) failed:")
+    assert (
+        "2024-01-01: Failed: Child run failed: " in result.message
+        and "/flow-run/" in result.message
+    )

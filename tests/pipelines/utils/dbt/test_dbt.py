@@ -155,7 +155,7 @@ def _parent_task_on_server(server: PrefectTestServer, project: str, **options):
     with Flow(parent_name) as flow:
         materialize("tests", "t", poll_s=0.01, **options)
     context = {"running_with_backend": True, "flow_run_id": parent_run, "flow_name": parent_name}
-    config = {"cloud.api": server.url, "backend": "server", "logging.log_to_cloud": False}
+    config = {"cloud.api": server.url, "backend": "server", "cloud.send_flow_run_logs": False}
     with set_temporary_config(config):
         state = flow.run(context=context, run_on_schedule=False)
     (task_state,) = state.result.values()

@@ -26,7 +26,7 @@ def on_server(server: PrefectTestServer, flow: Flow, project: str = "main", **pa
     flow_id = server.plant_flow(flow.name, project)
     run_id = server.plant_flow_run(flow_id, "Running", labels=["emd", "k8s"])
     context = {"running_with_backend": True, "flow_run_id": run_id}
-    config = {"cloud.api": server.url, "backend": "server", "logging.log_to_cloud": False}
+    config = {"cloud.api": server.url, "backend": "server", "cloud.send_flow_run_logs": False}
     with set_temporary_config(config):
         state = flow.run(parameters=parameters, context=context, run_on_schedule=False)
     return run_id, state
