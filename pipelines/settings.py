@@ -77,6 +77,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder of the datalake in its GCS bucket: tables are under <prefix>/<dataset>/<table>.",
     ),
     Setting(
+        "PIPELINES_ALERT_INTERVAL_MIN",
+        "60",
+        "A flow that keeps failing posts one alert per this many minutes, then a summary.",
+    ),
+    Setting(
         "PIPELINES_SECRETS_BACKEND",
         "local",
         "Where get_secret reads: local (PIPELINES_SECRET_<PATH> settings) or vault.",
@@ -137,7 +142,7 @@ ENVIRONMENT_REQUIRES: dict[str, tuple[str, ...]] = {
     "prod": ("PIPELINES_DATALAKE_BUCKET", "PIPELINES_BIGQUERY_PROJECT"),
 }
 # Settings named by the user, one per instance: PIPELINES_DB_<NAME> holds a connection's URL.
-SETTING_FAMILIES = ("PIPELINES_DB_", "PIPELINES_SECRET_")
+SETTING_FAMILIES = ("PIPELINES_DB_", "PIPELINES_SECRET_", "PIPELINES_FAILURE_WEBHOOK_URL_")
 _BY_NAME = {s.name: s for s in (*SETTINGS, *CLOUD_VARIABLES)}
 _KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 

@@ -11,7 +11,7 @@ from prefect.storage import Local
 
 from pipelines.manage import register as register_module
 from pipelines.utils.execution import dev_flows
-from pipelines.utils.flow_defaults import handlers
+from pipelines.utils.flow_defaults import alerts, handlers
 from pipelines.utils.flow_runs import runs as flow_runs
 from tests.support.prefect_server import PrefectTestServer
 from tests.support.prefect_server.schema import build_prefect_schema
@@ -61,6 +61,7 @@ def register(client: Client, flow: Flow, key: str | None = None, **kwargs) -> st
         flow_runs._STATE,
         flow_runs._CANCEL,
         handlers._RUNNING,
+        alerts._RECENT,
         dev_flows._LIST,
         dev_flows._ARCHIVE,
     ],

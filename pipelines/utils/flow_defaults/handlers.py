@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 import prefect
 import requests
 from prefect import Client, Flow
-from prefect.engine.state import Skipped, State, TriggerFailed
+from prefect.engine.state import Skipped, State
 from prefect.exceptions import ClientError
 
 from pipelines.settings import load_settings
-from pipelines.utils.redaction import origin, redact, register_secret, secrets_in_url
-from pipelines.utils.secrets import resolve
+from pipelines.utils.flow_defaults.alerts import alerts_for, failure_text, payload
+from pipelines.utils.redaction import origin, register_secret, secrets_in_url
 
 WEBHOOK_TIMEOUT_S = 10
 
@@ -32,29 +32,16 @@ query RunningRuns($flow_id: uuid!, $run_id: uuid!) {
 
 
 def failure_message(flow: Flow, state: State) -> dict[str, Any]:
-    """The alert as Discord ('content') and Slack ('text') webhooks both accept it."""
-    settings = load_settings()
-    # flow.run() makes up a run id too; only runs from a backend have a page to link to.
-    run_id = (
-        prefect.context.get("flow_run_id") if prefect.context.get("running_with_backend") else None
-    )
-    ui = settings.require("PIPELINES_PREFECT_UI_URL").rstrip("/")
-    link = f"{ui}/flow-run/{run_id}" if run_id else "a local run (no link)"
-    owners = ", ".join(getattr(flow, "code_owners", []) or []) or "no code owners set"
-    message = redact(str(state.message))
-    text = f"Flow {flow.name!r} failed: {message}\nRun: {link}\nOwners: {owners}"
-    # What failed, in each failed task's own words (e.g. dbt's error and the model's file);
-    # tasks that only did not run because an upstream failed add nothing.
-    task_states = state.result if isinstance(state.result, dict) else {}
-    for task, task_state in task_states.items():
-        if task_state.is_failed() and not isinstance(task_state, TriggerFailed):
-            text += f"\n{getattr(task, 'name', task)}: {redact(str(task_state.message))}"
-    return {"content": text, "text": text}
+    """The alert of a failed run, as Discord and Slack webhooks both accept it."""
+    return payload(failure_text(flow, state, "", load_settings()))
 
 
 def notify_failure(flow: Flow, old_state: State, new_state: State) -> State:
-    """Post to PIPELINES_FAILURE_WEBHOOK_URL when a run fails.
+    """Post failure alerts to the org's webhook (PIPELINES_FAILURE_WEBHOOK_URL_<ORG>, else
+    PIPELINES_FAILURE_WEBHOOK_URL), mentioning the code owners.
 
+    A flow that keeps failing posts one alert per PIPELINES_ALERT_INTERVAL_MIN, then a
+    summary of the failures not posted (when it succeeds again, or fails after the interval).
     A webhook that is down or refuses the post is logged and otherwise ignored: the alert
     never changes the run's own state.
 
@@ -66,29 +53,29 @@ def notify_failure(flow: Flow, old_state: State, new_state: State) -> State:
     Returns:
         new_state, unchanged.
     """
-    if not new_state.is_failed() or old_state.is_failed():
+    if not new_state.is_finished() or old_state.is_finished() or new_state.is_skipped():
         return new_state
     logger = prefect.context.get("logger") or prefect.utilities.logging.get_logger()
-    try:  # the URL may be a secret: secret:<path>[#key]
-        url = resolve(load_settings().get("PIPELINES_FAILURE_WEBHOOK_URL"))
+    try:
+        url, posts = alerts_for(flow, new_state)
     except Exception as error:  # an alert must never fail the run it reports on
-        logger.warning("Failure alert not sent: its webhook secret could not be read: %s", error)
+        logger.warning("Failure alert not sent: %s: %s", type(error).__name__, error)
         return new_state
     if not url:
-        logger.debug("No PIPELINES_FAILURE_WEBHOOK_URL: failure alert not sent")
+        if new_state.is_failed():
+            logger.debug("No failure webhook configured: failure alert not sent")
         return new_state
     # A Discord or Slack webhook's path is its token: only scheme and host may be logged.
     register_secret(url, urlsplit(url).path, *secrets_in_url(url))
-    try:
-        response = requests.post(
-            url, json=failure_message(flow, new_state), timeout=WEBHOOK_TIMEOUT_S
-        )
-        response.raise_for_status()
-        logger.info("Failure alert sent to the webhook at %s", origin(url))
-    except Exception as error:  # an alert must never fail the run it reports on
-        logger.warning(
-            "Failure alert to the webhook at %s not sent: %s", origin(url), type(error).__name__
-        )
+    for text in posts:
+        try:
+            response = requests.post(url, json=payload(text), timeout=WEBHOOK_TIMEOUT_S)
+            response.raise_for_status()
+            logger.info("Failure alert sent to the webhook at %s", origin(url))
+        except Exception as error:  # an alert must never fail the run it reports on
+            logger.warning(
+                "Failure alert to the webhook at %s not sent: %s", origin(url), type(error).__name__
+            )
     return new_state
 
 

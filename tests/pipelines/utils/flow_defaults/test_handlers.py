@@ -58,6 +58,12 @@ class Webhook:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(local_env):
+    """The alert flood guard keeps its state in the datalake: each test has its own."""
+    return local_env
+
+
 @pytest.fixture
 def webhook():
     hook = Webhook()
@@ -83,6 +89,7 @@ def test_a_failing_run_posts_once_with_name_message_link_and_owners(webhook, mon
         "Flow 'emd: alerts' failed: Some reference tasks failed.\n"
         "Run: a local run (no link)\n"
         "Owners: ana, bruno\n"
+        'Parameters: {"fail": true}\n'
         "maybe_fail: Error during execution of task: RuntimeError('source returned 503')"
     )
 
@@ -231,3 +238,72 @@ def test_the_alert_carries_each_failed_tasks_own_message():
         "materialize: dbt build failed:\n  model.queries.m in queries/models/ds/m.sql: boom" in text
     )
     assert "Trigger was" not in text and "load:" not in text
+
+
+def test_alerts_mention_owners_by_chat_id_and_go_to_the_orgs_own_webhook(
+    webhook, monkeypatch, tmp_path
+):
+    from pipelines.utils.flow_defaults import alerts
+
+    owners = tmp_path / "owners.yaml"
+    owners.write_text('ana:\n  discord: "111222333"\n  slack: "U0ANA"\n')
+    monkeypatch.setattr(alerts, "OWNERS_FILE", owners)
+    other = Webhook()
+    try:
+        monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", other.url)  # the default
+        monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL_EMD", webhook.url)  # emd's own
+        run_local(build())
+    finally:
+        other.close()
+    assert other.posts == []
+    (post,) = webhook.posts
+    assert "Owners: <@111222333> (ana), bruno" in post["content"]
+
+
+def test_a_flow_that_keeps_failing_posts_one_alert_and_then_one_summary(webhook, monkeypatch):
+    monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", webhook.url)
+    flow = build()
+    for _ in range(10):
+        assert run_local(flow, {"fail": True}).is_failed()
+    assert run_local(flow, {"fail": False}).is_successful()
+    assert len(webhook.posts) == 2
+    first, summary = (post["content"] for post in webhook.posts)
+    assert first.startswith("Flow 'emd: alerts' failed: ")
+    assert summary == (
+        "Flow 'emd: alerts': 9 more failure(s) since the last alert were not posted one by "
+        "one; it succeeded again."
+    )
+
+
+def test_after_the_interval_a_failure_posts_the_summary_and_its_alert(webhook, monkeypatch):
+    monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", webhook.url)
+    flow = build()
+    for _ in range(3):
+        run_local(flow, {"fail": True})
+    monkeypatch.setenv("PIPELINES_ALERT_INTERVAL_MIN", "0")
+    run_local(flow, {"fail": True})
+    texts = [post["content"] for post in webhook.posts]
+    assert len(texts) == 3
+    assert (
+        texts[1].startswith("Flow 'emd: alerts': 2 more failure(s)") and "failed again" in texts[1]
+    )
+    assert texts[2].startswith("Flow 'emd: alerts' failed: ")
+
+
+def test_on_the_server_the_alert_says_how_many_recent_runs_failed(webhook, monkeypatch):
+    from prefect.utilities.configuration import set_temporary_config
+
+    monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", webhook.url)
+    with PrefectTestServer() as server:
+        server.add_project("main")
+        flow_id = server.plant_flow("emd: alerts", "main")
+        for state in ("Success", "Failed", "Failed", "Success"):
+            server.plant_flow_run(flow_id, state)
+        run_id = server.plant_flow_run(flow_id, "Running")
+        config = {"cloud.api": server.url, "backend": "server", "cloud.send_flow_run_logs": False}
+        context = {"running_with_backend": True, "flow_run_id": run_id, "flow_id": flow_id}
+        with set_temporary_config(config):
+            build().run(parameters={"fail": True}, context=context, run_on_schedule=False)
+    (post,) = webhook.posts
+    assert f"/flow-run/{run_id}" in post["content"]
+    assert "History: 2 of the last 4 finished runs failed" in post["content"]

@@ -1,0 +1,231 @@
+"""Failure alerts: who to mention, where to post, what to say, and how often."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import prefect
+from prefect import Client, Flow
+from prefect.engine.state import State, TriggerFailed
+
+from pipelines.settings import Settings, load_settings
+from pipelines.utils.redaction import redact
+
+# GitHub handle -> {discord: id, slack: id}: the ids an alert mentions for each code owner.
+OWNERS_FILE = Path(__file__).resolve().parents[2] / "owners.yaml"
+RECENT_RUNS = 10
+
+_RECENT = """
+query RecentRuns($run_id: uuid!, $limit: Int!) {
+  flow_run_by_pk(id: $run_id) {
+    flow {
+      flow_group {
+        flows {
+          flow_runs(
+            where: {state: {_in: ["Success", "Failed", "TimedOut", "Cancelled"]}}
+            order_by: {end_time: desc_nulls_last}
+            limit: $limit
+          ) { id state }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def owner_ids(path: Path | None = None) -> dict[str, dict[str, str]]:
+    """The owners file: {github handle: {"discord": id, "slack": id}}; empty if absent."""
+    path = path or OWNERS_FILE
+    if not path.is_file():
+        return {}
+    import yaml  # type: ignore[import-untyped]
+
+    found = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): {str(a): str(b) for a, b in (v or {}).items()} for k, v in found.items()}
+
+
+def mentions(owners: list[str], webhook: str, ids: dict[str, dict[str, str]]) -> str:
+    """Owners as the webhook's chat mentions them (<@id>), by handle when no id is known."""
+    chat = "slack" if "slack" in urlsplit(webhook).netloc else "discord"
+    shown = []
+    for owner in owners:
+        handle = owner.lstrip("@")
+        known = ids.get(handle, {}).get(chat)
+        shown.append(f"<@{known}> ({handle})" if known else handle)
+    return ", ".join(shown) or "no code owners set"
+
+
+def webhook_for(org: str | None, settings: Settings) -> str | None:
+    """PIPELINES_FAILURE_WEBHOOK_URL_<ORG>, else PIPELINES_FAILURE_WEBHOOK_URL (each may be a
+    `secret:<path>` reference, read from the secrets store)."""
+    from pipelines.utils.secrets import resolve
+
+    own = settings.get(f"PIPELINES_FAILURE_WEBHOOK_URL_{org.upper()}") if org else None
+    return resolve(own or settings.get("PIPELINES_FAILURE_WEBHOOK_URL"), settings)
+
+
+def recent_failures() -> str | None:
+    """'k of the last n runs failed' for the current flow (on the server), else None."""
+    run_id = prefect.context.get("flow_run_id")
+    if not (prefect.context.get("running_with_backend") and run_id):
+        return None
+    answer = Client().graphql(_RECENT, variables={"run_id": run_id, "limit": RECENT_RUNS})
+    runs = [
+        r
+        for flow in answer["data"]["flow_run_by_pk"]["flow"]["flow_group"]["flows"]
+        for r in flow["flow_runs"]
+    ]
+    failed = sum(1 for r in runs if r["state"] != "Success")
+    return f"{failed} of the last {len(runs)} finished runs failed"
+
+
+def failure_text(flow: Flow, state: State, webhook: str, settings: Settings) -> str:
+    """Flow, run link, state message and each failed task's, owners, parameters, history."""
+    # flow.run() makes up a run id too; only runs from a backend have a page to link to.
+    run_id = (
+        prefect.context.get("flow_run_id") if prefect.context.get("running_with_backend") else None
+    )
+    ui = settings.require("PIPELINES_PREFECT_UI_URL").rstrip("/")
+    link = f"{ui}/flow-run/{run_id}" if run_id else "a local run (no link)"
+    owners = mentions(list(getattr(flow, "code_owners", []) or []), webhook, owner_ids())
+    lines = [
+        f"Flow {flow.name!r} failed: {redact(str(state.message))}",
+        f"Run: {link}",
+        f"Owners: {owners}",
+    ]
+    parameters = prefect.context.get("parameters")
+    if parameters:
+        lines.append(f"Parameters: {redact(json.dumps(parameters, default=str, sort_keys=True))}")
+    try:
+        history = recent_failures()
+    except Exception:  # the history is a nicety: the alert goes without it
+        history = None
+    if history:
+        lines.append(f"History: {history}")
+    # Each failed task in its own words (e.g. dbt's error and the model's file); tasks that
+    # only did not run because an upstream failed add nothing.
+    task_states = state.result if isinstance(state.result, dict) else {}
+    for task, task_state in task_states.items():
+        if task_state.is_failed() and not isinstance(task_state, TriggerFailed):
+            lines.append(f"{getattr(task, 'name', task)}: {redact(str(task_state.message))}")
+    return "\n".join(lines)
+
+
+@dataclass
+class Guard:
+    """One flow's alert history, kept in the datalake so ephemeral pods share it."""
+
+    last_alert: str | None = None  # ISO time of the last alert posted
+    suppressed: int = 0  # failures since then that were not posted
+
+    @staticmethod
+    def key(flow_name: str) -> str:
+        from slugify import slugify
+
+        return f"_alerts/{slugify(flow_name)}.json"
+
+
+def _load_guard(flow_name: str) -> Guard:
+    from pipelines.utils.datalake import get_datalake
+
+    lake = get_datalake()
+    try:
+        return Guard(**json.loads(lake.read_bytes(Guard.key(flow_name))))
+    except (FileNotFoundError, KeyError, ValueError):
+        return Guard()
+    except Exception as error:  # e.g. a GCS 404 is not a FileNotFoundError
+        if "404" in str(error) or "No such object" in str(error):
+            return Guard()
+        raise
+
+
+def _save_guard(flow_name: str, guard: Guard) -> None:
+    import tempfile
+
+    from pipelines.utils.datalake import get_datalake
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "guard.json"
+        path.write_text(json.dumps(guard.__dict__))
+        get_datalake().put(Guard.key(flow_name), path)
+
+
+def plan(flow_name: str, failed: bool, interval: dt.timedelta, now: dt.datetime) -> str | None:
+    """What to post for this run's end: 'alert', 'summary' or None (and record it).
+
+    A failure posts an alert unless one was posted less than `interval` ago; then it is
+    counted. The count is posted as a summary when the flow succeeds again or when a failure
+    comes after the interval (with that failure's alert).
+    """
+    guard = _load_guard(flow_name)
+    recent = (
+        guard.last_alert is not None
+        and now - dt.datetime.fromisoformat(guard.last_alert) < interval
+    )
+    if not failed:
+        if not guard.suppressed:
+            return None
+        _save_guard(flow_name, Guard())
+        return "summary"
+    if recent:
+        guard.suppressed += 1
+        _save_guard(flow_name, guard)
+        return None
+    posted = "summary" if guard.suppressed else "alert"
+    _save_guard(flow_name, Guard(last_alert=now.isoformat(), suppressed=0))
+    return posted
+
+
+def summary_text(flow_name: str, suppressed: int, recovered: bool) -> str:
+    ending = "it succeeded again" if recovered else "and it failed again (below)"
+    return (
+        f"Flow {flow_name!r}: {suppressed} more failure(s) since the last alert were not posted "
+        f"one by one; {ending}."
+    )
+
+
+def suppressed_count(flow_name: str) -> int:
+    return _load_guard(flow_name).suppressed
+
+
+def to_post(flow: Flow, state: State, webhook: str, settings: Settings) -> list[str]:
+    """The messages this state change posts (none, an alert, a summary, or both)."""
+    failed = state.is_failed()
+    interval = dt.timedelta(minutes=float(settings.require("PIPELINES_ALERT_INTERVAL_MIN")))
+    suppressed = suppressed_count(flow.name)
+    action = plan(flow.name, failed, interval, dt.datetime.now(dt.UTC))
+    if action is None:
+        return []
+    posts = []
+    if action == "summary":
+        posts.append(summary_text(flow.name, suppressed, recovered=not failed))
+    if failed:
+        posts.append(failure_text(flow, state, webhook, settings))
+    return posts
+
+
+def payload(text: str) -> dict[str, Any]:
+    """What Discord ('content') and Slack ('text') webhooks both accept."""
+    return {"content": text, "text": text}
+
+
+def _org(flow: Flow) -> str | None:
+    org = getattr(flow, "org", None)
+    return str(org) if org else None
+
+
+def alerts_for(
+    flow: Flow, state: State, settings: Settings | None = None
+) -> tuple[str | None, list[str]]:
+    """(webhook URL, messages) for a finished run; no webhook configured means no messages."""
+    settings = settings or load_settings()
+    webhook = webhook_for(_org(flow), settings)
+    if not webhook:
+        return None, []
+    return webhook, to_post(flow, state, webhook, settings)
