@@ -13,6 +13,7 @@ from pipelines.manage import register as register_module
 from pipelines.utils.execution import dev_flows
 from pipelines.utils.flow_defaults import alerts, handlers
 from pipelines.utils.flow_runs import runs as flow_runs
+from pipelines.utils.housekeeping import tasks as housekeeping
 from tests.support.prefect_server import PrefectTestServer
 from tests.support.prefect_server.schema import build_prefect_schema
 from tests.support.prefect_server.store import like
@@ -62,6 +63,12 @@ def register(client: Client, flow: Flow, key: str | None = None, **kwargs) -> st
         flow_runs._CANCEL,
         handlers._RUNNING,
         alerts._RECENT,
+        housekeeping._STUCK,
+        housekeeping._CANCEL,
+        housekeeping._VERSIONS,
+        housekeeping._ARCHIVE,
+        housekeeping._OLD_RUNS,
+        housekeeping._DELETE,
         dev_flows._LIST,
         dev_flows._ARCHIVE,
     ],

@@ -485,6 +485,14 @@ class PrefectTestServer:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         return {"id": run_id}
 
+    def delete_flow_run(self, input: dict[str, Any]) -> dict[str, Any]:
+        # api/runs.py: delete_flow_run deletes the run (its states and task runs cascade).
+        run = self.flow_runs.get(input["flow_run_id"])
+        if run is None:
+            return {"success": False}
+        del self.flow_runs[run["id"]]
+        return {"success": True}
+
     def cancel_flow_run(self, input: dict[str, Any]) -> dict[str, Any]:
         run = self.flow_runs.get(input["flow_run_id"])
         if run is None:

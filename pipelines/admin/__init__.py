@@ -1,0 +1,3 @@
+"""The admin org: imports every project's flows (manage.py edits this list)."""
+
+import pipelines.admin.housekeeping.flows  # noqa: F401

@@ -1,0 +1,3 @@
+"""Constants shared by the projects of the admin org."""
+
+ORG = "admin"

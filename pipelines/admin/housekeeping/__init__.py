@@ -1,0 +1,1 @@
+"""The housekeeping project of the admin org."""

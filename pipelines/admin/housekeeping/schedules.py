@@ -1,0 +1,18 @@
+"""Schedules of the housekeeping project."""
+
+from datetime import timedelta
+
+from pipelines.utils.flow_defaults import org_label
+from pipelines.utils.schedules import interval_clock, make_schedule
+
+from .constants import ORG
+
+# Hourly, acting (runs started by hand default to a dry run).
+schedule = make_schedule(
+    interval_clock(
+        timedelta(hours=1),
+        start="2024-01-01 00:15",
+        labels=[org_label(ORG)],
+        parameter_defaults={"dry_run": False},
+    )
+)

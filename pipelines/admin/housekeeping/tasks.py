@@ -1,0 +1,1 @@
+"""Tasks of the housekeeping project: the shared ones live in pipelines.utils.housekeeping."""

@@ -1,0 +1,1 @@
+"""Helpers of the housekeeping project (plain functions, not tasks)."""

@@ -1,0 +1,1 @@
+"""Schedules shared by the projects of the admin org (none yet)."""

@@ -1,0 +1,1 @@
+"""Tasks shared by the projects of the admin org (none yet)."""

@@ -1,0 +1,9 @@
+"""Housekeeping of Prefect Server: stuck runs, stale versions and old run history."""
+
+from pipelines.utils.housekeeping.tasks import (
+    archive_stale_versions,
+    cancel_stuck_runs,
+    delete_old_runs,
+)
+
+__all__ = ["archive_stale_versions", "cancel_stuck_runs", "delete_old_runs"]
