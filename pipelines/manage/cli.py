@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pipelines.errors import PipelinesError
-from pipelines.manage.commands import checking, deploy, models, projects, running
+from pipelines.manage.commands import checking, deploy, models, projects, running, seeing
 from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.settings import REPO_ROOT
@@ -62,6 +62,7 @@ for command in (
     running.run,
     running.query,
     models.materialize,
+    seeing.graph,
     checking.check,
     deploy.dev_flows,
     deploy.image_tag_command,

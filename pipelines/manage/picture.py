@@ -1,0 +1,103 @@
+"""A flow's task graph as Graphviz DOT, rendered to SVG or PNG by the graphviz-pure binary."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipelines.manage.errors import CliError
+
+FORMATS = ("svg", "png", "dot")
+
+
+def _quote(text: str) -> str:
+    """A DOT string: quotes and backslashes escaped, line breaks as DOT's \\n."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n") + '"'
+
+
+def flow_dot(flow: Any) -> str:
+    """The flow as DOT: parameters (with defaults), tasks, edges named by argument, mapped
+    edges dashed, ordering-only edges dotted, and the dbt model a materialize task builds."""
+    from prefect import Parameter
+
+    ids = {
+        task: f"t{i}" for i, task in enumerate(sorted(flow.tasks, key=lambda t: t.slug or t.name))
+    }
+    lines = [
+        f"digraph {_quote(flow.name)} {{",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=9];',
+        f"  label={_quote(flow.name)}; labelloc=t;",
+    ]
+    for task, node in ids.items():
+        if isinstance(task, Parameter):
+            default = "" if task.required else ("\n= " + repr(task.default))[:60]
+            label = _quote(f"{task.name}{default}")
+            lines.append(
+                f'  {node} [label={label}, shape=ellipse, style=filled, fillcolor="#eef"];'
+            )
+        else:
+            lines.append(f"  {node} [label={_quote(task.name)}, shape=box, style=rounded];")
+        constants = flow.constants.get(task, {})
+        if task.name == "materialize" and {"dataset_id", "table_id"} <= set(constants):
+            model = f"queries/models/{constants['dataset_id']}/{constants['table_id']}.sql"
+            label = _quote("dbt model\n" + model)
+            lines.append(f"  {node}_model [label={label}, shape=note];")
+            lines.append(f"  {node} -> {node}_model [style=bold];")
+    for edge in sorted(flow.edges, key=lambda e: (ids[e.upstream_task], ids[e.downstream_task])):
+        attributes = []
+        if edge.key:
+            attributes.append(f"label={_quote(edge.key + (' [mapped]' if edge.mapped else ''))}")
+        else:
+            attributes.append("style=dotted")
+        if edge.mapped:
+            attributes.append("style=dashed")
+        up, down = ids[edge.upstream_task], ids[edge.downstream_task]
+        lines.append(f"  {up} -> {down} [{', '.join(attributes)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def renderer() -> str:
+    """The graphviz-pure binary (installed beside this interpreter by make install).
+
+    Raises:
+        CliError: It is not installed.
+    """
+    found = Path(sys.executable).parent / "graphviz-pure"
+    if found.exists():
+        return str(found)
+    on_path = shutil.which("graphviz-pure")
+    if on_path:
+        return on_path
+    raise CliError(
+        "graph needs graphviz-pure (Graphviz's layout in a wheel): "
+        "pip install -r requirements-cli.txt (make install does)."
+    )
+
+
+def render(dot: str, output: Path) -> Path:
+    """Write the picture: .svg or .png through graphviz-pure, .dot as is.
+
+    Raises:
+        CliError: Another extension, or the renderer failed.
+    """
+    kind = output.suffix.lstrip(".").lower()
+    if kind not in FORMATS:
+        raise CliError(f"-o {output}: the picture is .svg, .png or .dot, not {output.suffix!r}.")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "dot":
+        output.write_text(dot, encoding="utf-8")
+        return output
+    done = subprocess.run(
+        [renderer(), f"-T{kind}", "-o", str(output)],
+        input=dot.encode(), capture_output=True, timeout=120,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise CliError(f"graphviz-pure failed: {done.stderr.decode(errors='replace').strip()}")
+    return output
