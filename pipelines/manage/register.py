@@ -13,15 +13,16 @@ from pipelines.settings import load_settings
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.deploy.target import Kind, Target, build_target, check_target
 
+# One round trip for the latest versions of many flows (newest first per name).
 _LATEST = """
-query LatestVersion($project: String!, $name: String!) {
+query LatestVersions($project: String!, $names: [String!]) {
   flow(
-    where: {project: {name: {_eq: $project}}, name: {_eq: $name}, archived: {_eq: false}}
+    where: {project: {name: {_eq: $project}}, name: {_in: $names}, archived: {_eq: false}}
     order_by: {version: desc}
-    limit: 1
-  ) { id version storage }
+  ) { id name version storage }
 }
 """
+_BATCH = 250
 
 _VERSION = """
 query RegisteredVersion($id: uuid!) { flow_by_pk(id: $id) { id version } }
@@ -111,6 +112,15 @@ def register_all(
     bucket = gcs.Client().bucket(target.bucket)
     deps = dependency_hash(repo.root)
     total = len(loaded)
+    names = [deployed_name(original.name, target.suffix) for _, original in loaded]
+    newest: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(names), _BATCH):
+        variables: dict[str, Any] = {
+            "project": target.project,
+            "names": names[start : start + _BATCH],
+        }
+        for version in client.graphql(_LATEST, variables=variables)["data"]["flow"]:
+            newest.setdefault(version["name"], version)  # ordered newest first
     for index, (item, original) in enumerate(loaded, start=1):
         name = deployed_name(original.name, target.suffix)
         outcome = Outcome(name, item.module, "failed", affected=item)
@@ -121,9 +131,7 @@ def register_all(
             if problem:
                 raise ValueError(problem)
             deployment = deployment_copy(original, target, graph, deps)
-            latest = client.graphql(_LATEST, variables={"project": target.project, "name": name})
-            versions = latest["data"]["flow"]
-            previous = versions[0] if versions else None
+            previous = newest.get(name)
             stored = ((previous or {}).get("storage") or {}).get("flows", {}).get(name)
             if previous and stored == deployment.key:
                 outcome.status, outcome.detail = "skipped", "unchanged"
