@@ -156,30 +156,33 @@ def _save_guard(flow_name: str, guard: Guard) -> None:
         get_datalake().put(Guard.key(flow_name), path)
 
 
-def plan(flow_name: str, failed: bool, interval: dt.timedelta, now: dt.datetime) -> str | None:
-    """What to post for this run's end: 'alert', 'summary' or None (and record it).
+def plan(
+    flow_name: str, failed: bool, interval: dt.timedelta, now: dt.datetime
+) -> tuple[str | None, int]:
+    """What to post for this run's end, and how many failures went unposted before it.
 
-    A failure posts an alert unless one was posted less than `interval` ago; then it is
-    counted. The count is posted as a summary when the flow succeeds again or when a failure
-    comes after the interval (with that failure's alert).
+    The action is 'alert', 'summary' or None, and it is recorded. A failure posts an alert
+    unless one was posted less than `interval` ago; then it is counted. The count is posted
+    as a summary when the flow succeeds again or when a failure comes after the interval
+    (with that failure's alert).
     """
     guard = _load_guard(flow_name)
+    suppressed = guard.suppressed
     recent = (
         guard.last_alert is not None
         and now - dt.datetime.fromisoformat(guard.last_alert) < interval
     )
     if not failed:
-        if not guard.suppressed:
-            return None
+        if not suppressed:
+            return None, 0
         _save_guard(flow_name, Guard())
-        return "summary"
+        return "summary", suppressed
     if recent:
         guard.suppressed += 1
         _save_guard(flow_name, guard)
-        return None
-    posted = "summary" if guard.suppressed else "alert"
+        return None, suppressed
     _save_guard(flow_name, Guard(last_alert=now.isoformat(), suppressed=0))
-    return posted
+    return ("summary" if suppressed else "alert"), suppressed
 
 
 def summary_text(flow_name: str, suppressed: int, recovered: bool) -> str:
@@ -190,16 +193,11 @@ def summary_text(flow_name: str, suppressed: int, recovered: bool) -> str:
     )
 
 
-def suppressed_count(flow_name: str) -> int:
-    return _load_guard(flow_name).suppressed
-
-
 def to_post(flow: Flow, state: State, webhook: str, settings: Settings) -> list[str]:
     """The messages this state change posts (none, an alert, a summary, or both)."""
     failed = state.is_failed()
     interval = dt.timedelta(minutes=float(settings.require("PIPELINES_ALERT_INTERVAL_MIN")))
-    suppressed = suppressed_count(flow.name)
-    action = plan(flow.name, failed, interval, dt.datetime.now(dt.UTC))
+    action, suppressed = plan(flow.name, failed, interval, dt.datetime.now(dt.UTC))
     if action is None:
         return []
     posts = []
