@@ -149,6 +149,18 @@ class PrefectTestServer:
             },
         )
 
+    def run_as_agent(
+        self, flow: Any, run_id: str, parameters: dict[str, Any] | None = None, **context: Any
+    ) -> Any:
+        """Run `flow` in this process as the agent would run flow run `run_id`: against this
+        server, with the backend context (logs are not shipped). Returns the final state."""
+        from prefect.utilities.configuration import set_temporary_config
+
+        config = {"cloud.api": self.url, "backend": "server", "cloud.send_flow_run_logs": False}
+        context = {"running_with_backend": True, "flow_run_id": run_id, **context}
+        with set_temporary_config(config):
+            return flow.run(parameters=parameters or {}, context=context, run_on_schedule=False)
+
     def plant_flow_run(self, flow_id: str, state: str, **columns: Any) -> str:
         run_id = self.store.insert(
             "flow_run",

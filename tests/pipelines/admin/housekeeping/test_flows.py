@@ -4,7 +4,6 @@ import datetime as dt
 import importlib
 
 import pytest
-from prefect.utilities.configuration import set_temporary_config
 
 from tests.support.prefect_server import PrefectTestServer
 
@@ -48,10 +47,7 @@ def plant(server: PrefectTestServer) -> dict[str, str]:
 
 def run(project, server: PrefectTestServer, **parameters):
     run_id = server.plant_flow_run(server.plant_flow("admin: housekeeping", "main"), "Running")
-    config = {"cloud.api": server.url, "backend": "server", "cloud.send_flow_run_logs": False}
-    context = {"running_with_backend": True, "flow_run_id": run_id}
-    with set_temporary_config(config):
-        state = project.flow.run(parameters=parameters, context=context, run_on_schedule=False)
+    state = server.run_as_agent(project.flow, run_id, parameters)
     assert state.is_successful(), state.message
     return {t.name: s.result for t, s in state.result.items()}
 

@@ -99,7 +99,6 @@ def test_periods_of_an_archived_version_are_reported_not_raised():
 
 
 def _backfill_flow_on_server(server: PrefectTestServer, **parameters):
-    from prefect.utilities.configuration import set_temporary_config
 
     from pipelines.utils.backfill import create_backfill_flow
 
@@ -107,10 +106,7 @@ def _backfill_flow_on_server(server: PrefectTestServer, **parameters):
     parent = server.plant_flow_run(
         server.plant_flow("emd: backfill", "main"), "Running", labels=["emd"]
     )
-    config = {"cloud.api": server.url, "backend": "server", "cloud.send_flow_run_logs": False}
-    context = {"running_with_backend": True, "flow_run_id": parent}
-    with set_temporary_config(config):
-        state = flow.run(parameters=parameters, context=context, run_on_schedule=False)
+    state = server.run_as_agent(flow, parent, parameters)
     (result,) = [s for t, s in state.result.items() if t.name == "backfill_children"]
     return state, result, parent
 

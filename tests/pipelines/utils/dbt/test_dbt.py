@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from prefect import Flow
-from prefect.utilities.configuration import set_temporary_config
 
 from pipelines.utils.dbt import materialize, model_selector, run_dbt_command
 from pipelines.utils.dbt import runner as dbt_runner
@@ -154,10 +153,7 @@ def _parent_task_on_server(server: PrefectTestServer, project: str, **options):
     parent_run = server.plant_flow_run(parent_flow, "Running", labels=["emd", "team-a"])
     with Flow(parent_name) as flow:
         materialize("tests", "t", poll_s=0.01, **options)
-    context = {"running_with_backend": True, "flow_run_id": parent_run, "flow_name": parent_name}
-    config = {"cloud.api": server.url, "backend": "server", "cloud.send_flow_run_logs": False}
-    with set_temporary_config(config):
-        state = flow.run(context=context, run_on_schedule=False)
+    state = server.run_as_agent(flow, parent_run)
     (task_state,) = state.result.values()
     return task_state
 

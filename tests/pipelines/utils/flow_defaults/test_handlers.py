@@ -291,7 +291,6 @@ def test_after_the_interval_a_failure_posts_the_summary_and_its_alert(webhook, m
 
 
 def test_on_the_server_the_alert_says_how_many_recent_runs_failed(webhook, monkeypatch):
-    from prefect.utilities.configuration import set_temporary_config
 
     monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", webhook.url)
     with PrefectTestServer() as server:
@@ -300,10 +299,7 @@ def test_on_the_server_the_alert_says_how_many_recent_runs_failed(webhook, monke
         for state in ("Success", "Failed", "Failed", "Success"):
             server.plant_flow_run(flow_id, state)
         run_id = server.plant_flow_run(flow_id, "Running")
-        config = {"cloud.api": server.url, "backend": "server", "cloud.send_flow_run_logs": False}
-        context = {"running_with_backend": True, "flow_run_id": run_id, "flow_id": flow_id}
-        with set_temporary_config(config):
-            build().run(parameters={"fail": True}, context=context, run_on_schedule=False)
+        server.run_as_agent(build(), run_id, {"fail": True}, flow_id=flow_id)
     (post,) = webhook.posts
     assert f"/flow-run/{run_id}" in post["content"]
     assert "History: 2 of the last 4 finished runs failed" in post["content"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pendulum
 import pytest
 from prefect import Flow, Parameter
-from prefect.utilities.configuration import set_temporary_config
 
 from pipelines.utils.execution import run_local
 from pipelines.utils.flow_runs import (
@@ -25,11 +24,7 @@ def on_server(server: PrefectTestServer, flow: Flow, project: str = "main", **pa
     """Run `flow` as the server's agent would: a planted run of a flow in `project`."""
     flow_id = server.plant_flow(flow.name, project)
     run_id = server.plant_flow_run(flow_id, "Running", labels=["emd", "k8s"])
-    context = {"running_with_backend": True, "flow_run_id": run_id}
-    config = {"cloud.api": server.url, "backend": "server", "cloud.send_flow_run_logs": False}
-    with set_temporary_config(config):
-        state = flow.run(parameters=parameters, context=context, run_on_schedule=False)
-    return run_id, state
+    return run_id, server.run_as_agent(flow, run_id, parameters)
 
 
 def results(state) -> dict[str, object]:
