@@ -6,12 +6,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import free_port, stop_process
+from tests.support.processes import free_port, start_and_wait, stop_process
 
 ROOT_TOKEN = "root-token-for-tests"
 
@@ -55,22 +53,12 @@ def start_openbao() -> OpenBao:
     workdir = tempfile.TemporaryDirectory(prefix="openbao-")
     log = Path(workdir.name) / "bao.log"
     env = {"HOME": workdir.name, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [found, "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}",
-             f"-dev-listen-address=127.0.0.1:{port}"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
     address = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{address}/v1/sys/health") as answer:
-                if answer.status == 200:
-                    return OpenBao(address, ROOT_TOKEN, process, workdir)
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    output = log.read_text(errors="replace")[-2000:]
-    workdir.cleanup()
-    raise RuntimeError(f"bao server -dev did not start:\n{output}")
+    command = [found, "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}",
+               f"-dev-listen-address=127.0.0.1:{port}"]  # fmt: skip
+    try:
+        process = start_and_wait(command, env, log, f"{address}/v1/sys/health", 30)
+    except RuntimeError:
+        workdir.cleanup()
+        raise
+    return OpenBao(address, ROOT_TOKEN, process, workdir)

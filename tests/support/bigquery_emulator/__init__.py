@@ -5,12 +5,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.processes import free_port, stop_process
+from tests.support.processes import free_port, start_and_wait, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -106,19 +104,11 @@ def start_bigquery_emulator(
         "--rest-port", str(rest), "--grpc-port", str(grpc),
         "--project", project, "--log-level", "warning",
     ]  # fmt: skip
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     endpoint = f"http://127.0.0.1:{rest}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(f"{endpoint}/bigquery/v2/projects/{project}/datasets"):
-                return BigQueryEmulator(endpoint, project, process, log, workdir)
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    tail = log.read_text(errors="replace")[-3000:]
-    workdir.cleanup()
-    raise RuntimeError(f"bqemulator did not start:\n{tail}")
+    ready = f"{endpoint}/bigquery/v2/projects/{project}/datasets"
+    try:
+        process = start_and_wait(command, env, log, ready, 60)
+    except RuntimeError:
+        workdir.cleanup()
+        raise
+    return BigQueryEmulator(endpoint, project, process, log, workdir)
