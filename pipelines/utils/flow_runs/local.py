@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from pipelines.settings import REPO_ROOT
@@ -21,7 +20,6 @@ def flow_named(name: str) -> Any:
         try:
             loaded = import_project_module(module.module)
         except Exception:  # a broken sibling project must not hide the flow looked for
-            importlib.invalidate_caches()
             continue
         for flow in own_flows(loaded):
             if flow.name == name:

@@ -48,14 +48,20 @@ mutation DeleteRun($id: UUID!) { delete_flow_run(input: {flow_run_id: $id}) { su
 """
 
 
+# How each action is logged: (dry run, done).
+_WORDS = {
+    "cancel": ("Would cancel", "Cancelled"),
+    "archive": ("Would archive", "Archived"),
+    "delete": ("Would delete", "Deleted"),
+}
+
+
 def _act(line: str, dry_run: bool, verb: str, mutation: str, variables: dict) -> str:
-    """Run `mutation` (unless dry_run); log 'Would <verb> <line>' or '<verb>d <line>'."""
-    logger = prefect.context.get("logger")
-    if dry_run:
-        logger.info("Would %s %s", verb, line)
-    else:
+    """Run `mutation` unless dry_run, and log the line as what would be or was done."""
+    would, done = _WORDS[verb]
+    if not dry_run:
         Client().graphql(mutation, variables=variables)
-        logger.info("%sd %s", verb.capitalize().rstrip("e") + "e", line)
+    prefect.context.get("logger").info("%s %s", would if dry_run else done, line)
     return line
 
 
