@@ -9,7 +9,7 @@ DEPS := pyproject.toml requirements-cli.txt requirements-deploy.txt requirements
 BQ_VENV := .venv-bqemulator
 BQ_STAMP := $(BQ_VENV)/.installed
 
-.PHONY: install run test lint format check bench bench-dump image register clean
+.PHONY: install run test lint format check catalog bench bench-dump image register clean
 
 $(STAMP): $(DEPS)
 	@if [ -z "$(PYTHON_BIN)" ]; then \
@@ -54,9 +54,13 @@ format: $(STAMP)
 check: $(STAMP) ## import and validate every flow in the repo
 	$(PY) manage.py check
 
-bench: $(STAMP) ## list-projects and affected-flow detection on 500 generated projects
+catalog: $(STAMP) ## the static site of every flow, in build/catalog (open its index.html)
+	$(PY) manage.py catalog
+
+bench: $(STAMP) ## list-projects, register, check and catalog on 500 generated projects
 	$(PY) bench/list_projects.py
 	$(PY) bench/register.py
+	$(PY) bench/catalog.py
 
 bench-dump: $(STAMP) ## dump_db vs the native client and the naive way (ROWS=2000000)
 	$(PY) bench/dump_db.py --rows $(or $(ROWS),2000000)

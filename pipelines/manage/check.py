@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pipelines.manage.discover import Repo, unaggregated
-from pipelines.manage.inventory import load_repo_flows
+from pipelines.manage.inventory import RepoFlows, load_repo_flows
 
 
-def check_repo(repo: Repo) -> tuple[int, list[str]]:
+def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[str]]:
     """Validate every flow of the repo.
+
+    Args:
+        repo: The checkout.
+        loaded: Its flows, when the caller has imported them already.
 
     Returns:
         How many flows were checked, and one line per problem.
@@ -19,7 +23,7 @@ def check_repo(repo: Repo) -> tuple[int, list[str]]:
     from pipelines.utils.flow_defaults import PipelineFlow, org_label
 
     problems = unaggregated(repo)
-    loaded = load_repo_flows(repo)
+    loaded = loaded or load_repo_flows(repo)
     problems += loaded.problems
     by_name: dict[str, list[str]] = defaultdict(list)
     from pipelines.manage.register import checkout_path_in_defaults

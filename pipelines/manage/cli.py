@@ -63,6 +63,7 @@ for command in (
     running.query,
     models.materialize,
     seeing.graph,
+    seeing.catalog,
     checking.check,
     deploy.dev_flows,
     deploy.image_tag_command,

@@ -19,21 +19,25 @@ def _quote(text: str) -> str:
     return '"' + escaped.replace("\n", "\\n") + '"'
 
 
-def flow_dot(flow: Any) -> str:
+def flow_dot(flow: Any, title: bool = True) -> str:
     """The flow as DOT: parameters (with defaults), tasks, edges named by argument, mapped
-    edges dashed, ordering-only edges dotted, and the dbt model a materialize task builds."""
+    edges dashed, ordering-only edges dotted, and the dbt model a materialize task builds.
+
+    Without the title, flows built alike (one factory, many projects) give the same text,
+    so the catalog draws their picture once."""
     from prefect import Parameter
 
     ids = {
         task: f"t{i}" for i, task in enumerate(sorted(flow.tasks, key=lambda t: t.slug or t.name))
     }
     lines = [
-        f"digraph {_quote(flow.name)} {{",
+        f"digraph {_quote(flow.name if title else 'flow')} {{",
         "  rankdir=LR;",
         '  node [fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=9];',
-        f"  label={_quote(flow.name)}; labelloc=t;",
     ]
+    if title:
+        lines.append(f"  label={_quote(flow.name)}; labelloc=t;")
     for task, node in ids.items():
         if isinstance(task, Parameter):
             default = "" if task.required else ("\n= " + repr(task.default))[:60]
@@ -79,6 +83,27 @@ def renderer() -> str:
         "graph needs graphviz-pure (Graphviz's layout in a wheel): "
         "pip install -r requirements-cli.txt (make install does)."
     )
+
+
+def render_svgs(dots: list[str]) -> list[str]:
+    """Many graphs to SVG documents in one run of the renderer (one process per graph would
+    cost more than the layouts).
+
+    Raises:
+        CliError: The renderer failed or returned another number of pictures.
+    """
+    if not dots:
+        return []
+    done = subprocess.run(
+        [renderer(), "-Tsvg"], input="".join(dots).encode(), capture_output=True, timeout=600
+    )
+    if done.returncode != 0:
+        raise CliError(f"graphviz-pure failed: {done.stderr.decode(errors='replace').strip()}")
+    marker = "<?xml"
+    svgs = [marker + part for part in done.stdout.decode().split(marker)[1:]]
+    if len(svgs) != len(dots):
+        raise CliError(f"graphviz-pure drew {len(svgs)} picture(s) for {len(dots)} graph(s).")
+    return svgs
 
 
 def render(dot: str, output: Path) -> Path:

@@ -6,7 +6,7 @@ ORG = "emd"
 FLOW_NAME = "emd: template_pipeline"
 
 # People alerted when a run of this project's flow fails.
-CODE_OWNERS: list[str] = []
+CODE_OWNERS: list[str] = ["data-office"]
 
 # Shipped with the repo: two days of 15-minute rain-gauge readings, with the dirt of a real
 # export (padded names, duplicates, a blank line, "ND" for an offline gauge).

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.manage.commands.base import pass_repo
+from pipelines.manage.commands.base import in_own_checkout, pass_repo
 from pipelines.manage.discover import Repo
 
 
@@ -34,3 +34,33 @@ def graph(repo: Repo, flow_path: str, output: Path | None) -> None:
     target = output or repo.root / "build" / "graphs" / f"{slugify(flow.name)}.svg"
     written = render(flow_dot(flow), target)
     click.echo(f"Wrote {written} ({len(flow.tasks)} tasks, {len(flow.edges)} edges).")
+
+
+@click.command("catalog")
+@click.option(
+    "-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder to write (default build/catalog); replaced whole once the site is written.",
+)  # fmt: skip
+@pass_repo
+def catalog(repo: Repo, output: Path | None) -> None:
+    """Write a static site of every org, project and flow: owners, schedules in words and
+    their next runs, parameters, the task graph, tables written, dbt models, source files,
+    a 24-hour view of every scheduled run, and the problems `check` finds. Open its
+    index.html from the file system: no server needed.
+
+    \b
+    Example:
+      python manage.py catalog && xdg-open build/catalog/index.html
+    """
+    import time
+
+    from pipelines.manage.catalog import build_catalog
+
+    in_own_checkout(repo)
+    started = time.perf_counter()
+    built = build_catalog(repo, output or repo.root / "build" / "catalog")
+    click.echo(
+        f"Wrote {built.output / 'index.html'}: {built.flows} flow(s), {built.pictures} "
+        f"picture(s), {built.runs} run(s) in the next 24 hours, {built.problems} problem(s) "
+        f"from check ({time.perf_counter() - started:.1f} s)."
+    )

@@ -1,0 +1,201 @@
+"""Write the catalog: index, one page per flow, the day view and the graph pictures."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pendulum
+
+from pipelines.constants import TIMEZONE
+from pipelines.manage.catalog.facts import FlowFacts, flow_facts
+from pipelines.manage.catalog.history import History, git
+from pipelines.manage.catalog.when import runs_between
+from pipelines.manage.discover import Repo
+from pipelines.manage.errors import CliError
+
+STATIC = ("catalog.css", "catalog.js")
+COLLISION = 2  # runs starting in the same minute
+
+
+@dataclass
+class Built:
+    """What was written."""
+
+    output: Path
+    flows: int
+    pictures: int
+    problems: int
+    runs: int
+
+
+def _attribute(module: str, flow: Any) -> str:
+    for name, value in vars(sys.modules[module]).items():
+        if value is flow:
+            return name
+    return "flow"
+
+
+def attach_problems(facts: list[FlowFacts], problems: list[str]) -> list[str]:
+    """Give each flow the check problems that name its module, its name or its models;
+    return the problems that concern no single flow."""
+    loose = []
+    for problem in problems:
+        hit = False
+        for flow in facts:
+            if (
+                f"{flow.module}:" in problem
+                or repr(flow.name) in problem
+                or any(m.path.removeprefix("queries/") in problem for m in flow.models)
+            ):
+                flow.problems.append(problem)
+                hit = True
+        if not hit:
+            loose.append(problem)
+    return loose
+
+
+def day_view(
+    facts: list[FlowFacts], schedules: dict[str, Any], start: pendulum.DateTime
+) -> dict[str, Any]:
+    """Every scheduled run of the 24 hours from `start`, by minute, for day.html."""
+    start = start.in_tz(TIMEZONE).start_of("minute")
+    end = start.add(hours=24)
+    slots: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for flow in facts:
+        schedule = schedules.get(flow.name)
+        many = schedule is not None and len(schedule.clocks) > 1
+        for when, clock in runs_between(schedule, start, end):
+            minute = int((when - start).total_seconds() // 60)
+            label = f" (clock {clock + 1})" if many else ""
+            slots[minute].append({"slug": flow.slug, "name": flow.name, "clock": label})
+    peak = max((len(runs) for runs in slots.values()), default=1)
+    rows = []
+    for minute in sorted(slots):
+        runs = sorted(slots[minute], key=lambda run: run["name"])
+        label = start.add(minutes=minute).format("ddd HH:mm")
+        height = max(4, round(110 * len(runs) / peak))
+        rows.append({"x": minute, "runs": runs, "label": label, "height": height})
+    by_hour: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        label = start.add(minutes=row["x"]).start_of("hour").format("ddd HH:00")
+        hour = by_hour.setdefault(label, {"label": label, "slots": [], "runs": 0})
+        hour["slots"].append(row)
+        hour["runs"] += len(row["runs"])
+    first = start.add(hours=1).start_of("hour") if start.minute else start
+    ticks = [first.add(hours=h) for h in range(0, 24, 2)]
+    hours = [
+        {"x": int((t - start).total_seconds() // 60), "label": t.format("HH:mm")} for t in ticks
+    ]
+    collisions = sorted(
+        (row for row in rows if len(row["runs"]) >= COLLISION),
+        key=lambda r: (-len(r["runs"]), r["x"]),
+    )
+    return {
+        "start": start,
+        "end": end,
+        "slots": rows,
+        "hours": hours,
+        "by_hour": list(by_hour.values()),
+        "collisions": collisions[:50],
+        "threshold": COLLISION,
+        "total": sum(len(row["runs"]) for row in rows),
+        "scheduled": sum(1 for f in facts if schedules.get(f.name) is not None),
+    }
+
+
+def _revision(repo: Repo) -> str:
+    return (git(repo.root, "log", "-1", "--format=%h (%cs)") or "").strip() or "a tree outside git"
+
+
+def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None) -> Built:
+    """Import every flow, check it, and write the catalog into `output` (replaced whole, only
+    once everything is written).
+
+    Raises:
+        CliError: The templates are missing or a picture could not be drawn.
+    """
+    import jinja2
+
+    from pipelines.manage.check import check_repo
+    from pipelines.manage.inventory import load_repo_flows
+    from pipelines.manage.picture import flow_dot, render_svgs
+    from pipelines.utils.deploy.graph import ModuleGraph
+
+    templates = repo.root / "templates" / "catalog"
+    if not (templates / "index.html").is_file():
+        raise CliError(f"The catalog's templates are missing from {templates}.")
+    now = now or pendulum.now(TIMEZONE)
+    loaded = load_repo_flows(repo)
+    _, problems = check_repo(repo, loaded)
+    graph = ModuleGraph.build(repo.root)
+    history = History(repo.root)
+    facts, schedules, dots = [], {}, []
+    for module, flow in loaded.flows:
+        files = graph.closure_files(module)
+        entry = flow_facts(module, flow, repo.root, files, history.last_commit(files), now)
+        entry.attribute = _attribute(module, flow)
+        facts.append(entry)
+        schedules[flow.name] = flow.schedule
+        dots.append(flow_dot(flow, title=False))
+    taken: set[str] = set()
+    for entry in facts:  # flow names are unique, their slugs need not be
+        base, number = entry.slug, 1
+        while entry.slug in taken:
+            number += 1
+            entry.slug = f"{base}-{number}"
+        taken.add(entry.slug)
+    facts_by_dot = defaultdict(list)
+    for entry, dot in zip(facts, dots, strict=True):
+        entry.graph = hashlib.sha256(dot.encode()).hexdigest()[:16] + ".svg"
+        facts_by_dot[dot].append(entry)
+    unique = list(facts_by_dot)
+    pictures = dict(zip(unique, render_svgs(unique), strict=True))
+    loose = attach_problems(facts, problems)
+    facts.sort(key=lambda f: (f.org, f.project or "", f.name))
+    orgs: dict[str, dict[str | None, list[FlowFacts]]] = {}
+    for entry in facts:
+        orgs.setdefault(entry.org, {}).setdefault(entry.project, []).append(entry)
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    common = {"built": now.format("YYYY-MM-DD HH:mm zz"), "revision": _revision(repo)}
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    try:
+        (staging / "flows").mkdir()
+        (staging / "graphs").mkdir()
+        for name in STATIC:
+            shutil.copy2(templates / name, staging / name)
+        page = env.get_template("flow.html")
+        for entry in facts:
+            (staging / "flows" / f"{entry.slug}.html").write_text(
+                page.render(flow=entry, up="../", **common), encoding="utf-8"
+            )
+        for dot, svg in pictures.items():
+            (staging / "graphs" / facts_by_dot[dot][0].graph).write_text(svg, encoding="utf-8")
+        (staging / "index.html").write_text(
+            env.get_template("index.html").render(
+                flows=facts, orgs=orgs, loose_problems=loose, up="", **common
+            ),
+            encoding="utf-8",
+        )
+        day = day_view(facts, schedules, now)
+        (staging / "day.html").write_text(
+            env.get_template("day.html").render(up="", **day, **common), encoding="utf-8"
+        )
+        if output.exists():
+            shutil.rmtree(output)
+        staging.rename(output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Built(output, len(facts), len(pictures), len(problems), day["total"])

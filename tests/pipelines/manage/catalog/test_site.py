@@ -1,0 +1,191 @@
+"""manage.py catalog: the pages, what each flow's page says, problems and the day view."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from pipelines.manage.catalog.facts import FlowFacts, Model
+from pipelines.manage.catalog.site import attach_problems, build_catalog, day_view
+from pipelines.manage.discover import Repo
+from pipelines.utils.schedules import cron_clock, make_schedule
+from tests.conftest import REPO_ROOT
+
+NOW = pendulum.datetime(2026, 12, 2, 10, 34, tz="America/Sao_Paulo")
+EXAMPLE_FLOWS = {
+    "admin-backfill",
+    "admin-housekeeping",
+    "admin-materialize",
+    "emd-backfill",
+    "emd-materialize",
+    "emd-template-pipeline",
+    "emd-test-flow",
+}
+
+
+@pytest.fixture(scope="module")
+def example_catalog(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("site") / "catalog"
+    build_catalog(Repo(REPO_ROOT), output, now=NOW)
+    return output
+
+
+def test_the_site_has_an_index_a_day_view_and_a_page_per_flow(example_catalog: Path):
+    files = {p.relative_to(example_catalog).as_posix() for p in example_catalog.rglob("*")}
+    pages = {
+        f.removeprefix("flows/").removesuffix(".html") for f in files if f.startswith("flows/")
+    }
+
+    assert pages - {""} == EXAMPLE_FLOWS
+    assert {"index.html", "day.html", "catalog.css", "catalog.js", "flows", "graphs"} <= files
+    index = (example_catalog / "index.html").read_text()
+    assert '<a href="flows/emd-template-pipeline.html">emd: template_pipeline</a>' in index
+    assert 'id="query"' in index and '<script src="catalog.js"></script>' in index
+    assert not list(example_catalog.parent.glob(".catalog-*")), "the staging folder is gone"
+
+
+def test_a_flow_page_says_what_runs_when_who_owns_it_and_what_it_writes(example_catalog: Path):
+    from pipelines.emd.template_pipeline.flows import flow
+
+    page = (example_catalog / "flows" / "emd-template-pipeline.html").read_text()
+
+    assert '<span class="tag">data-office</span>' in page
+    assert "every hour from 2024-01-01 00:05 (America/Sao_Paulo)" in page
+    next_runs = [f"<li>Wed 2026-12-02 {hour}:05</li>" for hour in (11, 12, 13, 14, 15)]
+    assert all(run in page for run in next_runs)
+    assert "<code>template_pipeline.rain_per_hour</code>" in page
+    assert "<code>template_pipeline/rain_per_hour/</code>" in page
+    assert "<code>template_pipeline_staging.rain_per_hour</code>" in page
+    assert "<code>queries/models/template_pipeline/rain_per_station_day.sql</code>" in page
+    assert "<code>pipelines/emd/template_pipeline/flows.py</code>" in page
+    assert "python manage.py run pipelines.emd.template_pipeline.flows.flow" in page
+    picture = page.split('<img src="../graphs/')[1].split('"')[0]
+    svg = (example_catalog / "graphs" / picture).read_text()
+    assert all(f">{task.name}<" in svg for task in flow.tasks)
+
+
+def test_parameters_show_their_defaults_and_the_clocks_that_override_them(tmp_path: Path):
+    from prefect import Parameter, task
+
+    from pipelines.manage.catalog.facts import flow_facts
+    from pipelines.utils.dump_to_gcs.tasks import dump_to_gcs  # reads a table
+    from pipelines.utils.flow_defaults import PipelineFlow
+    from pipelines.utils.schedules import staggered_clocks
+
+    @task
+    def write(dataset_id: str, table_id: str) -> None:
+        """Stands for a dump."""
+
+    clocks = staggered_clocks(
+        pendulum.duration(days=1), [{"table_id": "escolas"}, {"table_id": "turmas"}]
+    )
+    with PipelineFlow("emd: dumps", org="emd", schedule=make_schedule(*clocks)) as flow:
+        table = Parameter("table_id", default="escolas")
+        write(Parameter("dataset_id", default="educacao"), table)
+        dump_to_gcs(dataset_id="educacao", table_id="notas", query=None)
+
+    facts = flow_facts("pipelines.emd.dumps.flows", flow, tmp_path, [], None, NOW)
+
+    by_name = {p.name: p for p in facts.parameters}
+    assert by_name["table_id"].default == "escolas"
+    assert by_name["table_id"].overrides == [(1, "escolas"), (2, "turmas")]
+    assert [(t.warehouse_table, t.when) for t in facts.writes] == [
+        ("educacao.escolas", "a run started by hand, clock 1"),
+        ("educacao.turmas", "clock 2"),
+    ]
+    assert [(t.warehouse_table, t.when) for t in facts.reads] == [("educacao.notas", "every run")]
+    assert "educacao.turmas" in facts.search_text()
+
+
+def _facts(name: str, module: str, models: list[Model] | None = None) -> FlowFacts:
+    slug = name.replace(": ", "-")
+    return FlowFacts(
+        name, slug, module, "emd", None, [], [], [], [], [], [], models or [], [], None, 0, 0
+    )
+
+
+def test_problems_go_next_to_the_flow_they_name():
+    a = _facts("emd: a", "pipelines.emd.a.flows")
+    b = _facts(
+        "emd: b", "pipelines.emd.b.flows", [Model("x.y", "queries/models/x/y.sql", True, "")]
+    )
+    problems = [
+        "pipelines.emd.a.flows: flow 'emd: a': its schedule yields no future runs",
+        "pipelines/emd/c/utils.py:3: a value comes from datetime.now() when the module is "
+        "imported, so it keeps that value in every run of 'emd: b': compute it inside a task",
+        "queries/ (dbt parse): Compilation Error in model y (models/x/y.sql)",
+        "pipelines.emd.broken.flows: import failed: SyntaxError: invalid syntax",
+    ]
+
+    loose = attach_problems([a, b], problems)
+
+    assert a.problems == problems[:1]
+    assert b.problems == problems[1:3]
+    assert loose == problems[3:]
+
+
+def test_the_day_view_marks_runs_starting_in_the_same_minute():
+    a, b, c = (_facts(f"emd: {n}", f"pipelines.emd.{n}.flows") for n in "abc")
+    schedules = {
+        "emd: a": make_schedule(cron_clock("0 6 * * *")),
+        "emd: b": make_schedule(cron_clock("0 6 * * *"), cron_clock("30 * * * *")),
+        "emd: c": None,
+    }
+
+    day = day_view([a, b, c], schedules, NOW)
+
+    assert day["total"] == 2 + 24 and day["scheduled"] == 2
+    [collision] = day["collisions"]
+    assert collision["label"] == "Thu 06:00"
+    assert [(r["name"], r["clock"]) for r in collision["runs"]] == [
+        ("emd: a", ""),
+        ("emd: b", " (clock 1)"),
+    ]
+    assert day["hours"][0] == {"x": 26, "label": "11:00"}
+
+
+def _catalog(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "catalog", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_command_shows_check_problems_and_replaces_the_site_whole(repo_copy: Path):
+    flows = repo_copy / "pipelines" / "emd" / "test_flow" / "flows.py"
+    flows.write_text(flows.read_text().replace("    FLOW_NAME,", '    "admin: test_flow",'))
+    stale = repo_copy / "build" / "catalog" / "old.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("from an earlier build")
+
+    done = _catalog(repo_copy)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Wrote {repo_copy / 'build' / 'catalog' / 'index.html'}: ")
+    assert "7 flow(s)" in done.stdout and "1 problem(s) from check" in done.stdout
+    assert not stale.exists()
+    page = (repo_copy / "build" / "catalog" / "flows" / "admin-test-flow.html").read_text()
+    assert "its name must start with &#39;emd: &#39;, the org whose folder holds it" in page
+    index = (repo_copy / "build" / "catalog" / "index.html").read_text()
+    assert "⚠ 1" in index
+
+
+def test_a_failed_build_keeps_the_last_site(repo_copy: Path):
+    assert _catalog(repo_copy).returncode == 0
+    index = repo_copy / "build" / "catalog" / "index.html"
+    before = index.read_text()
+    (repo_copy / "templates" / "catalog" / "flow.html").write_text("{% if %}")
+
+    done = _catalog(repo_copy)
+
+    assert done.returncode == 1
+    assert "Error:" in done.stderr
+    assert index.read_text() == before
+    assert sorted(p.name for p in (repo_copy / "build").iterdir()) == ["catalog"]
