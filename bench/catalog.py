@@ -45,6 +45,12 @@ def main() -> None:
     commands = {
         "import every flows module": [sys.executable, "-c", IMPORT_ALL],
         "manage.py check": [sys.executable, "manage.py", "check"],
+        # After a change under queries/: dbt parse runs again, in a second process.
+        "manage.py check, dbt parse": [
+            "sh",
+            "-c",
+            f"rm -f data/dbt/parsed-cleanly && {sys.executable} manage.py check",
+        ],
         "manage.py catalog": [sys.executable, "manage.py", "catalog", "-o", "build/catalog"],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
@@ -64,7 +70,11 @@ def main() -> None:
         print(f"{name:28} {spread(values)}")
     check_ratio = medians["manage.py check"] / medians["import every flows module"]
     catalog_ratio = medians["manage.py catalog"] / medians["manage.py check"]
-    print(f"check / import:  {check_ratio:.2f}x (target <= {CHECK_RATIO_TARGET}x)")
+    parse_ratio = medians["manage.py check, dbt parse"] / medians["import every flows module"]
+    print(
+        f"check / import:  {check_ratio:.2f}x (target <= {CHECK_RATIO_TARGET}x); "
+        f"{parse_ratio:.2f}x when queries/ changed and dbt parses again"
+    )
     print(
         f"catalog / check: {catalog_ratio:.2f}x; catalog {medians['manage.py catalog']:.2f} s "
         f"for {pages} flow pages (target < {CATALOG_LIMIT_S:.0f} s)"
@@ -76,6 +86,7 @@ def main() -> None:
                 "flow_pages": pages,
                 **{name.replace(" ", "_") + "_s": round(m, 3) for name, m in medians.items()},
                 "check_vs_import": round(check_ratio, 2),
+                "check_with_dbt_parse_vs_import": round(parse_ratio, 2),
                 "catalog_vs_check": round(catalog_ratio, 2),
                 "meets_check_target": check_ratio <= CHECK_RATIO_TARGET,
                 "meets_catalog_target": medians["manage.py catalog"] < CATALOG_LIMIT_S,

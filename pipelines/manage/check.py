@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
+import sys
 from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from pipelines.manage.discover import Repo, unaggregated
 from pipelines.manage.inventory import RepoFlows, load_repo_flows
+
+# What dbt parse reads under queries/ (not what it writes).
+_DBT_OUTPUTS = {"target", "logs", "dbt_packages"}
 
 
 def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[str]]:
@@ -22,8 +32,10 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
 
     from pipelines.utils.flow_defaults import PipelineFlow, org_label
 
+    dbt_result = start_dbt_problems(repo)  # in another process, while flows are checked
     problems = unaggregated(repo)
     loaded = loaded or load_repo_flows(repo)
+    serialize = Serializer()
     problems += loaded.problems
     by_name: dict[str, list[str]] = defaultdict(list)
     from pipelines.manage.register import checkout_path_in_defaults
@@ -52,7 +64,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
         except Exception as error:
             problems.append(f"{where}: invalid DAG: {error}")
         try:
-            flow.serialize()
+            serialize(flow)
         except Exception as error:
             problems.append(f"{where}: does not serialize: {type(error).__name__}: {error}")
         if flow.schedule is not None:
@@ -77,8 +89,28 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
                 f"flow names must be unique across the repo"
             )
     problems += frozen_problems(repo, loaded.flows)
-    problems += dbt_problems(repo)
+    problems += dbt_result()
     return len(loaded.flows), problems
+
+
+class Serializer:
+    """flow.serialize() with one set of schema objects for every flow: the same output
+    (marshmallow builds nested schemas per instance, most of the time a new one costs)."""
+
+    def __init__(self) -> None:
+        from prefect.serialization.flow import FlowSchema
+
+        self._flow = FlowSchema(exclude=["storage"])
+        self._storage = FlowSchema(only=["storage"])
+
+    def __call__(self, flow: Any) -> dict:
+        """What flow.serialize() returns (without building storage)."""
+        copy = flow.copy()
+        for task, slug in copy.slugs.items():
+            task.slug = slug
+        serialized = self._flow.dump(copy)
+        serialized.update(self._storage.dump({"storage": flow.storage}))
+        return serialized
 
 
 def frozen_problems(repo: Repo, flows: list) -> list[str]:
@@ -87,11 +119,12 @@ def frozen_problems(repo: Repo, flows: list) -> list[str]:
     from pipelines.manage.frozen import frozen_calls
     from pipelines.utils.deploy.graph import ModuleGraph
 
-    graph = ModuleGraph.build(repo.root)
+    graph = None  # parsed only to name the flows of a frozen value
     problems = []
     for org in repo.orgs():
         for path in sorted((repo.package / org).rglob("*.py")):
             for found in frozen_calls(path):
+                graph = graph or ModuleGraph.build(repo.root)
                 owners = graph.owners(path)
                 names = sorted(
                     {flow.name for module, flow in flows if owners & graph.closure(module)}
@@ -130,3 +163,59 @@ def dbt_problems(repo: Repo) -> list[str]:
     except DbtError as error:
         return [f"queries/ (dbt parse): {line.strip()}" for line in str(error).splitlines()[1:]]
     return []
+
+
+def _dbt_inputs_digest(repo: Repo) -> str:
+    """Digest of what dbt parse reads: the files under queries/, dbt's version and the
+    settings its profile is made from."""
+    from importlib.metadata import version
+
+    from pipelines.settings import load_settings
+
+    digest = hashlib.sha256()
+    digest.update(version("dbt-core").encode())
+    digest.update(repr(load_settings(root=repo.root)).encode())
+    queries = repo.root / "queries"
+    for path in sorted(queries.rglob("*")):
+        relative = path.relative_to(queries)
+        if path.is_file() and not _DBT_OUTPUTS & set(relative.parts):
+            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def start_dbt_problems(repo: Repo) -> Callable[[], list[str]]:
+    """Start `dbt parse` in another process (it takes as long as importing every flow, on
+    the other core) unless these very inputs parsed cleanly before; return what waits for
+    its problems.
+
+    Only a clean parse is remembered (in the data folder), so a problem is reported on every
+    check until it is fixed.
+    """
+    from pipelines.settings import load_settings
+
+    if not (repo.root / "queries" / "dbt_project.yml").is_file():
+        return list
+    key = _dbt_inputs_digest(repo)
+    memo = load_settings(root=repo.root).data_dir / "dbt" / "parsed-cleanly"
+    if memo.is_file() and memo.read_text() == key:
+        return list
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.manage.check", "--dbt-parse", str(repo.root)],
+        cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def result() -> list[str]:
+        out, err = child.communicate(timeout=600)
+        if child.returncode != 0:
+            return [f"queries/ (dbt parse): could not run: {err.strip().splitlines()[-1:]}"]
+        problems: list[str] = json.loads(out)
+        if not problems:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            memo.write_text(key)
+        return problems
+
+    return result
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--dbt-parse"]:
+    print(json.dumps(dbt_problems(Repo(Path(sys.argv[2])))))

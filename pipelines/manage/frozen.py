@@ -7,6 +7,7 @@ task argument computed there from datetime.now() keeps that value in every later
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from pathlib import Path
 _CLOCK = {"now", "today", "utcnow", "yesterday", "tomorrow", "time", "time_ns", "uuid1", "uuid4"}
 # ...called on one of these (datetime.now(), dt.date.today(), pendulum.now(), time.time()).
 _OWNERS = {"datetime", "date", "dt", "pendulum", "time", "uuid", "Timestamp", "pd", "arrow"}
+# A file none of whose bytes look like such a call is not parsed at all.
+_MAYBE = re.compile(rb"\b(?:" + b"|".join(n.encode() for n in sorted(_CLOCK)) + rb")\s*\(")
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,11 @@ class _ImportTime(ast.NodeVisitor):
 
 def frozen_calls(path: Path) -> list[Frozen]:
     """Clock and random-id calls that run when the file is imported."""
+    source = path.read_bytes()
+    if not _MAYBE.search(source):
+        return []
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        tree = ast.parse(source, filename=str(path))
     except SyntaxError:
         return []  # check reports the import failure itself
     visitor = _ImportTime(path)

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.manage.cli import cli
+from tests.conftest import REPO_ROOT
 
 
 def run(*args: str):
@@ -289,13 +290,31 @@ def test_a_malformed_env_file_is_a_message_from_every_command(repo_copy: Path, a
 
 
 def test_check_runs_dbt_parse_and_names_the_broken_models_file(repo_copy: Path):
+    assert check_copy(repo_copy).returncode == 0  # a clean parse, remembered
+    memo = repo_copy / "data" / "dbt" / "parsed-cleanly"
+    assert memo.is_file()
     model = repo_copy / "queries/models/template_pipeline/broken.sql"
     model.write_text("select * from {{ ref('no_such_model') }}\n")
-    result = check_copy(repo_copy)
-    assert result.returncode == 1
-    problems = [line for line in result.stdout.splitlines() if line.startswith("problem:")]
-    assert problems and all(p.startswith("problem: queries/ (dbt parse): ") for p in problems)
-    assert "broken" in result.stdout and "no_such_model" in result.stdout
+    for _ in range(2):  # a problem is never remembered: every check reports it
+        result = check_copy(repo_copy)
+        assert result.returncode == 1
+        problems = [line for line in result.stdout.splitlines() if line.startswith("problem:")]
+        assert problems and all(p.startswith("problem: queries/ (dbt parse): ") for p in problems)
+        assert "broken" in result.stdout and "no_such_model" in result.stdout
+    model.unlink()
+    assert check_copy(repo_copy).returncode == 0
+
+
+def test_check_serializes_flows_exactly_as_prefect_does():
+    from pipelines.manage.check import Serializer
+    from pipelines.manage.discover import Repo
+    from pipelines.manage.inventory import load_repo_flows
+
+    serialize = Serializer()
+    flows = load_repo_flows(Repo(REPO_ROOT)).flows
+    assert flows
+    for _, flow in flows:
+        assert serialize(flow) == flow.serialize()
 
 
 def test_check_names_values_frozen_at_import_time(repo_copy: Path):
