@@ -62,8 +62,10 @@ bench: $(STAMP) ## list-projects, register, check and catalog on 500 generated p
 	$(PY) bench/register.py
 	$(PY) bench/catalog.py
 
-bench-dump: $(STAMP) ## dump_db vs the native client and the naive way (ROWS=2000000)
-	$(PY) bench/dump_db.py --rows $(or $(ROWS),2000000)
+bench-dump: $(STAMP) ## dump_db vs the native clients, partitioned files, dump_url (ROWS=2000000)
+	$(PY) bench/dump_db.py --rows $(or $(ROWS),2000000) --skip-naive
+	$(PY) bench/dump_db.py --rows $(or $(ROWS),2000000) --skip-naive --partitioned --runs 1
+	$(PY) bench/dump_url.py --gb $(or $(GB),2)
 
 IMAGE_REPOSITORY ?= $(PIPELINES_IMAGE_REPOSITORY)
 image: $(STAMP) ## build (and with PUSH=1 push) the flow-run image, tagged by its dependencies

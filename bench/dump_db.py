@@ -127,6 +127,43 @@ def ensure_table(kind: str, table: str, rows: int) -> None:
     )
 
 
+def _spread(values: list[float]) -> list[float]:
+    return [round(min(values), 2), round(statistics.median(values), 2), round(max(values), 2)]
+
+
+def read_back(folder: Path, tmp: Path, runs: int = 3) -> dict:
+    """Files of the partitioned table, and the time DuckDB takes to scan them against the
+    same rows in one file (median of runs)."""
+    import time
+
+    import duckdb
+
+    files = sorted(folder.rglob("*.parquet"))
+    partitions = {f.parent for f in files}
+    single = tmp / "single.parquet"
+    pattern = f"{folder}/**/*.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_parquet('{pattern}')) TO '{single}' (FORMAT parquet)")
+    query = "SELECT count(*), sum(amount), count(DISTINCT city) FROM read_parquet('{}')"
+
+    def scan(source: str) -> float:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            duckdb.connect().sql(query.format(source)).fetchall()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    partitioned_s, single_s = scan(pattern), scan(str(single))
+    return {
+        "files": len(files),
+        "partitions": len(partitions),
+        "files_per_partition_max": max(sum(1 for f in files if f.parent == p) for p in partitions),
+        "read_back_s": round(partitioned_s, 3),
+        "read_back_single_file_s": round(single_s, 3),
+        "read_back_vs_single_file": round(partitioned_s / single_s, 2),
+    }
+
+
 def measure(
     kind: str, table: str, runs: int, naive: bool, partition: str | None, tmp: Path
 ) -> dict:
@@ -153,14 +190,23 @@ def measure(
         "native_s": round(native_s, 2),
         "ours_s": round(ours_s, 2),
         "vs_native": round(native_s / ours_s, 2),
+        "vs_native_min_median_max": _spread(
+            [n / o for (n, _), (o, _) in zip(native, ours, strict=True)]
+        ),
         "peak_rss_mb": round(max(m for _, m in ours), 1),
+        "peak_rss_mb_min_median_max": _spread([m for _, m in ours]),
     }
+    if partition:
+        result.update(read_back(tmp / "data" / "datalake" / "bench" / table, tmp))
     if naive:
         naive_s, naive_mb = timed(
             [sys.executable, "-c", naive_code.format(t=table), f"{out}.naive.csv"]
         )
-        result.update(naive_s=round(naive_s, 2), naive_peak_rss_mb=round(naive_mb, 1),
-                      vs_naive=round(naive_s / ours_s, 2))  # fmt: skip
+        result.update(
+            naive_s=round(naive_s, 2),
+            naive_peak_rss_mb=round(naive_mb, 1),
+            vs_naive=round(naive_s / ours_s, 2),
+        )
     return result
 
 
@@ -171,7 +217,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=3, help="runs of native and ours (median)")
     parser.add_argument("--skip-naive", action="store_true", help="the naive way takes ~10x longer")
-    parser.add_argument("--partition", action="store_true", help="partition by created_at's day")
+    parser.add_argument(
+        "--partitioned",
+        "--partition",
+        dest="partition",
+        action="store_true",
+        help="partition by created_at's day; report files written and DuckDB's read-back time",
+    )
     parser.add_argument("--only", choices=["postgres", "mariadb"])
     args = parser.parse_args()
     table = f"bench_dump_{args.rows}"

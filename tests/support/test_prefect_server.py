@@ -57,6 +57,8 @@ def register(client: Client, flow: Flow, key: str | None = None, **kwargs) -> st
     [
         register_module._LATEST,
         register_module._VERSION,
+        register_module._PROJECT,
+        register_module._CREATE,
         flow_runs._RUN,
         flow_runs._FLOW,
         flow_runs._STATE,

@@ -114,12 +114,9 @@ def write_parquet_partitions(
             if partition:
                 target = f"{prefix}/{partition}"
                 keys += datalake.replace_prefix(target, {name: local})
-            elif mode == "overwrite":
-                target = prefix
-                keys += datalake.replace_prefix(target, {name: local})
-            else:  # unpartitioned append: one more file beside the old ones
-                target = f"{prefix}/{name}"
-                keys.append(datalake.put(target, local))
+            else:
+                target, added = _publish_whole(datalake, prefix, name, local, mode)
+                keys += added
             partitions.append(partition or name)
             logger.info("Wrote %s rows to %s", len(part), datalake.uri(target))
     if mode == "overwrite" and partition_column is not None:
@@ -132,6 +129,59 @@ def write_parquet_partitions(
         location=f"{datalake.uri(prefix)} ({len(frame)} rows in {len(partitions)} partition(s))",
         rows=len(frame),
         partitions=partitions,
+        keys=keys,
+        mode=mode,
+    )
+
+
+def _publish_whole(
+    datalake, prefix: str, name: str, local: Path, mode: str, move: bool = False
+) -> tuple[str, list[str]]:
+    """Put an unpartitioned table's file: "overwrite" replaces the folder, "append" adds one
+    more file beside the old ones. Returns the target and the keys written."""
+    if mode == "overwrite":
+        return prefix, datalake.replace_prefix(prefix, {name: local}, move=move)
+    target = f"{prefix}/{name}"
+    return target, [datalake.put(target, local)]
+
+
+@task
+def write_parquet_file(
+    path: str, rows: int, dataset_id: str, table_id: str, mode: str = "append"
+) -> DatalakeWrite:
+    """Publish a Parquet file written elsewhere (a streamed conversion) as an unpartitioned
+    table: the file is moved, not read into memory.
+
+    Args:
+        path: The local Parquet file; it is gone afterwards.
+        rows: Rows it must hold (checked against its metadata before anything is published).
+        dataset_id: Dataset (folder, warehouse schema) of the table.
+        table_id: Table name.
+        mode: "overwrite" makes the table this file alone; "append" adds it.
+
+    Returns:
+        Where the rows went and how many.
+
+    Raises:
+        DatalakeError: Unknown mode, or the file does not hold `rows` rows.
+    """
+    if mode not in MODES:
+        raise DatalakeError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
+    prefix = table_prefix(dataset_id, table_id)
+    local = Path(path)
+    written_rows = pq.read_metadata(local).num_rows
+    if written_rows != rows:
+        raise DatalakeError(f"{local.name} holds {written_rows} rows, not {rows}.")
+    datalake = get_datalake()
+    name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
+    target, keys = _publish_whole(datalake, prefix, name, local, mode, move=True)
+    prefect.context.get("logger").info("Wrote %s rows to %s", rows, datalake.uri(target))
+    return DatalakeWrite(
+        dataset_id=dataset_id,
+        table_id=table_id,
+        location=f"{datalake.uri(prefix)} ({rows} rows in 1 file)",
+        rows=rows,
+        partitions=[name],
         keys=keys,
         mode=mode,
     )

@@ -115,13 +115,20 @@ def env_from_secret_template(secret: str) -> dict[str, Any]:
 
 
 def upload(deployment: Deployment, bucket: Any) -> bool:
-    """Put the stored bytes in the bucket unless that key is already there.
+    """Put the stored bytes in the bucket unless that key is already there, in one request:
+    the object is created only if no object has the key (a generation-0 precondition), so
+    bytes already stored are never replaced and no existence check goes first.
 
     Returns:
         Whether anything was uploaded.
     """
+    from google.api_core.exceptions import PreconditionFailed
+
     blob = bucket.blob(deployment.key)
-    if blob.exists():
+    try:
+        blob.upload_from_string(
+            deployment.data(), content_type="application/json", if_generation_match=0
+        )
+    except PreconditionFailed:  # the key holds these very bytes: it is content-addressed
         return False
-    blob.upload_from_string(deployment.data(), content_type="application/json")
     return True

@@ -21,7 +21,13 @@ from pipelines.utils.datalake.base import MODES, DatalakeWrite, table_prefix
 from pipelines.utils.dump_db.connections import get_connection, mask
 from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
 from pipelines.utils.dump_db.sources import Request, open_source
-from pipelines.utils.dump_db.writer import FORMATS, PartitionedWriter, Staged, day_of
+from pipelines.utils.dump_db.writer import (
+    FORMATS,
+    PartitionedWriter,
+    Staged,
+    day_of,
+    merge_partitions,
+)
 from pipelines.utils.retries import with_retries
 
 PROGRESS_EVERY_S = 5.0
@@ -72,7 +78,7 @@ def _stage(
     folder.mkdir(parents=True)
     dialect = request.connection.dialect
     if dialect == "postgres" and request.format == "parquet":
-        return stage_postgres(request, folder, logger)
+        return merge_partitions(stage_postgres(request, folder, logger), request.format)
     source = open_postgres(request) if dialect == "postgres" else open_source(request)
     writer = PartitionedWriter(
         folder, request.format, request.partition_column, stem=uuid.uuid4().hex[:12]
@@ -101,7 +107,7 @@ def _stage(
         source.close()
     staged = writer.close(schema)
     staged.source_types = source.types
-    return staged
+    return merge_partitions(staged, request.format)
 
 
 STALE_STAGING_S = 24 * 3600

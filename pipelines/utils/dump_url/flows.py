@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from prefect import Parameter
 
-from pipelines.utils.dataframe import snake_case_columns
-from pipelines.utils.datalake.tasks import write_parquet_partitions
+from pipelines.utils.datalake.tasks import write_parquet_file
 from pipelines.utils.dbt.flows import materialize_after_dump
-from pipelines.utils.dump_url.tasks import download, read_table, remove_download
+from pipelines.utils.dump_url.tasks import download, remove_download, to_parquet
 from pipelines.utils.flow_defaults.factory import flow_factory
 from pipelines.utils.warehouse.tasks import load_to_warehouse
 
@@ -20,23 +19,26 @@ def create_dump_url_flow() -> None:
     encoding ("utf-8"), sheet (0), mode ("overwrite"), materialize_after_dump (False) and
     dbt_select (default: the model models/<dataset_id>/<table_id>.sql). Column names are
     snake_cased; every row and value is kept as text; rows read = rows written is checked
-    when Parquet is written.
+    when Parquet is written. A CSV streams from the download to one Parquet file, so memory
+    stays bounded whatever the file's size.
     """
     path = download(Parameter("url"))
-    frame = read_table(
+    converted = to_parquet(
         path,
         format=Parameter("format", default="auto"),
         separator=Parameter("separator", default=","),
         encoding=Parameter("encoding", default="utf-8"),
         sheet=Parameter("sheet", default=0),
     )
-    remove_download(path, upstream_tasks=[frame])
+    remove_download(path, upstream_tasks=[converted])
     dataset_id, table_id = Parameter("dataset_id"), Parameter("table_id")
-    written = write_parquet_partitions(
-        snake_case_columns(frame),
+    written = write_parquet_file(
+        converted["path"],
+        converted["rows"],
         dataset_id,
         table_id,
         mode=Parameter("mode", default="overwrite"),
     )
+    remove_download(converted, upstream_tasks=[written])
     loaded = load_to_warehouse(written)
     materialize_after_dump(dataset_id, table_id, upstream=loaded)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
-import pandas as pd
 import prefect
 from prefect import task
 from prefect.triggers import always_run
 
 from pipelines.errors import DumpUrlError
+from pipelines.utils.dump_url.convert import Converted, csv_to_parquet, excel_to_parquet
 from pipelines.utils.dump_url.links import download_url
 from pipelines.utils.retries import with_retries
 
@@ -65,11 +66,14 @@ def _fetch(requests, direct: str, timeout_s: int, logger) -> str:
 
 @task(trigger=always_run)
 def remove_download(path: object) -> None:
-    """Delete the file download wrote, whatever happened after it (runs even on failure).
+    """Delete a file download or to_parquet wrote, whatever happened after it (runs even
+    on failure).
 
     Args:
-        path: The downloaded file's path; anything else (download itself failed) is ignored.
+        path: The file's path (or a Converted file); anything else (the task that makes it
+            failed) is ignored.
     """
+    path = path.get("path") if isinstance(path, dict) else path
     if isinstance(path, str) and Path(path).name.startswith(TEMP_PREFIX):
         Path(path).unlink(missing_ok=True)
 
@@ -82,41 +86,49 @@ def _detect(path: Path, fmt: str) -> str:
 
 
 @task
-def read_table(
+def to_parquet(
     path: str,
     format: str = "auto",
     separator: str = ",",
     encoding: str = "utf-8",
     sheet: str | int = 0,
-) -> pd.DataFrame:
-    """Read a CSV or Excel file with every column as text, so nothing is guessed or lost.
+) -> Converted:
+    """Convert a downloaded CSV or Excel file to one Parquet file, every column as text and
+    named in snake_case. A CSV streams through (memory stays bounded, whatever its size).
 
     Args:
         path: Local file (from download).
         format: "auto" (by the file's first bytes), "csv" or "excel".
-        separator: CSV field separator.
-        encoding: CSV text encoding.
+        separator: CSV field separator (one character).
+        encoding: CSV text encoding (any Python knows).
         sheet: Excel sheet name or index.
 
     Returns:
-        The rows; empty fields are NA, other text (even "NA" or "None") is kept.
+        The Parquet file (a temporary file: remove_download deletes it), its rows and columns.
 
     Raises:
-        DumpUrlError: Unknown format, or a file with no header row.
+        DumpUrlError: Unknown format or encoding, a file with no header row, a CSV that does
+            not parse with these settings, or column names that collide in snake_case.
     """
     if format not in FORMATS:
         raise DumpUrlError(f"format={format!r} must be one of {', '.join(FORMATS)}.")
     file = Path(path)
     kind = _detect(file, format)
-    if kind == "excel":
-        frame = pd.read_excel(
-            file, sheet_name=sheet, dtype=str, keep_default_na=False, na_values=[""]
-        )
-    else:
-        frame = pd.read_csv(
-            file, sep=separator, encoding=encoding, dtype=str, keep_default_na=False, na_values=[""]
-        )
-    if frame.columns.empty:
-        raise DumpUrlError(f"{path} has no header row.")
-    prefect.context.get("logger").info("Read %s rows x %s columns (%s)", *frame.shape, kind)
-    return frame
+    handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".parquet")
+    os.close(handle)
+    try:
+        if kind == "excel":
+            converted = excel_to_parquet(file, Path(name), sheet)
+        else:
+            converted = csv_to_parquet(file, Path(name), separator, encoding)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    prefect.context.get("logger").info(
+        "Read %s rows x %s columns (%s) into %s",
+        converted["rows"],
+        len(converted["columns"]),
+        kind,
+        name,
+    )
+    return converted

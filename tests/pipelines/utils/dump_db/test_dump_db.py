@@ -523,3 +523,63 @@ def test_an_empty_result_makes_an_empty_table_and_never_empties_a_partitioned_on
         assert get_warehouse().rows(f"SELECT count(*) FROM tests.{name}") == [(expected,)]
     finally:
         execute(f"DROP TABLE {name}")
+
+
+@pytest.mark.parametrize(("dialect", "fmt"), [("pg", "parquet"), ("pg", "csv"), ("my", "parquet")])
+def test_each_partition_is_one_file_however_its_rows_arrive(
+    local_env, postgres_url, mariadb_url, monkeypatch, dialect, fmt
+):
+    from pipelines.utils.dump_db import writer
+
+    # Rows of 3 days interleaved, and a writer allowed one open file and tiny buffers: every
+    # partition's rows arrive in many pieces.
+    monkeypatch.setattr(writer, "MAX_OPEN_FILES", 1)
+    monkeypatch.setattr(writer, "BUFFER_ROWS", 50)
+    monkeypatch.setattr(writer, "ROW_GROUP_ROWS", 1000)
+    name = f"interleaved_{uuid.uuid4().hex[:8]}"
+    create = f"CREATE TABLE {name} (id int PRIMARY KEY, day date, txt text)"
+    rows = [(i, dt.date(2024, 1, 1 + i % 3), f"row {i}") for i in range(6000)]
+    insert = f"INSERT INTO {name} VALUES (%s, %s, %s)"
+    if dialect == "pg":
+        monkeypatch.setenv("PIPELINES_DB_SRC", postgres_url)
+        with connect_postgres() as conn:
+            conn.execute(create)
+            conn.cursor().executemany(insert, rows)
+    else:
+        monkeypatch.setenv("PIPELINES_DB_SRC", mariadb_url)
+        conn = connect_mariadb()
+        with conn.cursor() as cur:
+            cur.execute(create)
+            cur.executemany(insert, rows)
+        conn.close()
+    try:
+        written = dump(
+            connection="src", table=name, dataset_id="tests", table_id=name, format=fmt,
+            partition_column="day", batch_size=1000,
+        )  # fmt: skip
+    finally:
+        if dialect == "pg":
+            with connect_postgres() as conn:
+                conn.execute(f"DROP TABLE {name}")
+        else:
+            conn = connect_mariadb()
+            with conn.cursor() as cur:
+                cur.execute(f"DROP TABLE {name}")
+            conn.close()
+
+    assert written.rows == 6000
+    folders = {}
+    for key in written.keys:
+        folders.setdefault(key.rsplit("/", 1)[0], []).append(key)
+    assert len(folders) == 3
+    assert all(len(files) == 1 for files in folders.values()), folders
+    got = get_warehouse().rows(f"SELECT id, txt FROM tests.{name} ORDER BY id")
+    assert got == [(i, f"row {i}") for i in range(6000)]
+    merged = [key for files in folders.values() for key in files if "/merged-" in key]
+    if dialect == "my" or fmt == "csv":  # our writer: the pieces were merged
+        assert len(merged) == 3
+    for key in merged if fmt == "parquet" else []:
+        import pyarrow.parquet as pq
+
+        # 2000 rows per day, in row groups of 1000 whatever size the pieces had.
+        assert pq.read_metadata(local_env / "datalake" / key).num_row_groups == 2
