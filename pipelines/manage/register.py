@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ query LatestVersions($project: String!, $names: [String!]) {
 }
 """
 _BATCH = 250
+# Uploads and registrations in flight while the next flows are built.
+SENDERS = 4
 
 _PROJECT = """
 query ProjectId($name: String!) { project(where: {name: {_eq: $name}}) { id } }
@@ -138,6 +141,28 @@ def register_all(
     project_id: str | None = None
     serialize = Serializer()
     created: list[tuple[Outcome, dict[str, Any] | None]] = []
+    pool = ThreadPoolExecutor(SENDERS)
+    sending: dict[Future, tuple[int, Outcome, dict[str, Any] | None]] = {}
+
+    def send(deployment: Any, data: bytes, serialized: str, project_id: str) -> tuple[bool, str]:
+        uploaded = upload(deployment, bucket, data)
+        answer = client.graphql(
+            _CREATE,
+            variables={
+                "input": {
+                    "project_id": project_id,
+                    "serialized_flow": serialized,
+                    "set_schedule_active": target.schedule_active,
+                    "idempotency_key": deployment.digest,
+                }
+            },
+        )
+        return uploaded, answer["data"]["create_flow_from_compressed_string"]["id"]
+
+    def fail(index: int, outcome: Outcome, error: Exception) -> None:
+        outcome.detail = f"{type(error).__name__}: {error}"
+        progress(f"[{index}/{total}] {outcome.flow}: FAILED: {outcome.detail}")
+
     for index, (item, original) in enumerate(loaded, start=1):
         name = deployed_name(original.name, target.suffix)
         outcome = Outcome(name, item.module, "failed", affected=item)
@@ -156,25 +181,25 @@ def register_all(
                 progress(f"[{index}/{total}] {name}: skipped (unchanged, v{previous['version']})")
                 continue
             project_id = project_id or _project_id(client, target.project)
-            outcome.uploaded = upload(deployment, bucket)
+            # Built here (CPU), sent by the pool (waiting): the next flow is built meanwhile.
+            data = deployment.data()
             serialized = compress(serialize(deployment.flow))
-            answer = client.graphql(
-                _CREATE,
-                variables={
-                    "input": {
-                        "project_id": project_id,
-                        "serialized_flow": serialized,
-                        "set_schedule_active": target.schedule_active,
-                        "idempotency_key": deployment.digest,
-                    }
-                },
+            sending[pool.submit(send, deployment, data, serialized, project_id)] = (
+                index,
+                outcome,
+                previous,
             )
-            outcome.flow_id = answer["data"]["create_flow_from_compressed_string"]["id"]
-            created.append((outcome, previous))
-            progress(f"[{index}/{total}] {name}: sent ({outcome.flow_id})")
         except Exception as error:  # recorded; the other flows still register
-            outcome.detail = f"{type(error).__name__}: {error}"
-            progress(f"[{index}/{total}] {name}: FAILED: {outcome.detail}")
+            fail(index, outcome, error)
+    pool.shutdown(wait=True)
+    for future, (index, outcome, previous) in sending.items():
+        try:
+            outcome.uploaded, outcome.flow_id = future.result()
+        except Exception as error:  # recorded; the other flows still register
+            fail(index, outcome, error)
+            continue
+        created.append((outcome, previous))
+        progress(f"[{index}/{total}] {outcome.flow}: sent ({outcome.flow_id})")
     _record_versions(client, created, progress)
     return report
 

@@ -114,10 +114,15 @@ def env_from_secret_template(secret: str) -> dict[str, Any]:
     }
 
 
-def upload(deployment: Deployment, bucket: Any) -> bool:
+def upload(deployment: Deployment, bucket: Any, data: bytes | None = None) -> bool:
     """Put the stored bytes in the bucket unless that key is already there, in one request:
     the object is created only if no object has the key (a generation-0 precondition), so
     bytes already stored are never replaced and no existence check goes first.
+
+    Args:
+        deployment: What to store.
+        bucket: Where.
+        data: Its stored bytes, when already built.
 
     Returns:
         Whether anything was uploaded.
@@ -127,7 +132,9 @@ def upload(deployment: Deployment, bucket: Any) -> bool:
     blob = bucket.blob(deployment.key)
     try:
         blob.upload_from_string(
-            deployment.data(), content_type="application/json", if_generation_match=0
+            data if data is not None else deployment.data(),
+            content_type="application/json",
+            if_generation_match=0,
         )
     except PreconditionFailed:  # the key holds these very bytes: it is content-addressed
         return False
