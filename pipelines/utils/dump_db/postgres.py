@@ -17,7 +17,7 @@ from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
 from pipelines.utils.dump_db.sources import Request, Source, base_query, lower_bound_literal
-from pipelines.utils.dump_db.writer import Staged, count_written
+from pipelines.utils.dump_db.writer import MAX_OPEN_FILES, Staged, count_written
 
 
 def _relation(table: str | None, query: str | None) -> str:
@@ -34,11 +34,13 @@ def _attach(connection: Connection):
 
     db = duckdb.connect()
     db.execute(f"LOAD '{drivers.postgres_extension()}'")
-    # Two threads and a memory cap keep the footprint flat whatever the table size; the
-    # session zone makes a timestamptz's day the city's day.
+    # Two threads and a memory cap keep the footprint flat whatever the table size; a file
+    # stays open per partition (DuckDB's default, 100, closed and reopened files: 1,159 files
+    # for 365 days); the session zone makes a timestamptz's day the city's day.
     db.execute(
         "SET threads = 2; SET memory_limit = '64MB'; SET preserve_insertion_order = false;"
-        f"SET partitioned_write_flush_threshold = 50000; SET TimeZone = '{TIMEZONE}'"
+        f"SET partitioned_write_flush_threshold = 50000; "
+        f"SET partitioned_write_max_open_files = {MAX_OPEN_FILES}; SET TimeZone = '{TIMEZONE}'"
     )
     url = connection.url.replace("'", "''")  # ATTACH takes no parameters; never logged
     db.execute(f"ATTACH '{url}' AS src (TYPE postgres, READ_ONLY)")

@@ -18,7 +18,10 @@ from pipelines.errors import DumpError
 from pipelines.utils.datalake.base import null_partition, partition_keys, partition_path
 
 FORMATS = ("parquet", "csv")
-MAX_OPEN_FILES = 64
+# A file stays open per partition (so a partition is one file) up to this many; past it the
+# oldest is closed and merge_partitions joins the pieces.
+MAX_OPEN_FILES = 2048
+BUFFERED_PARTITIONS = 64  # partitions holding rows in memory at once; the oldest is flushed
 BUFFER_ROWS = 32_768  # rows kept per partition before a row group is written
 ROW_GROUP_ROWS = 61_440  # row groups of merged files (DuckDB's own size)
 
@@ -91,6 +94,7 @@ class PartitionedWriter:
         self.read: dict[str, int] = {}  # partition -> rows read
         self.files: dict[str, list[Path]] = {}
         self._open: OrderedDict[str, _File] = OrderedDict()
+        self._buffered: OrderedDict[str, _File] = OrderedDict()  # open files holding rows
         self._schema: pa.Schema | None = None
         self._keys: tuple[str, ...] = ()
 
@@ -120,19 +124,28 @@ class PartitionedWriter:
             self.read[key] = self.read.get(key, 0) + rows.num_rows
 
     def _file(self, key: str) -> _File:
+        """The open file of a partition; holding rows in memory for at most
+        BUFFERED_PARTITIONS partitions (the least recent is written out as a row group)."""
         if key in self._open:
+            handle = self._open[key]
             self._open.move_to_end(key)
-            return self._open[key]
-        if len(self._open) >= MAX_OPEN_FILES:  # bound open files and buffers
-            _, oldest = self._open.popitem(last=False)
-            oldest.close()
-        paths = self.files.setdefault(key, [])
-        suffix = "parquet" if self.fmt == "parquet" else "csv"
-        path = self.folder / key / f"{self.stem}-{len(paths):05d}.{suffix}"
-        paths.append(path)
-        assert self._schema is not None
-        self._open[key] = _File(path, self._schema, self.fmt)
-        return self._open[key]
+        else:
+            if len(self._open) >= MAX_OPEN_FILES:  # bound open files
+                old_key, oldest = self._open.popitem(last=False)
+                self._buffered.pop(old_key, None)
+                oldest.close()
+            paths = self.files.setdefault(key, [])
+            suffix = "parquet" if self.fmt == "parquet" else "csv"
+            path = self.folder / key / f"{self.stem}-{len(paths):05d}.{suffix}"
+            paths.append(path)
+            assert self._schema is not None
+            handle = self._open[key] = _File(path, self._schema, self.fmt)
+        self._buffered[key] = handle
+        self._buffered.move_to_end(key)
+        if len(self._buffered) > BUFFERED_PARTITIONS:  # bound memory
+            _, flushed = self._buffered.popitem(last=False)
+            flushed.flush()
+        return handle
 
     def close(self, schema: pa.Schema | None = None) -> Staged:
         """Finish every file; returns the files, rows read and rows written per partition.
