@@ -165,16 +165,22 @@ def dbt_problems(repo: Repo) -> list[str]:
     return []
 
 
-def _dbt_inputs_digest(repo: Repo) -> str:
+def _dbt_inputs_digest(repo: Repo) -> str | None:
     """Digest of what dbt parse reads: the files under queries/, dbt's version and the
-    settings its profile is made from."""
+    profile made from the settings (None when no profile can be made: parse says why)."""
     from importlib.metadata import version
 
+    from pipelines.errors import PipelinesError
     from pipelines.settings import load_settings
+    from pipelines.utils.dbt.profiles import profile
 
+    try:
+        made = profile(load_settings(root=repo.root))
+    except PipelinesError:
+        return None
     digest = hashlib.sha256()
     digest.update(version("dbt-core").encode())
-    digest.update(repr(load_settings(root=repo.root)).encode())
+    digest.update(json.dumps(made, sort_keys=True).encode())
     queries = repo.root / "queries"
     for path in sorted(queries.rglob("*")):
         relative = path.relative_to(queries)
@@ -197,7 +203,7 @@ def start_dbt_problems(repo: Repo) -> Callable[[], list[str]]:
         return list
     key = _dbt_inputs_digest(repo)
     memo = load_settings(root=repo.root).data_dir / "dbt" / "parsed-cleanly"
-    if memo.is_file() and memo.read_text() == key:
+    if key is not None and memo.is_file() and memo.read_text() == key:
         return list
     child = subprocess.Popen(
         [sys.executable, "-m", "pipelines.manage.check", "--dbt-parse", str(repo.root)],
@@ -209,7 +215,7 @@ def start_dbt_problems(repo: Repo) -> Callable[[], list[str]]:
         if child.returncode != 0:
             return [f"queries/ (dbt parse): could not run: {err.strip().splitlines()[-1:]}"]
         problems: list[str] = json.loads(out)
-        if not problems:
+        if not problems and key is not None:
             memo.parent.mkdir(parents=True, exist_ok=True)
             memo.write_text(key)
         return problems
