@@ -18,9 +18,13 @@ OURS = {"emd: template_pipeline", "emd: test_flow"}
 
 def register(env: dict[str, str], *args: str, cwd: Path = REPO_ROOT):
     return subprocess.run(
-        [sys.executable, "manage.py", "register", *args], cwd=cwd, env=env,
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [sys.executable, "manage.py", "register", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -78,9 +82,14 @@ def test_registered_flows_are_production_versions_that_load_back_and_run(env, pr
         "print('RAN', state.is_successful())\n"
     )
     ran = subprocess.run(
-        [sys.executable, "-c", loader], input=json.dumps(serialized["storage"]),
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-c", loader],
+        input=json.dumps(serialized["storage"]),
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "RAN True" in ran.stdout, ran.stdout + ran.stderr
 
 
@@ -113,6 +122,24 @@ def test_only_the_changed_flow_gets_a_new_version(env, prefect_server, repo_copy
     latest = {(f["name"], f["version"]) for f in prefect_server.flows.values() if not f["archived"]}
     assert ("emd: test_flow", 2) in latest and ("emd: template_pipeline", 1) in latest
 
+    # Reverted: version 1's bytes are in the bucket under the same key, so they are not sent
+    # again (a create-only upload) and the server still gets a new version.
+    stored = {
+        b.name: b.generation
+        for b in storage.Client(project="test").list_blobs(env["PIPELINES_FLOWS_BUCKET"])
+    }
+    tasks.write_text(tasks.read_text().replace('"param is %s"', '"param = %s"'))
+    subprocess.run([*git, "commit", "-qam", "revert"], cwd=repo_copy, check=True)
+    result = register(env, "--since", "HEAD~1", "--json", cwd=repo_copy)
+    (outcome,) = json.loads(result.stdout)
+    assert outcome["status"] == "registered" and outcome["version"] == 3
+    assert not outcome["uploaded"]
+    after = {
+        b.name: b.generation
+        for b in storage.Client(project="test").list_blobs(env["PIPELINES_FLOWS_BUCKET"])
+    }
+    assert after == stored
+
 
 def test_a_broken_project_is_reported_and_the_others_still_register(env, prefect_server, repo_copy):
     (repo_copy / "pipelines/emd/test_flow/tasks.py").write_text("def broken(:\n")
@@ -132,8 +159,12 @@ def test_register_names_every_missing_variable_before_any_request(prefect_server
     env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
     result = register(env, "--all")
     assert result.returncode == 1
-    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "PREFECT__BACKEND", "PIPELINES_FLOWS_BUCKET",
-                 "PIPELINES_IMAGE_REPOSITORY"):  # fmt: skip
+    for name in (
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "PREFECT__BACKEND",
+        "PIPELINES_FLOWS_BUCKET",
+        "PIPELINES_IMAGE_REPOSITORY",
+    ):
         assert name in result.stderr
     assert prefect_server.requests == []
 
@@ -162,9 +193,13 @@ def test_run_cloud_and_staging_cd_never_archive_each_other(env, cloud_env, prefe
 
     def run_cloud() -> None:
         done = subprocess.run(
-            [sys.executable, "-c", readme_example], cwd=REPO_ROOT, env=cloud_env,
-            capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
+            [sys.executable, "-c", readme_example],
+            cwd=REPO_ROOT,
+            env=cloud_env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert done.returncode == 0, done.stderr
 
     run_cloud()
@@ -204,9 +239,14 @@ def run_stored(record: dict, env: dict[str, str], cwd: Path) -> subprocess.Compl
     """Load a registered flow from the bucket as an agent's pod would, and run it."""
     storage = record["serialized_flow"]["storage"]
     return subprocess.run(
-        [sys.executable, "-c", RUN_STORED], input=json.dumps([storage, record["name"]]),
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        [sys.executable, "-c", RUN_STORED],
+        input=json.dumps([storage, record["name"]]),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_a_flow_registered_from_a_deleted_checkout_runs_to_success_elsewhere(
