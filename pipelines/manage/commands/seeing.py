@@ -64,3 +64,4 @@ def catalog(repo: Repo, output: Path | None) -> None:
         f"picture(s), {built.runs} run(s) in the next 24 hours, {built.problems} problem(s) "
         f"from check ({time.perf_counter() - started:.1f} s)."
     )
+    click.echo(f"Open {(built.output / 'index.html').as_uri()} in a browser.")
