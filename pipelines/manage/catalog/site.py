@@ -119,7 +119,7 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
     once everything is written).
 
     Raises:
-        CliError: The templates are missing or a picture could not be drawn.
+        CliError: The templates are missing or broken, or a picture could not be drawn.
     """
     import jinja2
 
@@ -195,6 +195,14 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
         if output.exists():
             shutil.rmtree(output)
         staging.rename(output)
+    except jinja2.TemplateError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        where = getattr(error, "filename", None) or getattr(error, "name", None) or "a template"
+        line = getattr(error, "lineno", None)
+        raise CliError(
+            f"The catalog's template {where}{f' (line {line})' if line else ''} is broken: "
+            f"{error.message or error}. Nothing was written; the last catalog is as it was."
+        ) from error
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -186,6 +186,11 @@ def test_a_failed_build_keeps_the_last_site(repo_copy: Path):
     done = _catalog(repo_copy)
 
     assert done.returncode == 1
-    assert "Error:" in done.stderr
+    template = repo_copy / "templates" / "catalog" / "flow.html"
+    assert done.stderr == (
+        f"Error: The catalog's template {template} (line 1) is broken: Expected an "
+        "expression, got 'end of statement block'. Nothing was written; the last catalog is "
+        "as it was.\n"
+    )
     assert index.read_text() == before
     assert sorted(p.name for p in (repo_copy / "build").iterdir()) == ["catalog"]
