@@ -101,8 +101,8 @@ def csv_to_parquet(
     keep_default_na=False, na_values=[""]) reads it. Row order is not kept.
 
     Raises:
-        DumpUrlError: The file is not a CSV DuckDB can read with these settings, the column
-            names collide, or the Parquet file does not hold the rows read.
+        DumpUrlError: The file is empty or not a CSV DuckDB can read with these settings, the
+            column names collide, or the Parquet file does not hold the rows read.
     """
     import json
     import subprocess
@@ -112,6 +112,9 @@ def csv_to_parquet(
 
     if len(separator) != 1:
         raise DumpUrlError(f"separator={separator!r} must be one character.")
+    with path.open("rb") as start:
+        if not start.read(CHUNK).strip():
+            raise DumpUrlError(f"{path.name} is empty: it has no header row.")
     with tempfile.TemporaryDirectory(prefix="pipelines-url-csv-") as tmp:
         native = _native(encoding)
         source = path if native else _to_utf8(path, encoding, Path(tmp))

@@ -58,6 +58,7 @@ def test_values_match_pandas_text_only_read(tmp_path: Path, encoding: str, separ
         ("a,b\n1,2\n", ";;", "utf-8", "separator=';;' must be one character."),
         ("a,b\n1,2\n", ",", "klingon", "encoding='klingon' is not a text encoding Python knows."),
         ('a,b\n"1,2\n', ",", "utf-8", "in.csv is not a CSV readable as given"),
+        ("\n\n", ",", "utf-8", "in.csv is empty: it has no header row."),
     ],
 )
 def test_bad_files_and_settings_are_refused_by_name(
