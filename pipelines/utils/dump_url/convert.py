@@ -42,6 +42,24 @@ def _names(columns: list[str]) -> list[str]:
         raise DumpUrlError(f"{error}: rename them in the file's header.") from error
 
 
+def _same_width(path: Path, encoding: str, separator: str, columns: list[str]) -> None:
+    """Refuse rows wider than the header (DuckDB would name the extra fields column2, ...).
+
+    Raises:
+        DumpUrlError: Naming both widths.
+    """
+    import csv
+    import io
+
+    with io.TextIOWrapper(path.open("rb"), encoding=encoding, newline="") as text:
+        header = next(csv.reader(text, delimiter=separator), [])
+    if len(columns) > len(header):
+        raise DumpUrlError(
+            f"{path.name}: rows have {len(columns)} fields but the header names "
+            f"{len(header)}: check the separator (separator={separator!r}) or fix the file."
+        )
+
+
 def _to_utf8(path: Path, encoding: str, folder: Path) -> Path:
     """Re-encode a file to UTF-8, a megabyte at a time."""
     target = folder / "utf8.csv"
@@ -144,6 +162,7 @@ def csv_to_parquet(
                     f"{path.name} is not a CSV readable as given: {header.get('error')}"
                 )
             try:
+                _same_width(source, native or "utf-8", separator, header)
                 names = _names(header)
             except DumpUrlError:
                 child.stdin.write("null\n")

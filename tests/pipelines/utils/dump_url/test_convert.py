@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -59,6 +60,13 @@ def test_values_match_pandas_text_only_read(tmp_path: Path, encoding: str, separ
         ("a,b\n1,2\n", ",", "klingon", "encoding='klingon' is not a text encoding Python knows."),
         ('a,b\n"1,2\n', ",", "utf-8", "in.csv is not a CSV readable as given"),
         ("\n\n", ",", "utf-8", "in.csv is empty: it has no header row."),
+        (
+            "a,b\n1,2\n3,4,5,6\n",
+            ",",
+            "utf-8",
+            "in.csv: rows have 4 fields but the header names 2: check the separator "
+            "(separator=',') or fix the file.",
+        ),
     ],
 )
 def test_bad_files_and_settings_are_refused_by_name(
@@ -67,5 +75,5 @@ def test_bad_files_and_settings_are_refused_by_name(
     source = tmp_path / "in.csv"
     source.write_text(text)
     out = tmp_path / "out.parquet"
-    with pytest.raises(DumpUrlError, match="^" + message.replace("(", r"\(")):
+    with pytest.raises(DumpUrlError, match="^" + re.escape(message)):
         csv_to_parquet(source, out, separator, encoding)
