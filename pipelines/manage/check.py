@@ -9,10 +9,10 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from pipelines.manage.discover import Repo, unaggregated
 from pipelines.manage.inventory import RepoFlows, load_repo_flows
+from pipelines.manage.serializer import Serializer
 
 # What dbt parse reads under queries/ (not what it writes).
 _DBT_OUTPUTS = {"target", "logs", "dbt_packages"}
@@ -34,7 +34,8 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
 
     dbt_result = start_dbt_problems(repo)  # in another process, while flows are checked
     problems = unaggregated(repo)
-    loaded = loaded or load_repo_flows(repo)
+    if loaded is None:
+        loaded = load_repo_flows(repo)
     serialize = Serializer()
     problems += loaded.problems
     by_name: dict[str, list[str]] = defaultdict(list)
@@ -91,26 +92,6 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
     problems += frozen_problems(repo, loaded.flows)
     problems += dbt_result()
     return len(loaded.flows), problems
-
-
-class Serializer:
-    """flow.serialize() with one set of schema objects for every flow: the same output
-    (marshmallow builds nested schemas per instance, most of the time a new one costs)."""
-
-    def __init__(self) -> None:
-        from prefect.serialization.flow import FlowSchema
-
-        self._flow = FlowSchema(exclude=["storage"])
-        self._storage = FlowSchema(only=["storage"])
-
-    def __call__(self, flow: Any) -> dict:
-        """What flow.serialize() returns (without building storage)."""
-        copy = flow.copy()
-        for task, slug in copy.slugs.items():
-            task.slug = slug
-        serialized = self._flow.dump(copy)
-        serialized.update(self._storage.dump({"storage": flow.storage}))
-        return serialized
 
 
 def frozen_problems(repo: Repo, flows: list) -> list[str]:

@@ -122,7 +122,7 @@ def register_all(
     from prefect import Client
     from prefect.utilities.graphql import compress
 
-    from pipelines.manage.check import Serializer
+    from pipelines.manage.serializer import Serializer
     from pipelines.utils.deploy.deployment import deployed_name, deployment_copy, upload
 
     client = Client()

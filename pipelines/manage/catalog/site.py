@@ -36,10 +36,11 @@ class Built:
 
 
 def _attribute(module: str, flow: Any) -> str:
-    for name, value in vars(sys.modules[module]).items():
-        if value is flow:
-            return name
-    return "flow"
+    """The flow's name in its module (what `manage.py run` takes after the module)."""
+    from pipelines.manage.inventory import flows_in
+
+    names = [name for name, value in flows_in(sys.modules[module]).items() if value is flow]
+    return names[0] if names else "flow"
 
 
 def attach_problems(facts: list[FlowFacts], problems: list[str]) -> list[str]:

@@ -72,7 +72,7 @@ def _to_utf8(path: Path, encoding: str, folder: Path) -> Path:
 
 
 # The conversion runs in its own process, holding only DuckDB: the flow's process (Prefect,
-# pandas, pyarrow: about 250 MB before a byte is read) never holds the data, and DuckDB's
+# pandas, pyarrow: about 170 MB before a byte is read) never holds the data, and DuckDB's
 # buffers are capped there. It sends the header, gets the column names to write, copies.
 _CHILD = """
 import json, sys
@@ -146,7 +146,6 @@ def csv_to_parquet(
             "read": read,
             "out": _quote(str(out)),
             "row_group": ROW_GROUP,
-            "columns": None,
             "config": {**DUCKDB_CONFIG, "temp_directory": tmp},
         }
         with subprocess.Popen(
