@@ -17,7 +17,7 @@ from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
 from pipelines.utils.dump_db.sources import Request, Source, base_query, lower_bound_literal
-from pipelines.utils.dump_db.writer import MAX_OPEN_FILES, Staged, count_written
+from pipelines.utils.dump_db.staged import MAX_OPEN_FILES, Staged
 
 
 def _relation(table: str | None, query: str | None) -> str:
@@ -139,48 +139,43 @@ def _exact_select(
     return f"SELECT {', '.join(outer)} FROM {relation}", types
 
 
-# How DuckDB writes ±infinity into Parquet: the extreme values of the physical type.
-_INFINITY = {"INT32": (2147483647, -2147483647), "INT64": (2**63 - 1, -(2**63 - 1))}
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _refuse_infinity(files: list[str]) -> None:
-    """Raise when a written date or timestamp column holds ±infinity, from the files' column
-    statistics (footers only: no data is read, and nothing is held in DuckDB's memory).
+def _footers(db, files: list[str]) -> dict[str, int]:
+    """Rows in each written file, read back from its footer, and a DumpError when a date or
+    timestamp column holds ±infinity (from the column statistics: no data is read).
+
+    DuckDB reads the footers: pyarrow would add 75 MB to the process for this alone.
 
     Raises:
-        DumpError: Naming the column and what to do; the staged files are not published.
+        DumpError: Naming the column(s) and what to do; the staged files are not published.
     """
-    import pyarrow.parquet as pq
-
-    found = set()
-    for path in files:
-        metadata = pq.read_metadata(path)
-        for group in range(metadata.num_row_groups):
-            row_group = metadata.row_group(group)
-            for index in range(row_group.num_columns):
-                column = row_group.column(index)
-                stats = column.statistics
-                logical = str(stats.logical_type) if stats is not None else ""
-                if not (stats is not None and stats.has_min_max):
-                    continue
-                if not logical.startswith(("Date", "Timestamp")):
-                    continue
-                markers = _INFINITY.get(column.physical_type, ())
-                if stats.min_raw in markers or stats.max_raw in markers:
-                    kind = (
-                        "date"
-                        if logical.startswith("Date")
-                        else "timestamp with time zone"
-                        if "isAdjustedToUTC=true" in logical
-                        else "timestamp"
-                    )
-                    found.add(f"{column.path_in_schema!r} ({kind})")
-    if found:
-        names = ", ".join(sorted(found))
+    # The paths go in as literals: a bound parameter makes DuckDB's Python module import
+    # pandas (and with it pyarrow) to check its type.
+    paths = "[" + ", ".join(_literal(f) for f in files) + "]"
+    counts = dict(
+        db.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({paths})").fetchall()
+    )
+    # Leaf columns in footer order; dates and timestamps are the integer leaves DuckDB shows
+    # as (-)infinity (integers never print so; text saying "infinity" is a BYTE_ARRAY).
+    leaves = db.execute(
+        f"SELECT name, duckdb_type FROM parquet_schema({_literal(files[0])}) "
+        "WHERE type IS NOT NULL ORDER BY column_id"
+    ).fetchall()
+    infinite = db.execute(
+        f"SELECT DISTINCT column_id FROM parquet_metadata({paths}) "
+        "WHERE type IN ('INT32', 'INT64') AND (stats_min_value IN ('infinity', '-infinity') "
+        "OR stats_max_value IN ('infinity', '-infinity'))"
+    ).fetchall()
+    if infinite:
+        names = ", ".join(sorted(f"{leaves[i][0]!r} ({leaves[i][1].lower()})" for (i,) in infinite))
         raise DumpError(
             f"column(s) {names} hold infinity, which Parquet and CSV cannot hold: map it in a "
             "query=, e.g. CASE WHEN isfinite(col) THEN col END"
         )
+    return counts
 
 
 def _partition_type(described: dict[str, str], column: str) -> bool:
@@ -245,7 +240,6 @@ def stage_postgres(
     column, lower = request.partition_column, request.lower_bound
     base_query("postgres", table, query)  # exactly one of table / query
     db = _attach(connection)
-    fmt = "parquet"
     try:
         select, _ = _exact_select(db, connection, table, query, guard=False)
         options = "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"
@@ -278,14 +272,16 @@ def stage_postgres(
                 f"COPY (SELECT * FROM ({rows_select}) LIMIT 0) TO '{empty}' (FORMAT PARQUET)"
             )
             stats = [(str(empty), 0)]
+        counts = _footers(db, [row[0] for row in stats])
     finally:
         db.close()
-    _refuse_infinity([row[0] for row in stats])
     files: dict[str, list[Path]] = defaultdict(list)
     read: dict[str, int] = defaultdict(int)
+    written: dict[str, int] = defaultdict(int)
     for filename, count, *_ in stats:
         path = Path(filename)
         key = str(path.parent.relative_to(folder)) if column else ""
         files[key].append(path)
         read[key] += count
-    return Staged(files=dict(files), read=dict(read), written=count_written(files, fmt))
+        written[key] += counts[filename]
+    return Staged(files=dict(files), read=dict(read), written=dict(written))

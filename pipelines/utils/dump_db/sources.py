@@ -11,17 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import pendulum
-import pyarrow as pa
 
 from pipelines.constants import TIMEZONE
 from pipelines.errors import DumpError
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ _CX_DECIMAL_DIGITS, _CX_DECIMAL_SCALE = 28, 10
 
 
 def _mysql(connection, sql, batch_size, column, bound) -> Source:
+    import pyarrow as pa  # loaded with the Arrow stream only (PostgreSQL never needs it)
+
     cx = drivers.require("mysql")
     pymysql = drivers.require("mysql", "pymysql")
     parts = urlsplit(connection.url)

@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 
 import prefect
-import pyarrow as pa
 from prefect import task
 
 from pipelines.errors import DumpError
@@ -21,16 +20,8 @@ from pipelines.utils.datalake.base import MODES, DatalakeWrite, table_prefix
 from pipelines.utils.dump_db.connections import get_connection, mask
 from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
 from pipelines.utils.dump_db.sources import Request, open_source
-from pipelines.utils.dump_db.writer import (
-    FORMATS,
-    PartitionedWriter,
-    Staged,
-    day_of,
-    merge_partitions,
-)
+from pipelines.utils.dump_db.staged import FORMATS, Staged, day_of, merge_partitions
 from pipelines.utils.retries import with_retries
-
-PROGRESS_EVERY_S = 5.0
 
 
 def check_inputs(
@@ -79,35 +70,11 @@ def _stage(
     dialect = request.connection.dialect
     if dialect == "postgres" and request.format == "parquet":
         return merge_partitions(stage_postgres(request, folder, logger), request.format)
+    # The Arrow path (other servers, CSV) loads pyarrow; PostgreSQL to Parquet never does.
+    from pipelines.utils.dump_db.writer import write_stream
+
     source = open_postgres(request) if dialect == "postgres" else open_source(request)
-    writer = PartitionedWriter(
-        folder, request.format, request.partition_column, stem=uuid.uuid4().hex[:12]
-    )
-    started = last = time.monotonic()
-    rows = 0
-    try:
-        for batch in source.reader:
-            writer.write(source.fix(batch))
-            rows += batch.num_rows
-            now = time.monotonic()
-            if now - last >= PROGRESS_EVERY_S:
-                last = now
-                logger.info(
-                    "%s rows (%s rows/s), %s partition(s)",
-                    f"{rows:,}", f"{rows / (now - started):,.0f}", len(writer.read),
-                )  # fmt: skip
-        # An empty source is an empty table: its columns, typed as the batches would be.
-        # Built only then: building it after every dump cost a MariaDB dump
-        # of 2M rows 10% more time and 16 MB more memory (bench/dump_db.py, 2026-11).
-        schema = None
-        if not rows:
-            empty = pa.RecordBatch.from_pylist([], schema=source.reader.schema)
-            schema = source.fix(empty).schema
-    finally:
-        source.close()
-    staged = writer.close(schema)
-    staged.source_types = source.types
-    return merge_partitions(staged, request.format)
+    return merge_partitions(write_stream(source, request, folder, logger), request.format)
 
 
 STALE_STAGING_S = 24 * 3600

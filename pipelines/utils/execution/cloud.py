@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from google.cloud import storage as gcs  # type: ignore[attr-defined]
 from prefect import Client, Flow
 
 from pipelines.constants import DEV_FLOW_SUFFIX
@@ -66,6 +65,9 @@ def run_cloud(
     target = deployment.target
     dev = deployment.flow
     project, bucket = target.project, target.bucket
+    # Imported here: run_local shares this package and never needs the 50 MB GCS client.
+    from google.cloud import storage as gcs  # type: ignore[attr-defined]
+
     uploaded = upload(deployment, gcs.Client().bucket(bucket))
     print(
         f"Uploaded {deployment.key} to {bucket}"

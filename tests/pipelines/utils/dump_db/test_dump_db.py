@@ -529,13 +529,13 @@ def test_an_empty_result_makes_an_empty_table_and_never_empties_a_partitioned_on
 def test_each_partition_is_one_file_however_its_rows_arrive(
     local_env, postgres_url, mariadb_url, monkeypatch, dialect, fmt
 ):
-    from pipelines.utils.dump_db import writer
+    from pipelines.utils.dump_db import staged, writer
 
     # Rows of 3 days interleaved, and a writer allowed one open file and tiny buffers: every
     # partition's rows arrive in many pieces.
-    monkeypatch.setattr(writer, "MAX_OPEN_FILES", 1)
+    monkeypatch.setattr(staged, "MAX_OPEN_FILES", 1)
     monkeypatch.setattr(writer, "BUFFER_ROWS", 50)
-    monkeypatch.setattr(writer, "ROW_GROUP_ROWS", 1000)
+    monkeypatch.setattr(staged, "ROW_GROUP_ROWS", 1000)
     name = f"interleaved_{uuid.uuid4().hex[:8]}"
     create = f"CREATE TABLE {name} (id int PRIMARY KEY, day date, txt text)"
     rows = [(i, dt.date(2024, 1, 1 + i % 3), f"row {i}") for i in range(6000)]

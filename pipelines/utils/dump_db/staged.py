@@ -1,0 +1,145 @@
+"""Staged dump files: rows counted as read and as written, one file per partition."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.errors import DumpError
+
+# pyarrow is imported where it is used: a PostgreSQL dump to Parquet never loads it, which
+# keeps 75 MB out of the flow's process (bench/dump_db.py).
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+FORMATS = ("parquet", "csv")
+# A file stays open per partition (so a partition is one file) up to this many; past it the
+# oldest is closed and merge_partitions joins the pieces.
+MAX_OPEN_FILES = 2048
+ROW_GROUP_ROWS = 61_440  # row groups of merged files (DuckDB's own size)
+
+
+@dataclass
+class Staged:
+    """Files staged for one dump, by partition key ("" when unpartitioned), with row counts:
+    as read from the source and as found in the written files."""
+
+    files: dict[str, list[Path]]
+    read: dict[str, int]
+    written: dict[str, int]
+    schema: pa.Schema | None = None  # of the written rows (None: nothing was read)
+    # DuckDB's types of the source, when DuckDB read it: finer than Arrow's (UUID, JSON).
+    source_types: dict[str, str] | None = None
+
+    def duckdb_columns(self) -> dict[str, str]:
+        """Each column's type by DuckDB's name for it (declared when CSV is loaded)."""
+        if self.source_types:
+            return dict(self.source_types)
+        if self.schema is None:
+            return {}
+        import duckdb
+
+        relation = duckdb.connect().from_arrow(self.schema.empty_table())
+        return {
+            name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)
+        }
+
+    @property
+    def rows(self) -> int:
+        return sum(self.read.values())
+
+    def mismatches(self) -> dict[str, tuple[int, int | None]]:
+        keys = set(self.read) | set(self.written)
+        return {
+            k: (self.read.get(k, 0), self.written.get(k))
+            for k in sorted(keys)
+            if self.read.get(k, 0) != self.written.get(k)
+        }
+
+
+def count_written(files: dict[str, list[Path]], fmt: str) -> dict[str, int]:
+    """Rows per partition, read back from the files (Parquet footers; CSV parsed)."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    written = {}
+    for key, paths in files.items():
+        if fmt == "parquet":
+            written[key] = sum(pq.read_metadata(p).num_rows for p in paths)
+        else:
+            parse = pcsv.ParseOptions(newlines_in_values=True)
+            written[key] = sum(pcsv.read_csv(p, parse_options=parse).num_rows for p in paths)
+    return written
+
+
+def day_of(key: str) -> dt.date | None:
+    """The day a partition key stands for (None for the null partition)."""
+    value = key.rsplit("=", 1)[-1]
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def merge_partitions(staged: Staged, fmt: str) -> Staged:
+    """Make every partition one file: a dump writes a partition's rows as they arrive, in
+    several files when other partitions' rows come in between; BigQuery and DuckDB read one
+    file per partition faster than many small ones.
+
+    Parquet files are rewritten a row group at a time (groups of ROW_GROUP_ROWS rows); CSV
+    files are joined byte for byte, the header kept once. Rows written are counted again
+    from the merged files' footers (Parquet) or carried over (CSV: the bytes are the same).
+
+    Raises:
+        DumpError: A partition's CSV files do not start with the same header.
+    """
+    for key, paths in staged.files.items():
+        if len(paths) < 2:
+            continue
+        merged = paths[0].with_name(f"merged-{paths[0].name}")
+        if fmt == "parquet":
+            _merge_parquet(paths, merged)
+        else:
+            _merge_csv(paths, merged)
+        for path in paths:
+            path.unlink()
+        staged.files[key] = [merged]
+        if fmt == "parquet":
+            import pyarrow.parquet as pq  # only when a partition had several files
+
+            staged.written[key] = pq.read_metadata(merged).num_rows
+    return staged
+
+
+def _merge_parquet(paths: list[Path], out: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(paths[0])
+    with pq.ParquetWriter(out, schema, compression="snappy") as writer:
+        pending: list[pa.RecordBatch] = []
+        count = 0
+        for path in paths:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP_ROWS):
+                pending.append(batch)
+                count += batch.num_rows
+                if count >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.Table.from_batches(pending, schema), ROW_GROUP_ROWS)
+                    pending, count = [], 0
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, schema), ROW_GROUP_ROWS)
+
+
+def _merge_csv(paths: list[Path], out: Path) -> None:
+    with paths[0].open("rb") as first:
+        header = first.readline()
+    with out.open("wb") as target:
+        target.write(header)
+        for path in paths:
+            with path.open("rb") as part:
+                if part.read(len(header)) != header:
+                    raise DumpError(f"{path.name} does not start with the header of its partition.")
+                while chunk := part.read(1 << 20):
+                    target.write(chunk)
