@@ -34,7 +34,7 @@ INSERT INTO {t} SELECT g, timestamp '2024-01-01' + (g % 525600) * interval '1 mi
   -22.9 + random() / 10, -43.2 + random() / 10, (g % 3 = 0),
   CASE WHEN g % 5 = 0 THEN NULL ELSE 'note ' || md5(g::text) END
 FROM generate_series(1, {n}) g;
-ANALYZE {t};
+VACUUM ANALYZE {t};
 """
 MY_CREATE = """
 DROP TABLE IF EXISTS {t};
