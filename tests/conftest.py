@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("pipelines", "queries", "templates", "tests", "manage.py", "pyproject.toml", "Dockerfile")
+COPIED = (
+    "pipelines", "queries", "templates", "tests", "manage.py", "pyproject.toml", "Dockerfile",
+    ".gitignore",
+)  # fmt: skip
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
 

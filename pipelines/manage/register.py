@@ -104,6 +104,117 @@ def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected,
     return loaded
 
 
+def skip_known_unchanged(
+    repo: Repo,
+    graph: ModuleGraph,
+    affected: list[Affected],
+    target: Target,
+    report: Report,
+    progress: Callable[[str], None],
+) -> list[Affected]:
+    """Skip, without importing them, the modules whose flows' latest versions already have
+    this checkout's keys; returns the modules still to import.
+
+    A module's flow names come from KnownFlows (what importing the same code found before);
+    its flows' keys are computed from files, and the latest versions are read in batches.
+    A module is skipped only when every one of its flows is unchanged.
+    """
+    from pipelines.manage.known_flows import KnownFlows
+    from pipelines.utils.deploy.keys import deployed_name, storage_key, version_digest
+
+    known = KnownFlows(repo.root)
+    deps = dependency_hash(repo.root)
+    expected: dict[str, list[tuple[str, str]]] = {}  # module -> [(deployed name, key)]
+    rest: list[Affected] = []
+    for item in affected:
+        flows = known.get(graph, item.module)
+        if flows is None:
+            rest.append(item)
+            continue
+        expected[item.module] = []
+        for name, where in flows:
+            deployed = deployed_name(name, target.suffix)
+            digest = version_digest(graph, where, deployed, target, deps)
+            expected[item.module].append((deployed, storage_key(deployed, digest)))
+    if not expected:
+        return affected
+    newest = latest_versions(target, [n for flows in expected.values() for n, _ in flows])
+    for item in affected:
+        flows = expected.get(item.module)
+        if flows is None:
+            continue
+        if not all(_stored_key(newest.get(name), name) == key for name, key in flows):
+            rest.append(item)  # changed (or never registered): imported and decided as usual
+            continue
+        for name, _ in flows:
+            previous = newest[name]
+            report.outcomes.append(
+                Outcome(
+                    name,
+                    item.module,
+                    "skipped",
+                    "unchanged",
+                    item,
+                    flow_id=previous["id"],
+                    version=previous["version"],
+                )  # fmt: skip
+            )
+            progress(f"{name}: skipped (unchanged, v{previous['version']})")
+    order = {item.module: index for index, item in enumerate(affected)}
+    return sorted(rest, key=lambda item: order[item.module])
+
+
+def remember_flows(
+    repo: Repo,
+    graph: ModuleGraph,
+    affected: list[Affected],
+    loaded: list[tuple[Affected, Any]],
+    report: Report,
+) -> None:
+    """Record which flows each module imported without error defined (none, for an org's
+    flows.py that lists none), for skip_known_unchanged."""
+    from pipelines.manage.known_flows import KnownFlows
+    from pipelines.utils.deploy.bundle import FlowModuleError, defining_module
+
+    failed = {o.module for o in report.outcomes if o.status == "failed"}
+    by_module: dict[str, list[tuple[str, str]]] = {
+        item.module: [] for item in affected if item.module not in failed
+    }
+    broken: set[str] = set()
+    for item, flow in loaded:
+        try:
+            by_module[item.module].append((flow.name, defining_module(flow)))
+        except FlowModuleError:  # reported when it is registered; never remembered
+            broken.add(item.module)
+    known = KnownFlows(repo.root)
+    for module, flows in by_module.items():
+        if module not in broken:
+            known.record(graph, module, flows)
+    known.save()
+
+
+def _stored_key(version: dict[str, Any] | None, name: str) -> str | None:
+    return ((version or {}).get("storage") or {}).get("flows", {}).get(name)
+
+
+def latest_versions(target: Target, names: list[str], client: Any = None) -> dict[str, Any]:
+    """The latest unarchived version of each named flow in the target's project (id, name,
+    version, storage), _BATCH names per request."""
+    if client is None:
+        from prefect import Client
+
+        client = Client()
+    newest: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(names), _BATCH):
+        variables: dict[str, Any] = {
+            "project": target.project,
+            "names": names[start : start + _BATCH],
+        }
+        for version in client.graphql(_LATEST, variables=variables)["data"]["flow"]:
+            newest.setdefault(version["name"], version)  # ordered newest first
+    return newest
+
+
 def register_all(
     repo: Repo,
     graph: ModuleGraph,
@@ -118,6 +229,8 @@ def register_all(
     compared with the content-addressed key; an existing object in the bucket is not uploaded
     again. A failure is recorded and the next flow goes on.
     """
+    if not loaded:
+        return report
     from google.cloud import storage as gcs  # type: ignore[attr-defined]
     from prefect import Client
     from prefect.utilities.graphql import compress
@@ -130,14 +243,7 @@ def register_all(
     deps = dependency_hash(repo.root)
     total = len(loaded)
     names = [deployed_name(original.name, target.suffix) for _, original in loaded]
-    newest: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(names), _BATCH):
-        variables: dict[str, Any] = {
-            "project": target.project,
-            "names": names[start : start + _BATCH],
-        }
-        for version in client.graphql(_LATEST, variables=variables)["data"]["flow"]:
-            newest.setdefault(version["name"], version)  # ordered newest first
+    newest = latest_versions(target, names, client)
     project_id: str | None = None
     serialize = Serializer()
     created: list[tuple[Outcome, dict[str, Any] | None]] = []
@@ -174,8 +280,7 @@ def register_all(
                 raise ValueError(problem)
             deployment = deployment_copy(original, target, graph, deps)
             previous = newest.get(name)
-            stored = ((previous or {}).get("storage") or {}).get("flows", {}).get(name)
-            if previous and stored == deployment.key:
+            if previous and _stored_key(previous, name) == deployment.key:
                 outcome.status, outcome.detail = "skipped", "unchanged"
                 outcome.flow_id, outcome.version = previous["id"], previous["version"]
                 progress(f"[{index}/{total}] {name}: skipped (unchanged, v{previous['version']})")

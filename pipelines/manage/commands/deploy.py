@@ -138,6 +138,8 @@ def register(
         load_flows,
         register_all,
         register_target,
+        remember_flows,
+        skip_known_unchanged,
     )
     from pipelines.utils.deploy.graph import ModuleGraph
 
@@ -156,7 +158,10 @@ def register(
     if not dry_run:
         target = register_target(repo, staging, image_tag(repo.root))
     report = Report()
+    if target is not None:  # flows known unchanged are decided without importing them
+        affected = skip_known_unchanged(repo, graph, affected, target, report, say)
     loaded = load_flows(affected, report)
+    remember_flows(repo, graph, affected, loaded, report)
     if dry_run:
         for item, flow in loaded:
             report.outcomes.append(Outcome(flow.name, item.module, "would register", affected=item))

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from prefect import Flow
 from prefect.run_configs import KubernetesRun
 from prefect.storage import GCS
 
-from pipelines.utils.deploy.bundle import (
-    build_archive,
-    bundle_files,
-    defining_module,
-    stored_bytes,
-)
+from pipelines.utils.deploy.bundle import build_archive, defining_module, stored_bytes
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.deploy.keys import deployed_name, storage_key, version_digest
 from pipelines.utils.deploy.target import Target
 from pipelines.utils.flow_defaults import org_label
+
+__all__ = ["Deployment", "deployed_name", "deployment_copy", "storage_key", "upload"]
 
 
 @dataclass
@@ -39,18 +35,6 @@ class Deployment:
         """The stored bytes (built only when they are uploaded)."""
         archive = build_archive(self.graph, self.module)
         return stored_bytes(archive, self.module, self.original_name, self.flow)
-
-
-def deployed_name(name: str, suffix: str) -> str:
-    """A flow's name in a target, e.g. 'emd: test_flow (development)'."""
-    return name if not suffix or name.endswith(suffix) else f"{name}{suffix}"
-
-
-def storage_key(flow_name: str, digest: str) -> str:
-    """Where a version's bytes go in the bucket: <slug of name>/<digest>.pickle."""
-    from slugify import slugify
-
-    return f"{slugify(flow_name)}/{digest[:32]}.pickle"
 
 
 def deployment_copy(
@@ -89,19 +73,13 @@ def deployment_copy(
     if target.env_from_secret:
         run_config.job_template = env_from_secret_template(target.env_from_secret)  # type: ignore[has-type]
     deployable.run_config = run_config
-    # The bundle's files by path and content: what build_archive zips, without zipping it.
-    digest = hashlib.sha256()
-    for path in bundle_files(graph, module):
-        digest.update(path.relative_to(graph.root).as_posix().encode() + b"\0")
-        digest.update(graph.digest(path))
-    digest.update(dependencies.encode())
-    digest.update(json.dumps([deployable.name, asdict(target)], sort_keys=True).encode())
-    key = storage_key(deployable.name, digest.hexdigest())
+    digest = version_digest(graph, module, deployable.name, target, dependencies)
+    key = storage_key(deployable.name, digest)
     deployable.storage = GCS(bucket=target.bucket, key=key)
     deployable.storage.add_flow(deployable)
     if deployable.result is None:  # as Flow.register does: task results go to the bucket
         deployable.result = deployable.storage.result
-    return Deployment(deployable, module, flow.name, digest.hexdigest(), key, graph, target)
+    return Deployment(deployable, module, flow.name, digest, key, graph, target)
 
 
 def env_from_secret_template(secret: str) -> dict[str, Any]:

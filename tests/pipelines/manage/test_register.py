@@ -103,6 +103,59 @@ def test_staging_registers_staging_versions_with_schedules_off(env, prefect_serv
     assert not prefect_server.calls("set_schedule_active")
 
 
+# Runs manage.py in-process, then lists every flows module the run imported.
+IMPORTED_FLOWS_PROBE = """
+import runpy, sys
+sys.argv = ["manage.py", "register", "--all", "--json"]
+try:
+    runpy.run_path("manage.py", run_name="__main__")
+finally:
+    print(sorted(m for m in sys.modules if m.endswith(".flows")), file=sys.stderr)
+"""
+
+
+def test_an_unchanged_repo_is_decided_without_importing_any_flow(env, prefect_server, repo_copy):
+    first = register(env, "--all", "--json", cwd=repo_copy)
+    assert first.returncode == 0, first.stderr[-3000:]
+    versions = len(prefect_server.flows)
+
+    second = subprocess.run(
+        [sys.executable, "-c", IMPORTED_FLOWS_PROBE],
+        cwd=repo_copy, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.stderr.rstrip().endswith("[]"), second.stderr[-2000:]
+    registered = {o["flow"]: (o["flow_id"], o["version"]) for o in json.loads(first.stdout)}
+    skipped = {o["flow"]: (o["flow_id"], o["version"]) for o in json.loads(second.stdout)}
+    assert skipped == registered
+    assert all(o["status"] == "skipped" for o in json.loads(second.stdout))
+    assert len(prefect_server.flows) == versions
+
+
+def test_remembered_flow_names_are_a_shortcut_never_the_truth(env, prefect_server, repo_copy):
+    from pipelines.manage.known_flows import CACHE
+
+    first = register(env, "--all", "--json", cwd=repo_copy)
+    assert first.returncode == 0, first.stderr[-3000:]
+    versions = len(prefect_server.flows)
+    remembered = json.loads((repo_copy / CACHE).read_text())
+    wrong = {
+        key: [["emd: a flow nobody registered", key.split(" ")[0]]] for key in remembered["modules"]
+    }
+    (repo_copy / CACHE).write_text(json.dumps({**remembered, "modules": wrong}))
+
+    second = register(env, "--all", "--json", cwd=repo_copy)
+
+    # Names the server does not know send each module through the import: same answers.
+    assert second.returncode == 0, second.stderr[-3000:]
+    outcomes = json.loads(second.stdout)
+    assert {o["flow"] for o in outcomes} == {o["flow"] for o in json.loads(first.stdout)}
+    assert all(o["status"] == "skipped" for o in outcomes)
+    assert len(prefect_server.flows) == versions
+    assert json.loads((repo_copy / CACHE).read_text()) == remembered
+
+
 def test_only_the_changed_flow_gets_a_new_version(env, prefect_server, repo_copy):
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q"], cwd=repo_copy, check=True)
