@@ -583,3 +583,29 @@ def test_each_partition_is_one_file_however_its_rows_arrive(
 
         # 2000 rows per day, in row groups of 1000 whatever size the pieces had.
         assert pq.read_metadata(local_env / "datalake" / key).num_row_groups == 2
+
+
+# A dump in a process of its own, as a flow run is; prints the heavy modules it loaded.
+LOADED_PROBE = """
+import sys
+from prefect import Flow
+from pipelines.utils.dump_db import dump_db_to_datalake
+from pipelines.utils.execution import run_local
+with Flow("probe") as flow:
+    dump_db_to_datalake(connection="pg", dataset_id="tests", table_id=sys.argv[1],
+                        table=sys.argv[1], partition_column=sys.argv[2] or None)
+assert run_local(flow).is_successful()
+print(sorted(m for m in ("pyarrow", "pandas", "google.cloud.storage") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("partition", ["", "day"])
+def test_a_postgres_dump_to_parquet_loads_neither_pyarrow_nor_gcs(local_env, pg_table, partition):
+    # pyarrow alone is 75 MB of the process and the GCS client 50 MB (bench/dump_db.py).
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_PROBE, pg_table, partition],
+        cwd=REPO_ROOT, env=os.environ, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
