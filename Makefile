@@ -79,4 +79,4 @@ register: $(STAMP)
 	$(PY) manage.py register $(if $(SINCE),--since $(SINCE),--all) $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(BQ_VENV) data
+	rm -rf $(VENV) $(BQ_VENV) data .pipelines-cache
