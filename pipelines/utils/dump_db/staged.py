@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,20 +115,35 @@ def merge_partitions(staged: Staged, fmt: str) -> Staged:
 
 
 def _merge_parquet(paths: list[Path], out: Path) -> None:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(paths[0])
+    batches = (
+        batch
+        for path in paths
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP_ROWS)
+    )
+    write_row_groups(batches, schema, out)
+
+
+def write_row_groups(batches: Iterable[pa.RecordBatch], schema: pa.Schema, out: Path) -> None:
+    """Write batches as one Parquet file in row groups of ROW_GROUP_ROWS rows, holding one
+    row group's rows at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     with pq.ParquetWriter(out, schema, compression="snappy") as writer:
         pending: list[pa.RecordBatch] = []
         count = 0
-        for path in paths:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP_ROWS):
-                pending.append(batch)
-                count += batch.num_rows
-                if count >= ROW_GROUP_ROWS:
-                    writer.write_table(pa.Table.from_batches(pending, schema), ROW_GROUP_ROWS)
-                    pending, count = [], 0
+        for batch in batches:
+            pending.append(batch)
+            count += batch.num_rows
+            if count >= ROW_GROUP_ROWS:  # whole row groups out, the remainder kept
+                table = pa.Table.from_batches(pending, schema)
+                whole = count - count % ROW_GROUP_ROWS
+                writer.write_table(table.slice(0, whole), ROW_GROUP_ROWS)
+                rest = table.slice(whole)
+                pending, count = rest.to_batches(), rest.num_rows
         if pending:
             writer.write_table(pa.Table.from_batches(pending, schema), ROW_GROUP_ROWS)
 

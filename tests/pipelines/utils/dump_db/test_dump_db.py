@@ -585,6 +585,42 @@ def test_each_partition_is_one_file_however_its_rows_arrive(
         assert pq.read_metadata(local_env / "datalake" / key).num_row_groups == 2
 
 
+def test_interleaved_days_still_make_whole_row_groups(local_env, mariadb_url, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from pipelines.utils.dump_db import staged, writer
+
+    # Days interleaved row by row and tiny buffers: written as they came, each partition
+    # would be row groups of 50 rows; spooled, it is row groups of ROW_GROUP_ROWS.
+    monkeypatch.setattr(writer, "BUFFER_ROWS", 50)
+    monkeypatch.setattr(staged, "ROW_GROUP_ROWS", 1000)
+    monkeypatch.setenv("PIPELINES_DB_SRC", mariadb_url)
+    name = f"interleaved_{uuid.uuid4().hex[:8]}"
+    conn = connect_mariadb()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} (id int PRIMARY KEY, day date, txt text)")
+        cur.executemany(
+            f"INSERT INTO {name} VALUES (%s, %s, %s)",
+            [(i, dt.date(2024, 1, 1 + i % 3), f"row {i}") for i in range(6500)],
+        )
+    try:
+        written = dump(
+            connection="src", table=name, dataset_id="tests", table_id=name,
+            partition_column="day", batch_size=1000,
+        )  # fmt: skip
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP TABLE {name}")
+        conn.close()
+
+    assert written.rows == 6500 and len(written.keys) == 3
+    for key in written.keys:
+        metadata = pq.read_metadata(local_env / "datalake" / key)
+        groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        assert groups in ([1000, 1000, 167], [1000, 1000, 166]), (key, groups)
+    assert not list(local_env.rglob("*.arrows"))  # no spool left, published or staged
+
+
 # A dump in a process of its own, as a flow run is; prints the heavy modules it loaded.
 LOADED_PROBE = """
 import sys
