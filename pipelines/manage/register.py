@@ -157,7 +157,7 @@ def skip_known_unchanged(
                     item,
                     flow_id=previous["id"],
                     version=previous["version"],
-                )  # fmt: skip
+                )
             )
             progress(f"{name}: skipped (unchanged, v{previous['version']})")
     order = {item.module: index for index, item in enumerate(affected)}
