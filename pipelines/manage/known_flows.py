@@ -39,11 +39,11 @@ class KnownFlows:
 
     def get(self, graph: ModuleGraph, module: str) -> list[tuple[str, str]] | None:
         """(flow name, defining module) of each flow the module defines, if known."""
-        found = self.entries.get(f"{module} {closure_digest(graph, module)}")
+        found = self.entries.get(_key(graph, module))
         return None if found is None else [(name, where) for name, where in found]
 
     def record(self, graph: ModuleGraph, module: str, flows: list[tuple[str, str]]) -> None:
-        key = f"{module} {closure_digest(graph, module)}"
+        key = _key(graph, module)
         # One entry per module: the previous digest's is dropped.
         for old in [k for k in self.entries if k.split(" ", 1)[0] == module and k != key]:
             del self.entries[old]
@@ -56,3 +56,7 @@ class KnownFlows:
         """Write the file in one rename; a checkout that cannot be written is left as is."""
         if self.changed:
             write_cache(self.path, {"format": _FORMAT, "modules": self.entries})
+
+
+def _key(graph: ModuleGraph, module: str) -> str:
+    return f"{module} {closure_digest(graph, module)}"

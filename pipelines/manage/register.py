@@ -10,6 +10,7 @@ from typing import Any
 
 from pipelines.manage.affected import Affected, dependency_hash
 from pipelines.manage.discover import Repo
+from pipelines.manage.known_flows import KnownFlows
 from pipelines.settings import load_settings
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.deploy.target import Kind, Target, build_target, check_target
@@ -107,6 +108,7 @@ def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected,
 def skip_known_unchanged(
     repo: Repo,
     graph: ModuleGraph,
+    known: KnownFlows,
     affected: list[Affected],
     target: Target,
     report: Report,
@@ -119,10 +121,8 @@ def skip_known_unchanged(
     its flows' keys are computed from files, and the latest versions are read in batches.
     A module is skipped only when every one of its flows is unchanged.
     """
-    from pipelines.manage.known_flows import KnownFlows
     from pipelines.utils.deploy.keys import deployed_name, storage_key, version_digest
 
-    known = KnownFlows(repo.root)
     deps = dependency_hash(repo.root)
     expected: dict[str, list[tuple[str, str]]] = {}  # module -> [(deployed name, key)]
     rest: list[Affected] = []
@@ -165,15 +165,14 @@ def skip_known_unchanged(
 
 
 def remember_flows(
-    repo: Repo,
     graph: ModuleGraph,
+    known: KnownFlows,
     affected: list[Affected],
     loaded: list[tuple[Affected, Any]],
     report: Report,
 ) -> None:
     """Record which flows each module imported without error defined (none, for an org's
     flows.py that lists none), for skip_known_unchanged."""
-    from pipelines.manage.known_flows import KnownFlows
     from pipelines.utils.deploy.bundle import FlowModuleError, defining_module
 
     failed = {o.module for o in report.outcomes if o.status == "failed"}
@@ -186,7 +185,6 @@ def remember_flows(
             by_module[item.module].append((flow.name, defining_module(flow)))
         except FlowModuleError:  # reported when it is registered; never remembered
             broken.add(item.module)
-    known = KnownFlows(repo.root)
     for module, flows in by_module.items():
         if module not in broken:
             known.record(graph, module, flows)

@@ -132,6 +132,7 @@ def register(
       python manage.py register --all
     """
     from pipelines.manage.affected import affected_flows, changed_files, image_tag
+    from pipelines.manage.known_flows import KnownFlows
     from pipelines.manage.register import (
         Outcome,
         Report,
@@ -158,10 +159,11 @@ def register(
     if not dry_run:
         target = register_target(repo, staging, image_tag(repo.root))
     report = Report()
+    known = KnownFlows(repo.root)
     if target is not None:  # flows known unchanged are decided without importing them
-        affected = skip_known_unchanged(repo, graph, affected, target, report, say)
+        affected = skip_known_unchanged(repo, graph, known, affected, target, report, say)
     loaded = load_flows(affected, report)
-    remember_flows(repo, graph, affected, loaded, report)
+    remember_flows(graph, known, affected, loaded, report)
     if dry_run:
         for item, flow in loaded:
             report.outcomes.append(Outcome(flow.name, item.module, "would register", affected=item))
