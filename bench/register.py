@@ -116,16 +116,25 @@ def register_rounds(root: Path, rounds: int) -> dict[str, object]:
     }
     stats: dict[str, object] = {}
     gcs = start_gcs_emulator()
+
+    def first_run(
+        server: PrefectTestServer, command: list[str], bucket: str, who: str
+    ) -> tuple[dict[str, str], float, str]:
+        """A first registration on a new server: its environment, seconds and output; the
+        client's and the server's CPU seconds go to cpu[who + "_first_..."]."""
+        server.add_project("main")
+        env = _env(root, server.port, bucket, gcs.url)
+        seconds, out, client_cpu, server_cpu = served(command, root, env)
+        cpu[f"{who}_first_client"].append(client_cpu)
+        cpu[f"{who}_first_server"].append(server_cpu)
+        return env, seconds, out
+
     try:
         for number in range(rounds):
             bucket = f"bench-flows-{number}"
             storage.Client(project="bench").create_bucket(bucket)
             with PrefectTestServer() as server:
-                server.add_project("main")
-                env = _env(root, server.port, bucket, gcs.url)
-                first_s, first, client_cpu, server_cpu = served(ours_command, root, env)
-                cpu["ours_first_client"].append(client_cpu)
-                cpu["ours_first_server"].append(server_cpu)
+                env, first_s, first = first_run(server, ours_command, bucket, "ours")
                 versions, requests = len(server.flows), len(server.requests)
                 creates = len(server.calls("create_flow_from_compressed_string"))
                 second_s, second = timed(ours_command, root, env)
@@ -146,11 +155,7 @@ def register_rounds(root: Path, rounds: int) -> dict[str, object]:
                     "second_run_skipped": sum(o["status"] == "skipped" for o in outcomes),
                 }
             with PrefectTestServer() as server:
-                server.add_project("main")
-                env = _env(root, server.port, bucket, gcs.url)
-                first_s, _, client_cpu, server_cpu = served(theirs_command, root, env)
-                cpu["prefect_first_client"].append(client_cpu)
-                cpu["prefect_first_server"].append(server_cpu)
+                env, first_s, _ = first_run(server, theirs_command, bucket, "prefect")
                 requests = len(server.requests)
                 stats["prefect_flows"] = len(server.flows)
                 stats["prefect_first_run_requests"] = requests
