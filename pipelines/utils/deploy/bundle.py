@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import copy
 import functools
 import hashlib
 import io
@@ -161,12 +162,31 @@ def stored_bytes(archive: bytes, module: str, flow_name: str, flow: Flow) -> byt
     import cloudpickle
     from prefect.utilities.storage import _get_versions
 
-    overrides = {"name": flow.name, "storage": flow.storage, "run_config": flow.run_config}
+    overrides = {
+        "name": flow.name,
+        "storage": portable_storage(flow.storage),
+        "run_config": flow.run_config,
+        "result": flow.result,
+    }
     # The flow travels by name, imported from the archive by the loader.
     pickled = cloudpickle.dumps(BundledFlow(archive, module, flow_name, overrides))
     return json.dumps(
         {"flow": binascii.b2a_base64(pickled).decode(), "versions": _get_versions()}
     ).encode()
+
+
+def portable_storage(storage: Any) -> Any:
+    """A copy of the flow's storage without the flow objects Prefect's add_flow keeps in it.
+
+    Storage.add_flow keeps the flow itself in `_flows`; pickled with it, that flow's classes
+    (PipelineFlow, its state handlers) are referenced by module, and unpickling then needs
+    `pipelines` installed before the bundle's loader can run: the image has no such package.
+    The copy keeps the keys (`flows`), which is all a loaded flow's storage needs.
+    """
+    clean = copy.copy(storage)
+    clean.flows = dict(storage.flows)
+    clean._flows = {}
+    return clean
 
 
 def bundle_digest(archive: bytes) -> str:
