@@ -11,7 +11,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COPIED = (
     "pipelines", "queries", "templates", "tests", "manage.py", "pyproject.toml", "Dockerfile",
-    ".gitignore",
+    ".gitignore", ".dockerignore", "requirements.lock", "requirements-dev.lock",
 )  # fmt: skip
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 

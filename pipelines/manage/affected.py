@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.manage.inventory import flow_modules
+from pipelines.manage.lock import RUNTIME_LOCK, pins_text
 from pipelines.utils.deploy.graph import ModuleGraph
 
 # What goes into the flow-run image; a change here means a new image for every flow.
-IMAGE_FILES = ("Dockerfile", "pyproject.toml")
+IMAGE_FILES = ("Dockerfile", RUNTIME_LOCK)
 
 
 @dataclass(frozen=True)
@@ -29,38 +28,28 @@ class Affected:
 
 
 def dependency_hash(root: Path) -> str:
-    """Hash of what the image installs: the runtime dependencies and the Dockerfile.
+    """Hash of what the image installs: the runtime lock's pins and the Dockerfile.
 
-    Only [project] dependencies, optional-dependencies and requires-python count, and the
-    Dockerfile without its comments, so editing tool settings or comments does not move flows
-    to a new image.
+    Only the pins of requirements.lock count (its comments say who needs what) and the
+    Dockerfile without its comments: editing either's comments, or a range in pyproject.toml
+    that leaves the lock as it is, does not move flows to a new image.
     """
-    dockerfile = root / "Dockerfile"
+    dockerfile, lock = root / "Dockerfile", root / RUNTIME_LOCK
     return dependencies_digest(
-        (root / "pyproject.toml").read_text(encoding="utf-8"),
+        lock.read_text(encoding="utf-8") if lock.exists() else "",
         dockerfile.read_text(encoding="utf-8") if dockerfile.exists() else "",
     )
 
 
-def dependencies_digest(pyproject: str, dockerfile: str) -> str:
-    """dependency_hash of a pyproject.toml and a Dockerfile given as text."""
-    project = tomllib.loads(pyproject)["project"]
-    digest = hashlib.sha256(
-        json.dumps(
-            {
-                "dependencies": project["dependencies"],
-                "extras": project.get("optional-dependencies", {}),
-                "python": project["requires-python"],
-            },
-            sort_keys=True,
-        ).encode()
-    )
+def dependencies_digest(lock: str, dockerfile: str) -> str:
+    """dependency_hash of a runtime lock file and a Dockerfile given as text."""
+    digest = hashlib.sha256(pins_text(lock).encode())
     instructions = [
         line.strip()
         for line in dockerfile.splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
-    digest.update("\n".join(instructions).encode())
+    digest.update(b"\0" + "\n".join(instructions).encode())
     return digest.hexdigest()
 
 
@@ -129,10 +118,7 @@ def _dependencies_changed(root: Path, base: str) -> bool:
         except CliError:
             return ""  # not in that commit
 
-    try:
-        before = dependencies_digest(at_base("pyproject.toml"), at_base("Dockerfile"))
-    except (tomllib.TOMLDecodeError, KeyError):
-        return True  # no readable [project] at base: treat as changed
+    before = dependencies_digest(at_base(RUNTIME_LOCK), at_base("Dockerfile"))
     return before != dependency_hash(root)
 
 

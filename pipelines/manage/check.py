@@ -90,8 +90,20 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
                 f"flow names must be unique across the repo"
             )
     problems += frozen_problems(repo, loaded.flows)
+    problems += image_problems(repo, loaded.flows)
     problems += dbt_result()
     return len(loaded.flows), problems
+
+
+def image_problems(repo: Repo, flows: list) -> list[str]:
+    """What the flow-run image would lack: lock files out of step with pyproject.toml, and
+    third-party modules the flows' code imports that the image does not install."""
+    from pipelines.manage.lock import image_import_problems, lock_problems
+    from pipelines.utils.deploy.graph import ModuleGraph
+
+    graph = ModuleGraph.build(repo.root)
+    files = [path for module, _ in flows for path in graph.closure_files(module)]
+    return lock_problems(repo.root) + image_import_problems(repo.root, files)
 
 
 def frozen_problems(repo: Repo, flows: list) -> list[str]:

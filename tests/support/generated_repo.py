@@ -6,7 +6,10 @@ import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ("pipelines", "templates", "manage.py", "pyproject.toml", "Dockerfile")
+COPIED = (
+    "pipelines", "templates", "manage.py", "pyproject.toml", "Dockerfile", "requirements.lock",
+    "requirements-dev.lock",
+)  # fmt: skip
 
 
 def generate(root: Path, projects: int, orgs: int) -> list[str]:

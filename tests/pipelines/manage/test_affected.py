@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,15 +67,29 @@ def test_every_package_init_python_runs_counts_but_the_org_list(repo_copy):
 
 
 def test_dependency_changes_affect_every_flow(repo_copy):
-    assert ours(affected_by(repo_copy, "pyproject.toml")) == [TEMPLATE, TEST_FLOW]
+    assert ours(affected_by(repo_copy, "requirements.lock")) == [TEMPLATE, TEST_FLOW]
+    assert ours(affected_by(repo_copy, "Dockerfile")) == [TEMPLATE, TEST_FLOW]
 
 
-def test_image_tag_moves_with_dependencies_not_tool_settings(repo_copy):
+def bump_pin(root: Path, name: str = "pandas") -> None:
+    """Change one pin of the runtime lock, as `make lock` would on a new release."""
+    lock = root / "requirements.lock"
+    text = lock.read_text()
+    pinned = re.search(rf"^{name}==(\S+)$", text, re.M)
+    assert pinned, f"{name} is not pinned in requirements.lock"
+    lock.write_text(text.replace(pinned.group(0), f"{name}=={pinned.group(1)}.post9"))
+
+
+def test_image_tag_hashes_the_lock_not_the_ranges_or_comments(repo_copy):
     before = image_tag(repo_copy)
     pyproject = repo_copy / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("line-length = 100", "line-length = 99"))
-    assert image_tag(repo_copy) == before
+    # A range the lock still satisfies installs the very same versions: same image.
     pyproject.write_text(pyproject.read_text().replace('"pandas>=2.2,<3"', '"pandas>=2.2.1,<3"'))
+    lock = repo_copy / "requirements.lock"
+    lock.write_text("# refreshed by make lock\n" + lock.read_text().replace("# via", "#   via"))
+    assert image_tag(repo_copy) == before
+    bump_pin(repo_copy)
     assert image_tag(repo_copy) != before
     assert len(dependency_hash(repo_copy)) == 64
 
@@ -272,6 +287,7 @@ def test_importing_a_sibling_project_through_the_org_does_not_tie_to_the_whole_o
     [
         ("pyproject.toml", "[project]", "# a comment\n[project]"),
         ("pyproject.toml", "line-length = 100", "line-length = 99"),
+        ("requirements.lock", "    # via", "    # via a comment\n    # via"),
         ("Dockerfile", "FROM python", "# why this base image\nFROM python"),
     ],
 )
@@ -285,8 +301,7 @@ def test_comments_and_tool_settings_in_image_files_affect_no_flow(git_repo: Path
 
 
 def test_a_dependency_change_still_affects_every_flow(git_repo: Path):
-    pyproject = git_repo / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"pandas>=2.2,<3"', '"pandas>=2.2.1,<3"'))
+    bump_pin(git_repo)
     result = dry_run(git_repo, "--since", "HEAD")
     assert ours([e["module"] for e in json.loads(result.stdout)]) == [TEMPLATE, TEST_FLOW]
 

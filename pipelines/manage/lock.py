@@ -1,0 +1,130 @@
+"""The lock files: the exact versions the image and the virtualenvs install (`make lock`)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+# What the flow-run image installs (the runtime dependencies and every extra), and what the
+# project's virtualenv installs (the same pins plus the CLI, CD and test tools).
+RUNTIME_LOCK = "requirements.lock"
+DEV_LOCK = "requirements-dev.lock"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;#]+)")
+
+
+def canonical(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_pins(text: str) -> dict[str, str]:
+    """name -> version of every `name==version` line (comments and `# via` lines skipped)."""
+    pins = {}
+    for line in text.splitlines():
+        match = _PIN.match(line.strip())
+        if match:
+            pins[canonical(match.group(1))] = match.group(2)
+    return pins
+
+
+def pins_text(text: str) -> str:
+    """The pins alone, sorted, one per line: what the image tag hashes of a lock file."""
+    return "\n".join(f"{name}=={version}" for name, version in sorted(read_pins(text).items()))
+
+
+def lock_problems(root: Path) -> list[str]:
+    """Where the lock files disagree with pyproject.toml or with each other, each with its fix.
+
+    The image must install exactly what the tests ran with: every runtime requirement pinned
+    in requirements.lock at a version its range allows, and the same pin in the dev lock.
+    """
+    from packaging.requirements import Requirement
+
+    fix = "run `make lock` and commit the lock files"
+    runtime_path, dev_path = root / RUNTIME_LOCK, root / DEV_LOCK
+    missing = [p.name for p in (runtime_path, dev_path) if not p.is_file()]
+    if missing:
+        return [f"{', '.join(missing)} missing: {fix}."]
+    runtime = read_pins(runtime_path.read_text(encoding="utf-8"))
+    dev = read_pins(dev_path.read_text(encoding="utf-8"))
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = list(project["dependencies"])
+    for extra, requirements in project.get("optional-dependencies", {}).items():
+        wanted += [r for r in requirements if not r.startswith(project["name"] + "[")]
+        del extra
+    problems = []
+    for text in wanted:
+        requirement = Requirement(text)
+        name = canonical(requirement.name)
+        pinned = runtime.get(name)
+        if pinned is None:
+            problems.append(f"{RUNTIME_LOCK} does not pin {requirement.name} ({text}): {fix}.")
+        elif not requirement.specifier.contains(pinned, prereleases=True):
+            problems.append(
+                f"{RUNTIME_LOCK} pins {name}=={pinned}, which pyproject.toml's {text!r} does "
+                f"not allow: {fix}."
+            )
+    for name, version in sorted(runtime.items()):
+        if dev.get(name) != version:
+            problems.append(
+                f"{DEV_LOCK} has {name}=={dev.get(name, '(nothing)')} but the image installs "
+                f"{name}=={version}: the tests would not run with the image's versions; {fix}."
+            )
+    return problems
+
+
+def imported_top_levels(path: Path) -> dict[str, int]:
+    """Top-level module names a file imports anywhere (functions and try blocks included),
+    with the first line of each; relative imports are left out."""
+    import ast
+
+    found: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            found.setdefault(name.partition(".")[0], node.lineno)
+    return found
+
+
+def image_import_problems(root: Path, files: list[Path]) -> list[str]:
+    """Modules the flows' code imports that the flow-run image does not install.
+
+    Each third-party import in a flow's code closure is mapped to the distribution that
+    provides it here, which must be pinned in requirements.lock: a lazy import inside a task
+    would otherwise fail only in the pod, at run time.
+    """
+    import sys
+    from importlib.metadata import packages_distributions
+
+    lock = root / RUNTIME_LOCK
+    if not lock.is_file():
+        return []  # lock_problems names it
+    pinned = read_pins(lock.read_text(encoding="utf-8"))
+    providers = packages_distributions()
+    problems = []
+    for path in sorted(set(files)):
+        if path.suffix != ".py":
+            continue
+        for name, line in sorted(imported_top_levels(path).items(), key=lambda item: item[1]):
+            if name in sys.stdlib_module_names or name == "pipelines" or name == "__future__":
+                continue
+            where = f"{path.relative_to(root)}:{line}"
+            dists = providers.get(name)
+            if not dists:
+                problems.append(
+                    f"{where}: imports {name}, which no installed distribution provides; add "
+                    f"its distribution to pyproject.toml's dependencies and run `make lock`."
+                )
+            elif not any(canonical(d) in pinned for d in dists):
+                problems.append(
+                    f"{where}: imports {name} ({', '.join(sorted(set(dists)))}), which the "
+                    f"flow-run image does not install ({RUNTIME_LOCK}): add it to "
+                    "pyproject.toml's dependencies (or an extra) and run `make lock`."
+                )
+    return problems
