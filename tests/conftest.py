@@ -145,9 +145,9 @@ def prefect_server():
         yield server
 
 
-@pytest.fixture
-def cloud_env(tmp_path, gcs_emulator, prefect_server):
-    """The environment a developer sets, pointed at the emulator and the Prefect test server."""
+def cloud_environment(tmp_path: Path, gcs_url: str, server_port: int) -> dict[str, str]:
+    """What a developer sets for the cloud, pointed at the emulator and a test server: a
+    fresh bucket for the stored flows, a service-account file the emulator accepts."""
     import json
     import os
     import uuid
@@ -163,13 +163,19 @@ def cloud_env(tmp_path, gcs_emulator, prefect_server):
         GOOGLE_APPLICATION_CREDENTIALS=str(key),
         PREFECT__BACKEND="server",
         PREFECT__SERVER__HOST="http://127.0.0.1",
-        PREFECT__SERVER__PORT=str(prefect_server.port),
+        PREFECT__SERVER__PORT=str(server_port),
         PIPELINES_FLOWS_BUCKET=bucket,
         PIPELINES_FLOW_IMAGE="ghcr.io/city/pipelines:deps-abc123",
         PIPELINES_DATA_DIR=str(tmp_path / "data"),
-        STORAGE_EMULATOR_HOST=gcs_emulator.url,
+        STORAGE_EMULATOR_HOST=gcs_url,
     )
     return env
+
+
+@pytest.fixture
+def cloud_env(tmp_path, gcs_emulator, prefect_server):
+    """The environment a developer sets, pointed at the emulator and the Prefect test server."""
+    return cloud_environment(tmp_path, gcs_emulator.url, prefect_server.port)
 
 
 def _database(kind: str, connect) -> None:

@@ -192,3 +192,94 @@ def test_like_filters_run_through_the_api(server, client):
         'query { flow(where: {name: {_like: "emd: test_flow"}}, order_by: {name: asc}) { name } }'
     )
     assert [f["name"] for f in found["data"]["flow"]] == ["emd: test1flow", "emd: test_flow"]
+
+
+def test_a_real_cloud_flow_runner_runs_a_registered_flow_with_no_repo_code(cloud_env, tmp_path):
+    """What a flow-run pod does, without the container: `prefect execute flow-run` (Prefect's
+    CloudFlowRunner and CloudTaskRunner) against this server, the flow loaded from the
+    bucket by an interpreter that cannot import the repo."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+    from tests.support.without_repo import run_without_repo
+
+    with PrefectTestServer(simulate_agent=False) as server:
+        server.add_project("main")
+        env = {**cloud_env, "PREFECT__SERVER__PORT": str(server.port)}
+        env.update(PIPELINES_PROD_PROJECT="main", PIPELINES_IMAGE_REPOSITORY="ghcr.io/c/p")
+        registered = subprocess.run(
+            [sys.executable, "manage.py", "register", "--all", "--json"],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert registered.returncode == 0, registered.stdout + registered.stderr
+        (flow,) = [f for f in server.flows.values() if f["name"] == "emd: test_flow"]
+        run_id = server.create_flow_run({"flow_id": flow["id"], "parameters": {"param": "v"}})["id"]
+        # Task runs exist from the start (the database's trigger), Pending.
+        assert {t["state"] for t in server.task_runs_of(run_id)} == {"Pending"}
+        assert len(server.task_runs_of(run_id)) == len(flow["serialized_flow"]["tasks"])
+        (ready,) = server.get_runs_in_queue({"tenant_id": server.tenant_id, "labels": ["emd"]})[
+            "flow_run_ids"
+        ]
+        assert ready == run_id
+        # An agent without the run's label does not get it.
+        assert server.get_runs_in_queue({"tenant_id": server.tenant_id, "labels": ["x"]}) == {
+            "flow_run_ids": []
+        }
+        pod = {
+            **env,
+            "PREFECT__CLOUD__API": server.url,
+            "PREFECT__CONTEXT__FLOW_RUN_ID": run_id,
+            "PREFECT__CONTEXT__FLOW_ID": flow["id"],
+            "PREFECT__CLOUD__SEND_FLOW_RUN_LOGS": "true",
+            "PREFECT__ENGINE__FLOW_RUNNER__DEFAULT_CLASS": "prefect.engine.cloud.CloudFlowRunner",
+            "PIPELINES_ENV": "local",
+        }
+        ran = run_without_repo(
+            "from prefect.cli import cli\ncli(['execute', 'flow-run'])", cwd=tmp_path, env=pod
+        )
+
+        run = server.flow_runs[run_id]
+        assert run["state"] == "Success", ran.stdout[-3000:] + ran.stderr[-3000:]
+        assert {t["state"] for t in server.task_runs_of(run_id)} == {"Success"}
+        assert run["start_time"] and run["end_time"] and run["heartbeat"]
+
+        def by_version(state: dict) -> int:
+            return state["version"]
+
+        states = [
+            s["state"]
+            for s in sorted(server.store.tables["flow_run_state"].values(), key=by_version)
+            if s["flow_run_id"] == run_id
+        ]
+        assert states == ["Scheduled", "Running", "Success"]
+        assert any("param = v" in (log["message"] or "") for log in server.logs)
+        assert not [r.errors for r in server.requests if r.errors]
+        used = {r.operation or r.fields[0] for r in server.requests}
+        assert {"get_or_create_task_run_info", "set_task_run_states", "write_run_logs"} <= used
+
+
+def test_a_run_is_submitted_once_and_a_running_task_needs_a_running_flow(server, client):
+    from prefect.engine.state import Running, Scheduled, Submitted
+
+    server.simulate_agent = False
+    flow_id = register(client, make_flow())
+    run_id = server.create_flow_run({"flow_id": flow_id})["id"]
+    (task_run,) = server.task_runs_of(run_id)
+
+    def set_flow(state):
+        body = {"states": [{"flow_run_id": run_id, "state": state.serialize()}]}
+        return server.set_flow_run_states(body)
+
+    set_flow(Submitted(state=Scheduled()))
+    with pytest.raises(ValueError, match="this run has already been submitted"):
+        set_flow(Submitted(state=Scheduled()))
+    with pytest.raises(ValueError, match="is not in a running state"):
+        server.set_task_run_states(
+            {"states": [{"task_run_id": task_run["id"], "state": Running().serialize()}]}
+        )
+    set_flow(Running())
+    server.set_task_run_states(
+        {"states": [{"task_run_id": task_run["id"], "state": Running().serialize()}]}
+    )
+    assert server.store.tables["task_run"][task_run["id"]]["state"] == "Running"

@@ -53,10 +53,13 @@ class PrefectTestServer:
     created through create_flow_run: each read moves Scheduled -> Running -> final_state.
     """
 
-    def __init__(self, final_state: str = "Success") -> None:
+    def __init__(self, final_state: str = "Success", simulate_agent: bool = True) -> None:
         self.schema: GraphQLSchema = build_prefect_schema(self)
         self.store = Store()
         self.final_state = final_state
+        # Off when a real agent (Prefect's own, starting real flow-run pods) moves the runs.
+        self.simulate_agent = simulate_agent
+        self._submitted: dict[str, dt.datetime] = {}
         self.requests: list[Recorded] = []
         self.max_in_flight = 0
         self._agent_runs: set[str] = set()
@@ -169,30 +172,56 @@ class PrefectTestServer:
         self.set_run_state(run_id, state)
         return run_id
 
-    def set_run_state(self, run_id: str, state: str, message: str | None = None) -> None:
-        run = self.flow_runs[run_id]
+    def set_run_state(
+        self,
+        run_id: str,
+        state: str,
+        message: str | None = None,
+        serialized: dict[str, Any] | None = None,
+    ) -> None:
+        """Give flow run `run_id` a new state (a type name, or a serialized State)."""
+        if serialized is None:
+            serialized = {"type": state, "message": message, "__version__": "1.4.1"}
+        self._record_state("flow_run", run_id, serialized)
+
+    def _record_state(self, table: str, run_id: str, serialized: dict[str, Any]) -> None:
+        """Insert the state row and update the run with it, as the database's triggers do
+        (update_*_with_latest_state, update_*_with_timing_details): the latest state, its
+        start time, the run's version, and start_time / end_time."""
+        run = self.store.tables[table][run_id]
         stamp = now()
         version = (run.get("version") or 0) + 1
-        serialized = {"type": state, "message": message, "__version__": "1.4.1"}
+        state = serialized["type"]
+        start = serialized.get("start_time")
+        start = dt.datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
         self.store.insert(
-            "flow_run_state",
+            f"{table}_state",
             {
                 "tenant_id": run.get("tenant_id"),
-                "flow_run_id": run_id,
+                f"{table}_id": run_id,
                 "state": state,
-                "message": message,
+                "message": serialized.get("message"),
                 "serialized_state": serialized,
                 "version": version,
                 "timestamp": stamp,
+                "start_time": start,
             },
         )
         run.update(
             state=state,
-            state_message=message,
+            state_message=serialized.get("message"),
             serialized_state=serialized,
             state_timestamp=stamp,
+            state_start_time=start,
             version=version,
         )
+        if state == "Running" and run.get("start_time") is None:
+            run["start_time"] = stamp
+        if state in FINISHED and run.get("end_time") is None:
+            run["end_time"] = stamp
+
+    def task_runs_of(self, flow_run_id: str) -> list[dict[str, Any]]:
+        return self.store.select("task_run", {"flow_run_id": {"_eq": flow_run_id}})
 
     # -- HTTP ------------------------------------------------------------------------------
     def answer(self, query: str, variables: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
@@ -492,8 +521,28 @@ class PrefectTestServer:
                 "idempotency_key": key,
             },
         )
-        self.set_run_state(run_id, "Scheduled", "Flow run scheduled.")
-        self._agent_runs.add(run_id)
+        # The database's insert_task_runs_after_flow_run_insert trigger: a Pending task run
+        # for each task of the flow.
+        for task in self.store.select("task", {"flow_id": {"_eq": flow["id"]}}):
+            task_run_id = self.store.insert(
+                "task_run",
+                {
+                    "tenant_id": flow["tenant_id"],
+                    "flow_run_id": run_id,
+                    "task_id": task["id"],
+                    "cache_key": task["cache_key"],
+                    "map_index": -1,
+                },
+            )
+            self._record_state("task_run", task_run_id, _PENDING)
+        start = self.flow_runs[run_id]["scheduled_start_time"]
+        self.set_run_state(
+            run_id,
+            "Scheduled",
+            serialized={**_state("Scheduled", "Flow run scheduled."), "start_time": _iso(start)},
+        )
+        if self.simulate_agent:
+            self._agent_runs.add(run_id)
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         return {"id": run_id}
 
@@ -521,12 +570,154 @@ class PrefectTestServer:
         return {"success": True}
 
     def set_flow_run_states(self, input: dict[str, Any]) -> dict[str, Any]:
+        # graphql/states.py and api/states.py set_flow_run_state.
+        from prefect.engine.state import Cancelled
+        from prefect.serialization.state import StateSchema
+
         out = []
         for given in input["states"]:
-            state = given["state"]
-            self.set_run_state(given["flow_run_id"], state["type"], state.get("message"))
-            out.append({"id": given["flow_run_id"], "status": "SUCCESS", "message": None})
+            run_id = given["flow_run_id"]
+            state = StateSchema().load(given["state"])
+            run = self.flow_runs.get(run_id)
+            if run is None:
+                raise ValueError(f"State update failed for flow run ID {run_id}")
+            if state.is_submitted():  # the 30-second lock against a second agent
+                last = self._submitted.get(run_id)
+                if last and (now() - last).total_seconds() < 30:
+                    raise ValueError("State update failed: this run has already been submitted.")
+                self._submitted[run_id] = now()
+            if isinstance(state, Cancelled):
+                for task_run in self.task_runs_of(run_id):
+                    if task_run["state"] not in FINISHED:
+                        self._record_state("task_run", task_run["id"], given["state"])
+            self._record_state("flow_run", run_id, state.serialize())
+            if state.is_running() or state.is_submitted():
+                run["heartbeat"] = now()
+            out.append({"id": run_id, "status": "SUCCESS", "message": None})
         return {"states": out}
+
+    def set_task_run_states(self, input: dict[str, Any]) -> dict[str, Any]:
+        # graphql/states.py and api/states.py set_task_run_state.
+        from prefect.serialization.state import StateSchema
+
+        out = []
+        for given in input["states"]:
+            task_run_id = given["task_run_id"]
+            task_run = self.store.tables["task_run"].get(task_run_id)
+            if task_run is None:
+                raise ValueError(f"State update failed for task run ID {task_run_id}")
+            state = StateSchema().load(given["state"])
+            flow_run = self.flow_runs[task_run["flow_run_id"]]
+            if state.is_running() and flow_run["state"] != "Running":
+                raise ValueError(
+                    f"State update failed for task run ID {task_run_id}: provided a running "
+                    f"state but associated flow run {flow_run['id']} is not in a running state."
+                )
+            self._record_state("task_run", task_run_id, state.serialize())
+            if state.is_running():
+                task_run["heartbeat"] = now()
+            out.append({"id": task_run_id, "status": "SUCCESS", "message": None})
+        return {"states": out}
+
+    def get_or_create_task_run_info(self, input: dict[str, Any]) -> dict[str, Any]:
+        # api/runs.py get_or_create_task_run_info: mapped children are created on demand.
+        map_index = -1 if input.get("map_index") is None else input["map_index"]
+        found = self.store.select(
+            "task_run",
+            {
+                "flow_run_id": {"_eq": input["flow_run_id"]},
+                "task_id": {"_eq": input["task_id"]},
+                "map_index": {"_eq": map_index},
+            },
+        )
+        if not found:
+            task = self.store.tables["task"].get(input["task_id"])
+            if task is None:
+                raise ValueError("Invalid task ID")
+            task_run_id = self.store.insert(
+                "task_run",
+                {
+                    "tenant_id": task["tenant_id"],
+                    "flow_run_id": input["flow_run_id"],
+                    "task_id": task["id"],
+                    "map_index": map_index,
+                    "cache_key": task["cache_key"],
+                },
+            )
+            self._record_state("task_run", task_run_id, _PENDING)
+            found = [self.store.tables["task_run"][task_run_id]]
+        run = found[0]
+        return {k: run[k] for k in ("id", "version", "state", "serialized_state")}
+
+    def get_or_create_task_run(self, input: dict[str, Any]) -> dict[str, Any]:
+        return {"id": self.get_or_create_task_run_info(input)["id"]}
+
+    def get_task_run_info(self, task_run_id: str) -> dict[str, Any]:
+        run = self.store.tables["task_run"].get(task_run_id)
+        if run is None:
+            raise ValueError("Invalid task run ID")
+        return {k: run[k] for k in ("id", "version", "state", "serialized_state")}
+
+    def update_flow_run_heartbeat(self, input: dict[str, Any]) -> dict[str, Any]:
+        run = self.flow_runs.get(input["flow_run_id"])
+        if run is not None:
+            run["heartbeat"] = now()
+        return {"success": True}
+
+    def update_task_run_heartbeat(self, input: dict[str, Any]) -> dict[str, Any]:
+        run = self.store.tables["task_run"].get(input["task_run_id"])
+        if run is not None:
+            run["heartbeat"] = now()
+        return {"success": True}
+
+    def set_task_run_name(self, input: dict[str, Any]) -> dict[str, Any]:
+        run = self.store.tables["task_run"].get(input["task_run_id"])
+        if run is None:
+            return {"success": False}
+        run["name"] = input["name"]
+        return {"success": True}
+
+    def register_agent(self, input: dict[str, Any]) -> dict[str, Any]:
+        agent_id = self.store.insert(
+            "agent",
+            {
+                "tenant_id": input.get("tenant_id") or self.tenant_id,
+                "name": input.get("name"),
+                "type": input.get("type"),
+                "labels": input.get("labels") or [],
+                "agent_config_id": input.get("agent_config_id"),
+            },
+        )
+        return {"id": agent_id}
+
+    def get_runs_in_queue(self, input: dict[str, Any]) -> dict[str, Any]:
+        # api/runs.py get_runs_in_queue: Scheduled (or Queued) runs due before `before`, or
+        # Running ones with a task run due to retry, oldest first, whose labels the agent
+        # has all of; a run with no labels goes only to an agent with none.
+        before = input.get("before")
+        before = dt.datetime.fromisoformat(before.replace("Z", "+00:00")) if before else now()
+        labels = set(input.get("labels") or [])
+        due = {"state_start_time": {"_lte": before.isoformat()}}
+        runs = self.store.select(
+            "flow_run",
+            {
+                "tenant_id": {"_eq": input["tenant_id"]},
+                "_or": [
+                    {"state": {"_in": _SCHEDULED_STATES}, **due},
+                    {
+                        "state": {"_eq": "Running"},
+                        "task_runs": {"state": {"_in": _SCHEDULED_STATES}, **due},
+                    },
+                ],
+            },
+            order_by=[("state_start_time", "asc")],
+        )
+        ready = []
+        for run in runs:
+            if set(run["labels"] or []) - labels or (not run["labels"] and labels):
+                continue
+            ready.append(run["id"])
+        return {"flow_run_ids": ready}
 
     def write_run_logs(self, input: dict[str, Any]) -> dict[str, Any]:
         for log in input["logs"]:
@@ -542,6 +733,30 @@ class PrefectTestServer:
 
     def hello(self) -> str:
         return "👋"
+
+
+def _state(kind: str, message: str) -> dict[str, Any]:
+    return {"type": kind, "message": message, "__version__": "1.4.1"}
+
+
+_PENDING = _state("Pending", "Task run created")
+
+
+def _scheduled_states() -> list[str]:
+    """State types the queue serves: Scheduled and Queued and their subclasses."""
+    from prefect.engine import state
+
+    kinds = (state.Scheduled, state.Queued)
+    return sorted(
+        name for name, v in vars(state).items() if isinstance(v, type) and issubclass(v, kinds)
+    )
+
+
+_SCHEDULED_STATES = _scheduled_states()
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
 
 
 def _error(error: GraphQLError, code: str) -> dict[str, Any]:
