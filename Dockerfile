@@ -5,7 +5,7 @@
 
 # Build stage: the compiler lives here only (pendulum 2.1.2, pinned by prefect 1.4.1, builds
 # from source on Python 3.11).
-FROM python:3.11-slim-bookworm AS build
+FROM docker.io/library/python:3.11-slim-bookworm AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -25,7 +25,7 @@ RUN python -m venv --without-pip /opt/venv \
     && pip --python /opt/venv/bin/python check
 
 # Run stage: the same base, the installed packages, no compiler, a non-root user.
-FROM python:3.11-slim-bookworm
+FROM docker.io/library/python:3.11-slim-bookworm
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

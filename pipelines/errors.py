@@ -36,6 +36,10 @@ class ExportError(PipelinesError, ValueError):
     """dump_to_gcs refused its parameters or an export above its size cap."""
 
 
+class ResourceError(PipelinesError, ValueError):
+    """A flow's CPU or memory is not a Kubernetes quantity, or its request exceeds its limit."""
+
+
 class DbtError(PipelinesError, RuntimeError):
     """A dbt run failed: the message names the failing model, its compiled SQL and dbt's error."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipelines.manage.discover import Repo, unaggregated
 from pipelines.manage.inventory import RepoFlows, load_repo_flows
+from pipelines.manage.manifests import flow_manifest_problems
 from pipelines.manage.serializer import Serializer
 
 # What dbt parse reads under queries/ (not what it writes).
@@ -91,6 +92,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
             )
     problems += frozen_problems(repo, loaded.flows)
     problems += image_problems(repo, loaded.flows)
+    problems += flow_manifest_problems(loaded.flows)
     problems += dbt_result()
     return len(loaded.flows), problems
 

@@ -4,7 +4,8 @@ started as podman containers.
 Only the Kubernetes API is imitated. The agent is Prefect 1.4.1's `prefect agent kubernetes
 start`, run as its own process: its poll loop asks the server for runs, `generate_job_spec`
 makes each Job and `deploy_flow` creates it. Creating a Job here validates the manifest
-(kubernetes-validate, strict, Kubernetes 1.25 and the newest version it ships), writes it to
+(kubernetes-validate's schemas, strict, Kubernetes 1.25 and the newest it ships: the same
+check as `manage.py check`), writes it to
 the jobs folder and starts its container with `podman run --network=host`, with exactly the
 Job's image, environment (`envFrom` secrets included) and command. Containers are left for the
 test to read (logs, start time) and removed by `remove_containers`.
@@ -21,27 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipelines.manage.manifests import manifest_problems
 from tests.support.image import engine_env
 
 # Every container a test started carries this label, so a test can remove its own.
 LABEL = "pipelines.test/job"
-KUBERNETES_VERSIONS = ("1.25", "latest")
-
-
-def validate_manifest(manifest: dict[str, Any]) -> list[str]:
-    """What kubernetes-validate --strict finds wrong with a manifest, per Kubernetes version."""
-    import kubernetes_validate
-    from kubernetes_validate.utils import latest_version
-
-    problems = []
-    for version in KUBERNETES_VERSIONS:
-        wanted = latest_version() if version == "latest" else version
-        try:
-            kubernetes_validate.validate(manifest, wanted, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            path = ".".join(str(p) for p in error.path)
-            problems.append(f"Kubernetes {wanted}: {path}: {error.message}")
-    return problems
 
 
 def container_command(manifest: dict[str, Any], secrets: dict[str, dict[str, str]]) -> list[str]:
@@ -85,7 +70,7 @@ class StubKubernetesApi:
         from kubernetes.client.rest import ApiException
 
         name = body["metadata"]["name"]
-        problems = validate_manifest(body)
+        problems = manifest_problems(body)
         record: dict[str, Any] = {"namespace": namespace, "manifest": body, "problems": problems}
         if problems:  # the API server answers 422 Unprocessable Entity
             (self.jobs_dir / f"{name}.json").write_text(json.dumps(record, indent=1))

@@ -30,6 +30,10 @@ with PipelineFlow(
     org=ORG,
     code_owners=CODE_OWNERS,
     schedule=schedule,
+    # Its pod: a quarter of a core and 512 MiB guaranteed, killed above 1 GiB (README: sizing).
+    cpu="250m",
+    memory="512Mi",
+    memory_limit="1Gi",
 ) as flow:
     source = Parameter("source", default=SOURCE)
     dataset_id = Parameter("dataset_id", default=DATASET_ID)

@@ -75,6 +75,7 @@ class FlowFacts:
     last_commit: Commit | None
     tasks: int
     edges: int
+    resources: dict[str, str] = field(default_factory=dict)  # cpu / memory, request / limit
     attribute: str = "flow"  # its name in the module
     graph: str = ""  # file name of its picture under graphs/
     problems: list[str] = field(default_factory=list)
@@ -211,4 +212,20 @@ def flow_facts(
         last_commit=last_commit,
         tasks=len(flow.tasks),
         edges=len(flow.edges),
+        resources=pod_resources(flow.run_config),
     )
+
+
+def pod_resources(run_config: Any) -> dict[str, str]:
+    """The pod's CPU and memory, as the flow sets them ('cpu request': '500m', ...)."""
+    found = {}
+    for key, attribute in (
+        ("cpu request", "cpu_request"),
+        ("cpu limit", "cpu_limit"),
+        ("memory request", "memory_request"),
+        ("memory limit", "memory_limit"),
+    ):
+        value = getattr(run_config, attribute, None)
+        if value:
+            found[key] = str(value)
+    return found

@@ -16,7 +16,14 @@ from pipelines.utils.deploy.keys import deployed_name, storage_key, version_dige
 from pipelines.utils.deploy.target import Target
 from pipelines.utils.flow_defaults import org_label
 
-__all__ = ["Deployment", "deployed_name", "deployment_copy", "storage_key", "upload"]
+__all__ = [
+    "Deployment",
+    "deployed_name",
+    "deployed_run_config",
+    "deployment_copy",
+    "storage_key",
+    "upload",
+]
 
 
 @dataclass
@@ -62,17 +69,7 @@ def deployment_copy(
     module = defining_module(flow)
     deployable = flow.copy()
     deployable.name = deployed_name(flow.name, target.suffix)
-    run_config = copy.deepcopy(flow.run_config)
-    if not isinstance(run_config, KubernetesRun):
-        run_config = KubernetesRun()
-    run_config.image = target.image  # type: ignore[has-type]
-    org = getattr(flow, "org", None)
-    labels = set(run_config.labels or ()) if target.labels is None else set(target.labels)
-    run_config.labels = labels | ({org_label(org)} if org else set())
-    run_config.env = {**(run_config.env or {}), **dict(target.env)}
-    if target.env_from_secret:
-        run_config.job_template = env_from_secret_template(target.env_from_secret)  # type: ignore[has-type]
-    deployable.run_config = run_config
+    deployable.run_config = deployed_run_config(flow, target)
     digest = version_digest(graph, module, deployable.name, target, dependencies)
     key = storage_key(deployable.name, digest)
     deployable.storage = GCS(bucket=target.bucket, key=key)
@@ -82,14 +79,37 @@ def deployment_copy(
     return Deployment(deployable, module, flow.name, digest, key, graph, target)
 
 
-def env_from_secret_template(secret: str) -> dict[str, Any]:
-    """A Kubernetes job template whose flow container gets every key of `secret` as env."""
-    container = {"name": "flow", "envFrom": [{"secretRef": {"name": secret}}]}
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "spec": {"template": {"spec": {"containers": [container]}}},
-    }
+def deployed_run_config(flow: Flow, target: Target) -> KubernetesRun:
+    """The run config a version of `flow` gets at `target`: the target's image, labels (with
+    the org's), pod environment and envFrom secret; the flow's own resources kept."""
+    run_config = copy.deepcopy(flow.run_config)
+    if not isinstance(run_config, KubernetesRun):
+        run_config = KubernetesRun()
+    run_config.image = target.image  # type: ignore[has-type]
+    org = getattr(flow, "org", None)
+    labels = set(run_config.labels or ()) if target.labels is None else set(target.labels)
+    run_config.labels = labels | ({org_label(org)} if org else set())
+    run_config.env = {**(run_config.env or {}), **dict(target.env)}
+    if target.env_from_secret:  # added to the flow's own job template, if it has one
+        own: dict[str, Any] | None = getattr(run_config, "job_template", None)
+        run_config.job_template = env_from_secret_template(  # type: ignore[has-type]
+            target.env_from_secret, own
+        )
+    return run_config
+
+
+def env_from_secret_template(secret: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Kubernetes job template (the given one, copied) whose flow container, the first,
+    also gets every key of `secret` as environment."""
+    job = copy.deepcopy(template) if template else {"apiVersion": "batch/v1", "kind": "Job"}
+    pod = job.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
+    containers = pod.setdefault("containers", [])
+    if not containers:
+        containers.append({"name": "flow"})
+    sources = containers[0].setdefault("envFrom", [])
+    if {"secretRef": {"name": secret}} not in sources:
+        sources.append({"secretRef": {"name": secret}})
+    return job
 
 
 def upload(deployment: Deployment, bucket: Any, data: bytes | None = None) -> bool:

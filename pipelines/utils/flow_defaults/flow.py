@@ -10,8 +10,10 @@ from prefect import Flow
 from prefect.run_configs import KubernetesRun
 
 from pipelines.constants import SHARED_PACKAGES
+from pipelines.errors import ResourceError
 from pipelines.utils.flow_defaults.handlers import notify_failure
 from pipelines.utils.flow_defaults.handlers import skip_if_running as skip_if_running_handler
+from pipelines.utils.flow_defaults.resources import check_resources
 
 
 def org_label(org: str) -> str:
@@ -30,7 +32,14 @@ class PipelineFlow(Flow):
         org: The org that owns the flow; its label goes on the run config.
         code_owners: People named in failure alerts.
         skip_if_running: Skip a run while another run of this flow is running.
+        cpu: CPU its pod requests, a Kubernetes quantity ("500m" is half a core).
+        memory: Memory its pod requests ("2Gi").
+        cpu_limit: CPU the pod may use at most (throttled above it).
+        memory_limit: Memory the pod may use at most (killed above it: OOMKilled).
         **kwargs: Passed to prefect.Flow (schedule, state_handlers, ...).
+
+    Raises:
+        ResourceError: A quantity does not parse, or a request is above its limit.
     """
 
     def __init__(
@@ -40,11 +49,28 @@ class PipelineFlow(Flow):
         org: str,
         code_owners: Iterable[str] = (),
         skip_if_running: bool = False,
+        cpu: str | None = None,
+        memory: str | None = None,
+        cpu_limit: str | None = None,
+        memory_limit: str | None = None,
         **kwargs: Any,
     ) -> None:
         self.org = org
         self.code_owners = list(code_owners)
-        kwargs.setdefault("run_config", KubernetesRun(labels=[org_label(org)]))
+        try:
+            check_resources(cpu, memory, cpu_limit, memory_limit)
+        except ResourceError as error:
+            raise ResourceError(f"flow {name!r}: {error}") from None
+        run_config = kwargs.setdefault("run_config", KubernetesRun(labels=[org_label(org)]))
+        if isinstance(run_config, KubernetesRun):  # the deployed copy keeps them
+            for attribute, value in (
+                ("cpu_request", cpu),
+                ("memory_request", memory),
+                ("cpu_limit", cpu_limit),
+                ("memory_limit", memory_limit),
+            ):
+                if value is not None:
+                    setattr(run_config, attribute, str(value))
         handlers = [notify_failure, *(kwargs.pop("state_handlers", None) or [])]
         if skip_if_running:
             handlers.insert(0, skip_if_running_handler)

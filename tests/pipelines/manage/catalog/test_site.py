@@ -54,6 +54,8 @@ def test_a_flow_page_says_what_runs_when_who_owns_it_and_what_it_writes(example_
     page = (example_catalog / "flows" / "emd-template-pipeline.html").read_text()
 
     assert '<span class="tag">data-office</span>' in page
+    for resource in ("cpu request: 250m", "memory request: 512Mi", "memory limit: 1Gi"):
+        assert f'<span class="tag">{resource}</span>' in page
     assert "every hour from 2024-01-01 00:05 (America/Sao_Paulo)" in page
     next_runs = [f"<li>Wed 2026-12-02 {hour}:05</li>" for hour in (11, 12, 13, 14, 15)]
     assert all(run in page for run in next_runs)
