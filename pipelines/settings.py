@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
         "kubernetes",
         "How to log in to Vault: token, approle or kubernetes (pods).",
     ),
+    Setting(
+        "PIPELINES_POD_VAULT_AUTH",
+        "kubernetes",
+        "How flow-run pods log in to Vault: kubernetes (their service account), or token / "
+        "approle with the credentials in the pods' Secret (PIPELINES_K8S_SECRET_NAME).",
+    ),
     Setting("PIPELINES_VAULT_TOKEN", None, "Vault token (PIPELINES_VAULT_AUTH=token)."),
     Setting("PIPELINES_VAULT_ROLE_ID", None, "AppRole role_id (PIPELINES_VAULT_AUTH=approle)."),
     Setting("PIPELINES_VAULT_SECRET_ID", None, "AppRole secret_id (PIPELINES_VAULT_AUTH=approle)."),

@@ -15,18 +15,24 @@ Run as `python -m tests.support.cluster JOBS_DIR SECRETS_JSON -- <agent start op
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipelines.manage.manifests import manifest_problems
-from tests.support.image import engine_env
+from tests.support.image import REPO_ROOT, engine_env, podman
 
 # Every container a test started carries this label, so a test can remove its own.
 LABEL = "pipelines.test/job"
+FINISHED = {"Success", "Failed", "Cancelled", "Skipped", "TimedOut"}
+AGENT_LABELS = ("admin", "emd", "example")
 
 
 def container_command(manifest: dict[str, Any], secrets: dict[str, dict[str, str]]) -> list[str]:
@@ -95,6 +101,116 @@ class StubKubernetesApi:
 
     def delete_namespaced_job(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+@dataclass
+class Cluster:
+    """The test server, the bucket of stored flows, and Prefect's agent in front of podman."""
+
+    server: Any
+    env: dict[str, str]  # what a developer or CD has set
+    jobs_dir: Path
+    agent: subprocess.Popen | None = None
+    agent_log: Path | None = None
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def start_agent(self, pod_env: dict[str, str] | None = None) -> None:
+        """`prefect agent kubernetes start` in a process of its own, its Kubernetes API stubbed.
+
+        Args:
+            pod_env: The agent's --env: what every flow-run pod gets (here, where the
+                emulators listen), as a cluster's agent sets cluster-wide values.
+        """
+        secrets = self.jobs_dir / "secrets.json"
+        secrets.write_text(json.dumps(self.secrets))
+        options = ["--api", self.server.url, "--namespace", "default"]
+        for label in AGENT_LABELS:
+            options += ["--label", label]
+        for name, value in {
+            "STORAGE_EMULATOR_HOST": self.env["STORAGE_EMULATOR_HOST"],
+            **(pod_env or {}),
+        }.items():
+            options += ["--env", f"{name}={value}"]
+        self.agent_log = self.jobs_dir / "agent.log"
+        env = {**self.env, "PREFECT__CLOUD__API": self.server.url, "PREFECT__BACKEND": "server"}
+        env["CONTAINERS_CONF"] = engine_env()["CONTAINERS_CONF"]
+        self.agent = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.cluster", str(self.jobs_dir), str(secrets),
+             "--", *options],
+            cwd=REPO_ROOT, env=env, stdout=self.agent_log.open("w"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def stop_agent(self) -> None:
+        if self.agent is not None and self.agent.poll() is None:
+            self.agent.send_signal(signal.SIGINT)  # the agent's own exit handler
+            try:
+                self.agent.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.agent.kill()
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """What the agent created, oldest first."""
+        found = [json.loads(p.read_text()) for p in self.jobs_dir.glob("prefect-job-*.json")]
+        return sorted(found, key=lambda j: j.get("created", 0))
+
+    def job_of(self, run_id: str) -> dict[str, Any]:
+        for job in self.jobs():
+            if job["manifest"]["metadata"]["labels"]["prefect.io/flow_run_id"] == run_id:
+                return job
+        raise LookupError(f"no Job for flow run {run_id}:\n{self.diagnostics()}")
+
+    def wait_for(self, run_id: str, timeout: float = 300) -> dict[str, Any]:
+        """Wait for the flow run's final state on the server; the run row."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.server.flow_runs[run_id]
+            if run["state"] in FINISHED:
+                return run
+            if self.agent is not None and self.agent.poll() is not None:
+                raise AssertionError(f"the agent exited:\n{self.diagnostics()}")
+            time.sleep(0.2)
+        raise AssertionError(f"run {run_id} still {run['state']}:\n{self.diagnostics(run_id)}")
+
+    def pod_seconds(self, run_id: str) -> float:
+        """From the container's start to the run's final state on the server."""
+        job = self.job_of(run_id)
+        started = podman(
+            "inspect", "--format", "{{.State.StartedAt}}", job["container"]
+        ).stdout.strip()
+        begun = _podman_time(started)
+        ended = self.server.flow_runs[run_id]["state_timestamp"]
+        return (ended - begun).total_seconds()
+
+    def job_seconds(self, run_id: str) -> float:
+        """From the Job's creation (the agent's create_namespaced_job) to the final state."""
+        created = dt.datetime.fromtimestamp(self.job_of(run_id)["created"], dt.UTC)
+        return (self.server.flow_runs[run_id]["state_timestamp"] - created).total_seconds()
+
+    def pod_log(self, run_id: str) -> str:
+        job = self.job_of(run_id)
+        logs = podman("logs", job["container"], check=False)
+        return logs.stdout + logs.stderr
+
+    def diagnostics(self, run_id: str | None = None) -> str:
+        parts = [f"agent log:\n{self.agent_log.read_text()[-4000:] if self.agent_log else ''}"]
+        for job in self.jobs():
+            labels = job["manifest"]["metadata"]["labels"]
+            if run_id and labels["prefect.io/flow_run_id"] != run_id:
+                continue
+            parts.append(f"job {job['manifest']['metadata']['name']}: {job.get('problems')}")
+            if job.get("container"):
+                logs = podman("logs", job["container"], check=False)
+                parts.append((logs.stdout + logs.stderr)[-4000:])
+        return "\n".join(parts)
+
+
+def _podman_time(text: str) -> dt.datetime:
+    """podman's '2026-12-03 14:30:01.123456789 +0000 UTC' as an aware datetime."""
+    match = re.match(r"(\S+) (\d+:\d+:\d+)(?:\.(\d+))? ([+-]\d{4})", text)
+    assert match, text
+    day, clock, fraction, offset = match.groups()
+    micros = (fraction or "0")[:6].ljust(6, "0")
+    return dt.datetime.strptime(f"{day} {clock}.{micros} {offset}", "%Y-%m-%d %H:%M:%S.%f %z")
 
 
 def remove_containers() -> None:

@@ -65,6 +65,7 @@ def register(client: Client, flow: Flow, key: str | None = None, **kwargs) -> st
         flow_runs._CANCEL,
         handlers._RUNNING,
         alerts._RECENT,
+        alerts._FAILED_TASKS,
         housekeeping._STUCK,
         housekeeping._CANCEL,
         housekeeping._VERSIONS,

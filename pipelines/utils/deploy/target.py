@@ -72,12 +72,13 @@ POD_SETTINGS = (
 def pod_environment(settings: Settings) -> tuple[tuple[str, str], ...]:
     """The non-secret settings of the pods, sorted.
 
-    Pods log in to Vault with the Kubernetes auth method. A database URL or webhook goes in
-    only as a `secret:<path>` reference, never as a value.
+    Pods log in to Vault as PIPELINES_POD_VAULT_AUTH says (their service account by default),
+    never with the registering person's token. A database URL or webhook goes in only as a
+    `secret:<path>` reference, never as a value.
     """
     env = {name: settings.get(name) for name in POD_SETTINGS}
     if settings.get("PIPELINES_SECRETS_BACKEND") == "vault":
-        env["PIPELINES_VAULT_AUTH"] = "kubernetes"
+        env["PIPELINES_VAULT_AUTH"] = settings.get("PIPELINES_POD_VAULT_AUTH") or "kubernetes"
     for name, value in settings.values.items():
         is_reference = isinstance(value, str) and value.startswith("secret:")
         if is_reference and name.startswith(("PIPELINES_DB_", "PIPELINES_FAILURE_WEBHOOK_URL")):
@@ -118,6 +119,20 @@ def target_problems(kind: Kind, settings: Settings) -> list[str]:
     from PIPELINES_IMAGE_REPOSITORY and the dependency tag.
     """
     problems = environment_problems(settings)
+    pod_auth = settings.get("PIPELINES_POD_VAULT_AUTH") or "kubernetes"
+    if pod_auth not in ("kubernetes", "token", "approle"):
+        problems.append(
+            f"PIPELINES_POD_VAULT_AUTH={pod_auth!r}: must be kubernetes, token or approle."
+        )
+    elif (
+        pod_auth != "kubernetes"
+        and settings.get("PIPELINES_SECRETS_BACKEND") == "vault"
+        and not settings.get("PIPELINES_K8S_SECRET_NAME")
+    ):
+        problems.append(
+            f"PIPELINES_K8S_SECRET_NAME: PIPELINES_POD_VAULT_AUTH={pod_auth} means the pods read "
+            "their Vault credentials from a Kubernetes Secret; name it."
+        )
     if not settings.get("PIPELINES_FLOWS_BUCKET"):
         problems.append(f"PIPELINES_FLOWS_BUCKET: {settings.purpose('PIPELINES_FLOWS_BUCKET')}")
     if kind == "development":

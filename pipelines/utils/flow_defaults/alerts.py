@@ -38,6 +38,21 @@ query RecentRuns($run_id: uuid!, $limit: Int!) {
 }
 """
 
+# A run on the server (CloudFlowRunner) returns no task states with the flow's state: the
+# failed tasks' messages are read from its task runs. TriggerFailed (an upstream failed) is
+# left out, as locally.
+_FAILED_TASKS = """
+query FailedTasks($run_id: uuid!) {
+  task_run(
+    where: {
+      flow_run_id: {_eq: $run_id}
+      state: {_in: ["Failed", "TimedOut", "ValidationFailed"]}
+    }
+    order_by: {state_timestamp: asc}
+  ) { map_index state_message task { name } }
+}
+"""
+
 
 def owner_ids(path: Path | None = None) -> dict[str, dict[str, str]]:
     """The owners file: {github handle: {"discord": id, "slack": id}}; empty if absent."""
@@ -81,8 +96,32 @@ def recent_failures() -> str | None:
         for flow in answer["data"]["flow_run_by_pk"]["flow"]["flow_group"]["flows"]
         for r in flow["flow_runs"]
     ]
+    if not runs:  # the first run: nothing to compare with yet
+        return None
     failed = sum(1 for r in runs if r["state"] != "Success")
     return f"{failed} of the last {len(runs)} finished runs failed"
+
+
+def failed_task_messages(state: State) -> list[tuple[str, str]]:
+    """(task name, its message) of each task that failed in its own right."""
+    task_states = state.result if isinstance(state.result, dict) else {}
+    if task_states:  # flow.run(): the states of every task come with the flow's
+        return [
+            (str(getattr(task, "name", task)), str(task_state.message))
+            for task, task_state in task_states.items()
+            if task_state.is_failed() and not isinstance(task_state, TriggerFailed)
+        ]
+    run_id = prefect.context.get("flow_run_id")
+    if not (prefect.context.get("running_with_backend") and run_id):
+        return []
+    answer = Client().graphql(_FAILED_TASKS, variables={"run_id": run_id})
+    found = []
+    for task_run in answer["data"]["task_run"]:
+        name = task_run["task"]["name"]
+        if task_run["map_index"] >= 0:
+            name = f"{name}[{task_run['map_index']}]"
+        found.append((name, str(task_run["state_message"])))
+    return found
 
 
 def failure_text(flow: Flow, state: State, webhook: str, settings: Settings) -> str:
@@ -110,10 +149,12 @@ def failure_text(flow: Flow, state: State, webhook: str, settings: Settings) -> 
         lines.append(f"History: {history}")
     # Each failed task in its own words (e.g. dbt's error and the model's file); tasks that
     # only did not run because an upstream failed add nothing.
-    task_states = state.result if isinstance(state.result, dict) else {}
-    for task, task_state in task_states.items():
-        if task_state.is_failed() and not isinstance(task_state, TriggerFailed):
-            lines.append(f"{getattr(task, 'name', task)}: {redact(str(task_state.message))}")
+    try:
+        failed = failed_task_messages(state)
+    except Exception as error:  # the server did not answer: say so, send the rest
+        failed = [("(failed tasks)", f"not read from the server: {type(error).__name__}")]
+    for name, message in failed:
+        lines.append(f"{name}: {redact(message)}")
     return "\n".join(lines)
 
 

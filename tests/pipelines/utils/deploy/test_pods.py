@@ -13,15 +13,12 @@ Under CI=true these run and must pass; elsewhere they are skipped, naming what i
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +26,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, cloud_environment
 from tests.support import image as podman_image
-from tests.support.cluster import remove_containers
-
-FINISHED = {"Success", "Failed", "Cancelled", "Skipped", "TimedOut"}
-AGENT_LABELS = ("admin", "emd", "example")
+from tests.support.cluster import Cluster, remove_containers
 
 
 def _pod_tools_or_skip() -> None:
@@ -62,111 +56,6 @@ def flow_image() -> str:
     size = podman_image.image_size(name)
     print(f"\nflow-run image {name}: {size / 1e9:.2f} GB (base: {base}), built in {seconds:.0f} s")
     return name
-
-
-@dataclass
-class Cluster:
-    """The test server, the bucket of stored flows, and Prefect's agent in front of podman."""
-
-    server: Any
-    env: dict[str, str]  # what a developer or CD has set
-    jobs_dir: Path
-    agent: subprocess.Popen | None = None
-    agent_log: Path | None = None
-    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def start_agent(self, pod_env: dict[str, str] | None = None) -> None:
-        """`prefect agent kubernetes start`, its Kubernetes API stubbed (tests/support/cluster.py).
-
-        Args:
-            pod_env: The agent's --env: what every flow-run pod gets (here, where the
-                emulators listen), as a cluster's agent sets cluster-wide values.
-        """
-        secrets = self.jobs_dir / "secrets.json"
-        secrets.write_text(json.dumps(self.secrets))
-        options = ["--api", self.server.url, "--namespace", "default"]
-        for label in AGENT_LABELS:
-            options += ["--label", label]
-        for name, value in {
-            "STORAGE_EMULATOR_HOST": self.env["STORAGE_EMULATOR_HOST"],
-            **(pod_env or {}),
-        }.items():
-            options += ["--env", f"{name}={value}"]
-        self.agent_log = self.jobs_dir / "agent.log"
-        env = {**self.env, "PREFECT__CLOUD__API": self.server.url, "PREFECT__BACKEND": "server"}
-        env.update(podman_image.engine_env())
-        self.agent = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.cluster", str(self.jobs_dir), str(secrets),
-             "--", *options],
-            cwd=REPO_ROOT, env=env, stdout=self.agent_log.open("w"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def stop_agent(self) -> None:
-        if self.agent is not None and self.agent.poll() is None:
-            self.agent.send_signal(signal.SIGINT)  # the agent's own exit handler
-            try:
-                self.agent.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.agent.kill()
-
-    def jobs(self) -> list[dict[str, Any]]:
-        """What the agent created, oldest first."""
-        found = [json.loads(p.read_text()) for p in self.jobs_dir.glob("prefect-job-*.json")]
-        return sorted(found, key=lambda j: j.get("created", 0))
-
-    def job_of(self, run_id: str) -> dict[str, Any]:
-        for job in self.jobs():
-            if job["manifest"]["metadata"]["labels"]["prefect.io/flow_run_id"] == run_id:
-                return job
-        raise LookupError(f"no Job for flow run {run_id}:\n{self.diagnostics()}")
-
-    def wait_for(self, run_id: str, timeout: float = 300) -> dict[str, Any]:
-        """Wait for the flow run's final state on the server; the run row."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            run = self.server.flow_runs[run_id]
-            if run["state"] in FINISHED:
-                return run
-            if self.agent is not None and self.agent.poll() is not None:
-                raise AssertionError(f"the agent exited:\n{self.diagnostics()}")
-            time.sleep(0.2)
-        raise AssertionError(f"run {run_id} still {run['state']}:\n{self.diagnostics(run_id)}")
-
-    def pod_seconds(self, run_id: str) -> float:
-        """From the container's start to the run's final state on the server."""
-        job = self.job_of(run_id)
-        started = podman_image.podman(
-            "inspect", "--format", "{{.State.StartedAt}}", job["container"]
-        ).stdout.strip()
-        begun = _podman_time(started)
-        ended = self.server.flow_runs[run_id]["state_timestamp"]
-        return (ended - begun).total_seconds()
-
-    def pod_log(self, run_id: str) -> str:
-        job = self.job_of(run_id)
-        logs = podman_image.podman("logs", job["container"], check=False)
-        return logs.stdout + logs.stderr
-
-    def diagnostics(self, run_id: str | None = None) -> str:
-        parts = [f"agent log:\n{self.agent_log.read_text()[-4000:] if self.agent_log else ''}"]
-        for job in self.jobs():
-            labels = job["manifest"]["metadata"]["labels"]
-            if run_id and labels["prefect.io/flow_run_id"] != run_id:
-                continue
-            parts.append(f"job {job['manifest']['metadata']['name']}: {job.get('problems')}")
-            if job.get("container"):
-                logs = podman_image.podman("logs", job["container"], check=False)
-                parts.append((logs.stdout + logs.stderr)[-4000:])
-        return "\n".join(parts)
-
-
-def _podman_time(text: str) -> dt.datetime:
-    """podman's '2026-12-03 14:30:01.123456789 +0000 UTC' as an aware datetime."""
-    match = re.match(r"(\S+) (\d+:\d+:\d+)(?:\.(\d+))? ([+-]\d{4})", text)
-    assert match, text
-    day, clock, fraction, offset = match.groups()
-    micros = (fraction or "0")[:6].ljust(6, "0")
-    return dt.datetime.strptime(f"{day} {clock}.{micros} {offset}", "%Y-%m-%d %H:%M:%S.%f %z")
 
 
 @pytest.fixture
@@ -229,3 +118,238 @@ def test_run_cloud_test_flow_succeeds_in_its_pod(cluster: Cluster):
     assert tasks and {t["state"] for t in tasks} == {"Success"}
     assert any("param = val" in (log["message"] or "") for log in cluster.server.logs)
     report(cluster, "emd: test_flow by run_cloud", run_id)
+
+
+def register(cluster: Cluster, env: dict[str, str], cwd: Path = REPO_ROOT) -> None:
+    """`manage.py register --all`, as CD runs it."""
+    ran = subprocess.run(
+        [sys.executable, "manage.py", "register", "--all"], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+
+
+def start_run(cluster: Cluster, name: str, parameters: dict[str, Any] | None = None) -> str:
+    """A run of the newest version of `name`, created as the UI or a schedule would."""
+    from prefect import Client
+
+    versions = [f for f in cluster.server.flows.values() if f["name"] == name]
+    newest = max(versions, key=lambda f: f["version"])
+    return Client(api_server=cluster.server.url).create_flow_run(
+        flow_id=newest["id"], parameters=parameters or {}
+    )
+
+
+def count_rows(warehouse: Any, table: str) -> int:
+    ((count,),) = warehouse.rows(f"SELECT count(*) FROM `{table}`")
+    return int(count)
+
+
+def test_template_pipeline_in_dev_succeeds_with_its_materialization_in_a_second_pod(
+    cluster: Cluster, bigquery_emulator, gcs_bucket, tmp_path
+):
+    from pipelines.settings import load_settings
+    from pipelines.utils.warehouse.bigquery import BigQueryWarehouse
+
+    # What the same flow writes locally: the counts the pods must reproduce in BigQuery.
+    local = {**cluster.env, "PIPELINES_ENV": "local", "PIPELINES_DATA_DIR": str(tmp_path / "l")}
+    counts = {}
+    ran = subprocess.run(
+        [sys.executable, "manage.py", "run", "pipelines.emd.template_pipeline.flows.flow"],
+        cwd=REPO_ROOT, env=local, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    for table in ("template_pipeline.rain_per_hour", "template_pipeline.rain_per_station_day"):
+        queried = subprocess.run(
+            [sys.executable, "manage.py", "query", f"SELECT count(*) AS n FROM {table}"],
+            cwd=REPO_ROOT, env=local, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        counts[table] = int(queried.stdout.split()[-1])
+    assert (
+        counts["template_pipeline.rain_per_hour"]
+        > counts["template_pipeline.rain_per_station_day"]
+        > 0
+    )
+
+    _, lake = gcs_bucket
+    dev = {
+        **cluster.env,
+        "PIPELINES_ENV": "dev",
+        "PIPELINES_DATALAKE_BUCKET": lake,
+        "PIPELINES_BIGQUERY_PROJECT": bigquery_emulator.project,
+    }
+    register(cluster, dev)
+    cluster.start_agent(pod_env={"PIPELINES_BIGQUERY_API_ENDPOINT": bigquery_emulator.endpoint})
+    run_id = start_run(cluster, "emd: template_pipeline")
+
+    run = cluster.wait_for(run_id, timeout=600)
+
+    assert run["state"] == "Success", cluster.diagnostics(run_id)
+    (child,) = [r for r in cluster.server.flow_runs.values() if r["id"] != run_id]
+    assert cluster.server.flows[child["flow_id"]]["name"] == "emd: materialize"
+    assert child["state"] == "Success", cluster.diagnostics(child["id"])
+    assert cluster.job_of(child["id"])["container"] != cluster.job_of(run_id)["container"]
+    environment = {e["name"]: e.get("value") for e in _container(cluster.job_of(run_id))["env"]}
+    assert environment["PIPELINES_ENV"] == "dev"
+    warehouse = BigQueryWarehouse(
+        load_settings(
+            {**dev, "PIPELINES_BIGQUERY_API_ENDPOINT": bigquery_emulator.endpoint}, root=tmp_path
+        )
+    )
+    # Loaded by the first pod, built by dbt in the second (dev models go to <dataset>_dev).
+    assert (
+        count_rows(warehouse, "template_pipeline.rain_per_hour")
+        == counts["template_pipeline.rain_per_hour"]
+    )
+    assert (
+        count_rows(warehouse, "template_pipeline_dev.rain_per_station_day")
+        == counts["template_pipeline.rain_per_station_day"]
+    )
+    report(cluster, "emd: template_pipeline (dev)", run_id)
+    report(cluster, "emd: materialize, its child", child["id"])
+
+
+def _container(job: dict[str, Any]) -> dict[str, Any]:
+    return job["manifest"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_a_flow_changed_and_registered_again_runs_its_new_code_in_the_next_pod(
+    cluster: Cluster, repo_copy: Path
+):
+    cluster.start_agent()
+    register(cluster, cluster.env, cwd=repo_copy)
+    first = start_run(cluster, "emd: test_flow", {"param": "val"})
+    assert cluster.wait_for(first)["state"] == "Success", cluster.diagnostics(first)
+    edit(
+        repo_copy / "pipelines/emd/test_flow/tasks.py",
+        '.info("param = %s", text)',
+        '.info("param, as changed = %s", text)',
+    )
+    register(cluster, cluster.env, cwd=repo_copy)
+    versions = sorted(
+        f["version"] for f in cluster.server.flows.values() if f["name"] == "emd: test_flow"
+    )
+    assert versions == [1, 2]
+
+    second = start_run(cluster, "emd: test_flow", {"param": "val"})
+
+    assert cluster.wait_for(second)["state"] == "Success", cluster.diagnostics(second)
+    assert "param = val" in cluster.pod_log(first)
+    assert "param, as changed = val" in cluster.pod_log(second)
+    assert "param = val" not in cluster.pod_log(second)
+    report(cluster, "emd: test_flow, changed and registered again", second)
+
+
+@pytest.fixture
+def alert_receiver():
+    """A local webhook that keeps every JSON body it is sent."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/pods-test-token", received
+    server.shutdown()
+
+
+def test_a_failing_flows_pod_ends_failed_and_its_alert_reaches_the_webhook(
+    cluster: Cluster, repo_copy: Path, alert_receiver
+):
+    url, received = alert_receiver
+    edit(
+        repo_copy / "pipelines/emd/test_flow/tasks.py",
+        "    text = str(param)\n",
+        "    text = str(param)\n    raise ValueError(f'the source is down for {text}')\n",
+    )
+    # The webhook's path is its token: it reaches the pods through their Secret only.
+    cluster.secrets["pipelines-env"] = {"PIPELINES_FAILURE_WEBHOOK_URL": url}
+    register(cluster, {**cluster.env, "PIPELINES_K8S_SECRET_NAME": "pipelines-env"}, repo_copy)
+    cluster.start_agent()
+    run_id = start_run(cluster, "emd: test_flow", {"param": "val"})
+
+    run = cluster.wait_for(run_id)
+
+    assert run["state"] == "Failed", cluster.diagnostics(run_id)
+    deadline = time.monotonic() + 30
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(received) == 1, received
+    alert = json.dumps(received[0])
+    assert "emd: test_flow" in alert and "the source is down for val" in alert
+    assert "pods-test-token" not in cluster.pod_log(run_id)
+    report(cluster, "emd: test_flow, failing", run_id)
+
+
+def test_a_dump_reads_its_vault_secret_inside_the_pod_and_logs_no_password(
+    cluster: Cluster, repo_copy: Path, openbao, postgres_url
+):
+    from tests.conftest import connect_postgres
+
+    password = f"pod-S3cret-{os.urandom(4).hex()}"
+    table = f"pod_source_{os.urandom(3).hex()}"
+    with connect_postgres() as conn:
+        conn.execute(f"CREATE TABLE {table} (id int, name text)")
+        conn.execute(f"INSERT INTO {table} VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    url = f"postgresql://postgres:{password}@127.0.0.1:5432/test"  # trust auth: accepted
+    openbao.client().secrets.kv.v2.create_or_update_secret(
+        path="pipelines/emd/pod_db", secret={"url": url}, mount_point="secret"
+    )
+    flows = repo_copy / "pipelines/emd/test_flow/flows.py"
+    flows.write_text(
+        flows.read_text()
+        + "\n\nfrom pipelines.utils.dump_db import create_dump_db_flow  # noqa: E402\n\n"
+        + 'dump = create_dump_db_flow("emd: pod_dump", org="emd")\n'
+    )
+    register(
+        cluster,
+        {
+            **cluster.env,
+            "PIPELINES_SECRETS_BACKEND": "vault",
+            "PIPELINES_VAULT_ADDR": openbao.address,
+            "PIPELINES_VAULT_PREFIX": "pipelines/",
+            "PIPELINES_POD_VAULT_AUTH": "token",
+            "PIPELINES_K8S_SECRET_NAME": "pipelines-env",
+            "PIPELINES_DB_POD": "secret:emd/pod_db",
+        },
+        repo_copy,
+    )
+    cluster.secrets["pipelines-env"] = {"PIPELINES_VAULT_TOKEN": openbao.root_token}
+    cluster.start_agent()
+    try:
+        run_id = start_run(
+            cluster,
+            "emd: pod_dump",
+            {"connection": "pod", "dataset_id": "pods", "table_id": "source", "table": table},
+        )
+        run = cluster.wait_for(run_id)
+    finally:
+        with connect_postgres() as conn:
+            conn.execute(f"DROP TABLE {table}")
+
+    assert run["state"] == "Success", cluster.diagnostics(run_id)
+    environment = {e["name"]: e.get("value") for e in _container(cluster.job_of(run_id))["env"]}
+    assert environment["PIPELINES_DB_POD"] == "secret:emd/pod_db"
+    assert environment["PIPELINES_VAULT_AUTH"] == "token"
+    logged = "\n".join(str(log["message"]) for log in cluster.server.logs)
+    assert "Dumped 3 rows in 1 partition(s)" in logged, logged[-3000:]
+    everything = logged + cluster.pod_log(run_id) + cluster.agent_log.read_text()
+    everything += json.dumps(cluster.jobs())
+    assert password not in everything
+    report(cluster, "emd: pod_dump, its connection a Vault secret", run_id)

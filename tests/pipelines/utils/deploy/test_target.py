@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from pipelines.settings import SettingsError, load_settings
-from pipelines.utils.deploy.target import Target, build_target, check_target
+from pipelines.utils.deploy.target import Target, build_target, check_target, target_problems
 
 CLOUD = {
     "PREFECT__BACKEND": "server",
@@ -83,3 +83,35 @@ def test_pods_get_where_things_are_and_secret_references_never_secrets(tmp_path)
     assert container == {"name": "flow", "envFrom": [{"secretRef": {"name": "pipelines-env"}}]}
     stored = str(deployed.serialize())
     assert "plain-password" not in stored and "hvs.root-token-of-ci" not in stored
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"PIPELINES_POD_VAULT_AUTH": "password"}, "PIPELINES_POD_VAULT_AUTH='password': must be"),
+        (
+            {"PIPELINES_POD_VAULT_AUTH": "token", "PIPELINES_SECRETS_BACKEND": "vault"},
+            "PIPELINES_K8S_SECRET_NAME: PIPELINES_POD_VAULT_AUTH=token means the pods read",
+        ),
+    ],
+)
+def test_how_pods_log_in_to_vault_is_checked_before_anything_is_deployed(tmp_path, values, problem):
+    settings = load_settings({**CLOUD, "PIPELINES_FLOW_IMAGE": "img:3", **values}, root=tmp_path)
+    assert any(p.startswith(problem) for p in target_problems("production", settings))
+
+
+def test_pods_log_in_with_a_token_from_their_secret_when_told(tmp_path):
+    values = {
+        **CLOUD,
+        "PIPELINES_FLOW_IMAGE": "img:3",
+        "PIPELINES_SECRETS_BACKEND": "vault",
+        "PIPELINES_VAULT_AUTH": "token",
+        "PIPELINES_VAULT_TOKEN": "hvs.of-the-person-registering",
+        "PIPELINES_POD_VAULT_AUTH": "token",
+        "PIPELINES_K8S_SECRET_NAME": "pipelines-env",
+    }
+    settings = load_settings(values, root=tmp_path)
+    assert not [p for p in target_problems("production", settings) if "VAULT" in p]
+    env = dict(build_target("production", settings, tag="deps-1").env)
+    assert env["PIPELINES_VAULT_AUTH"] == "token"
+    assert "PIPELINES_VAULT_TOKEN" not in env  # the pods' own comes from their Secret
