@@ -13,7 +13,7 @@ DEPS := pyproject.toml $(LOCK) $(DEV_LOCK)
 BQ_VENV := .venv-bqemulator
 BQ_STAMP := $(BQ_VENV)/.installed
 
-.PHONY: install lock run test lint format check catalog bench bench-dump image register clean
+.PHONY: install lock run test lint format check catalog bench bench-dump bench-pods image register clean
 
 $(STAMP): $(DEPS)
 	@if [ -z "$(PYTHON_BIN)" ]; then \
@@ -86,6 +86,9 @@ bench-dump: $(STAMP) ## dump_db vs the native clients, partitioned files, dump_u
 # default <PIPELINES_IMAGE_REPOSITORY or localhost/pipelines>:<manage.py image-tag>. With
 # PIP_CERT set (pip trusting a proxy's CA), podman mounts that bundle over pip's own for the
 # build only: the image keeps its own.
+bench-pods: $(STAMP) $(BQ_STAMP) ## the image's size; a flow's pod run against run_local (podman)
+	$(PY) bench/pods.py
+
 IMAGE_REPOSITORY ?= $(or $(PIPELINES_IMAGE_REPOSITORY),localhost/pipelines)
 IMAGE_ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; elif command -v podman >/dev/null; then echo podman; fi)
 PIP_CERTIFI := /usr/local/lib/python3.11/site-packages/pip/_vendor/certifi/cacert.pem

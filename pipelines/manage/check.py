@@ -12,8 +12,9 @@ from pathlib import Path
 
 from pipelines.manage.discover import Repo, unaggregated
 from pipelines.manage.inventory import RepoFlows, load_repo_flows
-from pipelines.manage.manifests import flow_manifest_problems
+from pipelines.manage.manifests import ManifestWorker, flow_manifest_problems
 from pipelines.manage.serializer import Serializer
+from pipelines.utils.deploy.graph import ModuleGraph
 
 # What dbt parse reads under queries/ (not what it writes).
 _DBT_OUTPUTS = {"target", "logs", "dbt_packages"}
@@ -34,6 +35,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
     from pipelines.utils.flow_defaults import PipelineFlow, org_label
 
     dbt_result = start_dbt_problems(repo)  # in another process, while flows are checked
+    manifests = ManifestWorker()  # another process: Kubernetes' client takes a second to load
     problems = unaggregated(repo)
     if loaded is None:
         loaded = load_repo_flows(repo)
@@ -90,36 +92,32 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
                 f"flow name {name!r} is used {len(modules)} times ({', '.join(modules)}); "
                 f"flow names must be unique across the repo"
             )
-    problems += frozen_problems(repo, loaded.flows)
-    problems += image_problems(repo, loaded.flows)
-    problems += flow_manifest_problems(loaded.flows)
+    graph = ModuleGraph.build(repo.root)
+    problems += frozen_problems(repo, loaded.flows, graph)
+    problems += image_problems(repo, loaded.flows, graph)
+    problems += flow_manifest_problems(loaded.flows, manifests)
     problems += dbt_result()
     return len(loaded.flows), problems
 
 
-def image_problems(repo: Repo, flows: list) -> list[str]:
+def image_problems(repo: Repo, flows: list, graph: ModuleGraph) -> list[str]:
     """What the flow-run image would lack: lock files out of step with pyproject.toml, and
     third-party modules the flows' code imports that the image does not install."""
     from pipelines.manage.lock import image_import_problems, lock_problems
-    from pipelines.utils.deploy.graph import ModuleGraph
 
-    graph = ModuleGraph.build(repo.root)
-    files = [path for module, _ in flows for path in graph.closure_files(module)]
-    return lock_problems(repo.root) + image_import_problems(repo.root, files)
+    modules = sorted({module for module, _ in flows})
+    return lock_problems(repo.root) + image_import_problems(repo.root, graph, modules)
 
 
-def frozen_problems(repo: Repo, flows: list) -> list[str]:
+def frozen_problems(repo: Repo, flows: list, graph: ModuleGraph) -> list[str]:
     """Values computed from the clock at import time in the orgs' code, with the flows
     whose code runs them (a Parameter default or task argument would freeze at registration)."""
     from pipelines.manage.frozen import frozen_calls
-    from pipelines.utils.deploy.graph import ModuleGraph
 
-    graph = None  # parsed only to name the flows of a frozen value
     problems = []
     for org in repo.orgs():
         for path in sorted((repo.package / org).rglob("*.py")):
             for found in frozen_calls(path):
-                graph = graph or ModuleGraph.build(repo.root)
                 owners = graph.owners(path)
                 names = sorted(
                     {flow.name for module, flow in flows if owners & graph.closure(module)}

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.utils.deploy.graph import ModuleGraph
 
 # What the flow-run image installs (the runtime dependencies and every extra), and what the
 # project's virtualenv installs (the same pins plus the CLI, CD and test tools).
@@ -92,39 +98,72 @@ def imported_top_levels(path: Path) -> dict[str, int]:
     return found
 
 
-def image_import_problems(root: Path, files: list[Path]) -> list[str]:
+def image_import_problems(root: Path, graph: ModuleGraph, modules: list[str]) -> list[str]:
     """Modules the flows' code imports that the flow-run image does not install.
 
-    Each third-party import in a flow's code closure is mapped to the distribution that
-    provides it here, which must be pinned in requirements.lock: a lazy import inside a task
-    would otherwise fail only in the pod, at run time.
+    Each third-party import in the code closure of `modules` (the flows' modules) is mapped
+    to the distribution that provides it here, which must be pinned in requirements.lock: a
+    lazy import inside a task would otherwise fail only in the pod, at run time.
     """
     import sys
-    from importlib.metadata import packages_distributions
 
     lock = root / RUNTIME_LOCK
     if not lock.is_file():
         return []  # lock_problems names it
     pinned = read_pins(lock.read_text(encoding="utf-8"))
-    providers = packages_distributions()
+    closure = sorted({m for module in modules for m in graph.closure(module)})
+    providers: dict[str, list[str]] | None = None
     problems = []
-    for path in sorted(set(files)):
-        if path.suffix != ".py":
-            continue
-        for name, line in sorted(imported_top_levels(path).items(), key=lambda item: item[1]):
-            if name in sys.stdlib_module_names or name == "pipelines" or name == "__future__":
+    for module in closure:
+        for name in sorted(graph.external.get(module, ())):
+            if name in sys.stdlib_module_names or name == "__future__":
                 continue
-            where = f"{path.relative_to(root)}:{line}"
+            providers = providers if providers is not None else installed_providers(root)
             dists = providers.get(name)
+            if dists and any(canonical(d) in pinned for d in dists):
+                continue
+            path = graph.files[module]
+            line = imported_top_levels(path).get(name, 1)
+            where = f"{path.relative_to(root)}:{line}"
             if not dists:
                 problems.append(
                     f"{where}: imports {name}, which no installed distribution provides; add "
                     f"its distribution to pyproject.toml's dependencies and run `make lock`."
                 )
-            elif not any(canonical(d) in pinned for d in dists):
+            else:
                 problems.append(
                     f"{where}: imports {name} ({', '.join(sorted(set(dists)))}), which the "
                     f"flow-run image does not install ({RUNTIME_LOCK}): add it to "
                     "pyproject.toml's dependencies (or an extra) and run `make lock`."
                 )
     return problems
+
+
+def installed_providers(root: Path) -> dict[str, list[str]]:
+    """importlib.metadata.packages_distributions(), remembered in .pipelines-cache/ for the
+    set of installed distributions (a full scan reads every RECORD: half a second)."""
+    import hashlib
+    import json
+    import sys
+    from importlib.metadata import packages_distributions
+
+    listing = sorted(
+        entry
+        for folder in sys.path
+        if os.path.isdir(folder)
+        for entry in os.listdir(folder)
+        if entry.endswith((".dist-info", ".egg-info"))
+    )
+    key = hashlib.sha256("\n".join([sys.prefix, *listing]).encode()).hexdigest()
+    cache = root / ".pipelines-cache" / "providers.json"
+    try:
+        known = json.loads(cache.read_text())
+        if known.get("key") == key:
+            return dict(known["providers"])
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    providers = {name: list(dists) for name, dists in packages_distributions().items()}
+    with contextlib.suppress(OSError):  # a read-only checkout still gets its answer
+        cache.parent.mkdir(exist_ok=True)
+        cache.write_text(json.dumps({"key": key, "providers": providers}))
+    return providers

@@ -41,7 +41,7 @@ def _agent() -> Any:
 def job_manifest(flow: Flow, target: Target) -> dict[str, Any]:
     """The Job Prefect 1.4.1's KubernetesAgent creates for a run of `flow` deployed to `target`
     (its generate_job_spec, on the run config deployment_copy gives the version)."""
-    return _job_from_run_config(_run_config(flow, target), target.bucket)
+    return _job_from_run_config(_run_config(flow, target))
 
 
 def _run_config(flow: Flow, target: Target) -> dict[str, Any]:
@@ -52,11 +52,11 @@ def _run_config(flow: Flow, target: Target) -> dict[str, Any]:
     return dict(RunConfigSchema().dump(deployed_run_config(flow, target)))
 
 
-def _job_from_run_config(run_config: dict[str, Any], bucket: str) -> dict[str, Any]:
+def _job_from_run_config(run_config: dict[str, Any]) -> dict[str, Any]:
     import copy
 
     from prefect.serialization.storage import StorageSchema
-    from prefect.storage import GCS
+    from prefect.storage import Module
     from prefect.utilities.graphql import GraphQLResult
 
     flow_run = GraphQLResult(
@@ -68,7 +68,9 @@ def _job_from_run_config(run_config: dict[str, Any], bucket: str) -> dict[str, A
                 "id": str(uuid.uuid4()),
                 "name": "check",
                 "run_config": run_config,
-                "storage": StorageSchema().dump(GCS(bucket=bucket)),
+                # Only Docker storage changes a Job (its image); a cheap stand-in for GCS,
+                # whose client alone takes a second to import.
+                "storage": StorageSchema().dump(Module("pipelines")),
                 "core_version": "1.4.1",
                 "environment": None,
             },
@@ -167,24 +169,79 @@ def check_target() -> Target:
     )
 
 
-def flow_manifest_problems(flows: list[tuple[str, Flow]]) -> list[str]:
-    """One line per flow whose Job would not validate, or whose resources do not parse."""
+class ManifestWorker:
+    """Makes and validates Jobs in a process of its own, started before the flows are
+    imported: Kubernetes' client (which Prefect's agent loads) and the schemas load there,
+    on the other core, while this process imports the flows."""
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.manage.manifests", "--worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def problems(self, run_configs: list[dict[str, Any]]) -> list[list[str]]:
+        """The problems of each run config's Job, in order."""
+        import json
+
+        out, err = self.child.communicate(json.dumps(run_configs), timeout=600)
+        if self.child.returncode != 0:
+            last = (err.strip().splitlines() or ["(no output)"])[-1]
+            raise RuntimeError(f"the Job check's process failed: {last}")
+        return [list(found) for found in json.loads(out)]
+
+    def close(self) -> None:
+        if self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+
+
+def _worker() -> None:
+    """Read run configs (JSON) from stdin, print each one's Job problems (JSON)."""
     import json
+    import sys
+
+    _agent()  # loaded while the caller imports its flows
+    _validators()
+    run_configs = json.loads(sys.stdin.read())
+    print(json.dumps([manifest_problems(_job_from_run_config(rc)) for rc in run_configs]))
+
+
+def flow_manifest_problems(
+    flows: list[tuple[str, Flow]], worker: ManifestWorker | None = None
+) -> list[str]:
+    """One line per flow whose Job would not validate, or whose resources do not parse.
+
+    Args:
+        flows: (module, flow) pairs.
+        worker: Where Jobs are made and validated; None: in this process.
+    """
+    import json
+    from importlib.util import find_spec
+
+    from prefect.serialization.run_config import RunConfigSchema
 
     from pipelines.errors import ResourceError
+    from pipelines.utils.deploy.deployment import deployed_run_config
     from pipelines.utils.flow_defaults.resources import check_resources
 
-    try:
-        import kubernetes  # noqa: F401  (KubernetesAgent needs it)
-        import kubernetes_validate  # noqa: F401
-    except ImportError as error:
+    missing = [name for name in ("kubernetes", "kubernetes_validate") if find_spec(name) is None]
+    if missing:
+        if worker:
+            worker.close()
         return [
-            f"the Job manifests cannot be checked: {error.name} is not installed "
-            "(make install installs it)"
+            f"the Job manifests cannot be checked: {', '.join(missing)} not installed "
+            "(make install installs them)"
         ]
     target = check_target()
     problems: list[str] = []
-    seen: dict[str, list[str]] = {}
+    # The Job depends on the flow only through its own run config and org: each distinct
+    # pair is deployed, serialized and validated once.
+    configs: dict[str, dict[str, Any]] = {}
+    by_flow: list[tuple[str, str]] = []
     for module, flow in flows:
         where = f"{module}: flow {flow.name!r}"
         own = flow.run_config
@@ -198,14 +255,37 @@ def flow_manifest_problems(flows: list[tuple[str, Flow]]) -> list[str]:
         except ResourceError as error:
             problems.append(f"{where}: {error}")
             continue
-        try:
-            # The Job depends on the flow only through its run config: made once per config.
-            run_config = _run_config(flow, target)
-            key = json.dumps(run_config, sort_keys=True)
-            if key not in seen:
-                seen[key] = manifest_problems(_job_from_run_config(run_config, target.bucket))
-        except Exception as error:  # the agent itself cannot make the Job
-            problems.append(f"{where}: its Kubernetes Job cannot be made: {error}")
-            continue
-        problems += [f"{where}: its Kubernetes Job is invalid: {p}" for p in seen[key]]
+        key = json.dumps(
+            [
+                type(own).__name__,
+                vars(own) if own is not None else None,
+                getattr(flow, "org", None),
+            ],
+            sort_keys=True,
+            default=lambda value: sorted(value) if isinstance(value, set) else repr(value),
+        )
+        if key not in configs:
+            try:
+                configs[key] = dict(RunConfigSchema().dump(deployed_run_config(flow, target)))
+            except Exception as error:  # its run config cannot be deployed or serialized
+                problems.append(f"{where}: its Kubernetes Job cannot be made: {error}")
+                continue
+        by_flow.append((where, key))
+    keys = list(configs)
+    try:
+        if worker is not None:
+            found = dict(zip(keys, worker.problems([configs[k] for k in keys]), strict=True))
+        else:
+            found = {k: manifest_problems(_job_from_run_config(configs[k])) for k in keys}
+    except Exception as error:  # the agent itself cannot make the Jobs
+        return [*problems, f"the Kubernetes Jobs cannot be made: {type(error).__name__}: {error}"]
+    for where, key in by_flow:
+        problems += [f"{where}: its Kubernetes Job is invalid: {p}" for p in found[key]]
     return problems
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--worker"]:
+        _worker()

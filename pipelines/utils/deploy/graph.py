@@ -50,6 +50,9 @@ class ModuleGraph:
     unresolved: dict[str, set[str]] = field(default_factory=dict)
     data_files: dict[str, set[Path]] = field(default_factory=dict)  # module -> non-.py files
     errors: dict[str, str] = field(default_factory=dict)  # module -> syntax error
+    # Top-level names of the modules outside the package each module imports (anywhere in
+    # it: functions and try blocks too), e.g. {"pandas", "os"}: what the image must provide.
+    external: dict[str, set[str]] = field(default_factory=dict)
     _digests: dict[Path, bytes] = field(default_factory=dict, repr=False)
     _closure_hashes: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -101,8 +104,11 @@ class ModuleGraph:
         package = module if is_package else module.rpartition(".")[0]
         found: set[str] = set()
         missing: set[str] = set()
+        outside: set[str] = set()
 
         def name(dotted: str) -> None:
+            if dotted and dotted.partition(".")[0] != PACKAGE:
+                outside.add(dotted.partition(".")[0])
             if dotted == PACKAGE or dotted.startswith(PACKAGE + "."):
                 target = self._target(dotted)
                 found.update(target)
@@ -116,6 +122,8 @@ class ModuleGraph:
                 _, imported, level, names = fact
                 base = _absolute(imported, level, package)
                 if not base.startswith(PACKAGE):
+                    if not level and base:
+                        outside.add(base.partition(".")[0])
                     continue
                 submodules = [f"{base}.{alias}" for alias in names]
                 if self.is_org(base):
@@ -135,6 +143,7 @@ class ModuleGraph:
                 name(_absolute(text[level:], level, package) if level else text)
         found.discard(module)
         self.imports[module] = found
+        self.external[module] = outside
         if missing:
             self.unresolved[module] = missing
 

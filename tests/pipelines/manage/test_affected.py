@@ -288,7 +288,7 @@ def test_importing_a_sibling_project_through_the_org_does_not_tie_to_the_whole_o
         ("pyproject.toml", "[project]", "# a comment\n[project]"),
         ("pyproject.toml", "line-length = 100", "line-length = 99"),
         ("requirements.lock", "    # via", "    # via a comment\n    # via"),
-        ("Dockerfile", "FROM python", "# why this base image\nFROM python"),
+        ("Dockerfile", "FROM docker.io", "# why this base image\nFROM docker.io"),
     ],
 )
 def test_comments_and_tool_settings_in_image_files_affect_no_flow(git_repo: Path, path, old, new):

@@ -63,3 +63,16 @@ def test_a_checkout_that_cannot_be_written_still_gets_its_graph(repo_copy: Path)
     graph = ModuleGraph.build(repo_copy)
 
     assert shape(graph) == shape(ModuleGraph.build(repo_copy, cache=False))
+
+
+def test_modules_outside_the_package_are_recorded_wherever_they_are_imported(repo_copy):
+    tasks = repo_copy / "pipelines/emd/test_flow/tasks.py"
+    tasks.write_text(
+        tasks.read_text()
+        + "\n\ndef later():\n    import yaml\n    from google.cloud import storage\n"
+        + "    from . import constants\n    return yaml, storage, constants\n"
+    )
+    graph = ModuleGraph.build(repo_copy, cache=False)
+    found = graph.external["pipelines.emd.test_flow.tasks"]
+    assert {"yaml", "google", "prefect"} <= found
+    assert "pipelines" not in found and "constants" not in found
