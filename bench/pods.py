@@ -99,7 +99,7 @@ def main() -> None:
                     locals_.append(local_run(env))
             finally:
                 cluster.stop_agent()
-                remove_containers()
+                remove_containers(jobs)
     finally:
         gcs.stop()
     print(f"emd: test_flow in its pod, container start -> final state: {spread(pods)}")

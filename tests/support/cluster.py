@@ -29,19 +29,22 @@ from typing import Any
 from pipelines.manage.manifests import manifest_problems
 from tests.support.image import REPO_ROOT, engine_env, podman
 
-# Every container a test started carries this label, so a test can remove its own.
-LABEL = "pipelines.test/job"
+# Every container carries its cluster's jobs folder as this label, so a test removes its own
+# containers only (another test session may be running its pods at the same time).
+LABEL = "pipelines.test/jobs"
 FINISHED = {"Success", "Failed", "Cancelled", "Skipped", "TimedOut"}
 AGENT_LABELS = ("admin", "emd", "example")
 
 
-def container_command(manifest: dict[str, Any], secrets: dict[str, dict[str, str]]) -> list[str]:
+def container_command(
+    manifest: dict[str, Any], secrets: dict[str, dict[str, str]], jobs_dir: Path
+) -> list[str]:
     """`podman run` for the Job's first container, as the kubelet would start it."""
     name = manifest["metadata"]["name"]
     pod = manifest["spec"]["template"]["spec"]
     container = pod["containers"][0]
     command = ["podman", "run", "--detach", "--network=host", "--name", name]
-    command += ["--label", f"{LABEL}={name}", "--pull=never"]
+    command += ["--label", f"{LABEL}={jobs_dir}", "--pull=never"]
     for source in container.get("envFrom", []):
         secret = source["secretRef"]["name"]
         if secret not in secrets:  # the kubelet would leave the pod in CreateContainerConfigError
@@ -81,7 +84,7 @@ class StubKubernetesApi:
         if problems:  # the API server answers 422 Unprocessable Entity
             (self.jobs_dir / f"{name}.json").write_text(json.dumps(record, indent=1))
             raise ApiException(status=422, reason="; ".join(problems))
-        command = container_command(body, self.secrets)
+        command = container_command(body, self.secrets, self.jobs_dir)
         record["created"] = time.time()
         started = subprocess.run(command, env=engine_env(), capture_output=True, text=True)
         record["container"] = started.stdout.strip()
@@ -160,11 +163,17 @@ class Cluster:
         raise LookupError(f"no Job for flow run {run_id}:\n{self.diagnostics()}")
 
     def wait_for(self, run_id: str, timeout: float = 300) -> dict[str, Any]:
-        """Wait for the flow run's final state on the server; the run row."""
+        """Wait for the flow run's final state on the server and its pod's end; the run row."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             run = self.server.flow_runs[run_id]
             if run["state"] in FINISHED:
+                # The pod ships its last logs as it exits: wait for its container to end.
+                container = self.job_of(run_id).get("container")
+                if container:
+                    podman(
+                        "wait", container, check=False, timeout=max(1, deadline - time.monotonic())
+                    )
                 return run
             if self.agent is not None and self.agent.poll() is not None:
                 raise AssertionError(f"the agent exited:\n{self.diagnostics()}")
@@ -213,10 +222,10 @@ def _podman_time(text: str) -> dt.datetime:
     return dt.datetime.strptime(f"{day} {clock}.{micros} {offset}", "%Y-%m-%d %H:%M:%S.%f %z")
 
 
-def remove_containers() -> None:
-    """Remove every container a pod test started."""
+def remove_containers(jobs_dir: Path) -> None:
+    """Remove every container the cluster of this jobs folder started."""
     listed = subprocess.run(
-        ["podman", "ps", "-aq", "--filter", f"label={LABEL}"],
+        ["podman", "ps", "-aq", "--filter", f"label={LABEL}={jobs_dir}"],
         env=engine_env(),
         capture_output=True,
         text=True,

@@ -74,7 +74,7 @@ def cluster(flow_image, gcs_emulator, tmp_path):
             yield found
         finally:
             found.stop_agent()
-            remove_containers()
+            remove_containers(found.jobs_dir)
 
 
 def report(cluster: Cluster, scenario: str, run_id: str) -> None:
@@ -353,3 +353,27 @@ def test_a_dump_reads_its_vault_secret_inside_the_pod_and_logs_no_password(
     everything += json.dumps(cluster.jobs())
     assert password not in everything
     report(cluster, "emd: pod_dump, its connection a Vault secret", run_id)
+
+
+INSTALLED = """
+import json, importlib.metadata as m, importlib.util, os, shutil
+print(json.dumps({
+    "uid": os.getuid(),
+    "dists": {d.metadata["Name"]: d.version for d in m.distributions()},
+    "pipelines": importlib.util.find_spec("pipelines") is not None,
+    "compilers": [c for c in ("gcc", "cc", "x86_64-linux-gnu-gcc-12") if shutil.which(c)],
+}))
+"""
+
+
+def test_the_image_holds_exactly_the_lock_no_repo_code_no_compiler_and_no_root(flow_image):
+    from pipelines.manage.lock import canonical, read_pins
+
+    ran = podman_image.podman("run", "--rm", flow_image, "python", "-c", INSTALLED)
+    found = json.loads(ran.stdout)
+    pins = read_pins((REPO_ROOT / "requirements.lock").read_text())
+    venv = {canonical(name): version for name, version in found["dists"].items()}
+    assert venv == pins  # the venv holds the lock, every pin at its version, nothing else
+    assert found["uid"] == 1000
+    assert found["pipelines"] is False
+    assert found["compilers"] == []
