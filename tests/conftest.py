@@ -244,12 +244,15 @@ def mariadb_url() -> str:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Say how many GraphQL documents the Prefect test server held to the real schema, and
-    what the dump type matrix found."""
+    """Say how many GraphQL documents the Prefect test server held to the real schema, what
+    the dump type matrix found, and how each pod run ended."""
+    from tests.support.cluster import REPORTED
     from tests.support.prefect_server import VALIDATION
     from tests.support.type_matrix import summary_lines
 
     for line in summary_lines():
+        terminalreporter.write_line(line)
+    for line in REPORTED:
         terminalreporter.write_line(line)
     if VALIDATION["validated"]:
         terminalreporter.write_line(

@@ -34,6 +34,8 @@ from tests.support.image import REPO_ROOT, engine_env, podman
 LABEL = "pipelines.test/jobs"
 FINISHED = {"Success", "Failed", "Cancelled", "Skipped", "TimedOut"}
 AGENT_LABELS = ("admin", "emd", "example")
+# One line per pod run a test reported, printed at the end of the test session.
+REPORTED: list[str] = []
 
 
 def container_command(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.deploy.target import Target
@@ -40,5 +43,21 @@ def version_digest(
     """
     digest = graph.hash_closure(module)
     digest.update(dependencies.encode())
+    digest.update(recipe_digest())
     digest.update(json.dumps([name, asdict(target)], sort_keys=True).encode())
     return digest.hexdigest()
+
+
+# The code that decides what a stored version is (its run config, the pickle, the loader that
+# reads it in the pod): a change to any of them gives every flow a new version, so a fix to
+# the stored format reaches flows whose own code did not change.
+_RECIPE = ("deployment.py", "bundle.py", "loader.py")
+
+
+@functools.cache
+def recipe_digest() -> bytes:
+    """SHA-256 of the deployment recipe's source files."""
+    digest = hashlib.sha256()
+    for name in _RECIPE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.digest()

@@ -80,3 +80,14 @@ def test_the_isolated_interpreter_really_cannot_import_pipelines(tmp_path: Path)
     ran = run_without_repo("import pipelines", cwd=REPO_ROOT, env=dict(os.environ))
     assert ran.returncode == 1
     assert "No module named 'pipelines'" in ran.stderr
+
+
+def test_a_change_to_the_deployment_recipe_gives_every_flow_a_new_key(monkeypatch):
+    from pipelines.emd.test_flow.flows import flow
+    from pipelines.utils.deploy import keys
+
+    graph = ModuleGraph.build(REPO_ROOT, cache=False)
+    before = deployment_copy(flow, TARGET, graph).key
+    assert deployment_copy(flow, TARGET, graph).key == before
+    monkeypatch.setattr(keys, "recipe_digest", lambda: b"a fixed loader")
+    assert deployment_copy(flow, TARGET, graph).key != before

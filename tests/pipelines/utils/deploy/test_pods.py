@@ -26,7 +26,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, cloud_environment
 from tests.support import image as podman_image
-from tests.support.cluster import Cluster, remove_containers
+from tests.support.cluster import REPORTED, Cluster, remove_containers
 
 
 def _pod_tools_or_skip() -> None:
@@ -54,7 +54,10 @@ def flow_image() -> str:
     name = f"localhost/pipelines:{tag}"
     seconds = podman_image.build_image(name)
     size = podman_image.image_size(name)
-    print(f"\nflow-run image {name}: {size / 1e9:.2f} GB (base: {base}), built in {seconds:.0f} s")
+    REPORTED.append(
+        f"pod: flow-run image {name}: {size / 1e9:.2f} GB (base image: {base}), "
+        f"make image {seconds:.0f} s"
+    )
     return name
 
 
@@ -78,9 +81,13 @@ def cluster(flow_image, gcs_emulator, tmp_path):
 
 
 def report(cluster: Cluster, scenario: str, run_id: str) -> None:
+    """The run's final state and its pod's time, in the session's summary."""
     run = cluster.server.flow_runs[run_id]
     seconds = cluster.pod_seconds(run_id)
-    print(f"\npod: {scenario}: {run['state']} ({run['state_message']}), {seconds:.1f} s in its pod")
+    REPORTED.append(
+        f"pod: {scenario}: {run['state']} ({run['state_message']}); {seconds:.1f} s from its "
+        "container's start to that state"
+    )
 
 
 RUN_CLOUD = """\
