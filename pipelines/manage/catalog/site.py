@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
 import sys
 import tempfile
@@ -21,6 +23,9 @@ from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 
 STATIC = ("catalog.css", "catalog.js")
+# Written into every catalog folder: the files of that build. A folder without it, or holding
+# files it does not list, is not the catalog's to replace.
+MARKER = ".pipelines-catalog.json"
 COLLISION = 2  # runs starting in the same minute
 
 
@@ -115,6 +120,44 @@ def _revision(repo: Repo) -> str:
     return (git(repo.root, "log", "-1", "--format=%h (%cs)") or "").strip() or "a tree outside git"
 
 
+def check_output(output: Path) -> None:
+    """Refuse a folder the catalog may not replace: a file, or a non-empty folder it did not
+    make, or its own folder holding files it did not write (a user's notes, a checkout).
+
+    Raises:
+        CliError: Naming the folder (and a file not the catalog's); nothing is changed.
+    """
+    if not output.exists() and not output.is_symlink():
+        return
+    if not output.is_dir():
+        raise CliError(f"{output} is not a folder: give `catalog -o` a new or empty folder.")
+    if not any(output.iterdir()):
+        return
+    try:
+        listed = set(json.loads((output / MARKER).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CliError(
+            f"{output} is not empty and was not made by `manage.py catalog`: refusing to "
+            "replace it. Give a new or empty folder (the default is build/catalog)."
+        ) from None
+    present = {
+        p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file() or p.is_symlink()
+    } - {MARKER}
+    extra = sorted(present - listed)
+    if extra:
+        more = f" and {len(extra) - 1} other file(s)" if len(extra) > 1 else ""
+        raise CliError(
+            f"{output} holds {extra[0]}{more}, which the catalog did not write: move them "
+            "out of the folder first. Nothing was changed."
+        )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None) -> Built:
     """Import every flow, check it, and write the catalog into `output` (replaced whole, only
     once everything is written).
@@ -132,6 +175,8 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
     templates = repo.root / "templates" / "catalog"
     if not (templates / "index.html").is_file():
         raise CliError(f"The catalog's templates are missing from {templates}.")
+    output = output.resolve()
+    check_output(output)  # before anything is imported or written
     now = now or pendulum.now(TIMEZONE)
     loaded = load_repo_flows(repo)
     _, problems = check_repo(repo, loaded)
@@ -168,7 +213,6 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
         loader=jinja2.FileSystemLoader(templates), autoescape=True, undefined=jinja2.StrictUndefined
     )
     common = {"built": now.format("YYYY-MM-DD HH:mm zz"), "revision": _revision(repo)}
-    output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
@@ -193,6 +237,12 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
         (staging / "day.html").write_text(
             env.get_template("day.html").render(up="", **day, **common), encoding="utf-8"
         )
+        written = sorted(
+            p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file()
+        )
+        (staging / MARKER).write_text(json.dumps({"files": written}, indent=0), encoding="utf-8")
+        staging.chmod(0o777 & ~_umask())  # mkdtemp's folder is 0700; a new folder is not
+        check_output(output)  # nothing else got in while this build ran
         if output.exists():
             shutil.rmtree(output)
         staging.rename(output)

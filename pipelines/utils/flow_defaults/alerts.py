@@ -167,9 +167,14 @@ class Guard:
 
     @staticmethod
     def key(flow_name: str) -> str:
+        """The flow's own file: its slug to read, and a hash of its exact name, since names
+        that differ only in punctuation or case ('emd: a/b', 'emd: a b') share a slug."""
+        import hashlib
+
         from slugify import slugify
 
-        return f"_alerts/{slugify(flow_name)}.json"
+        digest = hashlib.sha256(flow_name.encode()).hexdigest()[:16]
+        return f"_alerts/{slugify(flow_name)[:80]}-{digest}.json"
 
 
 def _load_guard(flow_name: str) -> Guard:

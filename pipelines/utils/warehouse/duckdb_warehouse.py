@@ -34,21 +34,42 @@ def _quoted(name: str, label: str = "name") -> str:
 class DuckDBWarehouse(Warehouse):
     """Tables in one DuckDB file; a load replaces the table in one transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, readable: Path | None = None) -> None:
+        """
+        Args:
+            path: The DuckDB file.
+            readable: The one folder a query may read files from (the local datalake, which
+                the staging views read); queries reach nothing else on the host.
+        """
         self.path = Path(path)
+        self.readable = Path(readable) if readable is not None else None
 
     @property
     def location(self) -> str:
         return str(self.path)
 
-    def _connect(self, read_only: bool = False):
+    def _connect(self, read_only: bool = False, sandboxed: bool = False):
         import duckdb
 
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(str(self.path), read_only=read_only)
+        # No extension is ever downloaded or loaded behind a statement's back.
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "autoload_known_extensions": False,
+            "autoinstall_known_extensions": False,
+        }
+        connection = duckdb.connect(str(self.path), read_only=read_only, config=config)
         # Loads stream from Parquet; a cap keeps a pipeline's memory flat on big tables.
         connection.execute("SET memory_limit = '100MB'; SET preserve_insertion_order = false")
+        if sandboxed:
+            # What a user's query may reach: the warehouse file and the datalake folder (the
+            # staging views read it); no other file, no network, no extension; locked so the
+            # query cannot SET it back.
+            allowed = [f"{self.readable.resolve()}/"] if self.readable is not None else []
+            listed = ", ".join(_literal(folder) for folder in allowed)
+            connection.execute(f"SET allowed_directories = [{listed}]")
+            connection.execute("SET enable_external_access = false")
+            connection.execute("SET lock_configuration = true")
         return connection
 
     def _load(
@@ -105,13 +126,13 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql: str) -> pd.DataFrame:
         if not self.path.exists():
             raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
-        with _LOCK, self._connect(read_only=True) as connection:
+        with _LOCK, self._connect(read_only=True, sandboxed=True) as connection:
             return connection.execute(sql).df()
 
     def rows(self, sql: str) -> list[tuple]:
         if not self.path.exists():
             raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
-        with _LOCK, self._connect(read_only=True) as connection:
+        with _LOCK, self._connect(read_only=True, sandboxed=True) as connection:
             return connection.execute(sql).fetchall()
 
     def estimate_csv_bytes(self, sql: str) -> int:

@@ -23,7 +23,9 @@ def get_warehouse(settings: Settings | None = None) -> Warehouse:
     if settings.env == "local":
         from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
 
-        return DuckDBWarehouse(settings.data_dir / "warehouse.duckdb")
+        return DuckDBWarehouse(
+            settings.data_dir / "warehouse.duckdb", readable=settings.data_dir / "datalake"
+        )
     from pipelines.utils.warehouse.bigquery import BigQueryWarehouse
 
     return BigQueryWarehouse(settings)

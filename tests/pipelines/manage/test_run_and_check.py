@@ -346,3 +346,50 @@ def test_check_names_values_frozen_at_import_time(repo_copy: Path):
         "problem: pipelines/emd/test_flow/utils.py:5: a value comes from pendulum.now()"
     )
     assert len(problems) == 2
+
+
+@pytest.fixture
+def small_warehouse(monkeypatch, tmp_path):
+    """A local warehouse with a table and a staging view over a Parquet file of the datalake."""
+    import duckdb
+
+    monkeypatch.setenv("PIPELINES_ENV", "local")
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path))
+    part = tmp_path / "datalake" / "s" / "t" / "part.parquet"
+    part.parent.mkdir(parents=True)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        connection.execute(f"COPY (SELECT 1 AS a UNION ALL SELECT 2) TO '{part}' (FORMAT parquet)")
+        connection.execute("CREATE SCHEMA s; CREATE TABLE s.t AS SELECT 1 AS a")
+        connection.execute("CREATE SCHEMA s_staging")
+        connection.execute(f"CREATE VIEW s_staging.t AS SELECT * FROM read_parquet('{part}')")
+    (tmp_path / "outside.txt").write_text("not the warehouse's")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_blob('/etc/hostname')",
+        "SELECT * FROM glob('/root/*')",
+        "SELECT * FROM glob('{data}/*')",
+        "SELECT * FROM read_text('{data}/outside.txt')",
+        "SELECT * FROM read_text('{data}/datalake/../outside.txt')",
+        "SELECT * FROM read_csv('{repo}/pipelines/emd/template_pipeline/data/rain_gauges.csv')",
+        "SELECT * FROM 'https://example.com/data.csv'",
+        "SELECT * FROM postgres_scan('host=127.0.0.1 dbname=test', 'public', 'x')",
+        "SELECT * FROM sqlite_scan('{data}/x.db', 't')",
+        "SELECT current_setting('enable_external_access')::BOOLEAN = false AS locked, "
+        "(SELECT count(*) FROM read_text('/etc/passwd')) AS n",
+    ],
+)
+def test_query_reads_the_warehouse_and_nothing_else_on_the_host(small_warehouse, sql):
+    result = run("query", sql.format(data=small_warehouse, repo=REPO_ROOT))
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: Query failed: "), result.output
+    assert "root:" not in result.output and "not the warehouse's" not in result.output
+
+
+def test_query_still_reads_tables_and_the_staging_views_over_the_datalake(small_warehouse):
+    assert run("query", "SELECT count(*) AS n FROM s.t").output.split() == ["n", "1"]
+    assert run("query", "SELECT count(*) AS n FROM s_staging.t").output.split() == ["n", "2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -161,11 +162,11 @@ def _catalog(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_command_shows_check_problems_and_replaces_the_site_whole(repo_copy: Path):
+    assert _catalog(repo_copy).returncode == 0
+    stale = repo_copy / "build" / "catalog" / "flows" / "emd-test-flow.html"
+    assert stale.is_file()  # a page of the earlier build, for a flow renamed since
     flows = repo_copy / "pipelines" / "emd" / "test_flow" / "flows.py"
     flows.write_text(flows.read_text().replace("    FLOW_NAME,", '    "admin: test_flow",'))
-    stale = repo_copy / "build" / "catalog" / "old.html"
-    stale.parent.mkdir(parents=True)
-    stale.write_text("from an earlier build")
 
     done = _catalog(repo_copy)
 
@@ -196,3 +197,60 @@ def test_a_failed_build_keeps_the_last_site(repo_copy: Path):
     )
     assert index.read_text() == before
     assert sorted(p.name for p in (repo_copy / "build").iterdir()) == ["catalog"]
+
+
+def test_a_folder_the_catalog_did_not_make_is_refused_and_left_byte_for_byte(repo_copy: Path):
+    import subprocess
+
+    from tests.conftest import snapshot
+
+    theirs = repo_copy / "notes"
+    (theirs / "sub").mkdir(parents=True)
+    (theirs / "todo.md").write_text("mine")
+    (theirs / "sub" / "deep.txt").write_text("also mine")
+    subprocess.run(["git", "init", "-q", str(theirs)], check=True)
+    before = snapshot(theirs)
+
+    done = _catalog(repo_copy, "-o", str(theirs))
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"Error: {theirs} is not empty and was not made by `manage.py catalog`: refusing to "
+        "replace it. Give a new or empty folder (the default is build/catalog).\n"
+    )
+    assert snapshot(theirs) == before
+    # A checkout itself, `catalog -o .`:
+    here = _catalog(repo_copy, "-o", str(repo_copy))
+    assert here.returncode == 1 and "was not made by `manage.py catalog`" in here.stderr
+    assert (repo_copy / "pipelines").is_dir() and (repo_copy / "manage.py").is_file()
+
+
+def test_a_file_put_into_the_catalogs_own_folder_is_not_deleted(repo_copy: Path):
+    assert _catalog(repo_copy).returncode == 0
+    note = repo_copy / "build" / "catalog" / "flows" / "my-notes.txt"
+    note.write_text("keep me")
+
+    done = _catalog(repo_copy)
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"Error: {repo_copy / 'build' / 'catalog'} holds flows/my-notes.txt, which the catalog "
+        "did not write: move them out of the folder first. Nothing was changed.\n"
+    )
+    assert note.read_text() == "keep me"
+
+
+def test_a_new_catalog_folder_follows_the_umask_and_an_empty_one_is_used(repo_copy: Path):
+    import stat
+
+    empty = repo_copy / "empty"
+    empty.mkdir()
+    assert _catalog(repo_copy, "-o", str(empty)).returncode == 0
+    assert (empty / "index.html").is_file()
+    fresh = repo_copy / "site"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "catalog", "-o", str(fresh)], cwd=repo_copy,
+        capture_output=True, text=True, timeout=300, preexec_fn=lambda: os.umask(0o027),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert oct(stat.S_IMODE(fresh.stat().st_mode)) == oct(0o750)

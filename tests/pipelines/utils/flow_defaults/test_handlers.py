@@ -27,8 +27,8 @@ def maybe_fail(fail: bool) -> str:
     return "ok"
 
 
-def build() -> PipelineFlow:
-    with PipelineFlow("emd: alerts", org="emd", code_owners=["ana", "bruno"]) as flow:
+def build(name: str = "emd: alerts") -> PipelineFlow:
+    with PipelineFlow(name, org="emd", code_owners=["ana", "bruno"]) as flow:
         maybe_fail(Parameter("fail", default=True))
     return flow
 
@@ -303,3 +303,24 @@ def test_on_the_server_the_alert_says_how_many_recent_runs_failed(webhook, monke
     (post,) = webhook.posts
     assert f"/flow-run/{run_id}" in post["content"]
     assert "History: 2 of the last 4 finished runs failed" in post["content"]
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("emd: a/b", "emd: a b"),
+        ("emd: Alerts", "emd: alerts"),
+        ("emd: dump_db", "emd: dump-db"),
+        ("emd: ção", "emd: cao"),
+        ("emd: " + "x" * 90 + "1", "emd: " + "x" * 90 + "2"),
+    ],
+)
+def test_flows_whose_names_share_a_slug_keep_their_own_alert_state(webhook, monkeypatch, names):
+    from pipelines.utils.flow_defaults.alerts import Guard
+
+    monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", webhook.url)
+    assert Guard.key(names[0]) != Guard.key(names[1])
+    for name in names:  # within the flood guard's interval: each flow's first failure posts
+        run_local(build(name), {"fail": True})
+    posted = [post["content"].split(" failed: ")[0] for post in webhook.posts]
+    assert posted == [f"Flow {name!r}" for name in names]
