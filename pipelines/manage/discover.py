@@ -47,12 +47,22 @@ class Repo:
         return {org: self.projects(org) for org in self.orgs()}
 
     def taken_names(self) -> dict[str, str]:
-        """Every org and project name, mapped to its path for messages."""
+        """Every org and project name, and every module or folder already under pipelines/
+        or an org (a new package of that name would shadow it: `pipelines/errors/` hides
+        `pipelines/errors.py` from every command), mapped to its path for messages."""
         taken: dict[str, str] = {}
         for org, projects in self.tree().items():
             taken[org] = f"the org pipelines/{org}"
             for project in projects:
                 taken.setdefault(project, f"the project pipelines/{org}/{project}")
+        for folder in [self.package, *(self.package / org for org in self.orgs())]:
+            for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+                name = entry.stem if entry.suffix == ".py" else entry.name
+                if entry.name.startswith(("_", ".")) or (entry.is_file() and entry.suffix != ".py"):
+                    continue
+                where = entry.relative_to(self.root).as_posix()
+                kind = "module" if entry.is_file() else "folder"
+                taken.setdefault(name, f"the {kind} {where}")
         return taken
 
 

@@ -104,6 +104,12 @@ def check_name(name: str, kind: str, taken: dict[str, str]) -> str | None:
             f"Invalid {kind} name {name!r}: the name is reserved because {reason}. "
             f"Try '{alternative}'. See `python manage.py list-projects` for reserved names."
         )
+    if name in taken and taken[name].startswith(("the module ", "the folder ")):
+        return (
+            f"Invalid {kind} name {name!r}: {taken[name]} exists, and a package of that name "
+            f"would shadow it (every command would then fail to import it). Try "
+            f"'{alternative}'."
+        )
     if name in taken:
         return (
             f"Invalid {kind} name {name!r}: names are unique across the repo (orgs and "

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from pipelines.manage.cli import cli
 from pipelines.manage.discover import Repo
-from tests.conftest import snapshot
+from tests.conftest import REPO_ROOT, snapshot
 
 PROJECT_FILES = {"__init__.py", "constants.py", "flows.py", "schedules.py", "tasks.py", "utils.py"}
 
@@ -456,3 +456,37 @@ def test_add_project_with_model_creates_a_dbt_model_that_parses(repo_copy: Path)
         timeout=180,
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _modules_under_pipelines() -> list[str]:
+    """Every module and folder directly under pipelines/ and its orgs, read from the tree."""
+    repo = Repo(REPO_ROOT)
+    found = set()
+    packages = set(repo.orgs()) | {p for org in repo.orgs() for p in repo.projects(org)}
+    for folder in [repo.package, *(repo.package / org for org in repo.orgs())]:
+        for entry in folder.iterdir():
+            if entry.name.startswith(("_", ".")) or entry.name in packages:
+                continue
+            if entry.suffix == ".py" or entry.is_dir():
+                found.add(entry.stem)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("name", _modules_under_pipelines())
+def test_an_org_or_project_may_not_shadow_a_module_already_under_pipelines(repo_copy, name):
+    before = snapshot(repo_copy)
+    for args in (["add-org", name], ["add-project", name, "--org", "emd"]):
+        result = invoke(repo_copy, *args)
+        assert result.exit_code == 1, result.output
+        assert f"Invalid {args[0][4:]} name {name!r}: " in result.output
+        assert "exists, and a package of that name would shadow it" in result.output or (
+            "the name is reserved because" in result.output
+        )
+    assert snapshot(repo_copy) == before
+
+
+def test_a_new_module_under_pipelines_is_protected_by_itself(repo_copy):
+    (repo_copy / "pipelines" / "lineage.py").write_text('"""A new shared module."""\n')
+    result = invoke(repo_copy, "add-org", "lineage")
+    assert result.exit_code == 1
+    assert "the module pipelines/lineage.py exists, and a package of that name" in result.output
