@@ -8,7 +8,14 @@ from urllib.parse import quote, urlsplit
 
 from pipelines.errors import DumpError
 from pipelines.settings import Settings, SettingsError, load_settings
-from pipelines.utils.redaction import mask_url, redact, register_url
+from pipelines.utils.redaction import (
+    ambiguous_userinfo,
+    mask_url,
+    redact,
+    register_secret,
+    register_url,
+    userinfo_fragments,
+)
 from pipelines.utils.secrets import SECRET_PREFIX, get_secret
 
 DIALECTS = {
@@ -105,6 +112,15 @@ def get_connection(name: str, settings: Settings | None = None) -> Connection:
         )
     if url.startswith(SECRET_PREFIX):
         url = url_from_secret(url[len(SECRET_PREFIX) :], key, settings)
+    unencoded = ambiguous_userinfo(url)
+    if unencoded:  # refused before any driver reads it; no piece of it may reach a log
+        register_secret(*userinfo_fragments(url))
+        raise SettingsError(
+            f"{key}: the password in this URL holds an unencoded {unencoded!r}, so the database "
+            "driver and this code would disagree on where it ends (and show the rest as the "
+            "host name). Percent-encode it: '@' as %40, '/' as %2F, '?' as %3F, '#' as %23, "
+            "e.g. postgresql://user:my%40Pw0rd@host:5432/db."
+        )
     register_url(url)  # from here on, no log record can carry its password
     scheme = urlsplit(url).scheme.split("+")[0]
     if scheme not in DIALECTS:

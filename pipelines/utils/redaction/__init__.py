@@ -35,6 +35,33 @@ def secrets_in_url(url: str) -> set[str]:
     return {s for v in found for s in (v, unquote(v)) if s}
 
 
+def ambiguous_userinfo(url: str) -> str | None:
+    """The character that makes a URL's user info end in different places for different
+    parsers, if any: a second '@' (drivers stop at the first, urlsplit at the last), or a '/',
+    '?' or '#' inside the password (urlsplit ends the host there). None when unambiguous."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    ends = [i for i in (rest.find(c) for c in "/?#") if i >= 0]
+    end = min(ends, default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    if authority.count("@") > 1:
+        return "@"
+    # "user:pa" then "/ss@host": what follows the ':' is no port, and the '@' comes later.
+    after_colon = authority.rpartition(":")[2] if ":" in authority else ""
+    if "@" not in authority and after_colon and not after_colon.isdigit() and "@" in tail:
+        return rest[end]
+    return None
+
+
+def userinfo_fragments(url: str) -> set[str]:
+    """Every piece a parser could take for the password of an ambiguous URL: all of what
+    lies between the scheme and the last '@', and its parts around '@', '/', '?', '#', ':'."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    userinfo = rest.rpartition("@")[0]
+    password = userinfo.split(":", 1)[1] if ":" in userinfo else userinfo
+    pieces = {password, *re.split(r"[@/?#:]", password)}
+    return {p for piece in pieces for p in (piece, unquote(piece)) if piece}
+
+
 def register_secret(*values: str | None) -> None:
     """Mask these values wherever they appear in any log record from now on, in this process."""
     global _secrets

@@ -645,3 +645,73 @@ def test_a_postgres_dump_to_parquet_loads_neither_pyarrow_nor_gcs(local_env, pg_
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("password", "char"),
+    [
+        ("my@Pw0rd", "@"),
+        ("a@b@c", "@"),
+        ("pa/ss", "/"),
+        ("pa?ss", "?"),
+        ("pa#ss", "#"),
+        ("@start", "@"),
+    ],
+)
+def test_a_password_with_an_unencoded_separator_is_refused_and_never_shown(
+    local_env, monkeypatch, caplog, password, char
+):
+    from pipelines.settings import SettingsError, load_settings
+    from pipelines.utils.dump_db.connections import get_connection
+    from pipelines.utils.redaction import redact
+
+    url = f"postgresql://reader:{password}@db.internal:5432/sales"
+    monkeypatch.setenv("PIPELINES_DB_SALES", url)
+    with pytest.raises(SettingsError) as raised:
+        get_connection("sales", load_settings())
+    message = str(raised.value)
+    assert message.startswith(
+        f"PIPELINES_DB_SALES: the password in this URL holds an unencoded {char!r}, so "
+    )
+    assert "%40" in message and password not in message
+    for piece in [password, *password.replace(char, " ").split()]:
+        if len(piece) >= 3:  # what the flood of a driver's error could have shown
+            assert piece not in redact(f"could not translate host name {piece} to address")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://reader:my%40Pw0rd@db.internal:5432/sales",
+        "postgresql://reader:pa%2Fss%3F%23@db.internal/sales?sslmode=require",
+        "postgresql://db.internal/sales?options=-c%20search_path%3Dx@y",
+        "mysql://root@127.0.0.1:3306/test",
+    ],
+)
+def test_encoded_and_plain_urls_are_accepted(local_env, monkeypatch, url):
+    from pipelines.settings import load_settings
+    from pipelines.utils.dump_db.connections import get_connection
+
+    monkeypatch.setenv("PIPELINES_DB_SALES", url)
+    assert get_connection("sales", load_settings()).url == url
+
+
+def test_a_secret_holding_an_ambiguous_url_is_refused_too(local_env, monkeypatch):
+    from pipelines.settings import SettingsError, load_settings
+    from pipelines.utils.dump_db.connections import get_connection
+
+    monkeypatch.setenv("PIPELINES_DB_SALES", "secret:sales/db")
+    monkeypatch.setenv("PIPELINES_SECRET_SALES_DB", '{"url": "postgresql://u:my@Pw0rd@h:5432/db"}')
+    with pytest.raises(SettingsError, match="holds an unencoded '@'"):
+        get_connection("sales", load_settings())
+
+
+def test_a_port_and_an_at_sign_in_the_query_are_not_mistaken_for_a_password(
+    local_env, monkeypatch
+):
+    from pipelines.settings import load_settings
+    from pipelines.utils.dump_db.connections import get_connection
+
+    url = "postgresql://db.internal:5432/sales?options=-c%20x%3Dy@z"
+    monkeypatch.setenv("PIPELINES_DB_SALES", url)
+    assert get_connection("sales", load_settings()).url == url
