@@ -53,13 +53,29 @@ def check_table_name(label: str, value: str) -> str:
     return value
 
 
+# The project's own folders in the datalake, beside the datasets: zipped CSV exports
+# (dump_to_gcs) and every folder starting with '_' (alert state is _alerts/). A dataset of
+# one of these names would replace or delete them, so none may be used.
+EXPORTS_FOLDER = "exports"
+OWN_FOLDER_MARK = "_"
+
+
 def table_prefix(dataset_id: str, table_id: str) -> str:
     """Where a table's files live: <dataset_id>/<table_id>.
 
     Raises:
-        TableNameError: Either name breaks the naming rule (check_table_name).
+        TableNameError: Either name breaks the naming rule (check_table_name), or the dataset
+            would share a folder of the project's own (exports/, _alerts/ ...).
     """
-    return f"{check_table_name('dataset_id', dataset_id)}/{check_table_name('table_id', table_id)}"
+    check_table_name("dataset_id", dataset_id)
+    if dataset_id.lower() == EXPORTS_FOLDER or dataset_id.startswith(OWN_FOLDER_MARK):
+        raise TableNameError(
+            f"dataset_id={dataset_id!r} is reserved: the datalake keeps its own files under "
+            f"{EXPORTS_FOLDER}/ and folders starting with '{OWN_FOLDER_MARK}', and a table there "
+            "would replace them. Choose another dataset name, e.g. "
+            f"'{dataset_id.strip('_') or 'my'}_data'."
+        )
+    return f"{dataset_id}/{check_table_name('table_id', table_id)}"
 
 
 # Used instead when the table has its own column named like a key (ano, mes and data are

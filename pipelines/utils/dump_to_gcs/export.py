@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.errors import ExportError
-from pipelines.utils.datalake.base import Datalake, table_prefix
+from pipelines.utils.datalake.base import EXPORTS_FOLDER, Datalake, table_prefix
 from pipelines.utils.warehouse.base import Warehouse
 
 DEFAULT_MAX_MB = 1024
@@ -26,7 +26,7 @@ class Export:
 
 def export_key(dataset_id: str, table_id: str) -> str:
     """The predictable path of an export: exports/<dataset_id>/<table_id>/<table_id>.csv.zip."""
-    return f"exports/{table_prefix(dataset_id, table_id)}/{table_id}.csv.zip"
+    return f"{EXPORTS_FOLDER}/{table_prefix(dataset_id, table_id)}/{table_id}.csv.zip"
 
 
 def export_zipped_csv(

@@ -86,4 +86,4 @@ def test_one_naming_rule_for_datasets_and_tables(dataset_id, table_id):
 
     with pytest.raises(TableNameError, match="is not a valid table or dataset name"):
         table_prefix(dataset_id, table_id)
-    assert table_prefix("_ds1", "Tbl_2") == "_ds1/Tbl_2"
+    assert table_prefix("ds1", "_Tbl_2") == "ds1/_Tbl_2"  # tables may start with "_"

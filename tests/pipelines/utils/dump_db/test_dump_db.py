@@ -706,9 +706,7 @@ def test_a_secret_holding_an_ambiguous_url_is_refused_too(local_env, monkeypatch
         get_connection("sales", load_settings())
 
 
-def test_a_port_and_an_at_sign_in_the_query_are_not_mistaken_for_a_password(
-    local_env, monkeypatch
-):
+def test_a_port_and_an_at_sign_in_the_query_are_not_mistaken_for_a_password(local_env, monkeypatch):
     from pipelines.settings import load_settings
     from pipelines.utils.dump_db.connections import get_connection
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -67,3 +68,23 @@ def test_the_task_exports_a_local_warehouse_table(tmp_path, monkeypatch):
     assert state.is_successful()
     assert state.result[result].result.rows == 2
     assert (tmp_path / "datalake/exports/ds/t/t.csv.zip").is_file()
+
+
+@pytest.mark.parametrize("dataset_id", ["exports", "Exports", "_alerts", "_anything", "__x"])
+def test_no_dataset_may_take_a_folder_of_the_datalakes_own(tmp_path, monkeypatch, dataset_id):
+    from pipelines.errors import TableNameError
+    from pipelines.utils.datalake.tasks import write_parquet_partitions
+
+    # An export of ds.t is in place, as is alert state.
+    test_the_task_exports_a_local_warehouse_table(tmp_path, monkeypatch)
+    export = tmp_path / "datalake/exports/ds/t/t.csv.zip"
+    before = export.read_bytes()
+    with Flow("write") as flow:
+        written = write_parquet_partitions(pd.DataFrame({"x": [1]}), dataset_id, "ds")
+    state = flow.run()
+
+    assert state.is_failed()
+    error = state.result[written].result
+    assert isinstance(error, TableNameError)
+    assert str(error).startswith(f"dataset_id={dataset_id!r} is reserved: the datalake keeps")
+    assert export.read_bytes() == before
