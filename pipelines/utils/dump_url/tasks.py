@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -60,8 +61,28 @@ def _fetch(requests, direct: str, timeout_s: int, logger) -> str:
         except BaseException:  # a broken transfer leaves no partial file behind
             Path(name).unlink(missing_ok=True)
             raise
+        served = response.headers.get("Content-Type") or "no Content-Type"
+    if is_markup(Path(name)):  # a login or error page, whatever it was served as
+        Path(name).unlink(missing_ok=True)
+        raise DumpUrlError(
+            f"{direct} sent an HTML page (served as {served}), not the data: a login or error "
+            "page? Nothing was published; the table is as it was."
+        )
     logger.info("Downloaded %s bytes from %s", f"{size:,}", direct)
     return name
+
+
+# How an HTML or XML document starts (after a BOM and blank space), in any letter case.
+_MARKUP = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html|head|body|\?xml|!--)", re.I)
+
+
+def is_markup(path: Path) -> bool:
+    """Whether a downloaded file is an HTML (or XML) page rather than data."""
+    with path.open("rb") as file:
+        head = file.read(1024)
+    return (
+        bool(_MARKUP.match(head)) or b"<html" in head.lower()[:2048] and head.lstrip()[:1] == b"<"
+    )
 
 
 @task(trigger=always_run)

@@ -146,3 +146,52 @@ def test_the_downloaded_file_is_removed_whatever_the_outcome(
     state = run_local(flow, {**parameters, "dataset_id": "tests", "table_id": "escolas"})
     assert state.is_successful() == succeeds
     assert [p.name for p in temp_dir.iterdir() if p.name.startswith("pipelines-url-")] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>Please log in</body></html>",
+        b"<!DOCTYPE html>\n<html><head><title>Error 500</title></head></html>",
+        b"\xef\xbb\xbf  \n<!doctype HTML><p>maintenance</p>",
+        b"\n\n<HEAD><title>403</title></HEAD>",
+        b"<?xml version='1.0'?><Error><Code>AccessDenied</Code></Error>",
+        b"<!-- generated --><html></html>",
+    ],
+)
+@pytest.mark.parametrize("content_type", ["text/csv", "text/plain", "application/octet-stream"])
+def test_a_page_served_as_data_never_replaces_the_table(served, body, content_type, tmp_path):
+    import http.server
+
+    good = create_dump_url_flow("tests: dump_url", org="tests")
+    parameters = {"url": f"{served}/escolas.csv", "dataset_id": "tests", "table_id": "escolas"}
+    assert run_local(good, parameters).is_successful()
+    before = get_warehouse().rows("SELECT * FROM tests.escolas ORDER BY ALL")
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/escolas.csv"
+    try:
+        state = run_local(good, {**parameters, "url": url})
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert state.is_failed()
+    failed = [s for t, s in state.result.items() if t.name == "download"][0]
+    assert str(failed.result) == (
+        f"{url} sent an HTML page (served as {content_type}), not the data: a login or error "
+        "page? Nothing was published; the table is as it was."
+    )
+    assert get_warehouse().rows("SELECT * FROM tests.escolas ORDER BY ALL") == before
