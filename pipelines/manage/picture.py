@@ -115,14 +115,39 @@ def render(dot: str, output: Path) -> Path:
     kind = output.suffix.lstrip(".").lower()
     if kind not in FORMATS:
         raise CliError(f"-o {output}: the picture is .svg, .png or .dot, not {output.suffix!r}.")
+    if output.is_dir():
+        raise CliError(f"-o {output} is a folder: give the picture's file name, e.g. flow.svg.")
+    if output.is_file() and not _is_picture(output, kind):
+        raise CliError(
+            f"-o {output} exists and is not a {kind} picture this command drew: refusing to "
+            "overwrite it. Give another file name."
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "dot":
-        output.write_text(dot, encoding="utf-8")
-        return output
-    done = subprocess.run(
-        [renderer(), f"-T{kind}", "-o", str(output)],
-        input=dot.encode(), capture_output=True, timeout=120,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise CliError(f"graphviz-pure failed: {done.stderr.decode(errors='replace').strip()}")
+    # Drawn beside it, then renamed: a failure never leaves half a picture or an old one cut.
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        if kind == "dot":
+            partial.write_text(dot, encoding="utf-8")
+        else:
+            done = subprocess.run(
+                [renderer(), f"-T{kind}", "-o", str(partial)],
+                input=dot.encode(), capture_output=True, timeout=120,
+            )  # fmt: skip
+            if done.returncode != 0:
+                error = done.stderr.decode(errors="replace").strip()
+                raise CliError(f"graphviz-pure failed: {error}")
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
     return output
+
+
+def _is_picture(path: Path, kind: str) -> bool:
+    """Whether an existing file is a picture of this kind (one `graph` may redraw)."""
+    with path.open("rb") as file:
+        head = file.read(512)
+    if kind == "png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if kind == "svg":
+        return b"<svg" in head or head.lstrip().startswith(b"<?xml")
+    return head.lstrip().startswith((b"digraph", b"strict digraph", b"graph"))

@@ -42,3 +42,26 @@ def test_png_and_dot_outputs_and_a_wrong_extension(tmp_path: Path):
     assert wrong.output == (
         f"Error: -o {tmp_path / 't.jpg'}: the picture is .svg, .png or .dot, not '.jpg'.\n"
     )
+
+
+def test_a_file_of_the_users_is_never_overwritten_and_a_picture_is_redrawn(tmp_path: Path):
+    for name, content in [("notes.svg", b"my notes"), ("plan.dot", b"# my plan"), ("a.png", b"x")]:
+        theirs = tmp_path / name
+        theirs.write_bytes(content)
+        result = graph(TEMPLATE, "-o", str(theirs))
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: -o {theirs} exists and is not a {theirs.suffix[1:]} picture this command "
+            "drew: refusing to overwrite it. Give another file name.\n"
+        )
+        assert theirs.read_bytes() == content
+    folder = tmp_path / "pictures.svg"
+    folder.mkdir()
+    refused = graph(TEMPLATE, "-o", str(folder))
+    assert refused.exit_code == 2 and "is a directory" in refused.output
+    for name in ("again.svg", "again.png", "again.dot"):
+        assert graph(TEMPLATE, "-o", str(tmp_path / name)).exit_code == 0
+        assert graph(TEMPLATE, "-o", str(tmp_path / name)).exit_code == 0  # its own: redrawn
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["notes.svg", "plan.dot", "a.png", "pictures.svg", "again.svg", "again.png", "again.dot"]
+    )  # no partial file left
