@@ -301,6 +301,56 @@ def apply_process_defaults() -> None:
         os.environ.setdefault(key, value)
 
 
+# Values checked when settings are read, before anything runs: a wrong one fails at once,
+# naming the rule, instead of changing behaviour quietly (a non-number alert interval turned
+# every failure alert off).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "PIPELINES_ENV": ENVIRONMENTS,
+    "PIPELINES_EXECUTOR": ("local", "local_dask"),
+    "PIPELINES_SECRETS_BACKEND": ("local", "vault"),
+    "PIPELINES_VAULT_AUTH": ("token", "approle", "kubernetes"),
+    "PIPELINES_POD_VAULT_AUTH": ("token", "approle", "kubernetes"),
+}
+NUMBERS = {"PIPELINES_ALERT_INTERVAL_MIN": 0.0, "PIPELINES_DUMP_TO_GCS_MAX_MB": 1.0}  # minimum
+_DASK_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+def value_problems(values: dict[str, str], sources: dict[str, str]) -> list[str]:
+    """Unknown PIPELINES_* names (with the nearest known one) and values that break their
+    setting's rule, each naming where it was set."""
+    import difflib
+
+    problems = []
+    for name, value in sorted(values.items()):
+        where = sources.get(name, "the environment")
+        if not name.startswith("PIPELINES_"):
+            continue
+        if name not in _BY_NAME and not name.startswith(SETTING_FAMILIES):
+            near = difflib.get_close_matches(name, [s.name for s in SETTINGS], n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]}?" if near else "see .env.example for every setting."
+            problems.append(f"{name} ({where}) is not a setting: {hint}")
+            continue
+        if not value:
+            continue  # empty means the default
+        if name in CHOICES and value not in CHOICES[name]:
+            problems.append(f"{name}={value!r} ({where}) is not one of {', '.join(CHOICES[name])}.")
+        elif name in NUMBERS:
+            try:
+                number = float(value)
+            except ValueError:
+                number = float("nan")
+            if not number >= NUMBERS[name]:  # NaN too
+                problems.append(
+                    f"{name}={value!r} ({where}) must be a number of at least {NUMBERS[name]:g}."
+                )
+        elif name == "PIPELINES_DASK_ADDRESS" and not _DASK_ADDRESS.match(value):
+            problems.append(
+                f"{name}={value!r} ({where}) is not a Dask scheduler address: write "
+                "tcp://host:8786."
+            )
+    return problems
+
+
 def load_settings(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -> Settings:
     """Read settings from the repo's .env and the process environment.
 
@@ -310,7 +360,16 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = REPO_ROOT)
 
     Returns:
         The resolved settings.
+
+    Raises:
+        SettingsError: An unknown PIPELINES_* name (a typo), or a value that breaks its
+            setting's rule, all of them listed.
     """
     process = dict(os.environ if environ is None else environ)
-    values = {**read_dotenv(root / ".env"), **process}
+    dotenv = read_dotenv(root / ".env")
+    values = {**dotenv, **process}
+    sources = {name: str(root / ".env") for name in dotenv if name not in process}
+    problems = value_problems(values, sources)
+    if problems:
+        raise SettingsError("\n".join(problems))
     return Settings(values=values, root=root, environ=process)

@@ -32,7 +32,8 @@ def test_missing_setting_names_it_and_its_purpose(tmp_path):
 
 def test_unknown_environment_is_refused(tmp_path):
     with pytest.raises(
-        SettingsError, match="PIPELINES_ENV='staging' is not one of local, dev, prod"
+        SettingsError,
+        match=r"PIPELINES_ENV='staging' \(the environment\) is not one of local, dev, prod",
     ):
         _ = load_settings({"PIPELINES_ENV": "staging"}, root=tmp_path).env
 
@@ -110,3 +111,63 @@ def test_each_default_lives_in_settings_only(tmp_path):
     assert (settings.env, settings.default_org) == ("local", "emd")
     assert settings.data_dir == tmp_path / "data"
     assert settings.require("PIPELINES_EXECUTOR") == "local"
+
+
+@pytest.mark.parametrize(
+    ("name", "nearest"),
+    [
+        ("PIPELINES_EXECUTR", "PIPELINES_EXECUTOR"),
+        ("PIPELINES_DATALAKE_BUKET", "PIPELINES_DATALAKE_BUCKET"),
+        ("PIPELINES_ALERT_INTERVAL", "PIPELINES_ALERT_INTERVAL_MIN"),
+        ("PIPELINES_VAULT_ADRESS", "PIPELINES_VAULT_ADDR"),
+    ],
+)
+def test_a_typo_in_a_settings_name_is_an_error_naming_the_nearest(tmp_path, name, nearest):
+    with pytest.raises(SettingsError) as raised:
+        load_settings({name: "x"}, root=tmp_path)
+    assert (
+        str(raised.value) == f"{name} (the environment) is not a setting: did you mean {nearest}?"
+    )
+    (tmp_path / ".env").write_text(f"{name}=x\n")
+    with pytest.raises(SettingsError, match=rf"{name} \({tmp_path / '.env'}\) is not a setting"):
+        load_settings({}, root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PIPELINES_ALERT_INTERVAL_MIN", "abc", "must be a number of at least 0"),
+        ("PIPELINES_ALERT_INTERVAL_MIN", "-5", "must be a number of at least 0"),
+        ("PIPELINES_ALERT_INTERVAL_MIN", "nan", "must be a number of at least 0"),
+        ("PIPELINES_DUMP_TO_GCS_MAX_MB", "0", "must be a number of at least 1"),
+        ("PIPELINES_DUMP_TO_GCS_MAX_MB", "1 GB", "must be a number of at least 1"),
+        ("PIPELINES_ENV", "staging", "is not one of local, dev, prod"),
+        ("PIPELINES_EXECUTOR", "dask", "is not one of local, local_dask"),
+        ("PIPELINES_SECRETS_BACKEND", "aws", "is not one of local, vault"),
+        ("PIPELINES_VAULT_AUTH", "password", "is not one of token, approle, kubernetes"),
+        ("PIPELINES_DASK_ADDRESS", "localhost", "is not a Dask scheduler address"),
+        ("PIPELINES_DASK_ADDRESS", "tcp://localhost", "is not a Dask scheduler address"),
+        ("PIPELINES_DASK_ADDRESS", "http://h:8786", "is not a Dask scheduler address"),
+    ],
+)
+def test_a_value_that_breaks_its_settings_rule_fails_before_anything_runs(
+    tmp_path, name, value, message
+):
+    with pytest.raises(SettingsError) as raised:
+        load_settings({name: value}, root=tmp_path)
+    assert str(raised.value).startswith(f"{name}={value!r} (the environment) ")
+    assert message in str(raised.value)
+
+
+def test_every_problem_is_listed_at_once_and_good_values_pass(tmp_path):
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"PIPELINES_EXECUTR": "x", "PIPELINES_ENV": "qa"}, root=tmp_path)
+    assert len(str(raised.value).splitlines()) == 2
+    good = {
+        "PIPELINES_ALERT_INTERVAL_MIN": "0.5",
+        "PIPELINES_DASK_ADDRESS": "tcp://10.0.0.5:8786",
+        "PIPELINES_EXECUTOR": "local_dask",
+        "PIPELINES_ENV": "",
+        "HOME": "/root",
+    }
+    assert load_settings(good, root=tmp_path).env == "local"
