@@ -51,7 +51,13 @@ def cli(ctx: click.Context, repo_root: Path) -> None:
     Example:
       python manage.py add-project my_project --org emd
     """
-    ctx.obj = Repo(repo_root.resolve())
+    root = repo_root.resolve()
+    if not (root / "pipelines" / "__init__.py").is_file():
+        raise CliError(
+            f"--repo-root {repo_root} is not a checkout of this repository (it has no "
+            "pipelines/__init__.py): give the folder that holds manage.py."
+        )
+    ctx.obj = Repo(root)
 
 
 for command in (

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.manage.discover import Repo, org_import_line, project_import_line
+from pipelines.manage.discover import Repo, org_import_line, project_import_line, read_source
 from pipelines.manage.errors import CliError
 from pipelines.manage.names import check_name
 from pipelines.manage.transaction import Transaction, recover, repo_lock
@@ -87,9 +87,7 @@ def _add_project(repo: Repo, name: str, org: str, with_model: bool = False) -> C
             tx.move_tree(rendered / "tests", tests)
             if with_model:
                 tx.move_tree(rendered / "model", models)
-            tx.write_text(
-                init, _with_line(init.read_text(encoding="utf-8"), project_import_line(org, name))
-            )
+            tx.write_text(init, _with_line(read_source(init), project_import_line(org, name)))
     created = [_rel(repo, package) + "/", _rel(repo, tests) + "/"]
     return Created(
         created=created + ([_rel(repo, models) + "/"] if with_model else []),
@@ -108,9 +106,7 @@ def _add_org(repo: Repo, name: str) -> Created:
         with Transaction(repo.root, f"add-org {name}") as tx:
             tx.move_tree(rendered, package)
             flows = repo.flows_module
-            tx.write_text(
-                flows, _with_line(flows.read_text(encoding="utf-8"), org_import_line(name))
-            )
+            tx.write_text(flows, _with_line(read_source(flows), org_import_line(name)))
     return Created(created=[_rel(repo, package) + "/"], edited=[_rel(repo, repo.flows_module)])
 
 
@@ -125,7 +121,7 @@ def _remove_project(repo: Repo, name: str, org: str) -> Created:
     tests = repo.project_tests(org, name)
     init = repo.org_init(org)
     removed = [_rel(repo, package) + "/"]
-    source = init.read_text(encoding="utf-8")
+    source = read_source(init)
     edited = _without_project(source, org, name, _rel(repo, init))
     # Every step is journaled first: a kill at any point is undone by the next command.
     with Transaction(repo.root, f"remove-project {name} --org {org}") as tx:

@@ -490,3 +490,35 @@ def test_a_new_module_under_pipelines_is_protected_by_itself(repo_copy):
     result = invoke(repo_copy, "add-org", "lineage")
     assert result.exit_code == 1
     assert "the module pipelines/lineage.py exists, and a package of that name" in result.output
+
+
+@pytest.mark.parametrize("where", ["empty", "missing", "file"])
+def test_a_repo_root_that_is_not_a_checkout_says_so(tmp_path, where):
+    root = tmp_path / where
+    if where == "empty":
+        root.mkdir()
+    result = CliRunner().invoke(cli, ["--repo-root", str(root), "list-projects"])
+    if where == "file":
+        root.write_text("x")
+        result = CliRunner().invoke(cli, ["--repo-root", str(root), "list-projects"])
+        assert result.exit_code == 2 and "is a file" in result.output
+        return
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: --repo-root {root} is not a checkout of this repository (it has no "
+        "pipelines/__init__.py): give the folder that holds manage.py.\n"
+    )
+    assert not (tmp_path / where / "pipelines").exists()
+
+
+@pytest.mark.parametrize("command", [["check"], ["add-project", "zz", "--org", "emd"]])
+def test_a_non_utf8_org_init_is_named_with_its_line_not_a_traceback(repo_copy, command):
+    init = repo_copy / "pipelines" / "emd" / "__init__.py"
+    init.write_bytes(b'"""emd."""\n# caf\xe9\n' + init.read_bytes().split(b"\n", 1)[1])
+    done = subprocess.run(
+        [sys.executable, "manage.py", *command], cwd=repo_copy, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == f"Error: {init}:2: not UTF-8 (byte 0xe9); save the file as UTF-8.\n"
+    assert not (repo_copy / "pipelines" / "emd" / "zz").exists()
