@@ -35,7 +35,10 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
     from pipelines.utils.flow_defaults import PipelineFlow, org_label
 
     dbt_result = start_dbt_problems(repo)  # in another process, while flows are checked
-    manifests = ManifestWorker()  # another process: Kubernetes' client takes a second to load
+    # Jobs are made in another process (Kubernetes' client takes a second to load) when no
+    # earlier check remembers them; with a memo, only changed run configs are made, here.
+    memo = repo.root / ".pipelines-cache" / "jobs.json"
+    manifests = None if memo.is_file() else ManifestWorker()
     problems = unaggregated(repo)
     if loaded is None:
         loaded = load_repo_flows(repo)
@@ -95,7 +98,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
     graph = ModuleGraph.build(repo.root)
     problems += frozen_problems(repo, loaded.flows, graph)
     problems += image_problems(repo, loaded.flows, graph)
-    problems += flow_manifest_problems(loaded.flows, manifests)
+    problems += flow_manifest_problems(loaded.flows, manifests, memo)
     problems += dbt_result()
     return len(loaded.flows), problems
 

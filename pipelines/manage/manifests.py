@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from prefect import Flow
@@ -199,6 +200,37 @@ class ManifestWorker:
             self.child.wait()
 
 
+def _digest(run_config: dict[str, Any]) -> str:
+    import hashlib
+    import json
+    from importlib.metadata import version
+
+    versions = [version("prefect"), version("kubernetes-validate"), *KUBERNETES_VERSIONS]
+    text = json.dumps([versions, run_config], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _read_memo(path: Path | None) -> dict[str, list[str]]:
+    import json
+
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_memo(path: Path, data: dict[str, list[str]]) -> None:
+    import contextlib
+    import json
+
+    with contextlib.suppress(OSError):  # a read-only checkout still gets its answers
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(data))
+
+
 def _worker() -> None:
     """Read run configs (JSON) from stdin, print each one's Job problems (JSON)."""
     import json
@@ -211,13 +243,16 @@ def _worker() -> None:
 
 
 def flow_manifest_problems(
-    flows: list[tuple[str, Flow]], worker: ManifestWorker | None = None
+    flows: list[tuple[str, Flow]],
+    worker: ManifestWorker | None = None,
+    memo: Path | None = None,
 ) -> list[str]:
     """One line per flow whose Job would not validate, or whose resources do not parse.
 
     Args:
         flows: (module, flow) pairs.
         worker: Where Jobs are made and validated; None: in this process.
+        memo: A file remembering each run config's answer (e.g. .pipelines-cache/jobs.json).
     """
     import json
     from importlib.util import find_spec
@@ -271,14 +306,25 @@ def flow_manifest_problems(
                 problems.append(f"{where}: its Kubernetes Job cannot be made: {error}")
                 continue
         by_flow.append((where, key))
-    keys = list(configs)
+    # A Job is a function of its run config and the two libraries' versions: an answer from
+    # an earlier check is reused, and the worker is not even waited for.
+    known = _read_memo(memo)
+    digests = {k: _digest(configs[k]) for k in configs}
+    found = {k: known[d] for k, d in digests.items() if d in known}
+    keys = [k for k in configs if k not in found]
     try:
-        if worker is not None:
-            found = dict(zip(keys, worker.problems([configs[k] for k in keys]), strict=True))
+        if keys and worker is not None:
+            made = worker.problems([configs[k] for k in keys])
         else:
-            found = {k: manifest_problems(_job_from_run_config(configs[k])) for k in keys}
+            made = [manifest_problems(_job_from_run_config(configs[k])) for k in keys]
     except Exception as error:  # the agent itself cannot make the Jobs
         return [*problems, f"the Kubernetes Jobs cannot be made: {type(error).__name__}: {error}"]
+    finally:
+        if worker is not None:
+            worker.close()
+    found.update(zip(keys, made, strict=True))
+    if keys and memo is not None:
+        _write_memo(memo, {**known, **{digests[k]: found[k] for k in keys}})
     for where, key in by_flow:
         problems += [f"{where}: its Kubernetes Job is invalid: {p}" for p in found[key]]
     return problems

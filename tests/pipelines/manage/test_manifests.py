@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -169,3 +170,27 @@ def test_a_flows_own_job_template_keeps_its_settings_and_gets_the_secret():
     assert container(manifest)["envFrom"] == [{"secretRef": {"name": "pipelines-env"}}]
     assert template["spec"]["template"]["spec"]["containers"] == [{"name": "flow"}]  # not changed
     assert manifest_problems(manifest) == []
+
+
+def test_a_remembered_answer_is_reused_and_a_changed_run_config_checked_again(tmp_path):
+    from pipelines.manage import manifests
+
+    memo = tmp_path / "jobs.json"
+    good = PipelineFlow("emd: m", org="emd", memory="1Gi")
+    assert manifests.flow_manifest_problems([("m", good)], memo=memo) == []
+    assert len(json.loads(memo.read_text())) == 1
+    broken = PipelineFlow(
+        "emd: b",
+        org="emd",
+        run_config=KubernetesRun(
+            job_template={
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "spec": {"template": {"spec": {"containers": [{"name": "flow", "ports": 1}]}}},
+            }
+        ),
+    )
+    first = manifests.flow_manifest_problems([("m", good), ("b", broken)], memo=memo)
+    assert len(first) == 2 and all("ports: 1 is not of type" in p for p in first)
+    assert manifests.flow_manifest_problems([("b", broken)], memo=memo) == first  # from memo
+    assert len(json.loads(memo.read_text())) == 2
