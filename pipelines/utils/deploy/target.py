@@ -119,12 +119,8 @@ def target_problems(kind: Kind, settings: Settings) -> list[str]:
     from PIPELINES_IMAGE_REPOSITORY and the dependency tag.
     """
     problems = environment_problems(settings)
-    pod_auth = settings.get("PIPELINES_POD_VAULT_AUTH") or "kubernetes"
-    if pod_auth not in ("kubernetes", "token", "approle"):
-        problems.append(
-            f"PIPELINES_POD_VAULT_AUTH={pod_auth!r}: must be kubernetes, token or approle."
-        )
-    elif (
+    pod_auth = settings.get("PIPELINES_POD_VAULT_AUTH") or "kubernetes"  # its choices: settings
+    if (
         pod_auth != "kubernetes"
         and settings.get("PIPELINES_SECRETS_BACKEND") == "vault"
         and not settings.get("PIPELINES_K8S_SECRET_NAME")
