@@ -136,19 +136,18 @@ def _remove_project(repo: Repo, name: str, org: str) -> Created:
 
 
 def unsaved_work(repo: Repo, name: str, org: str) -> list[str]:
-    """Files of a project (and its tests) that only this working tree holds.
+    """Files of a project (and its tests) that only this working tree holds and that are not
+    what add-project wrote.
 
     In a git checkout: files that are untracked or differ from HEAD (committed work can be
-    brought back from history). Elsewhere: files that differ from a fresh render of the
-    project template.
+    brought back from history), unless byte-for-byte what the project template renders (a
+    project just added, nothing edited). Elsewhere: files that differ from that render.
     """
     folders = [repo.project_dir(org, name), repo.project_tests(org, name)]
     folders = [f for f in folders if f.exists()]
     if not folders:
         return []
     status = _git_status(repo, folders)
-    if status is not None:
-        return status
     context = {"project_name": name, "org": org, "flow_name": f"{org}: {name}"}
     with tempfile.TemporaryDirectory(prefix="pipelines-compare-") as tmp:
         rendered = _render(repo, "project", context, Path(tmp)) / name
@@ -161,14 +160,18 @@ def unsaved_work(repo: Repo, name: str, org: str) -> list[str]:
             for path in sorted(folder.rglob("*")):
                 if not path.is_file() or "__pycache__" in path.parts:
                     continue
+                where = _rel(repo, path)
+                if status is not None and where not in status:
+                    continue  # committed as it is: history keeps it
                 original = pristine[folder] / path.relative_to(folder)
                 if not original.is_file() or original.read_bytes() != path.read_bytes():
-                    changed.append(_rel(repo, path))
+                    changed.append(f"{where} ({status[where]})" if status else where)
         return changed
 
 
-def _git_status(repo: Repo, folders: list[Path]) -> list[str] | None:
-    """Uncommitted files under folders, or None when repo is not a git work tree."""
+def _git_status(repo: Repo, folders: list[Path]) -> dict[str, str] | None:
+    """Uncommitted files under folders (path from the root -> untracked | uncommitted), or
+    None when repo is not a git work tree."""
     import subprocess
 
     try:
@@ -186,13 +189,13 @@ def _git_status(repo: Repo, folders: list[Path]) -> list[str] | None:
     ).stdout.strip()
     if Path(top).resolve() != repo.root.resolve():
         return None  # a folder inside another repository: compare with the template
-    found = []
+    found = {}
     for line in result.stdout.splitlines():
         path = line[3:].strip().strip('"')
         if "__pycache__" in path:
             continue
-        found.append(f"{path} ({'untracked' if line.startswith('??') else 'uncommitted'})")
-    return sorted(found)
+        found[path] = "untracked" if line.startswith("??") else "uncommitted"
+    return found
 
 
 def _render(repo: Repo, template: str, context: dict[str, str], output: Path) -> Path:

@@ -522,3 +522,16 @@ def test_a_non_utf8_org_init_is_named_with_its_line_not_a_traceback(repo_copy, c
     assert done.returncode == 1
     assert done.stderr == f"Error: {init}:2: not UTF-8 (byte 0xe9); save the file as UTF-8.\n"
     assert not (repo_copy / "pipelines" / "emd" / "zz").exists()
+
+
+def test_remove_project_right_after_add_project_asks_nothing_with_yes(repo_copy: Path):
+    git_commit_all(repo_copy)
+    before = snapshot(repo_copy)
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+
+    removed = invoke(repo_copy, "remove-project", "qa_counts", "--yes")  # no input to give
+
+    assert removed.exit_code == 0, removed.output
+    assert "exist only in this working tree" not in removed.output
+    after = {k: v for k, v in snapshot(repo_copy).items() if not k.startswith(".git")}
+    assert after == {k: v for k, v in before.items() if not k.startswith(".git")}
