@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines.manage.discover import Repo, unaggregated
 from pipelines.manage.inventory import RepoFlows, load_repo_flows
-from pipelines.manage.manifests import ManifestWorker, flow_manifest_problems
+from pipelines.manage.manifests import JOBS_CACHE, ManifestWorker, flow_manifest_problems
 from pipelines.manage.serializer import Serializer
 from pipelines.utils.deploy.graph import ModuleGraph
 
@@ -37,7 +37,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
     dbt_result = start_dbt_problems(repo)  # in another process, while flows are checked
     # Jobs are made in another process (Kubernetes' client takes a second to load) when no
     # earlier check remembers them; with a memo, only changed run configs are made, here.
-    memo = repo.root / ".pipelines-cache" / "jobs.json"
+    memo = repo.root / JOBS_CACHE
     manifests = None if memo.is_file() else ManifestWorker()
     problems = unaggregated(repo)
     if loaded is None:

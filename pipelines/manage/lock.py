@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import tomllib
@@ -16,6 +15,8 @@ if TYPE_CHECKING:
 # project's virtualenv installs (the same pins plus the CLI, CD and test tools).
 RUNTIME_LOCK = "requirements.lock"
 DEV_LOCK = "requirements-dev.lock"
+# Which distribution provides each importable name, for the installed set it was read from.
+PROVIDERS_CACHE = Path(".pipelines-cache") / "providers.json"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;#]+)")
 
 
@@ -56,9 +57,8 @@ def lock_problems(root: Path) -> list[str]:
     dev = read_pins(dev_path.read_text(encoding="utf-8"))
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = list(project["dependencies"])
-    for extra, requirements in project.get("optional-dependencies", {}).items():
+    for requirements in project.get("optional-dependencies", {}).values():
         wanted += [r for r in requirements if not r.startswith(project["name"] + "[")]
-        del extra
     problems = []
     for text in wanted:
         requirement = Requirement(text)
@@ -147,6 +147,8 @@ def installed_providers(root: Path) -> dict[str, list[str]]:
     import sys
     from importlib.metadata import packages_distributions
 
+    from pipelines.utils.deploy.graph import write_cache
+
     listing = sorted(
         entry
         for folder in sys.path
@@ -155,7 +157,7 @@ def installed_providers(root: Path) -> dict[str, list[str]]:
         if entry.endswith((".dist-info", ".egg-info"))
     )
     key = hashlib.sha256("\n".join([sys.prefix, *listing]).encode()).hexdigest()
-    cache = root / ".pipelines-cache" / "providers.json"
+    cache = root / PROVIDERS_CACHE
     try:
         known = json.loads(cache.read_text())
         if known.get("key") == key:
@@ -163,7 +165,5 @@ def installed_providers(root: Path) -> dict[str, list[str]]:
     except (OSError, ValueError, KeyError, AttributeError):
         pass
     providers = {name: list(dists) for name, dists in packages_distributions().items()}
-    with contextlib.suppress(OSError):  # a read-only checkout still gets its answer
-        cache.parent.mkdir(exist_ok=True)
-        cache.write_text(json.dumps({"key": key, "providers": providers}))
+    write_cache(cache, {"key": key, "providers": providers})
     return providers

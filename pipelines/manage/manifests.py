@@ -12,10 +12,13 @@ from typing import Any
 
 from prefect import Flow
 
+from pipelines.utils.deploy.graph import write_cache
 from pipelines.utils.deploy.target import Target
 
 # The oldest Kubernetes the cluster may run, and the newest kubernetes-validate knows.
 KUBERNETES_VERSIONS = ("1.25", "latest")
+# Each run config's answer, by its digest (check's memo).
+JOBS_CACHE = Path(".pipelines-cache") / "jobs.json"
 
 
 @contextmanager
@@ -200,13 +203,19 @@ class ManifestWorker:
             self.child.wait()
 
 
+@cache
+def _versions() -> tuple[str, ...]:
+    """What a Job's answer depends on besides its run config."""
+    from importlib.metadata import version
+
+    return (version("prefect"), version("kubernetes-validate"), *KUBERNETES_VERSIONS)
+
+
 def _digest(run_config: dict[str, Any]) -> str:
     import hashlib
     import json
-    from importlib.metadata import version
 
-    versions = [version("prefect"), version("kubernetes-validate"), *KUBERNETES_VERSIONS]
-    text = json.dumps([versions, run_config], sort_keys=True, default=str)
+    text = json.dumps([_versions(), run_config], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -220,15 +229,6 @@ def _read_memo(path: Path | None) -> dict[str, list[str]]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _write_memo(path: Path, data: dict[str, list[str]]) -> None:
-    import contextlib
-    import json
-
-    with contextlib.suppress(OSError):  # a read-only checkout still gets its answers
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(data))
 
 
 def _worker() -> None:
@@ -252,15 +252,12 @@ def flow_manifest_problems(
     Args:
         flows: (module, flow) pairs.
         worker: Where Jobs are made and validated; None: in this process.
-        memo: A file remembering each run config's answer (e.g. .pipelines-cache/jobs.json).
+        memo: A file remembering each run config's answer (check gives JOBS_CACHE).
     """
     import json
     from importlib.util import find_spec
 
-    from prefect.serialization.run_config import RunConfigSchema
-
     from pipelines.errors import ResourceError
-    from pipelines.utils.deploy.deployment import deployed_run_config
     from pipelines.utils.flow_defaults.resources import check_resources
 
     missing = [name for name in ("kubernetes", "kubernetes_validate") if find_spec(name) is None]
@@ -301,7 +298,7 @@ def flow_manifest_problems(
         )
         if key not in configs:
             try:
-                configs[key] = dict(RunConfigSchema().dump(deployed_run_config(flow, target)))
+                configs[key] = _run_config(flow, target)
             except Exception as error:  # its run config cannot be deployed or serialized
                 problems.append(f"{where}: its Kubernetes Job cannot be made: {error}")
                 continue
@@ -324,7 +321,7 @@ def flow_manifest_problems(
             worker.close()
     found.update(zip(keys, made, strict=True))
     if keys and memo is not None:
-        _write_memo(memo, {**known, **{digests[k]: found[k] for k in keys}})
+        write_cache(memo, {**known, **{digests[k]: found[k] for k in keys}})
     for where, key in by_flow:
         problems += [f"{where}: its Kubernetes Job is invalid: {p}" for p in found[key]]
     return problems

@@ -21,9 +21,6 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# pip's own CA bundle in the base image: a build trusts the host's bundle (a proxy's CA)
-# when it is mounted over this file for the build only.
-PIP_CERTIFI = "/usr/local/lib/python3.11/site-packages/pip/_vendor/certifi/cacert.pem"
 TOOLS = ("podman", "runc", "debootstrap")
 
 
@@ -122,12 +119,6 @@ def build_standin(name: str) -> None:
         mount = ["-v", f"{cert}:/run/host-ca.pem:ro"] if cert and os.path.isfile(cert) else []
         podman("build", "--pull=never", "--network=host", *mount, "-t", name, work)
         podman("rmi", f"{name}-rootfs", check=False)
-
-
-def cert_mount() -> list[str]:
-    """pip in a build trusts what pip trusts here (PIP_CERT: a proxy's CA bundle, say)."""
-    cert = os.environ.get("PIP_CERT")
-    return ["-v", f"{cert}:{PIP_CERTIFI}:ro"] if cert and os.path.isfile(cert) else []
 
 
 def build_image(tag: str) -> float:

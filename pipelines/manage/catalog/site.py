@@ -140,16 +140,20 @@ def check_output(output: Path) -> None:
             f"{output} is not empty and was not made by `manage.py catalog`: refusing to "
             "replace it. Give a new or empty folder (the default is build/catalog)."
         ) from None
-    present = {
-        p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file() or p.is_symlink()
-    } - {MARKER}
-    extra = sorted(present - listed)
+    extra = sorted(_files(output) - {MARKER} - listed)
     if extra:
         more = f" and {len(extra) - 1} other file(s)" if len(extra) > 1 else ""
         raise CliError(
             f"{output} holds {extra[0]}{more}, which the catalog did not write: move them "
             "out of the folder first. Nothing was changed."
         )
+
+
+def _files(folder: Path) -> set[str]:
+    """Every file (or link) under folder, as a path from it."""
+    return {
+        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()
+    }
 
 
 def _umask() -> int:
@@ -237,9 +241,7 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
         (staging / "day.html").write_text(
             env.get_template("day.html").render(up="", **day, **common), encoding="utf-8"
         )
-        written = sorted(
-            p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file()
-        )
+        written = sorted(_files(staging))
         (staging / MARKER).write_text(json.dumps({"files": written}, indent=0), encoding="utf-8")
         staging.chmod(0o777 & ~_umask())  # mkdtemp's folder is 0700; a new folder is not
         check_output(output)  # nothing else got in while this build ran

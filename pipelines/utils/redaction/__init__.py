@@ -39,7 +39,7 @@ def ambiguous_userinfo(url: str) -> str | None:
     """The character that makes a URL's user info end in different places for different
     parsers, if any: a second '@' (drivers stop at the first, urlsplit at the last), or a '/',
     '?' or '#' inside the password (urlsplit ends the host there). None when unambiguous."""
-    rest = url.split("://", 1)[1] if "://" in url else url
+    rest = _after_scheme(url)
     ends = [i for i in (rest.find(c) for c in "/?#") if i >= 0]
     end = min(ends, default=len(rest))
     authority, tail = rest[:end], rest[end:]
@@ -52,11 +52,14 @@ def ambiguous_userinfo(url: str) -> str | None:
     return None
 
 
+def _after_scheme(url: str) -> str:
+    return url.split("://", 1)[1] if "://" in url else url
+
+
 def userinfo_fragments(url: str) -> set[str]:
     """Every piece a parser could take for the password of an ambiguous URL: all of what
     lies between the scheme and the last '@', and its parts around '@', '/', '?', '#', ':'."""
-    rest = url.split("://", 1)[1] if "://" in url else url
-    userinfo = rest.rpartition("@")[0]
+    userinfo = _after_scheme(url).rpartition("@")[0]
     password = userinfo.split(":", 1)[1] if ":" in userinfo else userinfo
     pieces = {password, *re.split(r"[@/?#:]", password)}
     return {p for piece in pieces for p in (piece, unquote(piece)) if piece}

@@ -647,7 +647,7 @@ class PrefectTestServer:
             self._record_state("task_run", task_run_id, _PENDING)
             found = [self.store.tables["task_run"][task_run_id]]
         run = found[0]
-        return {k: run[k] for k in ("id", "version", "state", "serialized_state")}
+        return _task_run_info(run)
 
     def get_or_create_task_run(self, input: dict[str, Any]) -> dict[str, Any]:
         return {"id": self.get_or_create_task_run_info(input)["id"]}
@@ -656,7 +656,7 @@ class PrefectTestServer:
         run = self.store.tables["task_run"].get(task_run_id)
         if run is None:
             raise ValueError("Invalid task run ID")
-        return {k: run[k] for k in ("id", "version", "state", "serialized_state")}
+        return _task_run_info(run)
 
     def update_flow_run_heartbeat(self, input: dict[str, Any]) -> dict[str, Any]:
         run = self.flow_runs.get(input["flow_run_id"])
@@ -733,6 +733,11 @@ class PrefectTestServer:
 
     def hello(self) -> str:
         return "👋"
+
+
+def _task_run_info(run: dict[str, Any]) -> dict[str, Any]:
+    """What the server's get_task_run_info and get_or_create_task_run_info answer."""
+    return {k: run[k] for k in ("id", "version", "state", "serialized_state")}
 
 
 def _state(kind: str, message: str) -> dict[str, Any]:
