@@ -64,6 +64,7 @@ for command in (
     projects.add_project,
     projects.add_org,
     projects.remove_project,
+    projects.remove_org,
     projects.list_projects,
     running.run,
     running.query,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,12 +65,23 @@ def model_files(name: str) -> dict[str, str]:
     }
 
 
+def _write_model(folder: Path, name: str) -> None:
+    folder.mkdir()
+    for file_name, text in model_files(name).items():
+        (folder / file_name).write_text(text, encoding="utf-8")
+
+
+def model_dir(repo: Repo, name: str) -> Path:
+    """The dbt model folder `add-project --with-model` makes for a project."""
+    return repo.root / "queries" / "models" / name
+
+
 def _add_project(repo: Repo, name: str, org: str, with_model: bool = False) -> Created:
     require_org(repo, org)
     validate_new_name(repo, name, "project")
     package = repo.project_dir(org, name)
     tests = repo.project_tests(org, name)
-    models = repo.root / "queries" / "models" / name
+    models = model_dir(repo, name)
     for target in (package, tests, *([models] if with_model else [])):
         if target.exists():
             raise CliError(f"{target.relative_to(repo.root)} already exists; remove it first.")
@@ -79,9 +90,7 @@ def _add_project(repo: Repo, name: str, org: str, with_model: bool = False) -> C
     with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
         rendered = _render(repo, "project", context, Path(tmp)) / name
         if with_model:
-            (rendered / "model").mkdir()
-            for file_name, text in model_files(name).items():
-                (rendered / "model" / file_name).write_text(text, encoding="utf-8")
+            _write_model(rendered / "model", name)
         with Transaction(repo.root, f"add-project {name} --org {org}") as tx:
             tx.move_tree(rendered / "project", package)
             tx.move_tree(rendered / "tests", tests)
@@ -111,7 +120,7 @@ def _add_org(repo: Repo, name: str) -> Created:
 
 
 def _remove_project(repo: Repo, name: str, org: str) -> Created:
-    """Undo add_project: remove the package, its tests and its import line."""
+    """Undo add_project: remove the package, its tests, its model folder and its import line."""
     require_org(repo, org)
     package = repo.project_dir(org, name)
     if name not in repo.projects(org):
@@ -119,54 +128,77 @@ def _remove_project(repo: Repo, name: str, org: str) -> Created:
         hint = f" It lives in org '{elsewhere[0]}': pass --org {elsewhere[0]}." if elsewhere else ""
         raise CliError(f"Project '{name}' does not exist in org '{org}'.{hint}")
     tests = repo.project_tests(org, name)
+    model = model_dir(repo, name)
     init = repo.org_init(org)
     removed = [_rel(repo, package) + "/"]
     source = read_source(init)
-    edited = _without_project(source, org, name, _rel(repo, init))
+    edited = _without_import(source, f"pipelines.{org}.{name}", _rel(repo, init))
     # Every step is journaled first: a kill at any point is undone by the next command.
     with Transaction(repo.root, f"remove-project {name} --org {org}") as tx:
         tx.write_text(init, edited)
         tx.remove_tree(package)
-        if tests.exists():
-            tx.remove_tree(tests)
-            removed.append(_rel(repo, tests) + "/")
+        for folder in (tests, model):
+            if folder.exists():
+                tx.remove_tree(folder)
+                removed.append(_rel(repo, folder) + "/")
     # add-project may have created tests/pipelines/<org>/ for this project alone.
     _remove_empty_parents(tests.parent, repo.root / "tests")
     return Created(created=removed, edited=[_rel(repo, init)])
 
 
 def unsaved_work(repo: Repo, name: str, org: str) -> list[str]:
-    """Files of a project (and its tests) that only this working tree holds and that are not
-    what add-project wrote.
+    """Files of a project (its package, tests and model folder) that only this working tree
+    holds and that are not what add-project wrote.
 
     In a git checkout: files that are untracked or differ from HEAD (committed work can be
     brought back from history), unless byte-for-byte what the project template renders (a
     project just added, nothing edited). Elsewhere: files that differ from that render.
     """
-    folders = [repo.project_dir(org, name), repo.project_tests(org, name)]
-    folders = [f for f in folders if f.exists()]
-    if not folders:
-        return []
-    status = _git_status(repo, folders)
     context = {"project_name": name, "org": org, "flow_name": f"{org}: {name}"}
     with tempfile.TemporaryDirectory(prefix="pipelines-compare-") as tmp:
         rendered = _render(repo, "project", context, Path(tmp)) / name
+        _write_model(rendered / "model", name)
         pristine = {
             repo.project_dir(org, name): rendered / "project",
             repo.project_tests(org, name): rendered / "tests",
+            model_dir(repo, name): rendered / "model",
         }
-        changed = []
-        for folder in folders:
-            for path in sorted(folder.rglob("*")):
-                if not path.is_file() or "__pycache__" in path.parts:
-                    continue
-                where = _rel(repo, path)
-                if status is not None and where not in status:
-                    continue  # committed as it is: history keeps it
-                original = pristine[folder] / path.relative_to(folder)
-                if not original.is_file() or original.read_bytes() != path.read_bytes():
-                    changed.append(f"{where} ({status[where]})" if status else where)
-        return changed
+        return _changed_files(repo, pristine)
+
+
+def unsaved_org_work(repo: Repo, org: str) -> list[str]:
+    """Files of an org package (and its test folder) that only this working tree holds and
+    that are not what add-org wrote (as unsaved_work does for a project)."""
+    with tempfile.TemporaryDirectory(prefix="pipelines-compare-") as tmp:
+        rendered = _render(repo, "org", {"org": org}, Path(tmp)) / org
+        pristine = {repo.package / org: rendered, repo.root / "tests" / "pipelines" / org: None}
+        return _changed_files(repo, pristine)
+
+
+def _changed_files(repo: Repo, pristine: Mapping[Path, Path | None]) -> list[str]:
+    """Files under each folder that git does not hold as they are (or, outside git, every
+    file) and that differ from the folder's pristine render (None: nothing is pristine)."""
+    folders = [folder for folder in pristine if folder.exists()]
+    if not folders:
+        return []
+    status = _git_status(repo, folders)
+    changed = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            where = _rel(repo, path)
+            if status is not None and where not in status:
+                continue  # committed as it is: history keeps it
+            render = pristine[folder]
+            original = render / path.relative_to(folder) if render else None
+            if (
+                original is None
+                or not original.is_file()
+                or (original.read_bytes() != path.read_bytes())
+            ):
+                changed.append(f"{where} ({status[where]})" if status else where)
+    return changed
 
 
 def _git_status(repo: Repo, folders: list[Path]) -> dict[str, str] | None:
@@ -196,6 +228,31 @@ def _git_status(repo: Repo, folders: list[Path]) -> dict[str, str] | None:
             continue
         found[path] = "untracked" if line.startswith("??") else "uncommitted"
     return found
+
+
+def _remove_org(repo: Repo, name: str) -> Created:
+    """Undo add_org: remove an org that has no projects, and its import line."""
+    if name not in repo.orgs():
+        listed = ", ".join(repo.orgs()) or "none"
+        raise CliError(f"Org '{name}' does not exist (existing orgs: {listed}).")
+    projects = repo.projects(name)
+    if projects:
+        raise CliError(
+            f"Org '{name}' still has projects ({', '.join(projects)}); remove each first with "
+            f"`python manage.py remove-project PROJECT --org {name}`."
+        )
+    package = repo.package / name
+    tests = repo.root / "tests" / "pipelines" / name
+    flows = repo.flows_module
+    edited = _without_import(read_source(flows), f"pipelines.{name}", _rel(repo, flows))
+    removed = [_rel(repo, package) + "/"]
+    with Transaction(repo.root, f"remove-org {name}") as tx:
+        tx.write_text(flows, edited)
+        tx.remove_tree(package)
+        if tests.exists():
+            tx.remove_tree(tests)
+            removed.append(_rel(repo, tests) + "/")
+    return Created(created=removed, edited=[_rel(repo, flows)])
 
 
 def _render(repo: Repo, template: str, context: dict[str, str], output: Path) -> Path:
@@ -234,50 +291,95 @@ def _with_line(source: str, line: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _without_project(source: str, org: str, project: str, where: str) -> str:
-    """Remove the statements of an org __init__ that import a project, however formatted.
+def _without_import(source: str, package: str, where: str) -> str:
+    """Remove the statements of a module that import package, however formatted (an org
+    __init__ importing a project, pipelines/flows.py importing an org).
 
     A statement is found by what it imports (`import pipelines.o.p.flows  # comment`,
-    `from pipelines.o.p import flows as x`, `from .p import flows`, over several lines).
+    `from pipelines.o.p import flows as x`, `from .p import flows`, over several lines) and
+    removed with exactly the lines it spans.
 
     Raises:
-        CliError: A statement also imports something else (it cannot be removed whole), or the
-            file does not parse; the message names the line to edit by hand.
+        CliError: A statement also imports something else, shares a line with another
+            statement, or is the only statement of a block (removing it would leave the file
+            unparseable), or the file does not parse; the message names the line to edit.
     """
-    package = f"pipelines.{org}.{project}"
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
         raise CliError(
             f"{where} does not parse (line {error.lineno}: {error.msg}); fix it, then rerun."
         ) from None
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    statements = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)]
+    project = package.rsplit(".", 1)[1]  # as messages name it
+    ours = [node for node in statements if _imports_package(node, package, where)]
     lines = source.splitlines(keepends=True)
     drop: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = f"pipelines.{org}.{base}" if base else f"pipelines.{org}"
-            names = [f"{base}.{alias.name}" if base else alias.name for alias in node.names]
-            names = [base] if base != f"pipelines.{org}" else names
-        else:
-            continue
-        ours = [n for n in names if n == package or n.startswith(package + ".")]
-        if not ours:
-            continue
-        if len(ours) != len(names):
+    for node in ours:
+        assert node.end_lineno is not None and node.end_col_offset is not None
+        # Offsets count UTF-8 bytes.
+        before = lines[node.lineno - 1].encode()[: node.col_offset].decode()
+        after = lines[node.end_lineno - 1].encode()[node.end_col_offset :].decode().strip()
+        if before.strip() or (after and not after.startswith("#")):
             raise CliError(
-                f"{where}:{node.lineno} imports {project} together with other modules; remove "
-                f"{project} from that statement by hand, then rerun."
+                f"{where}:{node.lineno} imports {project} on a line it shares with other code; "
+                "put the import on a line of its own (or remove it by hand), then rerun."
             )
-        assert node.end_lineno is not None
+        block = _block_of(node, parents.get(node))
+        if block is not None and all(sibling in ours for sibling in block):
+            header = getattr(parents[node], "lineno", "?")
+            raise CliError(
+                f"{where}:{node.lineno} imports {project} as the only statement of the block "
+                f"at line {header} (removing it would leave the file unparseable); edit that "
+                "block by hand, then rerun."
+            )
         drop.update(range(node.lineno - 1, node.end_lineno))
     kept = "".join(line for index, line in enumerate(lines) if index not in drop)
     if not _import_lines(kept):
         kept = kept.rstrip("\n") + "\n" if kept.strip() else ""
+    try:
+        ast.parse(kept)
+    except SyntaxError as error:  # a case the checks above missed: never write it
+        raise CliError(
+            f"{where}: removing the import of {project} would leave the file unparseable "
+            f"(line {error.lineno}: {error.msg}); remove it by hand, then rerun."
+        ) from None
     return kept
+
+
+def _imports_package(node: ast.stmt, package: str, where: str) -> bool:
+    """Whether an import statement imports package (and only it); relative imports are read
+    from the package's parent, the package of the file that imports it."""
+    here, project = package.rsplit(".", 1)
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        base = node.module or ""
+        if node.level:
+            base = f"{here}.{base}" if base else here
+        names = [f"{base}.{alias.name}" if base else alias.name for alias in node.names]
+        names = [base] if base != here else names
+    else:
+        return False
+    ours = [n for n in names if n == package or n.startswith(package + ".")]
+    if ours and len(ours) != len(names):
+        raise CliError(
+            f"{where}:{node.lineno} imports {project} together with other modules; remove "
+            f"{project} from that statement by hand, then rerun."
+        )
+    return bool(ours)
+
+
+def _block_of(node: ast.stmt, parent: ast.AST | None) -> list[ast.stmt] | None:
+    """The statement list (body, else, finally, ...) of a compound statement holding node;
+    None at module level, where an empty file is fine."""
+    if parent is None or isinstance(parent, ast.Module):
+        return None
+    for _field, value in ast.iter_fields(parent):
+        if isinstance(value, list) and node in value:
+            return value
+    return None
 
 
 def _import_lines(source: str) -> list[str]:
@@ -324,6 +426,11 @@ def add_project(repo: Repo, name: str, org: str, with_model: bool = False) -> Cr
 def add_org(repo: Repo, name: str) -> Created:
     """Render the org template and import it from pipelines/flows.py (under the repo's lock)."""
     return _locked(repo, lambda: _add_org(repo, name))
+
+
+def remove_org(repo: Repo, name: str) -> Created:
+    """Undo add_org for an org without projects (under the repo's lock)."""
+    return _locked(repo, lambda: _remove_org(repo, name))
 
 
 def remove_project(repo: Repo, name: str, org: str) -> Created:

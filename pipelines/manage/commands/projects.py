@@ -1,4 +1,5 @@
-"""Commands that change or list the tree: add-project, add-org, remove-project, list-projects."""
+"""Commands that change or list the tree: add-project, add-org, remove-project, remove-org,
+list-projects."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def add_org(repo: Repo, name: str) -> None:
 @click.option("--force", is_flag=True, help="Delete even files only this working tree holds.")
 @pass_repo
 def remove_project(repo: Repo, name: str, org: str, yes: bool, force: bool) -> None:
-    """Undo add-project: delete the project, its tests and its import line.
+    """Undo add-project: delete the project, its tests, its model folder and its import line.
 
     Files that exist only in this working tree (untracked or uncommitted in git; outside git,
     changed from the template) are listed and the question is asked even with --yes; --force
@@ -84,26 +85,63 @@ def remove_project(repo: Repo, name: str, org: str, yes: bool, force: bool) -> N
     Example:
       python manage.py remove-project bike_counts --org emd --yes
     """
+    from pipelines.manage.scaffold import model_dir, require_org, unsaved_work
     from pipelines.manage.scaffold import remove_project as scaffold
-    from pipelines.manage.scaffold import require_org, unsaved_work
 
     require_org(repo, org)
     work = unsaved_work(repo, name, org) if name in repo.projects(org) else []
+    what = f"pipelines/{org}/{name} and its tests"
+    if model_dir(repo, name).exists():
+        what = f"pipelines/{org}/{name}, its tests and queries/models/{name}"
+    _confirm_removal(name, what, work, yes, force)
+    result = scaffold(repo, name, org)
+    say_recovered(result.recovered)
+    click.echo(f"Removed project '{name}' from org '{org}':")
+    report("removed", result.created, result.edited)
+
+
+@click.command("remove-org")
+@click.argument("name")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask for confirmation (unless work would be lost)."
+)
+@click.option("--force", is_flag=True, help="Delete even files only this working tree holds.")
+@pass_repo
+def remove_org(repo: Repo, name: str, yes: bool, force: bool) -> None:
+    """Undo add-org: delete an org that has no projects left, and its import line.
+
+    Remove its projects first with remove-project. Unsaved work is listed and asked about as
+    remove-project does.
+
+    \b
+    Example:
+      python manage.py remove-org sme --yes
+    """
+    from pipelines.manage.scaffold import remove_org as scaffold
+    from pipelines.manage.scaffold import unsaved_org_work
+
+    work = unsaved_org_work(repo, name) if name in repo.orgs() and not repo.projects(name) else []
+    _confirm_removal(name, f"pipelines/{name}", work, yes, force)
+    result = scaffold(repo, name)
+    say_recovered(result.recovered)
+    click.echo(f"Removed org '{name}':")
+    report("removed", result.created, result.edited)
+
+
+def _confirm_removal(name: str, what: str, work: list[str], yes: bool, force: bool) -> None:
+    """Ask before deleting; files only this working tree holds are listed and asked about
+    even with --yes (not with --force)."""
     if work and not force:
         click.echo(f"These files of {name} exist only in this working tree and would be lost:")
         for path in work:
             click.echo(f"  {path}")
         if not click.confirm("Delete them anyway?", default=False):
             raise CliError(
-                "Nothing removed: the project holds unsaved work (commit it, or pass --force "
+                f"Nothing removed: {name} holds unsaved work (commit it, or pass --force "
                 "to delete it)."
             )
     else:
-        confirm_or_abort(f"Delete pipelines/{org}/{name} and its tests?", yes or force)
-    result = scaffold(repo, name, org)
-    say_recovered(result.recovered)
-    click.echo(f"Removed project '{name}' from org '{org}':")
-    report("removed", result.created, result.edited)
+        confirm_or_abort(f"Delete {what}?", yes or force)
 
 
 @click.command("list-projects")

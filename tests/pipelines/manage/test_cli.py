@@ -291,7 +291,7 @@ def test_remove_project_with_unsaved_work_asks_even_with_yes(repo_copy: Path):
         "  pipelines/emd/qa_counts/notes.sql (untracked)",
         "  pipelines/emd/qa_counts/tasks.py (uncommitted)",
     ]
-    assert "Error: Nothing removed: the project holds unsaved work" in refused.output
+    assert "Error: Nothing removed: qa_counts holds unsaved work" in refused.output
     assert snapshot(repo_copy) == before
     forced = invoke(repo_copy, "remove-project", "qa_counts", "--force")
     assert forced.exit_code == 0, forced.output
@@ -535,3 +535,169 @@ def test_remove_project_right_after_add_project_asks_nothing_with_yes(repo_copy:
     assert "exist only in this working tree" not in removed.output
     after = {k: v for k, v in snapshot(repo_copy).items() if not k.startswith(".git")}
     assert after == {k: v for k, v in before.items() if not k.startswith(".git")}
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (
+            "try:\n    import pipelines.emd.qa_counts.flows  # noqa: F401\nexcept ImportError:\n"
+            "    pass\n",
+            "imports qa_counts as the only statement of the block at line 5",
+        ),
+        (
+            "if True:\n    import pipelines.emd.qa_counts.flows  # noqa: F401\n",
+            "imports qa_counts as the only statement of the block at line 5",
+        ),
+        (
+            "if True: import pipelines.emd.qa_counts.flows  # noqa: F401\n",
+            "imports qa_counts on a line it shares with other code",
+        ),
+        (
+            "import pipelines.emd.qa_counts.flows; import pipelines.emd.test_flow.flows  # noqa\n",
+            "imports qa_counts on a line it shares with other code",
+        ),
+        (
+            "import pipelines.emd.test_flow.flows; import pipelines.emd.qa_counts.flows  # noqa\n",
+            "imports qa_counts on a line it shares with other code",
+        ),
+        (
+            "if True:\n    pass\nelse: import pipelines.emd.qa_counts.flows  # noqa: F401\n",
+            "imports qa_counts on a line it shares with other code",
+        ),
+    ],
+)
+def test_remove_project_never_leaves_an_unparseable_init_nor_takes_a_neighbour(
+    repo_copy: Path, block, message
+):
+    init = repo_copy / "pipelines/emd/__init__.py"
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+    source = init.read_text().replace("import pipelines.emd.qa_counts.flows  # noqa: F401\n", "")
+    init.write_text(source + block)
+    before = snapshot(repo_copy)
+
+    result = invoke(repo_copy, "remove-project", "qa_counts", "--force")
+
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: pipelines/emd/__init__.py:")
+    assert message in result.output
+    assert snapshot(repo_copy) == before
+
+
+def test_remove_project_inside_a_block_with_other_statements_removes_only_its_own(
+    repo_copy: Path,
+):
+    init = repo_copy / "pipelines/emd/__init__.py"
+    assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
+    source = init.read_text().replace("import pipelines.emd.qa_counts.flows  # noqa: F401\n", "")
+    init.write_text(
+        source + "try:\n    import pipelines.emd.qa_counts.flows  # noqa: F401\n"
+        "    import json  # noqa: F401\nexcept ImportError:\n    pass\n"
+    )
+
+    result = invoke(repo_copy, "remove-project", "qa_counts", "--force")
+
+    assert result.exit_code == 0, result.output
+    assert init.read_text() == source + (
+        "try:\n    import json  # noqa: F401\nexcept ImportError:\n    pass\n"
+    )
+
+
+def test_remove_project_undoes_add_project_with_model_exactly(repo_copy: Path):
+    git_commit_all(repo_copy)
+    before = snapshot(repo_copy)
+    assert invoke(repo_copy, "add-project", "qa_counts", "--with-model").exit_code == 0
+
+    removed = invoke(repo_copy, "remove-project", "qa_counts", "--yes")
+
+    assert removed.exit_code == 0, removed.output
+    assert "  removed queries/models/qa_counts/" in removed.output.splitlines()
+    after = {k: v for k, v in snapshot(repo_copy).items() if not k.startswith(".git")}
+    assert after == {k: v for k, v in before.items() if not k.startswith(".git")}
+
+
+def test_remove_project_counts_an_edited_model_as_unsaved_work(repo_copy: Path):
+    git_commit_all(repo_copy)
+    assert invoke(repo_copy, "add-project", "qa_counts", "--with-model").exit_code == 0
+    model = repo_copy / "queries/models/qa_counts/qa_counts.sql"
+    model.write_text(model.read_text() + "where true\n")
+
+    refused = invoke(repo_copy, "remove-project", "qa_counts", "--yes", input="n\n")
+
+    assert refused.exit_code == 1
+    assert "  queries/models/qa_counts/qa_counts.sql (untracked)" in refused.output.splitlines()
+    assert model.exists()
+
+
+def test_remove_org_undoes_add_org_exactly(repo_copy: Path):
+    git_commit_all(repo_copy)
+    before = snapshot(repo_copy)
+    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
+
+    removed = invoke(repo_copy, "remove-org", "sme", "--yes")
+
+    assert removed.exit_code == 0, removed.output
+    assert removed.output.splitlines() == [
+        "Removed org 'sme':",
+        "  removed pipelines/sme/",
+        "  edited  pipelines/flows.py",
+    ]
+    after = {k: v for k, v in snapshot(repo_copy).items() if not k.startswith(".git")}
+    assert after == {k: v for k, v in before.items() if not k.startswith(".git")}
+
+
+def test_remove_org_refuses_an_org_with_projects_and_a_missing_org(repo_copy: Path):
+    before = snapshot(repo_copy)
+    refused = invoke(repo_copy, "remove-org", "emd", "--yes")
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: Org 'emd' still has projects (")
+    assert "remove each first with `python manage.py remove-project PROJECT --org emd`" in (
+        refused.output
+    )
+    missing = invoke(repo_copy, "remove-org", "nope", "--yes")
+    assert missing.exit_code == 1
+    assert missing.output == "Error: Org 'nope' does not exist (existing orgs: admin, emd).\n"
+    assert snapshot(repo_copy) == before
+
+
+def test_remove_org_asks_about_unsaved_work_even_with_yes(repo_copy: Path):
+    git_commit_all(repo_copy)
+    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
+    (repo_copy / "pipelines/sme/utils.py").write_text("# mine\n")
+
+    refused = invoke(repo_copy, "remove-org", "sme", "--yes", input="n\n")
+
+    assert refused.exit_code == 1
+    assert "  pipelines/sme/utils.py (untracked)" in refused.output.splitlines()
+    assert (repo_copy / "pipelines/sme/utils.py").exists()
+
+
+def test_an_org_that_hides_a_module_is_named_by_every_command_and_remove_org_undoes_it(
+    repo_copy: Path,
+):
+    """What `add-org errors` made before the name was refused: pipelines/errors/ hides
+    pipelines/errors.py, so nothing could import; manage.py says so and remove-org undoes it."""
+    before = snapshot(repo_copy)
+    from pipelines.manage import scaffold
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scaffold, "validate_new_name", lambda *args: None)
+        assert scaffold.add_org(Repo(repo_copy), "errors").created == ["pipelines/errors/"]
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=repo_copy, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+
+    helped = manage("--help")
+    assert helped.returncode == 1
+    assert helped.stderr == (
+        "Error: the folder pipelines/errors/ hides the module pipelines/errors.py, which every "
+        "command needs; remove that org with `python manage.py remove-org errors` (or rename "
+        "the folder).\n"
+    )
+    removed = manage("remove-org", "errors", "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert snapshot(repo_copy) == before
+    assert manage("list-projects").returncode == 0
