@@ -124,6 +124,12 @@ SETTINGS: tuple[Setting, ...] = (
         "1024",
         "dump_to_gcs refuses exports whose CSV would be larger than this many MB.",
     ),
+    Setting(
+        "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S",
+        "120",
+        "Seconds a local run waits for another process (a notebook, another run) to release "
+        "the DuckDB warehouse file before its load fails (the datalake is then put back).",
+    ),
 )
 # Read by Prefect and google-auth themselves from the process environment (not from .env):
 # run_cloud checks them all before touching the network.
@@ -311,7 +317,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "PIPELINES_VAULT_AUTH": ("token", "approle", "kubernetes"),
     "PIPELINES_POD_VAULT_AUTH": ("token", "approle", "kubernetes"),
 }
-NUMBERS = {"PIPELINES_ALERT_INTERVAL_MIN": 0.0, "PIPELINES_DUMP_TO_GCS_MAX_MB": 1.0}  # minimum
+NUMBERS = {  # name -> minimum
+    "PIPELINES_ALERT_INTERVAL_MIN": 0.0,
+    "PIPELINES_DUMP_TO_GCS_MAX_MB": 1.0,
+    "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S": 0.0,
+}
 _DASK_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 
 

@@ -169,3 +169,23 @@ class Datalake(ABC):
     @abstractmethod
     def delete_prefix(self, prefix: str) -> int:
         """Delete every key under prefix; returns how many."""
+
+    # A table's write and its warehouse load succeed or fail together where the datalake
+    # can keep the folder as it was (the local one); elsewhere these do nothing.
+    keeps_unloaded_writes = False
+
+    def begin_write(self, prefix: str, timeout: float = 120.0) -> None:  # noqa: B027
+        """Keep what a table's folder holds now until settle() says whether it was loaded;
+        another run's unsettled write of the same table is waited for up to timeout s."""
+
+    def settle(self, prefix: str, loaded: bool) -> None:  # noqa: B027 (optional)
+        """After a load: loaded, forget the kept folder; not loaded, put it back."""
+
+    def pending_writes(self) -> dict[str, str]:
+        """Table prefixes written by a run that ended before settle(), each with the id of its
+        write (which the warehouse records when it loads it)."""
+        return {}
+
+    def write_id(self, prefix: str) -> str | None:
+        """The id of the unsettled write of a table prefix, if any."""
+        return None

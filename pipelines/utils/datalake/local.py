@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -12,6 +14,8 @@ from pipelines.utils.datalake.base import Datalake
 
 class LocalDatalake(Datalake):
     """Files under a root folder; a prefix is replaced by renaming a fully written folder."""
+
+    keeps_unloaded_writes = True
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -85,3 +89,111 @@ class LocalDatalake(Datalake):
         count = sum(1 for p in target.rglob("*") if p.is_file())
         shutil.rmtree(target)
         return count
+
+    # Writes not yet loaded: <root>/.pipelines-pending/<id>.json says which table folder, and
+    # <id>/ keeps the files it held before (hard links, so keeping them costs no copy). The
+    # writing process holds <dataset>.<table>.lock until settle(), so a second run's write
+    # of the same table waits, and a journal whose lock is free was left by a killed run.
+    @property
+    def _pending(self) -> Path:
+        return self.root / ".pipelines-pending"
+
+    def _journals(self) -> dict[str, dict]:
+        found = {}
+        for path in sorted(self._pending.glob("*.json")) if self._pending.is_dir() else []:
+            try:
+                entry = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # a journal cut short by a kill: its write never started
+            found[entry["prefix"]] = entry
+        return found
+
+    def _lock_path(self, prefix: str) -> Path:
+        return self._pending / (prefix.replace("/", ".") + ".lock")
+
+    def write_id(self, prefix: str) -> str | None:
+        entry = self._journals().get(prefix)
+        return entry["id"] if entry else None
+
+    def begin_write(self, prefix: str, timeout: float = 120.0) -> None:
+        key = (str(self.root.resolve()), prefix)
+        if key not in _HELD:
+            self._pending.mkdir(parents=True, exist_ok=True)
+            _HELD[key] = _wait_for_lock(
+                self._lock_path(prefix), timeout, f"{prefix} is being written"
+            )
+        if prefix in self._journals():
+            return  # an earlier write of this run is not loaded yet: keep the older copy
+        write_id = uuid.uuid4().hex[:16]
+        kept = self._pending / write_id
+        target = self._path(prefix)
+        if target.is_dir():
+            shutil.copytree(target, kept, copy_function=_link_or_copy)
+        entry = {"id": write_id, "prefix": prefix, "existed": target.is_dir()}
+        partial = self._pending / f".{write_id}.json"
+        partial.write_text(json.dumps(entry), encoding="utf-8")
+        partial.rename(self._pending / f"{write_id}.json")
+
+    def settle(self, prefix: str, loaded: bool) -> None:
+        entry = self._journals().get(prefix)
+        if entry is not None:
+            kept = self._pending / entry["id"]
+            if not loaded:
+                target = self._path(prefix)
+                discard = self._pending / f"{entry['id']}-discard"
+                if target.exists():
+                    target.rename(discard)
+                if entry["existed"]:
+                    kept.rename(target)
+                shutil.rmtree(discard, ignore_errors=True)
+            (self._pending / f"{entry['id']}.json").unlink()
+            shutil.rmtree(kept, ignore_errors=True)
+        held = _HELD.pop((str(self.root.resolve()), prefix), None)
+        if held is not None:
+            os.close(held)  # releases the lock
+
+    def pending_writes(self) -> dict[str, str]:
+        stale = {}
+        for prefix, entry in self._journals().items():
+            if (str(self.root.resolve()), prefix) in _HELD:
+                continue  # this process's own write, not loaded yet
+            try:
+                descriptor = _wait_for_lock(self._lock_path(prefix), 0, "")
+            except DatalakeError:
+                continue  # its writer is alive
+            os.close(descriptor)
+            stale[prefix] = entry["id"]
+        return stale
+
+
+# (datalake root, table prefix) -> the open lock file of a write this process has begun.
+_HELD: dict[tuple[str, str], int] = {}
+
+
+def _wait_for_lock(path: Path, timeout: float, what: str) -> int:
+    """Open and lock path exclusively, waiting up to timeout seconds; the descriptor holds
+    the lock until closed (or the process ends, however it ends)."""
+    import fcntl
+    import time
+
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return descriptor
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(descriptor)
+                raise DatalakeError(
+                    f"{what} by another run; waited {timeout:g} s (raise "
+                    "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S to wait longer)."
+                ) from None
+            time.sleep(0.1)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

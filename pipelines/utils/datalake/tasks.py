@@ -23,6 +23,7 @@ from pipelines.utils.datalake.base import (
     table_prefix,
 )
 from pipelines.utils.datalake.factory import get_datalake
+from pipelines.utils.warehouse.factory import begin_table_write
 
 
 def _partition_days(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -100,6 +101,7 @@ def write_parquet_partitions(
         ]
     partitions: list[str] = []
     keys: list[str] = []
+    begin_table_write(datalake, prefix)
     with tempfile.TemporaryDirectory(prefix="pipelines-parquet-") as tmp:
         for partition, part in groups:
             name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
@@ -174,6 +176,7 @@ def write_parquet_file(
         raise DatalakeError(f"{local.name} holds {written_rows} rows, not {rows}.")
     datalake = get_datalake()
     name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
+    begin_table_write(datalake, prefix)
     target, keys = _publish_whole(datalake, prefix, name, local, mode, move=True)
     prefect.context.get("logger").info("Wrote %s rows to %s", rows, datalake.uri(target))
     return DatalakeWrite(

@@ -22,6 +22,7 @@ from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
 from pipelines.utils.dump_db.sources import Request, open_source
 from pipelines.utils.dump_db.staged import FORMATS, Staged, day_of, merge_partitions
 from pipelines.utils.retries import with_retries
+from pipelines.utils.warehouse.factory import begin_table_write
 
 
 def check_inputs(
@@ -177,6 +178,7 @@ def dump_db_to_datalake(
         elif rows == 0:
             logger.warning("The source returned no rows; the table is now empty.")
         keys: list[str] = []
+        begin_table_write(datalake, prefix)
         for key in sorted(staged.files):
             files = {p.name: p for p in staged.files[key]}
             if key:

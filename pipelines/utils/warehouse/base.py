@@ -80,6 +80,10 @@ class Warehouse(ABC):
     ) -> LoadedTable:
         """Load the files found by load_from_datalake (names checked, files present)."""
 
+    def recover(self, datalake: Datalake) -> None:  # noqa: B027 (optional)
+        """Settle the datalake writes of runs that ended before their load (see
+        Datalake.begin_write); a no-op where the datalake keeps no old folders."""
+
     def check_select(self, sql: str) -> None:  # noqa: B027 (optional: a no-op locally)
         """Raise unless the engine itself reads `sql` as a SELECT (manage.py query runs only
         those). Locally DuckDB's parser already decided (readonly.check_read_only).

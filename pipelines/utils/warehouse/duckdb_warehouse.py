@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.errors import WarehouseError
 from pipelines.utils.datalake.base import Datalake, check_table_name
 from pipelines.utils.datalake.local import LocalDatalake
 from pipelines.utils.warehouse.base import LoadedTable, TableFiles, Warehouse
@@ -15,6 +18,10 @@ if TYPE_CHECKING:
 
 # One writer at a time per process: DuckDB allows a single read-write handle per file.
 _LOCK = threading.Lock()
+# DuckDB's words when another process holds the file.
+_HELD = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+# Which write of the datalake each table holds (see Datalake.begin_write).
+_LOADS = '"_pipelines"."loads"'
 
 
 def writer_lock() -> threading.Lock:
@@ -34,22 +41,26 @@ def _quoted(name: str, label: str = "name") -> str:
 class DuckDBWarehouse(Warehouse):
     """Tables in one DuckDB file; a load replaces the table in one transaction."""
 
-    def __init__(self, path: Path, readable: Path | None = None) -> None:
+    def __init__(
+        self, path: Path, readable: Path | None = None, lock_timeout: float = 120.0
+    ) -> None:
         """
         Args:
             path: The DuckDB file.
             readable: The one folder a query may read files from (the local datalake, which
                 the staging views read); queries reach nothing else on the host.
+            lock_timeout: Seconds to wait for another process (a notebook, another run) to
+                release the file.
         """
         self.path = Path(path)
         self.readable = Path(readable) if readable is not None else None
+        self.lock_timeout = lock_timeout
 
     @property
     def location(self) -> str:
         return str(self.path)
 
     def _connect(self, read_only: bool = False, sandboxed: bool = False):
-        import duckdb
 
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +69,7 @@ class DuckDBWarehouse(Warehouse):
             "autoload_known_extensions": False,
             "autoinstall_known_extensions": False,
         }
-        connection = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        connection = self._open(read_only, config)
         # Loads stream from Parquet; a cap keeps a pipeline's memory flat on big tables.
         connection.execute("SET memory_limit = '100MB'; SET preserve_insertion_order = false")
         if sandboxed:
@@ -72,9 +83,86 @@ class DuckDBWarehouse(Warehouse):
             connection.execute("SET lock_configuration = true")
         return connection
 
+    def _open(self, read_only: bool, config: dict):
+        """Connect, waiting up to lock_timeout while another process holds the file."""
+        import duckdb
+
+        deadline = time.monotonic() + self.lock_timeout
+        told = False
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only, config=config)
+            except duckdb.IOException as error:
+                held = _HELD.search(str(error))
+                if held is None:
+                    raise
+                holder = _describe(int(held["pid"]), held["program"])
+                if time.monotonic() >= deadline:
+                    raise WarehouseError(
+                        f"The warehouse {self.path} is held by {holder}; waited "
+                        f"{self.lock_timeout:g} s. Close that process's connection (a notebook?) "
+                        "or raise PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S."
+                    ) from None
+                if not told:
+                    _logger().info(
+                        "Waiting up to %g s for %s to release %s",
+                        self.lock_timeout,
+                        holder,
+                        self.path,
+                    )
+                    told = True
+                time.sleep(0.2)
+
+    def recover(self, datalake: Datalake) -> None:
+        """Settle the writes of runs that ended before their load finished: a table whose
+        load committed keeps the new files; one whose did not gets its old files back."""
+        pending = datalake.pending_writes()
+        if not pending or not self.path.exists():
+            for prefix in pending:
+                datalake.settle(prefix, loaded=True)  # no table to disagree with
+            return
+        with _LOCK, self._connect(read_only=True) as connection:
+            loaded = set()
+            if _has_loads(connection):
+                rows = connection.execute(f"SELECT write_id FROM {_LOADS}").fetchall()
+                loaded = {write_id for (write_id,) in rows}
+            tables = {
+                f"{schema}/{table}"
+                for schema, table in connection.execute(
+                    "SELECT schema_name, table_name FROM duckdb_tables()"
+                ).fetchall()
+            }
+        for prefix, write_id in pending.items():
+            keep = write_id in loaded or prefix not in tables
+            _logger().warning(
+                "A run ended between writing %s and loading it; %s",
+                prefix,
+                "it had loaded: keeping its files"
+                if keep
+                else "putting back the files the warehouse holds",
+            )
+            datalake.settle(prefix, loaded=keep)
+
+    def _recover_readable(self) -> None:
+        """A query sees a table and its datalake folder that agree (see recover)."""
+        if self.readable is not None:
+            self.recover(LocalDatalake(self.readable))
+
     def _load(
         self, datalake: Datalake, files: TableFiles, partitions: list[str] | None
     ) -> LoadedTable:
+        self.recover(datalake)
+        write_id = datalake.write_id(files.prefix)
+        try:
+            loaded = self._replace(datalake, files, write_id)
+        except BaseException:
+            # The table and its view are as they were: so is the datalake folder.
+            datalake.settle(files.prefix, loaded=False)
+            raise
+        datalake.settle(files.prefix, loaded=True)
+        return loaded
+
+    def _replace(self, datalake: Datalake, files: TableFiles, write_id: str | None) -> LoadedTable:
         # One transaction rebuilds the whole table: local tables are small, so `partitions`
         # is not needed to keep a load cheap.
         if not isinstance(datalake, LocalDatalake):
@@ -111,6 +199,15 @@ class DuckDBWarehouse(Warehouse):
                 f"CREATE OR REPLACE VIEW {staging}.{table} AS SELECT * FROM "
                 + reader.replace("?", _literal(glob), 1)
             )
+            if write_id is not None:  # in the same transaction: a kill after it is settled
+                connection.execute('CREATE SCHEMA IF NOT EXISTS "_pipelines"')
+                connection.execute(
+                    f"CREATE TABLE IF NOT EXISTS {_LOADS} (prefix VARCHAR PRIMARY KEY, "
+                    "write_id VARCHAR)"
+                )
+                connection.execute(
+                    f"INSERT OR REPLACE INTO {_LOADS} VALUES (?, ?)", [files.prefix, write_id]
+                )
             connection.execute("COMMIT")
             (rows,) = connection.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()
         name = f"{dataset_id}.{table_id}"
@@ -126,12 +223,14 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql: str) -> pd.DataFrame:
         if not self.path.exists():
             raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
+        self._recover_readable()
         with _LOCK, self._connect(read_only=True, sandboxed=True) as connection:
             return connection.execute(sql).df()
 
     def rows(self, sql: str) -> list[tuple]:
         if not self.path.exists():
             raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
+        self._recover_readable()
         with _LOCK, self._connect(read_only=True, sandboxed=True) as connection:
             return connection.execute(sql).fetchall()
 
@@ -154,3 +253,31 @@ class DuckDBWarehouse(Warehouse):
     def row_count(self, dataset_id: str, table_id: str) -> int:
         frame = self.query(f"SELECT count(*) AS n FROM {_quoted(dataset_id)}.{_quoted(table_id)}")
         return int(frame["n"].iloc[0])
+
+
+def _has_loads(connection) -> bool:
+    return bool(
+        connection.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = '_pipelines' "
+            "AND table_name = 'loads'"
+        ).fetchone()[0]
+    )
+
+
+def _describe(pid: int, program: str) -> str:
+    """'PID 7753 (python -m jupyter lab)': the holder's command line where /proc tells it."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        command = " ".join(w.decode(errors="replace") for w in words if w)
+    except OSError:
+        command = program
+    command = " ".join(command.split())  # one line, whatever the arguments hold
+    return f"PID {pid} ({command[:120]})"
+
+
+def _logger():
+    import logging
+
+    import prefect
+
+    return prefect.context.get("logger") or logging.getLogger("pipelines.warehouse")

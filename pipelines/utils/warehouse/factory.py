@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipelines.settings import Settings, load_settings
+from pipelines.utils.datalake.base import Datalake
 from pipelines.utils.warehouse.base import Warehouse
 
 
@@ -24,8 +25,21 @@ def get_warehouse(settings: Settings | None = None) -> Warehouse:
         from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
 
         return DuckDBWarehouse(
-            settings.data_dir / "warehouse.duckdb", readable=settings.data_dir / "datalake"
+            settings.data_dir / "warehouse.duckdb",
+            readable=settings.data_dir / "datalake",
+            lock_timeout=float(settings.require("PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S")),
         )
     from pipelines.utils.warehouse.bigquery import BigQueryWarehouse
 
     return BigQueryWarehouse(settings)
+
+
+def begin_table_write(datalake: Datalake, prefix: str) -> None:
+    """Call before a write changes a table's datalake folder: settles what a run killed
+    between its write and its load left, then keeps the folder as the warehouse has it until
+    this write's load (which puts it back if it fails)."""
+    if not datalake.keeps_unloaded_writes:
+        return
+    warehouse = get_warehouse()
+    warehouse.recover(datalake)
+    datalake.begin_write(prefix, getattr(warehouse, "lock_timeout", 120.0))
