@@ -71,6 +71,7 @@ def query(sql: str, limit: int) -> None:
     Example:
       python manage.py query "SELECT * FROM template_pipeline.rain_per_hour LIMIT 5"
     """
+    from pipelines.manage.results import render
     from pipelines.utils.warehouse import get_warehouse
     from pipelines.utils.warehouse.readonly import check_read_only
 
@@ -78,13 +79,13 @@ def query(sql: str, limit: int) -> None:
     warehouse = get_warehouse()
     try:
         warehouse.check_select(sql)  # BigQuery's own reading of the statement (a dry run)
-        frame = warehouse.query(sql)
+        preview = warehouse.preview(sql, limit)
     except FileNotFoundError as error:  # no warehouse yet: its message says what to run
         raise CliError(str(error)) from error
     except PipelinesError:
         raise  # the command group reports it
     except Exception as error:  # the SQL engine's own message is what the user needs
         raise CliError(f"Query failed: {error}") from error
-    click.echo(frame.head(limit).to_string(index=False))
-    if len(frame) > limit:
-        click.echo(f"... {len(frame) - limit} more row(s)")
+    click.echo(render(preview.columns, preview.rows))
+    if preview.more:
+        click.echo(f"... more rows: the first {limit} are shown (--limit N to see more)")

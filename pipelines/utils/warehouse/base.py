@@ -23,6 +23,15 @@ class LoadedTable:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """The first rows of a query's result, fetched without the rest."""
+
+    columns: list[str]
+    rows: list[tuple]  # exact Python values (Decimal, aware datetime, None for NULL)
+    more: bool  # the result holds rows past these
+
+
+@dataclass(frozen=True)
 class TableFiles:
     """A table's data files in the datalake, as a load receives them."""
 
@@ -99,6 +108,11 @@ class Warehouse(ABC):
     @abstractmethod
     def rows(self, sql: str) -> list[tuple]:
         """Run a read-only query; values as exact Python objects (Decimal, aware datetime)."""
+
+    @abstractmethod
+    def preview(self, sql: str, limit: int) -> Preview:
+        """Run a read-only query and fetch at most `limit` rows of it (and whether more exist):
+        a preview of a huge result reads, and on BigQuery downloads, no more than that."""
 
     @abstractmethod
     def estimate_csv_bytes(self, sql: str) -> int:

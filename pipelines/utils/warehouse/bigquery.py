@@ -29,7 +29,7 @@ from pipelines.utils.datalake.base import (
     Datalake,
     check_table_name,
 )
-from pipelines.utils.warehouse.base import LoadedTable, TableFiles, Warehouse
+from pipelines.utils.warehouse.base import LoadedTable, Preview, TableFiles, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -252,6 +252,13 @@ class BigQueryWarehouse(Warehouse):
 
     def rows(self, sql: str) -> list[tuple]:
         return [tuple(row.values()) for row in self.client.query_and_wait(sql, **self._job)]
+
+    def preview(self, sql: str, limit: int) -> Preview:
+        # max_results: the API sends these rows only; the rest stays in the job's result.
+        result = self.client.query(sql, **self._job).result(max_results=limit + 1)
+        rows = [tuple(row.values()) for row in result]
+        columns = [field.name for field in result.schema]
+        return Preview(columns, rows[:limit], len(rows) > limit)
 
     def row_count(self, dataset_id: str, table_id: str) -> int:
         check_table_name("dataset_id", dataset_id)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pipelines.errors import WarehouseError
 from pipelines.utils.datalake.base import Datalake, check_table_name
 from pipelines.utils.datalake.local import LocalDatalake
-from pipelines.utils.warehouse.base import LoadedTable, TableFiles, Warehouse
+from pipelines.utils.warehouse.base import LoadedTable, Preview, TableFiles, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -233,6 +233,16 @@ class DuckDBWarehouse(Warehouse):
         self._recover_readable()
         with _LOCK, self._connect(read_only=True, sandboxed=True) as connection:
             return connection.execute(sql).fetchall()
+
+    def preview(self, sql: str, limit: int) -> Preview:
+        if not self.path.exists():
+            raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
+        self._recover_readable()
+        with _LOCK, self._connect(read_only=True, sandboxed=True) as connection:
+            cursor = connection.execute(sql)  # fetchmany streams: the rest is never read
+            columns = [column[0] for column in cursor.description or []]
+            rows = cursor.fetchmany(limit + 1)
+        return Preview(columns, rows[:limit], len(rows) > limit)
 
     def estimate_csv_bytes(self, sql: str) -> int:
         # rows x the average CSV width of a 1,000-row sample: cheap, and close for caps.

@@ -393,3 +393,38 @@ def test_query_reads_the_warehouse_and_nothing_else_on_the_host(small_warehouse,
 def test_query_still_reads_tables_and_the_staging_views_over_the_datalake(small_warehouse):
     assert run("query", "SELECT count(*) AS n FROM s.t").output.split() == ["n", "1"]
     assert run("query", "SELECT count(*) AS n FROM s_staging.t").output.split() == ["n", "2"]
+
+
+def test_query_prints_exact_values_and_null_apart_from_text(monkeypatch, tmp_path):
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path))
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    sql = (
+        "SELECT 12345678901234.5678::DECIMAL(18,4) AS amount, NULL AS missing, "
+        "'None' AS text, 'NULL' AS looks_null, 0.1::DOUBLE AS ratio"
+    )
+    result = run("query", sql)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "             amount  missing  text  looks_null  ratio",
+        "12345678901234.5678  NULL     None  'NULL'        0.1",
+    ]
+
+
+def test_query_limit_reads_only_the_rows_it_prints(monkeypatch, tmp_path):
+    """Past row 20,000,000 every value is an error: a query that read the whole result (as
+    printing the first rows of a loaded DataFrame did) would fail."""
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path))
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    sql = (
+        "SELECT CASE WHEN range < 20000000 THEN range ELSE error('read too far') END AS n "
+        "FROM range(1000000000)"
+    )
+    result = run("query", sql, "--limit", "3")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "n", "0", "1", "2", "... more rows: the first 3 are shown (--limit N to see more)",
+    ]  # fmt: skip

@@ -171,3 +171,16 @@ def test_missing_files_say_what_to_do(lake_and_warehouse):
 )  # fmt: skip
 def test_csv_columns_keep_their_declared_types(declared, expected):
     assert csv_column_type(declared) == expected
+
+
+def test_preview_fetches_at_most_the_limit(lake_and_warehouse, tmp_path):
+    lake, warehouse = lake_and_warehouse
+    put_day(lake, tmp_path, "many", dt.date(2024, 1, 5), list(range(10)))
+    warehouse.load_from_datalake(lake, "ds", "many")
+
+    preview = warehouse.preview("SELECT id, amount FROM `ds.many` ORDER BY id", 3)
+
+    assert preview.columns == ["id", "amount"]
+    assert preview.rows == [(i, decimal.Decimal("1.25")) for i in range(3)]
+    assert preview.more
+    assert not warehouse.preview("SELECT id FROM `ds.many`", 10).more
