@@ -81,6 +81,10 @@ def table_columns(db, table: str) -> list[tuple[str, str, int | None]]:
         f"WHERE a.attrelid = '{regclass.replace(chr(39), chr(39) * 2)}'::regclass "
         "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
     ).replace("$pg$", "")
+    exists = f"SELECT to_regclass('{regclass.replace(chr(39), chr(39) * 2)}') IS NOT NULL"
+    (found,) = db.execute(f"SELECT * FROM postgres_query('src', $pg${exists}$pg$)").fetchone()
+    if not found:
+        raise DumpError(f"table {schema}.{name} does not exist (or this login cannot see it).")
     rows = db.execute(f"SELECT * FROM postgres_query('src', $pg${catalog}$pg$)").fetchall()
     return [(column, kind, precision) for column, kind, precision in rows]
 

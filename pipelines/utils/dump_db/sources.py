@@ -9,6 +9,7 @@ from the query's own column metadata.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -136,7 +137,15 @@ def _mysql(connection, sql, batch_size, column, bound) -> Source:
     )
     try:
         with meta.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM ({sql}) q LIMIT 0")
+            try:
+                cursor.execute(f"SELECT * FROM ({sql}) q LIMIT 0")
+            except pymysql.err.ProgrammingError as error:
+                missing = re.search(r"Table '(.+?)' doesn't exist", str(error))
+                if missing is None:
+                    raise
+                raise DumpError(
+                    f"table {missing.group(1)} does not exist (or this login cannot see it)."
+                ) from None
             description = cursor.description
             flags = [field_.flags for field_ in cursor._result.fields]
     finally:

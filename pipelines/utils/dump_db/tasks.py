@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -24,6 +25,25 @@ from pipelines.utils.dump_db.staged import FORMATS, Staged, day_of, merge_partit
 from pipelines.utils.retries import with_retries
 from pipelines.utils.warehouse.factory import begin_table_write
 
+_LEADING = re.compile(r"\A(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
+
+
+def check_select(query: str) -> None:
+    """Refuse a query= that is not a SELECT (WITH ... SELECT, VALUES): dump_db only reads.
+
+    Raises:
+        DumpError: The statement starts with another keyword, naming it.
+    """
+    text = _LEADING.sub("", query)
+    word = re.match(r"[A-Za-z]*", text)
+    first = word.group(0).upper() if word else ""
+    if first not in ("SELECT", "WITH", "VALUES", "TABLE"):
+        got = f"it starts with {first}" if first else "it does not start with a keyword"
+        raise DumpError(
+            f"query= must be one SELECT (or WITH ... SELECT); {got}. dump_db only reads: "
+            "give the SELECT whose rows to dump."
+        )
+
 
 def check_inputs(
     dataset_id: str,
@@ -41,6 +61,8 @@ def check_inputs(
     table_prefix(dataset_id, table_id)
     if bool(table) == bool(query):
         raise DumpError("Give exactly one of table (schema.table) or query (a SELECT).")
+    if query is not None:
+        check_select(query)
     if format not in FORMATS:
         raise DumpError(f"format={format!r} must be one of {', '.join(FORMATS)}.")
     if not isinstance(batch_size, int) or batch_size < 1_000:

@@ -713,3 +713,40 @@ def test_a_port_and_an_at_sign_in_the_query_are_not_mistaken_for_a_password(loca
     url = "postgresql://db.internal:5432/sales?options=-c%20x%3Dy@z"
     monkeypatch.setenv("PIPELINES_DB_SALES", url)
     assert get_connection("sales", load_settings()).url == url
+
+
+@pytest.mark.parametrize(
+    ("connection", "table", "message"),
+    [
+        ("pg", "public.nope", "table public.nope does not exist (or this login cannot see it)."),
+        ("pg", "nope", "table public.nope does not exist (or this login cannot see it)."),
+        ("my", "nope", "table test.nope does not exist (or this login cannot see it)."),
+    ],
+)
+def test_a_missing_table_says_so_not_the_catalog_query(
+    local_env, postgres_url, mariadb_url, monkeypatch, connection, table, message
+):
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    with Flow("missing table") as flow:
+        dump_db_to_datalake(connection=connection, dataset_id="tests", table_id="t", table=table)
+    (task_state,) = run_local(flow).result.values()
+    assert str(task_state.result) == message
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [("DELETE FROM x", "DELETE"), ("  -- note\n(DROP TABLE x)", "DROP"), ("SELEC 1", "SELEC")],
+)
+def test_a_query_that_is_not_a_select_is_refused_before_connecting(query, word):
+    params = dict(dataset_id="ds", table_id="t", table=None, query=query, format="parquet",
+                  batch_size=50_000, partition_column=None, incremental=False, since=None,
+                  mode="append")  # fmt: skip
+    with pytest.raises(ValueError) as refused:
+        check_inputs(**params)
+    assert str(refused.value) == (
+        f"query= must be one SELECT (or WITH ... SELECT); it starts with {word}. dump_db only "
+        "reads: give the SELECT whose rows to dump."
+    )
+    for fine in ("SELECT 1", "with a as (select 1) select * from a", "/* c */ (SELECT 1)"):
+        check_inputs(**{**params, "query": fine})
