@@ -34,6 +34,28 @@ from pipelines.utils.warehouse.base import LoadedTable, Preview, TableFiles, War
 if TYPE_CHECKING:
     import pandas as pd
 
+# The API names a type in its legacy words or its standard SQL ones, by table kind.
+_STANDARD_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL", "RECORD": "STRUCT"}
+
+
+def same_schema(left: Iterable[Any], right: Iterable[Any]) -> bool:
+    """Whether two schemas (lists of SchemaField) have the same columns, in order, with types
+    of the same meaning (INTEGER is INT64) and the same modes (NULLABLE when unset)."""
+
+    def meaning(fields: Iterable[Any]) -> list[tuple]:
+        return [
+            (
+                field.name.lower(),
+                _STANDARD_TYPES.get(field.field_type.upper(), field.field_type.upper()),
+                (field.mode or "NULLABLE").upper(),
+                meaning(field.fields) if field.fields else [],
+            )
+            for field in fields
+        ]
+
+    return meaning(left) == meaning(right)
+
+
 # BigQuery allows 4,000 partitions per table: longer histories are partitioned by month.
 MAX_DAY_PARTITIONS = 3_650
 # DuckDB type names (CSV dumps declare them) -> BigQuery types.
@@ -147,9 +169,7 @@ class BigQueryWarehouse(Warehouse):
         except NotFound:
             current = None
         days = {partition_day(p) for p in partitions or []}
-        same = current is not None and [f.to_api_repr() for f in current.schema] == [
-            f.to_api_repr() for f in staging.schema
-        ]
+        same = current is not None and same_schema(current.schema, staging.schema)
         target, source = (
             self._table(dataset_id, table_id),
             self._table(staging.dataset_id, table_id),

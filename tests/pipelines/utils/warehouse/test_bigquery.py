@@ -184,3 +184,19 @@ def test_preview_fetches_at_most_the_limit(lake_and_warehouse, tmp_path):
     assert preview.rows == [(i, decimal.Decimal("1.25")) for i in range(3)]
     assert preview.more
     assert not warehouse.preview("SELECT id FROM `ds.many`", 10).more
+
+
+def test_schemas_compare_by_meaning_not_by_the_apis_words():
+    from google.cloud.bigquery import SchemaField
+
+    from pipelines.utils.warehouse.bigquery import same_schema
+
+    legacy = [SchemaField("id", "INTEGER"), SchemaField("f", "FLOAT"), SchemaField("b", "BOOLEAN"),
+              SchemaField("r", "RECORD", fields=[SchemaField("x", "INTEGER")])]  # fmt: skip
+    nested = [SchemaField("x", "INT64")]
+    standard = [SchemaField("id", "INT64", mode="NULLABLE"), SchemaField("f", "FLOAT64"),
+                SchemaField("b", "BOOL"), SchemaField("r", "STRUCT", fields=nested)]  # fmt: skip
+    assert same_schema(legacy, standard)
+    assert not same_schema(legacy, [*standard[:3], SchemaField("r", "STRING")])
+    assert not same_schema(legacy[:2], legacy[:1])
+    assert not same_schema([SchemaField("id", "INTEGER")], [SchemaField("id", "NUMERIC")])
