@@ -22,9 +22,11 @@ def create_dump_url_flow() -> None:
     when Parquet is written. A CSV streams from the download to one Parquet file, so memory
     stays bounded whatever the file's size.
     """
-    path = download(Parameter("url"))
+    url = Parameter("url")
+    path = download(url)
     converted = to_parquet(
         path,
+        source=url,
         format=Parameter("format", default="auto"),
         separator=Parameter("separator", default=","),
         encoding=Parameter("encoding", default="utf-8"),

@@ -113,6 +113,7 @@ def to_parquet(
     separator: str = ",",
     encoding: str = "utf-8",
     sheet: str | int = 0,
+    source: str | None = None,
 ) -> Converted:
     """Convert a downloaded CSV or Excel file to one Parquet file, every column as text and
     named in snake_case. A CSV streams through (memory stays bounded, whatever its size).
@@ -123,6 +124,7 @@ def to_parquet(
         separator: CSV field separator (one character).
         encoding: CSV text encoding (any Python knows).
         sheet: Excel sheet name or index.
+        source: The URL the file came from: errors name it, not the temporary file.
 
     Returns:
         The Parquet file (a temporary file: remove_download deletes it), its rows and columns.
@@ -142,6 +144,13 @@ def to_parquet(
             converted = excel_to_parquet(file, Path(name), sheet)
         else:
             converted = csv_to_parquet(file, Path(name), separator, encoding)
+    except DumpUrlError as error:
+        Path(name).unlink(missing_ok=True)
+        if source is None:
+            raise
+        # The download's temporary name means nothing to the user; the URL does.
+        text = str(error).replace(str(file), source).replace(file.name, source)
+        raise DumpUrlError(text) from None
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise

@@ -195,3 +195,19 @@ def test_a_page_served_as_data_never_replaces_the_table(served, body, content_ty
         "page? Nothing was published; the table is as it was."
     )
     assert get_warehouse().rows("SELECT * FROM tests.escolas ORDER BY ALL") == before
+
+
+def test_a_bad_csv_names_the_url_and_the_line_not_a_temporary_file(served, tmp_path):
+    www = tmp_path / "www"
+    (www / "bad.csv").write_text('a,b\n1,2\n3,"unclosed\n4,5\n', encoding="utf-8")
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    url = f"{served}/bad.csv"
+
+    state = run_local(flow, {"url": url, "dataset_id": "tests", "table_id": "bad"})
+
+    assert state.is_failed()
+    failed = [s for t, s in state.result.items() if t.name == "to_parquet"][0]
+    message = str(failed.result)
+    assert message.startswith(f"{url} is not a CSV readable as given: "), message
+    assert "Line" in message or "line" in message
+    assert "pipelines-url-" not in message and "/tmp/" not in message
