@@ -108,6 +108,9 @@ class LocalDatalake(Datalake):
             found[entry["prefix"]] = entry
         return found
 
+    def _held_key(self, prefix: str) -> tuple[str, str]:
+        return (str(self.root.resolve()), prefix)
+
     def _lock_path(self, prefix: str) -> Path:
         return self._pending / (prefix.replace("/", ".") + ".lock")
 
@@ -116,7 +119,7 @@ class LocalDatalake(Datalake):
         return entry["id"] if entry else None
 
     def begin_write(self, prefix: str, timeout: float = 120.0) -> None:
-        key = (str(self.root.resolve()), prefix)
+        key = self._held_key(prefix)
         if key not in _HELD:
             self._pending.mkdir(parents=True, exist_ok=True)
             _HELD[key] = _wait_for_lock(
@@ -148,14 +151,14 @@ class LocalDatalake(Datalake):
                 shutil.rmtree(discard, ignore_errors=True)
             (self._pending / f"{entry['id']}.json").unlink()
             shutil.rmtree(kept, ignore_errors=True)
-        held = _HELD.pop((str(self.root.resolve()), prefix), None)
+        held = _HELD.pop(self._held_key(prefix), None)
         if held is not None:
             os.close(held)  # releases the lock
 
     def pending_writes(self) -> dict[str, str]:
         stale = {}
         for prefix, entry in self._journals().items():
-            if (str(self.root.resolve()), prefix) in _HELD:
+            if self._held_key(prefix) in _HELD:
                 continue  # this process's own write, not loaded yet
             try:
                 descriptor = _wait_for_lock(self._lock_path(prefix), 0, "")

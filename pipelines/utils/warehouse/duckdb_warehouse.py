@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,7 +63,6 @@ class DuckDBWarehouse(Warehouse):
         return str(self.path)
 
     def _connect(self, read_only: bool = False, sandboxed: bool = False):
-
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # No extension is ever downloaded or loaded behind a statement's back.
@@ -122,16 +123,16 @@ class DuckDBWarehouse(Warehouse):
                 datalake.settle(prefix, loaded=True)  # no table to disagree with
             return
         with _LOCK, self._connect(read_only=True) as connection:
-            loaded = set()
-            if _has_loads(connection):
-                rows = connection.execute(f"SELECT write_id FROM {_LOADS}").fetchall()
-                loaded = {write_id for (write_id,) in rows}
             tables = {
                 f"{schema}/{table}"
                 for schema, table in connection.execute(
                     "SELECT schema_name, table_name FROM duckdb_tables()"
                 ).fetchall()
             }
+            loaded = set()
+            if "_pipelines/loads" in tables:
+                rows = connection.execute(f"SELECT write_id FROM {_LOADS}").fetchall()
+                loaded = {write_id for (write_id,) in rows}
         for prefix, write_id in pending.items():
             keep = write_id in loaded or prefix not in tables
             _logger().warning(
@@ -142,11 +143,6 @@ class DuckDBWarehouse(Warehouse):
                 else "putting back the files the warehouse holds",
             )
             datalake.settle(prefix, loaded=keep)
-
-    def _recover_readable(self) -> None:
-        """A query sees a table and its datalake folder that agree (see recover)."""
-        if self.readable is not None:
-            self.recover(LocalDatalake(self.readable))
 
     def _load(
         self, datalake: Datalake, files: TableFiles, partitions: list[str] | None
@@ -220,25 +216,27 @@ class DuckDBWarehouse(Warehouse):
             rows=rows,
         )
 
-    def query(self, sql: str) -> pd.DataFrame:
+    @contextmanager
+    def _user_query(self) -> Iterator:
+        """The sandboxed read-only connection a user's SQL runs on, after a killed run's
+        write is settled (so the table and its folder agree)."""
         if not self.path.exists():
             raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
-        self._recover_readable()
+        if self.readable is not None:
+            self.recover(LocalDatalake(self.readable))
         with _LOCK, self._connect(read_only=True, sandboxed=True) as connection:
+            yield connection
+
+    def query(self, sql: str) -> pd.DataFrame:
+        with self._user_query() as connection:
             return connection.execute(sql).df()
 
     def rows(self, sql: str) -> list[tuple]:
-        if not self.path.exists():
-            raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
-        self._recover_readable()
-        with _LOCK, self._connect(read_only=True, sandboxed=True) as connection:
+        with self._user_query() as connection:
             return connection.execute(sql).fetchall()
 
     def preview(self, sql: str, limit: int) -> Preview:
-        if not self.path.exists():
-            raise FileNotFoundError(f"No warehouse at {self.path} yet: run a pipeline first.")
-        self._recover_readable()
-        with _LOCK, self._connect(read_only=True, sandboxed=True) as connection:
+        with self._user_query() as connection:
             cursor = connection.execute(sql)  # fetchmany streams: the rest is never read
             columns = [column[0] for column in cursor.description or []]
             rows = cursor.fetchmany(limit + 1)
@@ -263,15 +261,6 @@ class DuckDBWarehouse(Warehouse):
     def row_count(self, dataset_id: str, table_id: str) -> int:
         frame = self.query(f"SELECT count(*) AS n FROM {_quoted(dataset_id)}.{_quoted(table_id)}")
         return int(frame["n"].iloc[0])
-
-
-def _has_loads(connection) -> bool:
-    return bool(
-        connection.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = '_pipelines' "
-            "AND table_name = 'loads'"
-        ).fetchone()[0]
-    )
 
 
 def _describe(pid: int, program: str) -> str:
