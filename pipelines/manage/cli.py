@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -81,4 +82,10 @@ for command in (
 
 def main() -> None:
     """Entry point used by manage.py."""
+    # `kill` (SIGTERM) unwinds like Ctrl-C does: a change rolls back, temporary files go.
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="manage.py")
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from pipelines.manage.errors import CliError
+from pipelines.utils.scratch import release, scratch_file, sweep
 
 LOCK_WAIT_S = 120
 
@@ -47,18 +48,26 @@ def repo_lock(root: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def umask() -> int:
+    """This process's umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace path's bytes in one step: readers see the old file or the new, never half."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    # Named after this process, so the next write of path removes one a kill left behind.
+    temporary = scratch_file(f".{path.name}.", folder=path.parent)
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
+        temporary.write_bytes(data)
         if path.exists():
             shutil.copymode(path, temporary)
+        else:  # a new file gets the mode any new file would, not mkstemp's 0600
+            temporary.chmod(0o666 & ~umask())
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    finally:
+        release(temporary)
 
 
 JOURNAL = ".pipelines-journal.json"  # in the repo root, git-ignored
@@ -146,7 +155,20 @@ class Transaction:
         folder.mkdir(parents=True, exist_ok=True)
         backup = folder / f"{len(self._undo)}-{path.name}"
         self._log("bring_back", path, str(backup).encode())
-        shutil.move(str(path), str(backup))
+        try:
+            os.rename(path, backup)
+            return
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise CliError(
+                    f"Could not move {path} aside to remove it: {error.strerror}. "
+                    "Nothing was removed."
+                ) from error
+        # Another file system (a mount): copy, then delete. Undoing puts back whatever the
+        # delete took, from the copy, so a delete that stops halfway loses nothing.
+        self._log("merge_back", path, str(backup).encode())
+        shutil.copytree(path, backup, symlinks=True)
+        shutil.rmtree(path)
 
     def rollback(self) -> None:
         """Undo every recorded change, newest first. A step that cannot be undone does not stop
@@ -174,14 +196,34 @@ def _undo_steps(steps: list[tuple[str, Path, bytes | None]]) -> list[str]:
                     path.unlink(missing_ok=True)
                 else:
                     atomic_write(path, data)
+            elif action == "merge_back" and data is not None and Path(data.decode()).exists():
+                _merge_back(Path(data.decode()), path)
             elif action == "bring_back" and data is not None and Path(data.decode()).exists():
                 if path.exists():
                     raise FileExistsError(errno.EEXIST, "is in the way", str(path))
                 shutil.move(data.decode(), str(path))
         except OSError as error:
-            where = f" (it is at {data.decode()})" if action == "bring_back" and data else ""
+            kept = action in ("bring_back", "merge_back") and data
+            where = f" (it is at {data.decode()})" if kept and data else ""
             left.append(f"{action} {path}{where}: {error.strerror or error}")
     return left
+
+
+def _merge_back(backup: Path, path: Path) -> None:
+    """Undo a copy-then-delete move: put back from the full copy at backup what the delete
+    removed from path (a kill during the copy leaves path whole), then drop the copy."""
+    if not path.exists():
+        shutil.move(str(backup), str(path))
+        return
+    for folder, dirs, files in os.walk(backup):
+        here = path / Path(folder).relative_to(backup)
+        for name in dirs:
+            if not (here / name).is_symlink():
+                (here / name).mkdir(exist_ok=True)
+        for name in files:
+            if not os.path.lexists(here / name):
+                shutil.copy2(Path(folder) / name, here / name, follow_symlinks=False)
+    shutil.rmtree(backup)
 
 
 def recover(root: Path) -> str | None:
@@ -194,6 +236,7 @@ def recover(root: Path) -> str | None:
         CliError: Some step could not be undone (the journal is kept for the next try).
     """
     journal = root / JOURNAL
+    sweep(f".{JOURNAL}.", root)  # a kill while the journal itself was being written
     if not journal.exists():
         return None
     try:
@@ -210,6 +253,9 @@ def recover(root: Path) -> str | None:
         raise CliError(
             f"{journal} is unreadable ({error}); check the tree with `git status`, then delete it."
         ) from None
+    for action, path, _ in steps:
+        if action == "restore":  # a kill midway through writing this file
+            sweep(f".{path.name}.", path.parent)
     left = _undo_steps(steps)
     if left:
         raise CliError(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sys
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,8 @@ from pipelines.manage.catalog.history import History, git
 from pipelines.manage.catalog.when import runs_between
 from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
+from pipelines.manage.transaction import umask
+from pipelines.utils.scratch import release, scratch_dir
 
 STATIC = ("catalog.css", "catalog.js")
 # Written into every catalog folder: the files of that build. A folder without it, or holding
@@ -156,12 +156,6 @@ def _files(folder: Path) -> set[str]:
     }
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None) -> Built:
     """Import every flow, check it, and write the catalog into `output` (replaced whole, only
     once everything is written).
@@ -218,7 +212,7 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
     )
     common = {"built": now.format("YYYY-MM-DD HH:mm zz"), "revision": _revision(repo)}
     output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    staging = scratch_dir(f".{output.name}-", output.parent)  # sweeps a killed build's
     try:
         (staging / "flows").mkdir()
         (staging / "graphs").mkdir()
@@ -243,13 +237,14 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
         )
         written = sorted(_files(staging))
         (staging / MARKER).write_text(json.dumps({"files": written}, indent=0), encoding="utf-8")
-        staging.chmod(0o777 & ~_umask())  # mkdtemp's folder is 0700; a new folder is not
+        staging.chmod(0o777 & ~umask())  # mkdtemp's folder is 0700; a new folder is not
         check_output(output)  # nothing else got in while this build ran
         if output.exists():
             shutil.rmtree(output)
         staging.rename(output)
+        release(staging)  # only forgets it: it is the catalog now
     except jinja2.TemplateError as error:
-        shutil.rmtree(staging, ignore_errors=True)
+        release(staging)
         where = getattr(error, "filename", None) or getattr(error, "name", None) or "a template"
         line = getattr(error, "lineno", None)
         raise CliError(
@@ -257,6 +252,6 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
             f"{error.message or error}. Nothing was written; the last catalog is as it was."
         ) from error
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        release(staging)
         raise
     return Built(output, len(facts), len(pictures), len(problems), day["total"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from pipelines.utils.datalake.base import (
     table_prefix,
 )
 from pipelines.utils.datalake.factory import get_datalake
+from pipelines.utils.scratch import temporary_folder
 from pipelines.utils.warehouse.factory import begin_table_write
 
 
@@ -102,10 +102,10 @@ def write_parquet_partitions(
     partitions: list[str] = []
     keys: list[str] = []
     begin_table_write(datalake, prefix)
-    with tempfile.TemporaryDirectory(prefix="pipelines-parquet-") as tmp:
+    with temporary_folder("pipelines-parquet-") as tmp:
         for partition, part in groups:
             name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
-            local = Path(tmp) / name
+            local = tmp / name
             table = pa.Table.from_pandas(part, preserve_index=False)
             pq.write_table(table, local)
             written_rows = pq.read_metadata(local).num_rows

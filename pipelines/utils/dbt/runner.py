@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 from pipelines.errors import DbtError
 from pipelines.settings import Settings
 from pipelines.utils.dbt.profiles import QUERIES_DIR, write_profiles
+from pipelines.utils.scratch import temporary_folder
 
 COMMANDS = ("build", "run", "test", "parse")
 _LEVELS = {"info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
@@ -146,8 +146,8 @@ def run_dbt_command(
         from pipelines.utils.warehouse.duckdb_warehouse import writer_lock
 
         lock = writer_lock()
-    with tempfile.TemporaryDirectory(prefix="pipelines-dbt-") as tmp, lock:
-        args += ["--profiles-dir", str(write_profiles(settings, Path(tmp)))]
+    with temporary_folder("pipelines-dbt-") as tmp, lock:
+        args += ["--profiles-dir", str(write_profiles(settings, tmp))]
         try:
             outcome = dbtRunner(callbacks=[on_event]).invoke(args)
         finally:

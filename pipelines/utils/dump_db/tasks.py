@@ -8,7 +8,6 @@ import re
 import shutil
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import prefect
@@ -23,6 +22,7 @@ from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
 from pipelines.utils.dump_db.sources import Request, open_source
 from pipelines.utils.dump_db.staged import FORMATS, Staged, day_of, merge_partitions
 from pipelines.utils.retries import with_retries
+from pipelines.utils.scratch import release, scratch_dir
 from pipelines.utils.warehouse.factory import begin_table_write
 
 _LEADING = re.compile(r"\A(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
@@ -100,16 +100,6 @@ def _stage(
     return merge_partitions(write_stream(source, request, folder, logger), request.format)
 
 
-STALE_STAGING_S = 24 * 3600
-
-
-def _remove_stale_staging(base: Path, stem: str) -> None:
-    """Remove what runs killed more than a day ago left in staging (never published)."""
-    for old in base.glob(f"{stem}*"):
-        if time.time() - old.stat().st_mtime > STALE_STAGING_S:
-            shutil.rmtree(old, ignore_errors=True)
-
-
 @task
 def dump_db_to_datalake(
     connection: str,
@@ -175,8 +165,7 @@ def dump_db_to_datalake(
     base = (
         settings.data_dir / ".staging" if settings.env == "local" else Path(tempfile.gettempdir())
     )
-    _remove_stale_staging(base, f"{dataset_id}-{table_id}-")
-    folder = base / f"{dataset_id}-{table_id}-{uuid.uuid4().hex[:8]}"
+    folder = scratch_dir(f"{dataset_id}-{table_id}-", base)  # sweeps what killed runs left
     logger.info(
         "Dumping %s from %s into %s (mode %s)",
         table or "a query",
@@ -221,7 +210,7 @@ def dump_db_to_datalake(
             raise DumpError(f"{type(error).__name__}: {masked}") from None
         raise
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        release(folder)
     seconds = time.monotonic() - started
     logger.info(
         "Dumped %s rows in %s partition(s) in %.1f s (%s rows/s) to %s",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from pipelines.errors import ExportError
 from pipelines.utils.datalake.base import EXPORTS_FOLDER, Datalake, table_prefix
+from pipelines.utils.scratch import temporary_folder
 from pipelines.utils.warehouse.base import Warehouse
 
 DEFAULT_MAX_MB = 1024
@@ -50,10 +49,10 @@ def export_zipped_csv(
             f"(PIPELINES_DUMP_TO_GCS_MAX_MB)."
         )
     key = export_key(dataset_id, table_id)
-    with tempfile.TemporaryDirectory(prefix="pipelines-export-") as tmp:
-        csv_path = Path(tmp) / f"{table_id}.csv"
+    with temporary_folder("pipelines-export-") as tmp:
+        csv_path = tmp / f"{table_id}.csv"
         rows = warehouse.export_csv(sql, csv_path)
-        zip_path = Path(tmp) / f"{table_id}.csv.zip"
+        zip_path = tmp / f"{table_id}.csv.zip"
         with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.write(csv_path, arcname=csv_path.name)
         datalake.replace_prefix(key.rsplit("/", 1)[0], {zip_path.name: zip_path}, move=True)

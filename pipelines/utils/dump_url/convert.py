@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import codecs
-import tempfile
 from pathlib import Path
 from typing import TypedDict
 
 from pipelines.errors import DumpUrlError
 from pipelines.utils.dataframe.cleaning import snake_case_names
+from pipelines.utils.scratch import temporary_folder
 
 # Encodings DuckDB's CSV reader decodes itself; any other is re-encoded to UTF-8 first.
 _NATIVE = {"utf-8": "utf-8", "latin-1": "latin-1", "iso8859-1": "latin-1"}
@@ -133,9 +133,9 @@ def csv_to_parquet(
     with path.open("rb") as start:
         if not start.read(CHUNK).strip():
             raise DumpUrlError(f"{path.name} is empty: it has no header row.")
-    with tempfile.TemporaryDirectory(prefix="pipelines-url-csv-") as tmp:
+    with temporary_folder("pipelines-url-csv-") as tmp:
         native = _native(encoding)
-        source = path if native else _to_utf8(path, encoding, Path(tmp))
+        source = path if native else _to_utf8(path, encoding, tmp)
         read = (
             f"read_csv({_quote(str(source))}, header = true, delim = {_quote(separator)}, "
             f"quote = '\"', escape = '\"', all_varchar = true, null_padding = true, "
@@ -146,7 +146,7 @@ def csv_to_parquet(
             "read": read,
             "out": _quote(str(out)),
             "row_group": ROW_GROUP,
-            "config": {**DUCKDB_CONFIG, "temp_directory": tmp},
+            "config": {**DUCKDB_CONFIG, "temp_directory": str(tmp)},
         }
         with subprocess.Popen(
             [sys.executable, "-c", _CHILD, json.dumps(settings)],

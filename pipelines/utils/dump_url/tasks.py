@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import prefect
@@ -15,6 +13,7 @@ from pipelines.errors import DumpUrlError
 from pipelines.utils.dump_url.convert import Converted, csv_to_parquet, excel_to_parquet
 from pipelines.utils.dump_url.links import download_url
 from pipelines.utils.retries import with_retries
+from pipelines.utils.scratch import release, scratch_file
 
 FORMATS = ("auto", "csv", "excel")
 TEMP_PREFIX = "pipelines-url-"
@@ -51,19 +50,20 @@ def _fetch(requests, direct: str, timeout_s: int, logger) -> str:
             raise DumpUrlError(
                 f"{direct} returned an HTML page, not a file: is the link shared publicly?"
             )
-        handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX)
+        # Named after this process: the next run removes what a killed one left (GBs, maybe).
+        name = str(scratch_file(TEMP_PREFIX))
         size = 0
         try:
-            with open(handle, "wb") as out:
+            with open(name, "wb") as out:
                 for chunk in response.iter_content(CHUNK):
                     out.write(chunk)
                     size += len(chunk)
         except BaseException:  # a broken transfer leaves no partial file behind
-            Path(name).unlink(missing_ok=True)
+            release(name)
             raise
         served = response.headers.get("Content-Type") or "no Content-Type"
     if is_markup(Path(name)):  # a login or error page, whatever it was served as
-        Path(name).unlink(missing_ok=True)
+        release(name)
         raise DumpUrlError(
             f"{direct} sent an HTML page (served as {served}), not the data: a login or error "
             "page? Nothing was published; the table is as it was."
@@ -96,7 +96,7 @@ def remove_download(path: object) -> None:
     """
     path = path.get("path") if isinstance(path, dict) else path
     if isinstance(path, str) and Path(path).name.startswith(TEMP_PREFIX):
-        Path(path).unlink(missing_ok=True)
+        release(path)
 
 
 def _detect(path: Path, fmt: str) -> str:
@@ -137,22 +137,21 @@ def to_parquet(
         raise DumpUrlError(f"format={format!r} must be one of {', '.join(FORMATS)}.")
     file = Path(path)
     kind = _detect(file, format)
-    handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".parquet")
-    os.close(handle)
+    name = str(scratch_file(TEMP_PREFIX, ".parquet"))
     try:
         if kind == "excel":
             converted = excel_to_parquet(file, Path(name), sheet)
         else:
             converted = csv_to_parquet(file, Path(name), separator, encoding)
     except DumpUrlError as error:
-        Path(name).unlink(missing_ok=True)
+        release(name)
         if source is None:
             raise
         # The download's temporary name means nothing to the user; the URL does.
         text = str(error).replace(str(file), source).replace(file.name, source)
         raise DumpUrlError(text) from None
     except BaseException:
-        Path(name).unlink(missing_ok=True)
+        release(name)
         raise
     prefect.context.get("logger").info(
         "Read %s rows x %s columns (%s) into %s",

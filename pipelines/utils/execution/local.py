@@ -13,6 +13,7 @@ from prefect.engine.state import State
 from prefect.executors import Executor
 
 from pipelines.settings import Settings, load_settings
+from pipelines.utils import scratch
 from pipelines.utils.execution.executors import describe_executor, make_executor
 from pipelines.utils.execution.parameters import check_parameters
 
@@ -50,7 +51,9 @@ def run_local(
     # Work on a copy so the caller's flow keeps its schedule and configuration.
     runnable = flow.copy()
     started = time.monotonic()
-    state = runnable.run(parameters=given, executor=executor, run_on_schedule=False)
+    # Ctrl-C skips the tasks that clean up (downloads, staging): the scope removes their files.
+    with scratch.scope():
+        state = runnable.run(parameters=given, executor=executor, run_on_schedule=False)
     if state is None:  # only when run_on_schedule loops forever, which it does not here
         raise RuntimeError(f"Flow {flow.name!r} returned no state.")
     for line in summarize(state, time.monotonic() - started):

@@ -354,14 +354,13 @@ from pipelines.manage import transaction
 from pipelines.manage.discover import Repo
 from pipelines.manage.scaffold import {function}
 
-real_move, moves = shutil.move, []
-def move(source, target):
+real_rename, moves = os.rename, []
+def rename(source, target):  # every folder move (shutil.move's too) is one rename
     moves.append(target)
-    result = real_move(source, target)
+    real_rename(source, target)
     if len(moves) == 2:
         os._exit(9)  # as if killed: no rollback, no cleanup
-    return result
-transaction.shutil.move = move
+transaction.os.rename = rename
 {function}(Repo(Path(sys.argv[1])), "qa_counts", "emd")
 """
 

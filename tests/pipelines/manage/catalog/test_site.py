@@ -199,6 +199,21 @@ def test_a_failed_build_keeps_the_last_site(repo_copy: Path):
     assert sorted(p.name for p in (repo_copy / "build").iterdir()) == ["catalog"]
 
 
+def test_a_build_a_kill_left_half_written_is_removed_by_the_next_build(repo_copy: Path):
+    import subprocess
+    import sys
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    half = repo_copy / "build" / f".catalog-p{ended.pid}-x1y2"  # a killed build's staging
+    (half / "flows").mkdir(parents=True)
+    (half / "flows" / "a.html").write_text("<html>")
+
+    assert _catalog(repo_copy).returncode == 0
+
+    assert sorted(p.name for p in (repo_copy / "build").iterdir()) == ["catalog"]
+
+
 def test_a_folder_the_catalog_did_not_make_is_refused_and_left_byte_for_byte(repo_copy: Path):
     import subprocess
 

@@ -251,6 +251,7 @@ def test_a_dump_killed_midway_and_rerun_leaves_no_duplicates(local_env, postgres
             .iloc[0]
         )
         assert int(counts["n"]) == int(counts["d"]) == 300000
+        assert list(staging.iterdir()) == []  # the killed run's staging went with the rerun
     finally:
         with connect_postgres() as conn:
             conn.execute(f"DROP TABLE {name}")

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import csv
 import functools
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from pipelines.settings import REPO_ROOT
 from pipelines.utils.dump_url import create_dump_url_flow, download_url
 from pipelines.utils.execution import run_local
 from pipelines.utils.warehouse import get_warehouse
@@ -45,6 +51,17 @@ def served(tmp_path):
             pass
 
         def do_GET(self):
+            if self.path == "/endless.csv":  # a download that goes on until it is stopped
+                self.send_response(200)
+                self.send_header("Content-Type", "text/csv")
+                self.end_headers()
+                try:
+                    self.wfile.write(b"a,b\n")
+                    while True:
+                        self.wfile.write(b"1,2\n" * 16384)
+                        time.sleep(0.02)
+                except OSError:
+                    return
             if self.path != "/cut.csv":
                 return super().do_GET()
             # A transfer that breaks: more bytes promised than sent.
@@ -211,3 +228,66 @@ def test_a_bad_csv_names_the_url_and_the_line_not_a_temporary_file(served, tmp_p
     assert message.startswith(f"{url} is not a CSV readable as given: "), message
     assert "Line" in message or "line" in message
     assert "pipelines-url-" not in message and "/tmp/" not in message
+
+
+RUN_DUMP_URL = """
+import sys
+from pipelines.utils.dump_url import create_dump_url_flow
+from pipelines.utils.execution import run_local
+flow = create_dump_url_flow("tests: dump_url", org="tests")
+run_local(flow, {"url": sys.argv[1], "dataset_id": "tests", "table_id": "escolas"})
+"""
+
+
+def _downloads(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("pipelines-url-"))
+
+
+def _start_download(served, temp_dir):
+    """A flow run in its own process, once its download has written something."""
+    env = {**os.environ, "TMPDIR": str(temp_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_DUMP_URL, f"{served}/endless.csv"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not any((temp_dir / n).stat().st_size > 1_000_000 for n in _downloads(temp_dir)):
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, "the download never started"
+        time.sleep(0.05)
+    return process
+
+
+def test_a_download_a_kill_left_behind_is_removed_by_the_next_run(served, temp_dir):
+    process = _start_download(served, temp_dir)
+    process.kill()  # SIGKILL: nothing in the process can clean up
+    process.wait()
+    (left,) = _downloads(temp_dir)
+    assert left.startswith(f"pipelines-url-p{process.pid}-")
+
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    parameters = {"url": f"{served}/escolas.csv", "dataset_id": "tests", "table_id": "escolas"}
+    assert run_local(flow, parameters).is_successful()
+
+    assert _downloads(temp_dir) == []
+
+
+def test_ctrl_c_during_a_download_leaves_no_file(served, temp_dir):
+    process = _start_download(served, temp_dir)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) != 0
+    assert _downloads(temp_dir) == []
+
+
+def test_ctrl_c_after_the_download_leaves_no_file(served, temp_dir, monkeypatch):
+    from pipelines.utils.dump_url import tasks
+
+    def interrupted(*args):
+        raise KeyboardInterrupt  # Ctrl-C while converting: remove_download never runs
+
+    monkeypatch.setattr(tasks, "csv_to_parquet", interrupted)
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    parameters = {"url": f"{served}/escolas.csv", "dataset_id": "tests", "table_id": "escolas"}
+    with pytest.raises(KeyboardInterrupt):
+        run_local(flow, parameters)
+    assert _downloads(temp_dir) == []
