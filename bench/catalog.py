@@ -19,8 +19,8 @@ CATALOG_LIMIT_S = 10.0
 CHECK_RATIO_TARGET = 1.5
 IMPORT_ALL = (
     "from pathlib import Path\n"
-    "from pipelines.manage.discover import Repo\n"
-    "from pipelines.manage.inventory import flow_modules, load_modules\n"
+    "from pipelines.manage.inventory import load_modules\n"
+    "from pipelines.utils.inventory import Repo, flow_modules\n"
     "found = load_modules([m.module for m in flow_modules(Repo(Path('.').resolve()))])\n"
     "assert not found.problems, found.problems\n"
 )

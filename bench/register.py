@@ -77,8 +77,7 @@ def prefect_register_command(root: Path) -> list[str]:
     """Prefect's own CLI on every flows module (`--path pipelines/` finds no flow in a
     package that uses relative imports; one -m per module does)."""
     sys.path.insert(0, str(REPO))
-    from pipelines.manage.discover import Repo
-    from pipelines.manage.inventory import flow_modules
+    from pipelines.utils.inventory import Repo, flow_modules
 
     command = [str(Path(sys.executable).parent / "prefect"), "register", "--project", "main"]
     for module in flow_modules(Repo(root)):

@@ -21,8 +21,7 @@ def _isolate_projects() -> None:
     every project), as manage.py run, check and register do: a project that fails to import
     fails its own tests, not its siblings'. tests/pipelines/test_flows.py runs each org's list
     on its own."""
-    from pipelines.manage.discover import Repo
-    from pipelines.manage.inventory import stub_org
+    from pipelines.utils.inventory import Repo, stub_org
 
     for org in Repo(REPO_ROOT).orgs():
         stub_org(org)

@@ -7,11 +7,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
-from pipelines.manage.inventory import flow_modules
 from pipelines.manage.lock import RUNTIME_LOCK, pins_text
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.inventory import Repo, flow_modules
 
 # What goes into the flow-run image; a change here means a new image for every flow.
 IMAGE_FILES = ("Dockerfile", RUNTIME_LOCK)

@@ -10,11 +10,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.manage.discover import Repo, unaggregated
+from pipelines.manage.discover import unaggregated
 from pipelines.manage.inventory import RepoFlows, load_repo_flows
 from pipelines.manage.manifests import JOBS_CACHE, ManifestWorker, flow_manifest_problems
 from pipelines.manage.serializer import Serializer
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.inventory import Repo
 
 # What dbt parse reads under queries/ (not what it writes).
 _DBT_OUTPUTS = {"target", "logs", "dbt_packages"}

@@ -9,9 +9,9 @@ import click
 
 from pipelines.errors import PipelinesError
 from pipelines.manage.commands import checking, deploy, models, projects, running, seeing
-from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.settings import REPO_ROOT
+from pipelines.utils.inventory import Repo
 
 
 class ManageGroup(click.Group):

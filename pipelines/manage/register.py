@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.manage.affected import Affected, dependency_hash
-from pipelines.manage.discover import Repo
 from pipelines.manage.known_flows import KnownFlows
 from pipelines.settings import load_settings
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.deploy.target import Kind, Target, build_target, check_target
+from pipelines.utils.inventory import Repo
 
 # One round trip for the latest versions of many flows (newest first per name).
 _LATEST = """

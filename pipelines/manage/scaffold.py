@@ -9,10 +9,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.manage.discover import Repo, org_import_line, project_import_line, read_source
+from pipelines.manage.discover import org_import_line, project_import_line, read_source
 from pipelines.manage.errors import CliError
 from pipelines.manage.names import check_name
 from pipelines.manage.transaction import Transaction, recover, repo_lock
+from pipelines.utils.inventory import Repo
 
 
 @dataclass(frozen=True)

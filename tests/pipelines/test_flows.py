@@ -7,8 +7,8 @@ import importlib.util
 
 import pytest
 
-from pipelines.manage.discover import Repo, unaggregated
-from pipelines.manage.inventory import flow_modules, flows_in, import_project_module, own_flows
+from pipelines.manage.discover import unaggregated
+from pipelines.utils.inventory import Repo, flow_modules, flows_in, import_project_module, own_flows
 from tests.conftest import REPO_ROOT
 
 REPO = Repo(REPO_ROOT)

@@ -17,9 +17,9 @@ from pipelines.constants import TIMEZONE
 from pipelines.manage.catalog.facts import FlowFacts, flow_facts
 from pipelines.manage.catalog.history import History, git
 from pipelines.manage.catalog.when import runs_between
-from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.manage.transaction import umask
+from pipelines.utils.inventory import Repo
 from pipelines.utils.scratch import release, scratch_dir
 
 STATIC = ("catalog.css", "catalog.js")
@@ -42,7 +42,7 @@ class Built:
 
 def _attribute(module: str, flow: Any) -> str:
     """The flow's name in its module (what `manage.py run` takes after the module)."""
-    from pipelines.manage.inventory import flows_in
+    from pipelines.utils.inventory import flows_in
 
     names = [name for name, value in flows_in(sys.modules[module]).items() if value is flow]
     return names[0] if names else "flow"

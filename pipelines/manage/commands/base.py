@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.settings import REPO_ROOT, load_settings
+from pipelines.utils.inventory import Repo
 
 pass_repo = click.make_pass_decorator(Repo)
 

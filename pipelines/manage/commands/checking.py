@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from pipelines.manage.commands.base import in_own_checkout, pass_repo
-from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
+from pipelines.utils.inventory import Repo
 
 
 @click.command("check")

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import click
 
 from pipelines.manage.commands.base import confirm_or_abort, in_own_checkout, pass_repo
-from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.settings import load_settings
+from pipelines.utils.inventory import Repo
 
 if TYPE_CHECKING:  # prefect is imported only by the commands that talk to the server
     from prefect import Client

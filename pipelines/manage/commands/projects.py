@@ -14,9 +14,9 @@ from pipelines.manage.commands.base import (
     report,
     say_recovered,
 )
-from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.manage.names import reserved_names
+from pipelines.utils.inventory import Repo
 
 
 @click.command("add-project")
@@ -154,7 +154,7 @@ def list_projects(repo: Repo, as_json: bool) -> None:
     Example:
       python manage.py list-projects --json
     """
-    from pipelines.manage.inventory import flow_modules
+    from pipelines.utils.inventory import flow_modules
 
     tree = repo.tree()
     reserved = reserved_names()

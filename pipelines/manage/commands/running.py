@@ -8,9 +8,9 @@ import click
 
 from pipelines.errors import PipelinesError
 from pipelines.manage.commands.base import in_own_checkout, pass_repo
-from pipelines.manage.discover import Repo
 from pipelines.manage.errors import CliError
 from pipelines.settings import load_settings
+from pipelines.utils.inventory import Repo
 
 
 def _parse_params(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pipelines.manage.commands.base import in_own_checkout, pass_repo
-from pipelines.manage.discover import Repo
+from pipelines.utils.inventory import Repo
 
 
 @click.command("graph")

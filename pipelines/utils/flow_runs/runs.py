@@ -121,7 +121,7 @@ def create_child(
     logger = prefect.context.get("logger") or logging.getLogger("pipelines.flow_runs")
     if not on_server():
         from pipelines.utils.execution import run_local
-        from pipelines.utils.flow_runs.local import flow_named
+        from pipelines.utils.inventory import flow_named
 
         flow = flow_named(flow_name)
         run_id = f"local-{uuid.uuid4().hex[:12]}"

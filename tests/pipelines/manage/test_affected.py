@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.manage.affected import affected_flows, dependency_hash, image_tag
-from pipelines.manage.discover import Repo
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.inventory import Repo
 
 TEMPLATE = "pipelines.emd.template_pipeline.flows"
 TEST_FLOW = "pipelines.emd.test_flow.flows"
@@ -53,6 +53,26 @@ def ours(modules: list[str]) -> list[str]:
 )
 def test_a_change_affects_exactly_the_flows_whose_closure_holds_it(repo_copy, changed, expected):
     assert ours(affected_by(repo_copy, changed)) == expected
+
+
+def test_a_change_to_the_cli_affects_no_flow(repo_copy):
+    cli_files = sorted(
+        str(p.relative_to(repo_copy)) for p in (repo_copy / "pipelines/manage").rglob("*.py")
+    )
+    assert len(cli_files) > 10
+    assert affected_by(repo_copy, *cli_files) == []
+
+
+def test_runtime_code_never_imports_the_cli():
+    from tests.conftest import REPO_ROOT
+
+    graph = ModuleGraph.build(REPO_ROOT, cache=False)
+    reaching = {
+        module: sorted(n for n in graph.closure(module) if n.startswith("pipelines.manage"))
+        for module in graph.files
+        if module.startswith("pipelines.utils")
+    }
+    assert {m: found for m, found in reaching.items() if found} == {}
 
 
 def test_every_package_init_python_runs_counts_but_the_org_list(repo_copy):

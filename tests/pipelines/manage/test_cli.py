@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.manage.cli import cli
-from pipelines.manage.discover import Repo
+from pipelines.utils.inventory import Repo
 from tests.conftest import REPO_ROOT, snapshot
 
 PROJECT_FILES = {"__init__.py", "constants.py", "flows.py", "schedules.py", "tasks.py", "utils.py"}
@@ -351,7 +351,7 @@ KILL_ON_SECOND_MOVE = """
 import os, shutil, sys
 from pathlib import Path
 from pipelines.manage import transaction
-from pipelines.manage.discover import Repo
+from pipelines.utils.inventory import Repo
 from pipelines.manage.scaffold import {function}
 
 real_rename, moves = os.rename, []

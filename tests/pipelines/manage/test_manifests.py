@@ -13,10 +13,10 @@ from kubernetes_validate.utils import latest_version
 from prefect.run_configs import KubernetesRun
 
 from pipelines.errors import ResourceError
-from pipelines.manage.discover import Repo
 from pipelines.manage.inventory import load_repo_flows
 from pipelines.manage.manifests import check_target, job_manifest, manifest_problems
 from pipelines.utils.flow_defaults import PipelineFlow
+from pipelines.utils.inventory import Repo
 from tests.conftest import REPO_ROOT
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.manage.catalog.facts import FlowFacts, Model
 from pipelines.manage.catalog.site import attach_problems, build_catalog, day_view
-from pipelines.manage.discover import Repo
+from pipelines.utils.inventory import Repo
 from pipelines.utils.schedules import cron_clock, make_schedule
 from tests.conftest import REPO_ROOT
 

@@ -6,11 +6,11 @@ import json
 import os
 from pathlib import Path
 
-from pipelines.manage.discover import Repo
-from pipelines.manage.inventory import flow_modules, load_modules
+from pipelines.manage.inventory import load_modules
 from pipelines.utils.deploy.deployment import deployment_copy
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.deploy.target import Target
+from pipelines.utils.inventory import Repo, flow_modules
 from tests.conftest import REPO_ROOT
 from tests.support.without_repo import run_without_repo
 

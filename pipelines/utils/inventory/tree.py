@@ -1,0 +1,77 @@
+"""The repo's tree read from files (nothing imported): orgs, projects, names in use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.constants import SHARED_PACKAGES
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A checkout of this repository, rooted where manage.py lives."""
+
+    root: Path
+
+    @property
+    def package(self) -> Path:
+        return self.root / "pipelines"
+
+    @property
+    def flows_module(self) -> Path:
+        return self.package / "flows.py"
+
+    def org_init(self, org: str) -> Path:
+        return self.package / org / "__init__.py"
+
+    def project_dir(self, org: str, project: str) -> Path:
+        return self.package / org / project
+
+    def project_tests(self, org: str, project: str) -> Path:
+        return self.root / "tests" / "pipelines" / org / project
+
+    def orgs(self) -> list[str]:
+        """Org packages under pipelines/, sorted, excluding the shared packages."""
+        return sorted(
+            entry.name for entry in _packages(self.package) if entry.name not in SHARED_PACKAGES
+        )
+
+    def projects(self, org: str) -> list[str]:
+        """Project packages of an org, sorted."""
+        return sorted(entry.name for entry in _packages(self.package / org))
+
+    def tree(self) -> dict[str, list[str]]:
+        """Every org with its projects."""
+        return {org: self.projects(org) for org in self.orgs()}
+
+    def taken_names(self) -> dict[str, str]:
+        """Every org and project name, and every module or folder already under pipelines/
+        or an org (a new package of that name would shadow it: `pipelines/errors/` hides
+        `pipelines/errors.py` from every command), mapped to its path for messages."""
+        taken: dict[str, str] = {}
+        for org, projects in self.tree().items():
+            taken[org] = f"the org pipelines/{org}"
+            for project in projects:
+                taken.setdefault(project, f"the project pipelines/{org}/{project}")
+        for folder in [self.package, *(self.package / org for org in self.orgs())]:
+            for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+                name = entry.stem if entry.suffix == ".py" else entry.name
+                if entry.name.startswith(("_", ".")) or (entry.is_file() and entry.suffix != ".py"):
+                    continue
+                where = entry.relative_to(self.root).as_posix()
+                kind = "module" if entry.is_file() else "folder"
+                taken.setdefault(name, f"the {kind} {where}")
+        return taken
+
+
+def _packages(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [
+        entry
+        for entry in folder.iterdir()
+        if entry.is_dir()
+        and not entry.name.startswith(("_", "."))
+        and (entry / "__init__.py").is_file()
+    ]
