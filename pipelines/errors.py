@@ -58,3 +58,11 @@ class SecretAccessDeniedError(SecretError, PermissionError):
 
 class SecretStoreUnreachableError(SecretError, ConnectionError):
     """The store did not answer (after retries)."""
+
+
+class ChildRunError(PipelinesError, RuntimeError):
+    """A child run failed, timed out or could not be created; the message links it."""
+
+
+class FlowModuleError(PipelinesError, LookupError):
+    """A flow that is not defined in a module of the repo's pipelines package."""

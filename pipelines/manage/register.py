@@ -173,7 +173,8 @@ def remember_flows(
 ) -> None:
     """Record which flows each module imported without error defined (none, for an org's
     flows.py that lists none), for skip_known_unchanged."""
-    from pipelines.utils.deploy.bundle import FlowModuleError, defining_module
+    from pipelines.errors import FlowModuleError
+    from pipelines.utils.deploy.bundle import defining_module
 
     failed = {o.module for o in report.outcomes if o.status == "failed"}
     by_module: dict[str, list[tuple[str, str]]] = {

@@ -9,10 +9,10 @@ import prefect
 from prefect import Parameter, task
 from prefect.engine import signals
 
-from pipelines.errors import PipelinesError
+from pipelines.errors import ChildRunError, PipelinesError
 from pipelines.utils.backfill.runs import period_runs
 from pipelines.utils.flow_defaults.factory import flow_factory
-from pipelines.utils.flow_runs.runs import ChildRunError, create_child, wait_for
+from pipelines.utils.flow_runs.runs import create_child, wait_for
 
 
 @task

@@ -128,7 +128,11 @@ class Datalake(ABC):
 
     @abstractmethod
     def read_bytes(self, key: str) -> bytes:
-        """The content of one key."""
+        """The content of one key.
+
+        Raises:
+            FileNotFoundError: No such key.
+        """
 
     @abstractmethod
     def size(self, key: str) -> int:

@@ -46,7 +46,12 @@ class GCSDatalake(Datalake):
         return sorted(b.name[start:] for b in blobs)
 
     def read_bytes(self, key: str) -> bytes:
-        return self.bucket.blob(self._name(key)).download_as_bytes()
+        from google.api_core.exceptions import NotFound
+
+        try:
+            return self.bucket.blob(self._name(key)).download_as_bytes()
+        except NotFound:  # as the local datalake says it, so callers handle one error
+            raise FileNotFoundError(f"No object {self.uri(key)}.") from None
 
     def size(self, key: str) -> int:
         blob = self.bucket.get_blob(self._name(key))  # metadata only

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipelines.errors import DatalakeError
 from pipelines.utils.datalake.base import Datalake
+from pipelines.utils.scratch import release, scratch_path
 
 
 class LocalDatalake(Datalake):
@@ -53,8 +54,9 @@ class LocalDatalake(Datalake):
     def replace_prefix(self, prefix: str, files: dict[str, Path], move: bool = False) -> list[str]:
         target = self._path(prefix)
         target.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target, then swap: a run killed midway leaves the old folder whole.
-        staging = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
+        # Write beside the target, then swap: a run killed midway leaves the old folder whole,
+        # and the next swap of this prefix removes what it left.
+        staging = scratch_path(f".tmp-{target.name}-", target.parent)
         staging.mkdir()
         try:
             for name, source in files.items():
@@ -64,14 +66,13 @@ class LocalDatalake(Datalake):
                     shutil.copyfile(source, staging / name)
             old = None
             if target.exists():
-                old = target.parent / f".tmp-old-{target.name}-{uuid.uuid4().hex[:8]}"
+                old = scratch_path(f".tmp-old-{target.name}-", target.parent)
                 target.rename(old)
             staging.rename(target)
             if old is not None:
-                shutil.rmtree(old)
+                release(old)
         finally:
-            if staging.exists():
-                shutil.rmtree(staging)
+            release(staging)
         return [f"{prefix}/{name}" for name in files]
 
     def put(self, key: str, source: Path) -> str:

@@ -10,10 +10,10 @@ from prefect import task
 from prefect.engine import signals
 
 from pipelines.constants import DEV_FLOW_SUFFIX, STAGING_FLOW_SUFFIX
-from pipelines.errors import DbtError
+from pipelines.errors import ChildRunError, DbtError
 from pipelines.settings import load_settings
 from pipelines.utils.dbt.runner import DbtRun, model_selector, run_dbt_command
-from pipelines.utils.flow_runs.runs import ChildRunError, create_child, on_server, wait_for
+from pipelines.utils.flow_runs.runs import create_child, on_server, wait_for
 
 # The org's shared materialization flow: "<org>: materialize" (pipelines/<org>/flows.py).
 MATERIALIZE_FLOW = "{org}: materialize"

@@ -18,12 +18,9 @@ from typing import Any
 
 from prefect import Flow
 
+from pipelines.errors import FlowModuleError
 from pipelines.utils.deploy import loader
 from pipelines.utils.deploy.graph import ModuleGraph
-
-
-class FlowModuleError(LookupError):
-    """A flow that is not defined in a module of the repo's pipelines package."""
 
 
 def defining_module(flow: Flow) -> str:

@@ -185,10 +185,6 @@ def _load_guard(flow_name: str) -> Guard:
         return Guard(**json.loads(lake.read_bytes(Guard.key(flow_name))))
     except (FileNotFoundError, KeyError, ValueError):
         return Guard()
-    except Exception as error:  # e.g. a GCS 404 is not a FileNotFoundError
-        if "404" in str(error) or "No such object" in str(error):
-            return Guard()
-        raise
 
 
 def _save_guard(flow_name: str, guard: Guard) -> None:

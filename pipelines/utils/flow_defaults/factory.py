@@ -36,10 +36,12 @@ def flow_factory(build: Callable[[], None]) -> FlowFactory:
     arguments are FlowFactory's, the same for every shared flow.
     """
 
-    @functools.wraps(build)
+    # build's name and docstring, not its annotations: help() and editors show the call.
+    @functools.wraps(build, assigned=("__module__", "__name__", "__qualname__", "__doc__"))
     def create(name: str, org: str, code_owners: Iterable[str] = (), **flow_kwargs: Any) -> Flow:
         with PipelineFlow(name, org=org, code_owners=code_owners, **flow_kwargs) as flow:
             build()
         return flow
 
+    del create.__wrapped__  # type: ignore[attr-defined]  # else signature() shows build's
     return create

@@ -1,6 +1,7 @@
 """The current flow run and its children: rename, labels, mode, child runs waited for."""
 
-from pipelines.utils.flow_runs.runs import ChildRunError, create_child, on_server, wait_for
+from pipelines.errors import ChildRunError
+from pipelines.utils.flow_runs.runs import create_child, on_server, wait_for
 from pipelines.utils.flow_runs.tasks import (
     create_child_run,
     get_current_flow_labels,

@@ -14,6 +14,7 @@ import prefect
 from prefect import Client
 
 from pipelines.constants import TIMEZONE
+from pipelines.errors import ChildRunError
 from pipelines.settings import load_settings
 
 FINISHED = ("Success", "Failed", "Cancelled", "Skipped", "TimedOut", "Cached")
@@ -39,10 +40,6 @@ query RunState($id: uuid!) { flow_run_by_pk(id: $id) { id state state_message } 
 _CANCEL = """
 mutation Cancel($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }
 """
-
-
-class ChildRunError(RuntimeError):
-    """A child run failed, timed out or could not be created; the message links it."""
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,17 @@ from pipelines.utils.scratch.files import (
     scope,
     scratch_dir,
     scratch_file,
+    scratch_path,
     sweep,
     temporary_folder,
 )
 
-__all__ = ["release", "scope", "scratch_dir", "scratch_file", "sweep", "temporary_folder"]
+__all__ = [
+    "release",
+    "scope",
+    "scratch_dir",
+    "scratch_file",
+    "scratch_path",
+    "sweep",
+    "temporary_folder",
+]

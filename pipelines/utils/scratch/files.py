@@ -9,6 +9,7 @@ import re
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +59,19 @@ def scratch_dir(prefix: str, folder: Path | None = None) -> Path:
     where.mkdir(parents=True, exist_ok=True)
     sweep(prefix, where)
     return _remember(Path(tempfile.mkdtemp(prefix=f"{prefix}p{os.getpid()}-", dir=where)))
+
+
+def scratch_path(prefix: str, folder: Path) -> Path:
+    """A new name for this process in folder, nothing made there yet (a rename's target, or
+    a folder to create with the usual mode), after removing what dead runs left.
+
+    Args:
+        prefix: What it is, ending in '-' or '.'.
+        folder: Where it will be.
+    """
+    _check(prefix)
+    sweep(prefix, folder)
+    return _remember(folder / f"{prefix}p{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
 
 @contextlib.contextmanager

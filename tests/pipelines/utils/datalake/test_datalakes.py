@@ -69,11 +69,35 @@ def test_a_killed_local_swap_leaves_the_old_partition_readable(tmp_path):
     assert lake.list_keys("ds/t") == ["ds/t/p/old.txt"]
 
 
+def test_what_a_killed_local_swap_left_goes_with_the_next_swap(tmp_path):
+    import subprocess
+    import sys
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    lake = LocalDatalake(tmp_path / "lake")
+    lake.replace_prefix("ds/t/p", make_files(tmp_path / "a", **{"old.txt": "old"}))
+    for leftover in (f".tmp-p-p{ended.pid}-ab12", f".tmp-old-p-p{ended.pid}-cd34"):
+        make_files(tmp_path / "lake/ds/t" / leftover, **{"half.parquet": "partial"})
+
+    lake.replace_prefix("ds/t/p", make_files(tmp_path / "b", **{"new.txt": "new"}))
+
+    assert sorted(p.name for p in (tmp_path / "lake/ds/t").iterdir()) == ["p"]
+    assert lake.list_keys("ds/t") == ["ds/t/p/new.txt"]
+
+
 def test_size_reads_metadata_and_names_a_missing_key(datalake, tmp_path):
     datalake.put("ds/tbl/a.bin", make_files(tmp_path / "a", **{"a.bin": "12345"})["a.bin"])
     assert datalake.size("ds/tbl/a.bin") == 5
     with pytest.raises(FileNotFoundError):
         datalake.size("ds/tbl/missing.bin")
+
+
+def test_reading_a_missing_key_is_file_not_found_on_both(datalake, tmp_path):
+    datalake.put("ds/tbl/a.bin", make_files(tmp_path / "a", **{"a.bin": "12345"})["a.bin"])
+    assert datalake.read_bytes("ds/tbl/a.bin") == b"12345"
+    with pytest.raises(FileNotFoundError):
+        datalake.read_bytes("ds/tbl/missing.bin")
 
 
 @pytest.mark.parametrize(

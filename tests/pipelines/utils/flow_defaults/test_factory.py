@@ -1,0 +1,28 @@
+"""flow_factory: every shared flow's factory shows, and takes, the same signature."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        "pipelines.utils.dump_db.create_dump_db_flow",
+        "pipelines.utils.dump_url.create_dump_url_flow",
+        "pipelines.utils.dump_to_gcs.create_dump_to_gcs_flow",
+        "pipelines.utils.dbt.create_materialize_flow",
+        "pipelines.utils.backfill.create_backfill_flow",
+    ],
+)
+def test_a_flow_factory_shows_the_signature_it_is_called_with(factory):
+    import importlib
+    import inspect
+    import pydoc
+
+    module, _, name = factory.rpartition(".")
+    create = getattr(importlib.import_module(module), name)
+    shown = "(name: 'str', org: 'str', code_owners: 'Iterable[str]' = (), **flow_kwargs: 'Any')"
+    assert str(inspect.signature(create)) == f"{shown} -> 'Flow'"
+    assert f"{name}{shown}" in pydoc.plain(pydoc.render_doc(create))
+    assert create.__doc__.startswith("Build a flow")
