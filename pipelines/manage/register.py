@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,13 +46,22 @@ query RegisteredVersions($ids: [uuid!]) { flow(where: {id: {_in: $ids}}) { id ve
 """
 
 
+class Status(enum.StrEnum):
+    """What happened to one flow: every value `register` reports (and --json prints)."""
+
+    REGISTERED = "registered"  # a new version
+    SKIPPED = "skipped"  # its latest version has the same content: nothing sent
+    FAILED = "failed"  # detail says why; the other flows went on
+    WOULD_REGISTER = "would register"  # --dry-run: affected, importable, not sent
+
+
 @dataclass
 class Outcome:
     """What happened to one flow."""
 
     flow: str
     module: str
-    status: str  # registered | skipped | failed
+    status: Status
     detail: str = ""
     affected: Affected | None = None
     flow_id: str | None = None
@@ -73,14 +83,71 @@ class Outcome:
 
 @dataclass
 class Report:
+    """What one `register` did: an outcome per flow, and the flow files the change deleted."""
+
     outcomes: list[Outcome] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
     @property
     def uploads(self) -> int:
         return sum(o.uploaded for o in self.outcomes)
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(o.status == status for o in self.outcomes)
+
+
+def register(
+    repo: Repo,
+    *,
+    since: str | None = None,
+    all_flows: bool = False,
+    staging: bool = False,
+    dry_run: bool = False,
+    progress: Callable[[str], None] = lambda line: None,
+) -> Report:
+    """Register the flows a change affects (every flow with all_flows) on Prefect Server.
+
+    A flow is affected when a file in its static import closure changed since `since`. A flow
+    whose latest version has the same content uploads nothing and creates no version; one that
+    fails is recorded and the others go on.
+
+    Args:
+        repo: The checkout to register from.
+        since: The revision this branch is compared with (what it changed since leaving it).
+        all_flows: Every flow, whatever changed (instead of since).
+        staging: The development project (names suffixed) instead of production.
+        dry_run: Decide and import, send nothing (outcomes are WOULD_REGISTER).
+        progress: Called with a line as each flow is decided.
+
+    Raises:
+        ValueError: Neither or both of since and all_flows.
+        SettingsError: The target's settings are missing (before any request).
+        CliError: since is no revision of this repository.
+    """
+    from pipelines.manage.affected import affected_flows, changed_files, image_tag
+
+    if all_flows == bool(since):
+        raise ValueError("Pass exactly one of all_flows or since.")
+    graph = ModuleGraph.build(repo.root)
+    changed = None if all_flows else changed_files(repo.root, since or "")
+    affected, deleted = affected_flows(repo, graph, changed)
+    report = Report(deleted=[str(path) for path in deleted], dry_run=dry_run)
+    for path in report.deleted:
+        progress(f"removed: {path} is gone; archive its flows in the UI (nothing to register).")
+    target = None if dry_run else register_target(repo, staging, image_tag(repo.root))
+    known = KnownFlows(repo.root)
+    if target is not None:  # flows known unchanged are decided without importing them
+        affected = skip_known_unchanged(repo, graph, known, affected, target, report, progress)
+    loaded = load_flows(affected, report)
+    remember_flows(graph, known, affected, loaded, report)
+    if target is None:
+        for item, flow in loaded:
+            outcome = Outcome(flow.name, item.module, Status.WOULD_REGISTER, affected=item)
+            report.outcomes.append(outcome)
+    else:
+        register_all(repo, graph, loaded, target, report, progress=progress)
+    return report
 
 
 def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected, Any]]:
@@ -92,14 +159,14 @@ def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected,
         found = load_modules([item.module])
         if item.module in found.failed:
             detail = found.failed[item.module]
-            report.outcomes.append(Outcome(item.module, item.module, "failed", detail, item))
+            report.outcomes.append(Outcome(item.module, item.module, Status.FAILED, detail, item))
             continue
         flows = [flow for _, flow in found.flows]
         if not flows and item.module.count(".") == 2:
             continue  # an org's own flows.py may hold none
         if not flows:
             report.outcomes.append(
-                Outcome(item.module, item.module, "failed", "defines no Flow", item)
+                Outcome(item.module, item.module, Status.FAILED, "defines no Flow", item)
             )
         loaded += [(item, flow) for flow in flows]
     return loaded
@@ -152,7 +219,7 @@ def skip_known_unchanged(
                 Outcome(
                     name,
                     item.module,
-                    "skipped",
+                    Status.SKIPPED,
                     "unchanged",
                     item,
                     flow_id=previous["id"],
@@ -176,7 +243,7 @@ def remember_flows(
     from pipelines.errors import FlowModuleError
     from pipelines.utils.deploy.bundle import defining_module
 
-    failed = {o.module for o in report.outcomes if o.status == "failed"}
+    failed = {o.module for o in report.outcomes if o.status == Status.FAILED}
     by_module: dict[str, list[tuple[str, str]]] = {
         item.module: [] for item in affected if item.module not in failed
     }
@@ -270,7 +337,7 @@ def register_all(
 
     for index, (item, original) in enumerate(loaded, start=1):
         name = deployed_name(original.name, target.suffix)
-        outcome = Outcome(name, item.module, "failed", affected=item)
+        outcome = Outcome(name, item.module, Status.FAILED, affected=item)
         report.outcomes.append(outcome)
         progress(f"[{index}/{total}] {name} ...")
         try:
@@ -280,7 +347,7 @@ def register_all(
             deployment = deployment_copy(original, target, graph, deps)
             previous = newest.get(name)
             if previous and _stored_key(previous, name) == deployment.key:
-                outcome.status, outcome.detail = "skipped", "unchanged"
+                outcome.status, outcome.detail = Status.SKIPPED, "unchanged"
                 outcome.flow_id, outcome.version = previous["id"], previous["version"]
                 progress(f"[{index}/{total}] {name}: skipped (unchanged, v{previous['version']})")
                 continue
@@ -340,7 +407,7 @@ def _record_versions(
         assert outcome.flow_id is not None
         outcome.version = versions.get(outcome.flow_id)
         unchanged = previous is not None and previous["id"] == outcome.flow_id
-        outcome.status = "skipped" if unchanged else "registered"
+        outcome.status = Status.SKIPPED if unchanged else Status.REGISTERED
         progress(f"{outcome.flow}: {outcome.status} v{outcome.version} ({outcome.flow_id})")
 
 

@@ -15,6 +15,8 @@ from pipelines.utils.inventory import Repo
 if TYPE_CHECKING:  # prefect is imported only by the commands that talk to the server
     from prefect import Client
 
+    from pipelines.manage.register import Report
+
 
 @click.group("dev-flows")
 def dev_flows() -> None:
@@ -131,50 +133,23 @@ def register(
       python manage.py register --since origin/main --dry-run
       python manage.py register --all
     """
-    from pipelines.manage.affected import affected_flows, changed_files, image_tag
-    from pipelines.manage.known_flows import KnownFlows
-    from pipelines.manage.register import (
-        Outcome,
-        Report,
-        load_flows,
-        register_all,
-        register_target,
-        remember_flows,
-        skip_known_unchanged,
-    )
-    from pipelines.utils.deploy.graph import ModuleGraph
+    from pipelines.manage.register import Status, register
 
     if all_flows == bool(since):
         raise click.UsageError("Pass exactly one of --all or --since REV.")
     in_own_checkout(repo)
-    graph = ModuleGraph.build(repo.root)
-    changed = None if all_flows else changed_files(repo.root, since or "")
-    affected, deleted = affected_flows(repo, graph, changed)
-    say = (lambda line: None) if as_json else click.echo
     if as_json:
         _prefect_logs_to_stderr()
-    for path in deleted:
-        say(f"removed: {path} is gone; archive its flows in the UI (nothing to register).")
-    target = None
-    if not dry_run:
-        target = register_target(repo, staging, image_tag(repo.root))
-    report = Report()
-    known = KnownFlows(repo.root)
-    if target is not None:  # flows known unchanged are decided without importing them
-        affected = skip_known_unchanged(repo, graph, known, affected, target, report, say)
-    loaded = load_flows(affected, report)
-    remember_flows(graph, known, affected, loaded, report)
-    if dry_run:
-        for item, flow in loaded:
-            report.outcomes.append(Outcome(flow.name, item.module, "would register", affected=item))
-    else:
-        assert target is not None
-        register_all(repo, graph, loaded, target, report, progress=say)
-    _print_report(report, as_json, dry_run)
+    progress = (lambda line: None) if as_json else click.echo
+    report = register(
+        repo, since=since, all_flows=all_flows, staging=staging, dry_run=dry_run, progress=progress
+    )
+    _print_report(report, as_json)
     if fail_if_empty and not report.outcomes:
         raise CliError("No flow is affected by this change (--fail-if-empty).")
-    if report.count("failed"):
-        raise CliError(f"{report.count('failed')} flow(s) failed; the others were processed.")
+    failed = report.count(Status.FAILED)
+    if failed:
+        raise CliError(f"{failed} flow(s) failed; the others were processed.")
 
 
 def _prefect_logs_to_stderr() -> None:
@@ -189,7 +164,10 @@ def _prefect_logs_to_stderr() -> None:
             handler.setStream(sys.stderr)
 
 
-def _print_report(report, as_json: bool, dry_run: bool) -> None:
+def _print_report(report: Report, as_json: bool) -> None:
+    from pipelines.manage.register import Status
+
+    dry_run = report.dry_run
     if as_json:
         click.echo(json.dumps([o.as_json() for o in report.outcomes], indent=2))
         return
@@ -209,7 +187,7 @@ def _print_report(report, as_json: bool, dry_run: bool) -> None:
             click.echo(f"      {item.changed} changed: new image for every flow")
     if not dry_run:
         click.echo(
-            f"registered: {report.count('registered')}, skipped (unchanged): "
-            f"{report.count('skipped')}, failed: {report.count('failed')}, "
+            f"registered: {report.count(Status.REGISTERED)}, skipped (unchanged): "
+            f"{report.count(Status.SKIPPED)}, failed: {report.count(Status.FAILED)}, "
             f"uploads: {report.uploads}"
         )

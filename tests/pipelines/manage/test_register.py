@@ -342,3 +342,32 @@ def test_a_module_outside_the_bundle_is_an_error_not_another_copy(env, prefect_s
 
     assert "RAN False" in ran.stdout, ran.stdout + ran.stderr
     assert "pipelines.utils.dump_db is not in this flow's code bundle" in ran.stdout
+
+
+def test_register_is_a_function_that_returns_a_report_of_closed_outcomes(
+    env, prefect_server, monkeypatch
+):
+    from prefect.utilities.configuration import set_temporary_config
+
+    from pipelines.manage.register import Status
+    from pipelines.manage.register import register as register_flows
+    from pipelines.utils.inventory import Repo
+
+    for name, value in env.items():  # the settings the command would read
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match="exactly one of all_flows or since"):
+        register_flows(Repo(REPO_ROOT))
+    lines: list[str] = []
+
+    with set_temporary_config({"cloud.api": prefect_server.url, "backend": "server"}):
+        planned = register_flows(Repo(REPO_ROOT), all_flows=True, dry_run=True)
+        done = register_flows(Repo(REPO_ROOT), all_flows=True, staging=True, progress=lines.append)
+        again = register_flows(Repo(REPO_ROOT), all_flows=True, staging=True)
+
+    assert planned.dry_run and {o.flow for o in planned.outcomes} >= OURS
+    assert {o.status for o in planned.outcomes} == {Status.WOULD_REGISTER}
+    assert {o.status for o in done.outcomes} == {Status.REGISTERED}
+    assert {o.status for o in again.outcomes} == {Status.SKIPPED}
+    assert len(done.outcomes) == len(planned.outcomes) and done.uploads == len(done.outcomes)
+    assert any(line.endswith(" ...") for line in lines)
+    assert all(isinstance(o.status, Status) for r in (planned, done, again) for o in r.outcomes)
