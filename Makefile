@@ -53,7 +53,7 @@ run: $(STAMP) ## run the example ETL (template_pipeline) locally
 	$(PY) manage.py run pipelines.emd.template_pipeline.flows.flow
 
 test: $(STAMP) $(BQ_STAMP) ## run the test suite
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

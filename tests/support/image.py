@@ -141,7 +141,30 @@ def image_size(tag: str) -> int:
     return int(podman("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip())
 
 
+def image_name() -> str:
+    """The flow-run image's local name for this checkout (tagged by its dependencies)."""
+    tag = subprocess.run(
+        [sys.executable, "manage.py", "image-tag"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    return f"localhost/pipelines:{tag}"
+
+
+def wait_for_prebuild(timeout_s: float = 1800) -> None:
+    """Wait for the build .ci/run started in the background (PIPELINES_TEST_IMAGE_PREBUILD
+    names the file it writes its exit status to), so the pod tests' own build finds every
+    layer cached instead of building the same image a second time at once."""
+    done = os.environ.get("PIPELINES_TEST_IMAGE_PREBUILD")
+    deadline = time.monotonic() + timeout_s
+    while done and not os.path.exists(done) and time.monotonic() < deadline:
+        time.sleep(1)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["base"]:
-        raise SystemExit("usage: python -m tests.support.image base")
-    print(f"{base_image_name()}: {ensure_base()}")
+    if sys.argv[1:] == ["base"]:
+        print(f"{base_image_name()}: {ensure_base()}")
+    elif sys.argv[1:] == ["prebuild"]:
+        base = ensure_base()
+        print(f"{image_name()}: base {base}, built in {build_image(image_name()):.0f} s")
+    else:
+        raise SystemExit("usage: python -m tests.support.image base|prebuild")

@@ -9,7 +9,6 @@ import click
 from pipelines.errors import PipelinesError
 from pipelines.manage.commands.base import in_own_checkout, pass_repo
 from pipelines.manage.errors import CliError
-from pipelines.settings import load_settings
 from pipelines.utils.inventory import Repo
 
 
@@ -72,10 +71,11 @@ def query(sql: str, limit: int) -> None:
       python manage.py query "SELECT * FROM template_pipeline.rain_per_hour LIMIT 5"
     """
     from pipelines.manage.results import render
+    from pipelines.utils.resources import resources
     from pipelines.utils.warehouse import get_warehouse
     from pipelines.utils.warehouse.readonly import check_read_only
 
-    check_read_only(sql, load_settings().env)
+    check_read_only(sql, resources().dialect)
     warehouse = get_warehouse()
     try:
         warehouse.check_select(sql)  # BigQuery's own reading of the statement (a dry run)

@@ -8,8 +8,8 @@ import pandas as pd
 import prefect
 from prefect import task
 
-from pipelines.settings import load_settings
 from pipelines.utils.dataframe.cleaning import cast, clean, snake_case_names
+from pipelines.utils.resources import current_settings
 
 
 @task
@@ -31,7 +31,7 @@ def read_csv(source: str, separator: str = ",", na_values: list[str] | None = No
     """
     path = Path(source)
     if not path.is_absolute():
-        path = load_settings().root / path
+        path = current_settings().root / path
     if not path.is_file():
         raise FileNotFoundError(f"CSV file {path} does not exist.")
     frame = pd.read_csv(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings
 from pipelines.utils.datalake.base import Datalake
-from pipelines.utils.datalake.local import LocalDatalake
 
 
 def get_datalake(settings: Settings | None = None) -> Datalake:
     """The datalake of the current environment.
 
     Args:
-        settings: Settings to read; default: the environment and .env.
+        settings: Settings to read; default: the run's (pipelines.utils.resources).
 
     Returns:
         LocalDatalake under PIPELINES_DATA_DIR/datalake in `local`, else GCSDatalake on
@@ -20,12 +19,6 @@ def get_datalake(settings: Settings | None = None) -> Datalake:
     Raises:
         SettingsError: dev/prod without PIPELINES_DATALAKE_BUCKET.
     """
-    settings = settings or load_settings()
-    if settings.env == "local":
-        return LocalDatalake(settings.data_dir / "datalake")
-    from pipelines.utils.datalake.gcs import GCSDatalake
+    from pipelines.utils.resources import resources
 
-    return GCSDatalake(
-        settings.require("PIPELINES_DATALAKE_BUCKET"),
-        root=settings.require("PIPELINES_DATALAKE_PREFIX"),
-    )
+    return resources(settings).datalake()

@@ -19,28 +19,10 @@ def profile(settings: Settings) -> dict[str, Any]:
     dbt-bigquery on PIPELINES_BIGQUERY_PROJECT (Google's default credentials; an emulator at
     PIPELINES_BIGQUERY_API_ENDPOINT gets a placeholder token, as it checks none).
     """
+    from pipelines.utils.resources import resources
+
     env = settings.env
-    if env == "local":
-        output: dict[str, Any] = {
-            "type": "duckdb",
-            "path": str(settings.data_dir / "warehouse.duckdb"),
-            "schema": "main",
-            "threads": 4,
-        }
-    else:
-        output = {
-            "type": "bigquery",
-            "project": settings.require("PIPELINES_BIGQUERY_PROJECT"),
-            "dataset": "dbt",
-            "location": settings.require("PIPELINES_BIGQUERY_LOCATION"),
-            "threads": 4,
-            "method": "oauth",
-            "job_retries": 1,
-        }
-        endpoint = settings.get("PIPELINES_BIGQUERY_API_ENDPOINT")
-        if endpoint:
-            output.update(method="oauth-secrets", token="emulator", api_endpoint=endpoint)
-    return {PROFILE: {"target": env, "outputs": {env: output}}}
+    return {PROFILE: {"target": env, "outputs": {env: resources(settings).dbt_output()}}}
 
 
 def write_profiles(settings: Settings, folder: Path) -> Path:

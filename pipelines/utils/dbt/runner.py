@@ -13,6 +13,7 @@ from typing import Any
 from pipelines.errors import DbtError
 from pipelines.settings import Settings
 from pipelines.utils.dbt.profiles import QUERIES_DIR, write_profiles
+from pipelines.utils.resources import resources
 from pipelines.utils.scratch import temporary_folder
 
 COMMANDS = ("build", "run", "test", "parse")
@@ -140,9 +141,10 @@ def run_dbt_command(
         args += ["--vars", json.dumps(dict(vars))]
     if full_refresh and command in ("build", "run"):
         args.append("--full-refresh")
-    # DuckDB allows one writer: hold the warehouse's lock so none of our connections is open.
+    # A one-writer file (DuckDB): hold the warehouse's lock so none of our connections is open.
+    single_file = resources(settings).warehouse_file
     lock: Any = nullcontext()
-    if settings.env == "local":
+    if single_file is not None:
         from pipelines.utils.warehouse.duckdb_warehouse import writer_lock
 
         lock = writer_lock()
@@ -152,7 +154,7 @@ def run_dbt_command(
             outcome = dbtRunner(callbacks=[on_event]).invoke(args)
         finally:
             logging.getLogger().handlers[:] = handlers  # every log line printed once
-            if settings.env == "local":
+            if single_file is not None:
                 _release_duckdb()
     run = DbtRun(command, select, _results(outcome.result, target_path))
     failed = run.failed(warn_only)
@@ -163,8 +165,8 @@ def run_dbt_command(
             f"dbt {command}: no model matches {select!r}; the model of <dataset>.<table> is "
             "queries/models/<dataset>/<table>.sql."
         )
-    if settings.env == "local":
-        _count_rows(run, settings)
+    if single_file is not None:
+        _count_rows(run, single_file)
     return run
 
 
@@ -176,7 +178,7 @@ def _release_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def _count_rows(run: DbtRun, settings: Settings) -> None:
+def _count_rows(run: DbtRun, path: Path) -> None:
     """dbt-duckdb reports no row counts: count each table a model built (a local file)."""
     import dataclasses
 
@@ -189,8 +191,7 @@ def _count_rows(run: DbtRun, settings: Settings) -> None:
     ]
     if not built:
         return
-    path = str(settings.data_dir / "warehouse.duckdb")
-    with writer_lock(), duckdb.connect(path, read_only=True) as db:
+    with writer_lock(), duckdb.connect(str(path), read_only=True) as db:
         for index, node in enumerate(run.results):
             if node in built:
                 schema, _, table = (node.relation or "").partition(".")

@@ -11,9 +11,9 @@ from prefect.engine import signals
 
 from pipelines.constants import DEV_FLOW_SUFFIX, STAGING_FLOW_SUFFIX
 from pipelines.errors import ChildRunError, DbtError
-from pipelines.settings import load_settings
 from pipelines.utils.dbt.runner import DbtRun, model_selector, run_dbt_command
 from pipelines.utils.flow_runs.runs import create_child, on_server, wait_for
+from pipelines.utils.resources import current_settings
 
 # The org's shared materialization flow: "<org>: materialize" (pipelines/<org>/flows.py).
 MATERIALIZE_FLOW = "{org}: materialize"
@@ -29,7 +29,7 @@ def _dbt(
     logger = prefect.context.get("logger")
     try:
         run = run_dbt_command(
-            command, load_settings(), logger, select=select, vars=vars,
+            command, current_settings(), logger, select=select, vars=vars,
             full_refresh=full_refresh, warn_only=warn_only,
         )  # fmt: skip
     except DbtError as error:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from pipelines.errors import DumpError
-from pipelines.settings import Settings, SettingsError, load_settings
+from pipelines.settings import Settings, SettingsError
 from pipelines.utils.redaction import (
     ambiguous_userinfo,
     mask_url,
@@ -16,6 +16,7 @@ from pipelines.utils.redaction import (
     register_url,
     userinfo_fragments,
 )
+from pipelines.utils.resources import current_settings
 from pipelines.utils.secrets import SECRET_PREFIX, get_secret
 
 DIALECTS = {
@@ -101,7 +102,7 @@ def get_connection(name: str, settings: Settings | None = None) -> Connection:
             f"connection must be the snake_case name of a setting, not {mask(name)!r}; "
             f"put the URL in {setting_name('my_db')} and pass connection='my_db'."
         )
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     key = setting_name(name)
     url = settings.get(key)
     if not url:

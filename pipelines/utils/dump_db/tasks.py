@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -14,13 +13,12 @@ import prefect
 from prefect import task
 
 from pipelines.errors import DumpError
-from pipelines.settings import load_settings
-from pipelines.utils.datalake import get_datalake
 from pipelines.utils.datalake.base import MODES, DatalakeWrite, table_prefix
 from pipelines.utils.dump_db.connections import get_connection, mask
 from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
 from pipelines.utils.dump_db.sources import Request, open_source
 from pipelines.utils.dump_db.staged import FORMATS, Staged, day_of, merge_partitions
+from pipelines.utils.resources import resources
 from pipelines.utils.retries import with_retries
 from pipelines.utils.scratch import release, scratch_dir
 from pipelines.utils.warehouse.factory import begin_table_write
@@ -153,19 +151,16 @@ def dump_db_to_datalake(
     )  # fmt: skip
     logger = prefect.context.get("logger")
     source = get_connection(connection)
-    settings = load_settings()
-    datalake = get_datalake(settings)
+    chosen = resources()
+    datalake = chosen.datalake()
     prefix = table_prefix(dataset_id, table_id)
     lower = since_day
     if incremental:
         days = [d for d in map(day_of, datalake.partitions(prefix)) if d is not None]
         lower = max(days) if days else None
         logger.info("Incremental: from %s", lower or "the beginning (no partition yet)")
-    # Staging beside the local datalake makes publishing a rename; elsewhere, a temp folder.
-    base = (
-        settings.data_dir / ".staging" if settings.env == "local" else Path(tempfile.gettempdir())
-    )
-    folder = scratch_dir(f"{dataset_id}-{table_id}-", base)  # sweeps what killed runs left
+    # A new folder named by pid: making it removes what killed runs left there.
+    folder = scratch_dir(f"{dataset_id}-{table_id}-", chosen.staging_dir)
     logger.info(
         "Dumping %s from %s into %s (mode %s)",
         table or "a query",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import prefect
 from prefect import task
 
-from pipelines.settings import load_settings
 from pipelines.utils.datalake import get_datalake
 from pipelines.utils.datalake.base import table_prefix
 from pipelines.utils.dump_to_gcs.export import Export, export_zipped_csv
+from pipelines.utils.resources import current_settings
 from pipelines.utils.retries import with_retries
 from pipelines.utils.warehouse import get_warehouse
 
@@ -38,7 +38,7 @@ def dump_to_gcs(
     """
     table_prefix(dataset_id, table_id)  # the one naming rule, before any work
     logger = prefect.context.get("logger")
-    settings = load_settings()
+    settings = current_settings()
     cap = max_mb or float(settings.require("PIPELINES_DUMP_TO_GCS_MAX_MB"))
     sql = query or f'SELECT * FROM "{dataset_id}"."{table_id}"'
     warehouse, datalake = get_warehouse(settings), get_datalake(settings)

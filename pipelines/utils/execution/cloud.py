@@ -8,12 +8,13 @@ from typing import Any
 from prefect import Client, Flow
 
 from pipelines.constants import DEV_FLOW_SUFFIX
-from pipelines.settings import REPO_ROOT, Settings, load_settings
+from pipelines.settings import REPO_ROOT, Settings
 from pipelines.utils.deploy.deployment import Deployment, deployed_name, deployment_copy, upload
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.deploy.target import build_target, check_target
 from pipelines.utils.execution.dev_flows import archive_other_versions
 from pipelines.utils.execution.parameters import check_parameters
+from pipelines.utils.resources import current_settings
 
 _NEEDS = "run_cloud needs these environment variables (see README, 'Run in the cloud'):"
 
@@ -57,7 +58,7 @@ def run_cloud(
         SettingsError: Variables are missing (all of them listed) — before any network call.
         FlowParameterError: Unknown or missing parameters.
     """
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     check_target("development", settings, _NEEDS)
     labels = list(labels)
     given = check_parameters(flow, parameters)

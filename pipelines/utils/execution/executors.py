@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prefect.executors import DaskExecutor, Executor, LocalDaskExecutor, LocalExecutor
 
 from pipelines.settings import Settings, SettingsError
 
-EXECUTORS = ("local", "local_dask")
+_BY_KIND: dict[str, Callable[[], Executor]] = {
+    "local": LocalExecutor,
+    "local_dask": lambda: LocalDaskExecutor(scheduler="threads"),
+}
+EXECUTORS = tuple(_BY_KIND)
 
 
 def make_executor(settings: Settings) -> Executor:
@@ -26,10 +32,8 @@ def make_executor(settings: Settings) -> Executor:
     if address:
         return DaskExecutor(address=address)
     kind = settings.require("PIPELINES_EXECUTOR")
-    if kind == "local_dask":
-        return LocalDaskExecutor(scheduler="threads")
-    if kind == "local":
-        return LocalExecutor()
+    if kind in _BY_KIND:
+        return _BY_KIND[kind]()
     raise SettingsError(
         f"PIPELINES_EXECUTOR={kind!r} is not one of {', '.join(EXECUTORS)}; to use a Dask "
         f"cluster set PIPELINES_DASK_ADDRESS=tcp://host:8786 instead."

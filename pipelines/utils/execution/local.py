@@ -12,10 +12,11 @@ from prefect import Flow
 from prefect.engine.state import State
 from prefect.executors import Executor
 
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings
 from pipelines.utils import scratch
 from pipelines.utils.execution.executors import describe_executor, make_executor
 from pipelines.utils.execution.parameters import check_parameters
+from pipelines.utils.resources import current_settings, using
 
 
 def run_local(
@@ -41,7 +42,7 @@ def run_local(
         SettingsError: The environment (PIPELINES_ENV) lacks settings (before anything runs).
     """
     given = check_parameters(flow, parameters)
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     settings.check_environment()
     executor = executor or make_executor(settings)
     logger = prefect.utilities.logging.get_logger("run_local")
@@ -51,8 +52,9 @@ def run_local(
     # Work on a copy so the caller's flow keeps its schedule and configuration.
     runnable = flow.copy()
     started = time.monotonic()
-    # Ctrl-C skips the tasks that clean up (downloads, staging): the scope removes their files.
-    with scratch.scope():
+    # Every task reads these settings (resources.using); Ctrl-C skips the tasks that clean
+    # up (downloads, staging): the scope removes their files.
+    with using(settings), scratch.scope():
         state = runnable.run(parameters=given, executor=executor, run_on_schedule=False)
     if state is None:  # only when run_on_schedule loops forever, which it does not here
         raise RuntimeError(f"Flow {flow.name!r} returned no state.")

@@ -13,8 +13,9 @@ import prefect
 from prefect import Client, Flow
 from prefect.engine.state import State, TriggerFailed
 
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings
 from pipelines.utils.redaction import redact
+from pipelines.utils.resources import current_settings
 
 # GitHub handle -> {discord: id, slack: id}: the ids an alert mentions for each code owner.
 OWNERS_FILE = Path(__file__).resolve().parents[2] / "owners.yaml"
@@ -264,7 +265,7 @@ def alerts_for(
     flow: Flow, state: State, settings: Settings | None = None
 ) -> tuple[str | None, list[str]]:
     """(webhook URL, messages) for a finished run; no webhook configured means no messages."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     webhook = webhook_for(_org(flow), settings)
     if not webhook:
         return None, []

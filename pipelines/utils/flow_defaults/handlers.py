@@ -11,9 +11,9 @@ from prefect import Client, Flow
 from prefect.engine.state import Skipped, State
 from prefect.exceptions import ClientError
 
-from pipelines.settings import load_settings
 from pipelines.utils.flow_defaults.alerts import alerts_for, failure_text, payload
 from pipelines.utils.redaction import origin, register_secret, secrets_in_url
+from pipelines.utils.resources import current_settings
 
 WEBHOOK_TIMEOUT_S = 10
 
@@ -33,7 +33,7 @@ query RunningRuns($flow_id: uuid!, $run_id: uuid!) {
 
 def failure_message(flow: Flow, state: State) -> dict[str, Any]:
     """The alert of a failed run, as Discord and Slack webhooks both accept it."""
-    return payload(failure_text(flow, state, "", load_settings()))
+    return payload(failure_text(flow, state, "", current_settings()))
 
 
 def notify_failure(flow: Flow, old_state: State, new_state: State) -> State:

@@ -15,7 +15,7 @@ from prefect import Client
 
 from pipelines.constants import TIMEZONE
 from pipelines.errors import ChildRunError
-from pipelines.settings import load_settings
+from pipelines.utils.resources import current_settings
 
 FINISHED = ("Success", "Failed", "Cancelled", "Skipped", "TimedOut", "Cached")
 SUCCEEDED = ("Success", "Cached", "Skipped")
@@ -71,7 +71,7 @@ def current_run(client: Client | None = None) -> RunInfo:
 
 def run_link(run_id: str) -> str:
     """The Prefect UI page of a run."""
-    return f"{load_settings().require('PIPELINES_PREFECT_UI_URL').rstrip('/')}/flow-run/{run_id}"
+    return f"{current_settings().require('PIPELINES_PREFECT_UI_URL').rstrip('/')}/flow-run/{run_id}"
 
 
 def render_name(template: str, now: pendulum.DateTime | None = None) -> str:

@@ -9,7 +9,6 @@ import prefect
 from prefect import Client, task
 from prefect.engine import signals
 
-from pipelines.settings import load_settings
 from pipelines.utils.flow_runs.runs import (
     ChildRunError,
     create_child,
@@ -18,6 +17,7 @@ from pipelines.utils.flow_runs.runs import (
     render_name,
     wait_for,
 )
+from pipelines.utils.resources import current_settings
 
 
 @task
@@ -66,7 +66,7 @@ def get_current_flow_mode() -> str:
     """
     if not on_server():
         return "dev"
-    production = load_settings().require("PIPELINES_PROD_PROJECT")
+    production = current_settings().require("PIPELINES_PROD_PROJECT")
     return "prod" if current_run().project == production else "dev"
 
 

@@ -10,8 +10,9 @@ import prefect
 from prefect import task
 
 from pipelines.errors import SecretNotFoundError
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings
 from pipelines.utils.redaction import register_secret
+from pipelines.utils.resources import current_settings
 from pipelines.utils.retries import with_retries
 from pipelines.utils.secrets.stores import SecretStore, SettingsStore, VaultStore, check_path
 
@@ -69,7 +70,7 @@ def get_secret(
         SecretStoreUnreachableError: The store did not answer, after retries.
     """
     check_path(path)
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     store = store_from_settings(settings)
     run = prefect.context.get("flow_run_id") or "no-run"
     cache_key = (run, id(store), path)

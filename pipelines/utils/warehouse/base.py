@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.errors import WarehouseError
 from pipelines.utils.datalake.base import Datalake, table_prefix
 
 if TYPE_CHECKING:  # pandas is heavy; dumps that never query should not load it
@@ -51,6 +52,11 @@ class Warehouse(ABC):
     def location(self) -> str:
         """Where the warehouse is, for humans."""
 
+    @property
+    @abstractmethod
+    def reads_from(self) -> type[Datalake]:
+        """The kind of datalake this warehouse loads (the same environment's)."""
+
     def load_from_datalake(
         self,
         datalake: Datalake,
@@ -70,6 +76,12 @@ class Warehouse(ABC):
             partitions: The partition folders a write replaced, when only they changed (an
                 append); a warehouse may then replace just those. None: the whole folder.
         """
+        if not isinstance(datalake, self.reads_from):
+            raise WarehouseError(
+                f"{type(self).__name__} loads from a {self.reads_from.__name__}, not a "
+                f"{type(datalake).__name__}: take both from the same settings "
+                "(get_datalake() and get_warehouse(), or pipelines.utils.resources)."
+            )
         prefix = table_prefix(dataset_id, table_id)
         keys = datalake.list_keys(prefix)
         found = [k for k in keys if k.endswith(".parquet")]

@@ -145,6 +145,12 @@ class BigQueryWarehouse(Warehouse):
     def location(self) -> str:
         return f"bigquery://{self.project}"
 
+    @property
+    def reads_from(self) -> type[Datalake]:
+        from pipelines.utils.datalake.gcs import GCSDatalake
+
+        return GCSDatalake
+
     def _table(self, dataset_id: str, table_id: str) -> str:
         return f"`{self.project}.{dataset_id}.{table_id}`"
 
@@ -153,10 +159,6 @@ class BigQueryWarehouse(Warehouse):
     ) -> LoadedTable:
         from google.api_core.exceptions import NotFound
 
-        from pipelines.utils.datalake.gcs import GCSDatalake
-
-        if not isinstance(datalake, GCSDatalake):
-            raise TypeError("BigQueryWarehouse loads from a GCSDatalake (dev and prod).")
         dataset_id, table_id, keys = files.dataset_id, files.table_id, files.keys
         layout = partition_layout(keys)
         staging = self._create_staging(

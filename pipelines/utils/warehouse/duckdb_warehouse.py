@@ -62,6 +62,10 @@ class DuckDBWarehouse(Warehouse):
     def location(self) -> str:
         return str(self.path)
 
+    @property
+    def reads_from(self) -> type[Datalake]:
+        return LocalDatalake  # files on this machine, under `readable`
+
     def _connect(self, read_only: bool = False, sandboxed: bool = False):
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,8 +165,7 @@ class DuckDBWarehouse(Warehouse):
     def _replace(self, datalake: Datalake, files: TableFiles, write_id: str | None) -> LoadedTable:
         # One transaction rebuilds the whole table: local tables are small, so `partitions`
         # is not needed to keep a load cheap.
-        if not isinstance(datalake, LocalDatalake):
-            raise TypeError("DuckDBWarehouse loads from a LocalDatalake (the local environment).")
+        assert isinstance(datalake, LocalDatalake)  # load_from_datalake checked it
         dataset_id, table_id, keys = files.dataset_id, files.table_id, files.keys
         schema, table = _quoted(dataset_id, "dataset_id"), _quoted(table_id, "table_id")
         reader = "read_parquet(?, hive_partitioning = true, union_by_name = true)"

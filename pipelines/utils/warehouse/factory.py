@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings
 from pipelines.utils.datalake.base import Datalake
 from pipelines.utils.warehouse.base import Warehouse
 
@@ -11,7 +11,7 @@ def get_warehouse(settings: Settings | None = None) -> Warehouse:
     """The warehouse of the current environment.
 
     Args:
-        settings: Settings to read; default: the environment and .env.
+        settings: Settings to read; default: the run's (pipelines.utils.resources).
 
     Returns:
         DuckDBWarehouse at PIPELINES_DATA_DIR/warehouse.duckdb in `local`, else
@@ -20,18 +20,9 @@ def get_warehouse(settings: Settings | None = None) -> Warehouse:
     Raises:
         SettingsError: dev/prod without PIPELINES_BIGQUERY_PROJECT.
     """
-    settings = settings or load_settings()
-    if settings.env == "local":
-        from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
+    from pipelines.utils.resources import resources
 
-        return DuckDBWarehouse(
-            settings.data_dir / "warehouse.duckdb",
-            readable=settings.data_dir / "datalake",
-            lock_timeout=float(settings.require("PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S")),
-        )
-    from pipelines.utils.warehouse.bigquery import BigQueryWarehouse
-
-    return BigQueryWarehouse(settings)
+    return resources(settings).warehouse()
 
 
 def begin_table_write(datalake: Datalake, prefix: str) -> None:

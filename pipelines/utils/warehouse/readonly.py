@@ -17,22 +17,25 @@ _LOCAL_TYPES = ("SELECT", "EXPLAIN")
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
-def check_read_only(sql: str, env: str) -> None:
+_ENGINE = {"duckdb": "DuckDB", "bigquery": "BigQuery"}
+
+
+def check_read_only(sql: str, dialect: str) -> None:
     """Refuse anything but one read-only statement.
 
     Args:
         sql: The text the user gave.
-        env: PIPELINES_ENV: local queries the DuckDB file, dev/prod query BigQuery.
+        dialect: The warehouse's (Resources.dialect): "duckdb" or "bigquery".
 
     Raises:
         NotReadOnlyError: Empty text, several statements, or a statement that writes (COPY ...
-            TO a file, CREATE, INSERT, ATTACH, INSTALL ...); in dev/prod, anything but SELECT.
+            TO a file, CREATE, INSERT, ATTACH, INSTALL ...); on BigQuery, anything but SELECT.
     """
     if not _COMMENTS.sub("", sql).strip().strip(";").strip():
         raise NotReadOnlyError(
             'Nothing to run: give one SQL statement, e.g. "SELECT * FROM dataset.table LIMIT 5".'
         )
-    if env == "local":
+    if dialect == "duckdb":
         import duckdb
 
         try:
@@ -54,5 +57,5 @@ def check_read_only(sql: str, env: str) -> None:
     if kinds[0] not in allowed:
         raise NotReadOnlyError(
             f"query is read-only and this is a {kinds[0]} statement; it runs "
-            f"{' or '.join(allowed)} only (in {env}). Write data with a flow."
+            f"{' or '.join(allowed)} only (on {_ENGINE[dialect]}). Write data with a flow."
         )

@@ -180,7 +180,7 @@ def test_query_prints_rows_from_the_local_warehouse(monkeypatch, tmp_path):
         (
             ["query", "COPY (SELECT 1) TO '/tmp/pipelines-should-not-exist.csv'"],
             "Error: query is read-only and this is a COPY statement; it runs SELECT or EXPLAIN "
-            "only (in local). Write data with a flow.",
+            "only (on DuckDB). Write data with a flow.",
         ),
         (["query", "INSTALL httpfs"], "this is a LOAD statement"),
         (["query", "SELECT 1; SELECT 2"], "this text holds 2. Run them one by one."),
@@ -197,11 +197,11 @@ def test_query_refuses_what_is_not_one_read_only_statement(args, message):
 def test_query_in_prod_runs_select_only(monkeypatch):
     from pipelines.utils.warehouse.readonly import NotReadOnlyError, check_read_only
 
-    check_read_only("WITH a AS (SELECT 1) SELECT * FROM a", "prod")
-    check_read_only("-- note\nSELECT * FROM `p.d.t`;", "prod")
+    check_read_only("WITH a AS (SELECT 1) SELECT * FROM a", "bigquery")
+    check_read_only("-- note\nSELECT * FROM `p.d.t`;", "bigquery")
     for sql in ("DELETE FROM d.t WHERE true", "SELECT 1; DROP TABLE d.t", "MERGE d.t USING x"):
         with pytest.raises(NotReadOnlyError):
-            check_read_only(sql, "prod")
+            check_read_only(sql, "bigquery")
 
 
 def test_a_prod_run_names_every_missing_setting_before_any_task(monkeypatch, tmp_path):

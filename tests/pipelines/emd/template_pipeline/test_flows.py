@@ -52,3 +52,28 @@ def test_rerunning_replaces_partitions_instead_of_duplicating(data_dir):
     assert state.is_successful()
     assert get_warehouse().row_count("template_pipeline", "rain_per_hour") == 4 * 48
     assert len(list((data_dir / "datalake").rglob("*.parquet"))) == 2
+
+
+@pytest.mark.parametrize("executor", ["default", "threads"])
+def test_run_local_with_other_settings_sends_every_output_there(data_dir, tmp_path, executor):
+    import os
+
+    from prefect.executors import LocalDaskExecutor
+
+    from pipelines.settings import load_settings
+
+    elsewhere = tmp_path / "elsewhere"
+    environ = {**os.environ, "PIPELINES_DATA_DIR": str(elsewhere)}
+    chosen = LocalDaskExecutor(scheduler="threads") if executor == "threads" else None
+    default = data_dir / "datalake"  # where the environment's settings would send them
+
+    state = run_local(project.flow, settings=load_settings(environ), executor=chosen)
+
+    assert state.is_successful(), state.message
+    assert not default.exists() and not (data_dir / "warehouse.duckdb").exists()
+    assert len(list((elsewhere / "datalake").rglob("*.parquet"))) == 2
+    built = get_warehouse(load_settings(environ)).query(
+        "SELECT count(*) AS n FROM template_pipeline.rain_per_station_day"
+    )
+    assert int(built["n"].iloc[0]) > 0  # dbt's model, in the other warehouse file
+    assert (elsewhere / "dbt" / "target").is_dir()

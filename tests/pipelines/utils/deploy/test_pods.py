@@ -46,12 +46,9 @@ def _pod_tools_or_skip() -> None:
 def flow_image() -> str:
     """The flow-run image, built from this checkout's Dockerfile and lock."""
     _pod_tools_or_skip()
+    podman_image.wait_for_prebuild()
     base = podman_image.ensure_base()
-    tag = subprocess.run(
-        [sys.executable, "manage.py", "image-tag"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    name = f"localhost/pipelines:{tag}"
+    name = podman_image.image_name()
     seconds = podman_image.build_image(name)
     size = podman_image.image_size(name)
     REPORTED.append(

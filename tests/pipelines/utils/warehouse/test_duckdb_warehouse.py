@@ -68,3 +68,19 @@ def test_query_returns_a_dataframe(tmp_path):
     warehouse.load_from_datalake(lake, "ds", "t")
     assert isinstance(warehouse.query("SELECT sum(x) AS s FROM ds.t"), pd.DataFrame)
     assert warehouse.row_count("ds", "t") == 3
+
+
+def test_a_datalake_of_another_environment_is_refused_before_reading_it(tmp_path, gcs_bucket):
+    from pipelines.errors import WarehouseError
+    from pipelines.utils.datalake.gcs import GCSDatalake
+    from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    client, bucket = gcs_bucket
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", readable=tmp_path / "lake")
+    with pytest.raises(WarehouseError) as refused:
+        warehouse.load_from_datalake(GCSDatalake(bucket, client=client), "ds", "t")
+    assert str(refused.value) == (
+        "DuckDBWarehouse loads from a LocalDatalake, not a GCSDatalake: take both from the "
+        "same settings (get_datalake() and get_warehouse(), or pipelines.utils.resources)."
+    )
+    assert not (tmp_path / "w.duckdb").exists()

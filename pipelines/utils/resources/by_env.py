@@ -1,0 +1,153 @@
+"""Resources by environment: local is a folder and a DuckDB file; dev and prod are a GCS
+bucket and BigQuery."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import prefect
+
+from pipelines.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pipelines.utils.datalake.base import Datalake
+    from pipelines.utils.warehouse.base import Warehouse
+
+# Where run_local puts its settings in the run's context (copied to every task, and to Dask
+# workers with it).
+CONTEXT_KEY = "pipelines_settings"
+
+
+def current_settings() -> Settings:
+    """The settings of the run in progress: run_local's, else the environment's and .env's."""
+    given = prefect.context.get(CONTEXT_KEY)
+    return given if isinstance(given, Settings) else load_settings()
+
+
+@contextlib.contextmanager
+def using(settings: Settings) -> Iterator[None]:
+    """Make `settings` what every task of a run started inside the block reads."""
+    with prefect.context(**{CONTEXT_KEY: settings}):
+        yield
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one environment's runs use; built from settings, nothing opened until asked."""
+
+    settings: Settings
+    dialect: Literal["duckdb", "bigquery"] = "duckdb"
+
+    def datalake(self) -> Datalake:
+        """Where tables' files go."""
+        raise NotImplementedError
+
+    def warehouse(self) -> Warehouse:
+        """Where tables are loaded and queried."""
+        raise NotImplementedError
+
+    def dbt_output(self) -> dict[str, Any]:
+        """dbt's target for this warehouse (profiles.yml's `outputs` entry)."""
+        raise NotImplementedError
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where a dump stages its files before publishing them."""
+        return Path(tempfile.gettempdir())
+
+    @property
+    def warehouse_file(self) -> Path | None:
+        """The warehouse's one file, which a single process may write at a time (DuckDB);
+        None for a server."""
+        return None
+
+
+@dataclass(frozen=True)
+class LocalResources(Resources):
+    """A folder (PIPELINES_DATA_DIR) holding the datalake and a DuckDB warehouse file."""
+
+    @property
+    def warehouse_file(self) -> Path:
+        return self.settings.data_dir / "warehouse.duckdb"
+
+    @property
+    def staging_dir(self) -> Path:
+        # Beside the datalake, so publishing a dump is a rename.
+        return self.settings.data_dir / ".staging"
+
+    def datalake(self) -> Datalake:
+        from pipelines.utils.datalake.local import LocalDatalake
+
+        return LocalDatalake(self.settings.data_dir / "datalake")
+
+    def warehouse(self) -> Warehouse:
+        from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+        return DuckDBWarehouse(
+            self.warehouse_file,
+            readable=self.settings.data_dir / "datalake",
+            lock_timeout=float(self.settings.require("PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S")),
+        )
+
+    def dbt_output(self) -> dict[str, Any]:
+        return {"type": "duckdb", "path": str(self.warehouse_file), "schema": "main", "threads": 4}
+
+
+@dataclass(frozen=True)
+class CloudResources(Resources):
+    """A GCS bucket (PIPELINES_DATALAKE_BUCKET) and BigQuery (PIPELINES_BIGQUERY_PROJECT)."""
+
+    dialect: Literal["duckdb", "bigquery"] = "bigquery"
+
+    def datalake(self) -> Datalake:
+        from pipelines.utils.datalake.gcs import GCSDatalake
+
+        return GCSDatalake(
+            self.settings.require("PIPELINES_DATALAKE_BUCKET"),
+            root=self.settings.require("PIPELINES_DATALAKE_PREFIX"),
+        )
+
+    def warehouse(self) -> Warehouse:
+        from pipelines.utils.warehouse.bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse(self.settings)
+
+    def dbt_output(self) -> dict[str, Any]:
+        output: dict[str, Any] = {
+            "type": "bigquery",
+            "project": self.settings.require("PIPELINES_BIGQUERY_PROJECT"),
+            "dataset": "dbt",
+            "location": self.settings.require("PIPELINES_BIGQUERY_LOCATION"),
+            "threads": 4,
+            "method": "oauth",
+            "job_retries": 1,
+        }
+        endpoint = self.settings.get("PIPELINES_BIGQUERY_API_ENDPOINT")
+        if endpoint:  # an emulator checks no token
+            output.update(method="oauth-secrets", token="emulator", api_endpoint=endpoint)
+        return output
+
+
+RESOURCES_BY_ENV: dict[str, type[Resources]] = {
+    "local": LocalResources,
+    "dev": CloudResources,
+    "prod": CloudResources,
+}
+
+
+def resources(settings: Settings | None = None) -> Resources:
+    """The resources of an environment.
+
+    Args:
+        settings: Settings to read; default: the run's (current_settings).
+
+    Raises:
+        SettingsError: PIPELINES_ENV is not one of local, dev, prod.
+    """
+    settings = settings or current_settings()
+    return RESOURCES_BY_ENV[settings.env](settings)
