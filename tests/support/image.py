@@ -151,10 +151,10 @@ def image_name() -> str:
 
 
 def wait_for_prebuild(timeout_s: float = 1800) -> None:
-    """Wait for the build .ci/run started in the background (PIPELINES_TEST_IMAGE_PREBUILD
+    """Wait for the build .ci/run started in the background (TEST_IMAGE_PREBUILD_DONE
     names the file it writes its exit status to), so the pod tests' own build finds every
     layer cached instead of building the same image a second time at once."""
-    done = os.environ.get("PIPELINES_TEST_IMAGE_PREBUILD")
+    done = os.environ.get("TEST_IMAGE_PREBUILD_DONE")
     deadline = time.monotonic() + timeout_s
     while done and not os.path.exists(done) and time.monotonic() < deadline:
         time.sleep(1)
