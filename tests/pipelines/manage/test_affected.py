@@ -36,7 +36,9 @@ def ours(modules: list[str]) -> list[str]:
         ("pipelines/emd/template_pipeline/tasks.py", [TEMPLATE]),
         ("pipelines/emd/template_pipeline/data/rain_gauges.csv", [TEMPLATE]),
         ("pipelines/utils/dataframe/cleaning.py", [TEMPLATE]),
-        ("pipelines/utils/warehouse/duckdb_warehouse.py", [TEMPLATE]),
+        # Every flow reads its settings through pipelines.utils.resources, which names the
+        # backends.
+        ("pipelines/utils/warehouse/duckdb_warehouse.py", [TEMPLATE, TEST_FLOW]),
         ("pipelines/utils/schedules/clocks.py", [TEMPLATE, TEST_FLOW]),
         ("pipelines/emd/test_flow/tasks.py", [TEST_FLOW]),
         # Aggregation files are not imported by any flow module.
