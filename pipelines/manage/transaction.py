@@ -203,7 +203,7 @@ def _undo_steps(steps: list[tuple[str, Path, bytes | None]]) -> list[str]:
                     raise FileExistsError(errno.EEXIST, "is in the way", str(path))
                 shutil.move(data.decode(), str(path))
         except OSError as error:
-            kept = action in ("bring_back", "merge_back") and data
+            kept = action in ("bring_back", "merge_back")
             where = f" (it is at {data.decode()})" if kept and data else ""
             left.append(f"{action} {path}{where}: {error.strerror or error}")
     return left

@@ -25,6 +25,17 @@ def _check(prefix: str) -> None:
         raise ValueError(f"scratch prefix {prefix!r} must end with '-' or '.' (e.g. 'my-step-')")
 
 
+def _swept(prefix: str, folder: Path | None, create: bool = False) -> Path:
+    """The folder a new scratch path goes in (made first with create), once dead runs' are
+    gone."""
+    _check(prefix)
+    where = folder or Path(tempfile.gettempdir())
+    if create:
+        where.mkdir(parents=True, exist_ok=True)
+    sweep(prefix, where)
+    return where
+
+
 def scratch_file(prefix: str, suffix: str = "", folder: Path | None = None) -> Path:
     """Create an empty file for this process, after removing what dead runs left there.
 
@@ -36,9 +47,7 @@ def scratch_file(prefix: str, suffix: str = "", folder: Path | None = None) -> P
     Returns:
         The new file's path; `release` it when done (a `scope` does it too).
     """
-    _check(prefix)
-    where = folder or Path(tempfile.gettempdir())
-    sweep(prefix, where)
+    where = _swept(prefix, folder)
     handle, name = tempfile.mkstemp(prefix=f"{prefix}p{os.getpid()}-", suffix=suffix, dir=where)
     os.close(handle)
     return _remember(Path(name))
@@ -54,10 +63,7 @@ def scratch_dir(prefix: str, folder: Path | None = None) -> Path:
     Returns:
         The new folder's path (mode 0700); `release` it when done.
     """
-    _check(prefix)
-    where = folder or Path(tempfile.gettempdir())
-    where.mkdir(parents=True, exist_ok=True)
-    sweep(prefix, where)
+    where = _swept(prefix, folder, create=True)
     return _remember(Path(tempfile.mkdtemp(prefix=f"{prefix}p{os.getpid()}-", dir=where)))
 
 
@@ -69,9 +75,8 @@ def scratch_path(prefix: str, folder: Path) -> Path:
         prefix: What it is, ending in '-' or '.'.
         folder: Where it will be.
     """
-    _check(prefix)
-    sweep(prefix, folder)
-    return _remember(folder / f"{prefix}p{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    where = _swept(prefix, folder)
+    return _remember(where / f"{prefix}p{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
 
 @contextlib.contextmanager
