@@ -33,7 +33,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
     """
     from prefect.run_configs import KubernetesRun
 
-    from pipelines.utils.flow_defaults import PipelineFlow, org_label
+    from pipelines.utils.pipeline_flow import PipelineFlow, org_label
 
     dbt_result = start_dbt_problems(repo)  # in another process, while flows are checked
     # Jobs are made in another process (Kubernetes' client takes a second to load) when no
@@ -83,7 +83,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
                 problems.append(f"{where}: schedule fails: {error}")
         if not isinstance(flow, PipelineFlow):
             problems.append(
-                f"{where}: is a {type(flow).__name__}; use pipelines.utils.flow_defaults."
+                f"{where}: is a {type(flow).__name__}; use pipelines.utils.pipeline_flow."
                 f"PipelineFlow so it gets its org label, owners and failure alerts"
             )
         elif not isinstance(flow.run_config, KubernetesRun) or org_label(flow.org) not in (

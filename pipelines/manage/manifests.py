@@ -258,7 +258,7 @@ def flow_manifest_problems(
     from importlib.util import find_spec
 
     from pipelines.errors import ResourceError
-    from pipelines.utils.flow_defaults.resources import check_resources
+    from pipelines.utils.pipeline_flow.pod_size import check_resources
 
     missing = [name for name in ("kubernetes", "kubernetes_validate") if find_spec(name) is None]
     if missing:

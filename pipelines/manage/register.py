@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.manage.affected import Affected, dependency_hash
 from pipelines.manage.known_flows import KnownFlows
@@ -16,34 +16,11 @@ from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.deploy.target import Kind, Target, build_target, check_target
 from pipelines.utils.inventory import Repo
 
-# One round trip for the latest versions of many flows (newest first per name).
-_LATEST = """
-query LatestVersions($project: String!, $names: [String!]) {
-  flow(
-    where: {project: {name: {_eq: $project}}, name: {_in: $names}, archived: {_eq: false}}
-    order_by: {version: desc}
-  ) { id name version storage }
-}
-"""
-_BATCH = 250
+if TYPE_CHECKING:
+    from pipelines.utils.server import Server
+
 # Uploads and registrations in flight while the next flows are built.
 SENDERS = 4
-
-_PROJECT = """
-query ProjectId($name: String!) { project(where: {name: {_eq: $name}}) { id } }
-"""
-# The whole flow (tasks and edges inside) in one request: Client.register sends six (project,
-# flow, tasks, edges, schedule, flow group), which made registering 500 flows slower than
-# `prefect register`. The server stores the tasks and edges it finds in serialized_flow.
-_CREATE = """
-mutation CreateFlow($input: create_flow_from_compressed_string_input!) {
-  create_flow_from_compressed_string(input: $input) { id }
-}
-"""
-# The versions the server gave, read once for every flow registered.
-_VERSION = """
-query RegisteredVersions($ids: [uuid!]) { flow(where: {id: {_in: $ids}}) { id version } }
-"""
 
 
 class Status(enum.StrEnum):
@@ -263,22 +240,12 @@ def _stored_key(version: dict[str, Any] | None, name: str) -> str | None:
     return ((version or {}).get("storage") or {}).get("flows", {}).get(name)
 
 
-def latest_versions(target: Target, names: list[str], client: Any = None) -> dict[str, Any]:
+def latest_versions(target: Target, names: list[str]) -> dict[str, Any]:
     """The latest unarchived version of each named flow in the target's project (id, name,
-    version, storage), _BATCH names per request."""
-    if client is None:
-        from prefect import Client
+    version, storage)."""
+    from pipelines.utils.server import Server
 
-        client = Client()
-    newest: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(names), _BATCH):
-        variables: dict[str, Any] = {
-            "project": target.project,
-            "names": names[start : start + _BATCH],
-        }
-        for version in client.graphql(_LATEST, variables=variables)["data"]["flow"]:
-            newest.setdefault(version["name"], version)  # ordered newest first
-    return newest
+    return Server().latest_versions(target.project, names)
 
 
 def register_all(
@@ -298,18 +265,18 @@ def register_all(
     if not loaded:
         return report
     from google.cloud import storage as gcs  # type: ignore[attr-defined]
-    from prefect import Client
     from prefect.utilities.graphql import compress
 
     from pipelines.manage.serializer import Serializer
     from pipelines.utils.deploy.deployment import deployed_name, deployment_copy, upload
+    from pipelines.utils.server import Server
 
-    client = Client()
+    server = Server()
     bucket = gcs.Client().bucket(target.bucket)
     deps = dependency_hash(repo.root)
     total = len(loaded)
     names = [deployed_name(original.name, target.suffix) for _, original in loaded]
-    newest = latest_versions(target, names, client)
+    newest = server.latest_versions(target.project, names)
     project_id: str | None = None
     serialize = Serializer()
     created: list[tuple[Outcome, dict[str, Any] | None]] = []
@@ -318,18 +285,8 @@ def register_all(
 
     def send(deployment: Any, data: bytes, serialized: str, project_id: str) -> tuple[bool, str]:
         uploaded = upload(deployment, bucket, data)
-        answer = client.graphql(
-            _CREATE,
-            variables={
-                "input": {
-                    "project_id": project_id,
-                    "serialized_flow": serialized,
-                    "set_schedule_active": target.schedule_active,
-                    "idempotency_key": deployment.digest,
-                }
-            },
-        )
-        return uploaded, answer["data"]["create_flow_from_compressed_string"]["id"]
+        key = deployment.digest
+        return uploaded, server.create_flow(project_id, serialized, target.schedule_active, key)
 
     def fail(index: int, outcome: Outcome, error: Exception) -> None:
         outcome.detail = f"{type(error).__name__}: {error}"
@@ -351,7 +308,7 @@ def register_all(
                 outcome.flow_id, outcome.version = previous["id"], previous["version"]
                 progress(f"[{index}/{total}] {name}: skipped (unchanged, v{previous['version']})")
                 continue
-            project_id = project_id or _project_id(client, target.project)
+            project_id = project_id or _project_id(server, target.project)
             # Built here (CPU), sent by the pool (waiting): the next flow is built meanwhile.
             data = deployment.data()
             serialized = compress(serialize(deployment.flow))
@@ -371,38 +328,34 @@ def register_all(
             continue
         created.append((outcome, previous))
         progress(f"[{index}/{total}] {outcome.flow}: sent ({outcome.flow_id})")
-    _record_versions(client, created, progress)
+    _record_versions(server, created, progress)
     return report
 
 
-def _project_id(client: Any, project: str) -> str:
+def _project_id(server: Server, project: str) -> str:
     """The id of a Prefect project.
 
     Raises:
         ValueError: No project has that name.
     """
-    found = client.graphql(_PROJECT, variables={"name": project})["data"]["project"]
+    found = server.project_id(project)
     if not found:
         raise ValueError(
             f"Prefect project {project!r} does not exist on the server: create it once with "
             f"`prefect create project {project!r}`."
         )
-    return found[0]["id"]
+    return found
 
 
 def _record_versions(
-    client: Any,
+    server: Server,
     created: list[tuple[Outcome, dict[str, Any] | None]],
     progress: Callable[[str], None],
 ) -> None:
     """Read the versions the server gave (archived versions count too, so they are not
     computed here), a batch of flows per request; an id equal to the latest version's means
     the server found the same idempotency key: nothing new was registered."""
-    ids = [outcome.flow_id for outcome, _ in created]
-    versions: dict[str, int] = {}
-    for start in range(0, len(ids), _BATCH):
-        answer = client.graphql(_VERSION, variables={"ids": ids[start : start + _BATCH]})
-        versions.update({row["id"]: row["version"] for row in answer["data"]["flow"]})
+    versions = server.versions(outcome.flow_id for outcome, _ in created if outcome.flow_id)
     for outcome, previous in created:
         assert outcome.flow_id is not None
         outcome.version = versions.get(outcome.flow_id)

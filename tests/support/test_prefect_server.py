@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from graphql import parse, validate
 from prefect import Client, Flow, Parameter, task
 from prefect.exceptions import ClientError
 from prefect.schedules import IntervalSchedule
 from prefect.storage import Local
 
-from pipelines.manage import register as register_module
-from pipelines.utils.execution import dev_flows
-from pipelines.utils.flow_defaults import alerts, handlers
-from pipelines.utils.flow_runs import runs as flow_runs
-from pipelines.utils.housekeeping import tasks as housekeeping
 from tests.support.prefect_server import PrefectTestServer
-from tests.support.prefect_server.schema import build_prefect_schema
 from tests.support.prefect_server.store import like
 
 
@@ -50,35 +43,6 @@ def register(client: Client, flow: Flow, key: str | None = None, **kwargs) -> st
     return client.register(
         flow, project_name="main", build=False, idempotency_key=key, no_url=True, **kwargs
     )
-
-
-@pytest.mark.parametrize(
-    "document",
-    [
-        register_module._LATEST,
-        register_module._VERSION,
-        register_module._PROJECT,
-        register_module._CREATE,
-        flow_runs._RUN,
-        flow_runs._FLOW,
-        flow_runs._STATE,
-        flow_runs._CANCEL,
-        handlers._RUNNING,
-        alerts._RECENT,
-        alerts._FAILED_TASKS,
-        housekeeping._STUCK,
-        housekeeping._CANCEL,
-        housekeeping._VERSIONS,
-        housekeeping._ARCHIVE,
-        housekeeping._OLD_RUNS,
-        housekeeping._DELETE,
-        dev_flows._LIST,
-        dev_flows._ARCHIVE,
-    ],
-)
-def test_every_document_the_project_writes_is_valid(document):
-    schema = build_prefect_schema(PrefectTestServer.__new__(PrefectTestServer))
-    assert validate(schema, parse(document)) == []
 
 
 def test_a_document_with_a_wrong_variable_type_is_refused_as_the_server_would(server, client):

@@ -5,8 +5,8 @@ Started by hand it is a dry run (each task lists what it would do); the schedule
 
 from prefect import Parameter
 
-from pipelines.utils.flow_defaults import PipelineFlow
-from pipelines.utils.housekeeping import (
+from pipelines.utils.pipeline_flow import PipelineFlow
+from pipelines.utils.server_cleanup import (
     archive_stale_versions,
     cancel_stuck_runs,
     delete_old_runs,

@@ -1,1 +1,1 @@
-"""Tasks of the housekeeping project: the shared ones live in pipelines.utils.housekeeping."""
+"""Tasks of the housekeeping project: the shared ones live in pipelines.utils.server_cleanup."""

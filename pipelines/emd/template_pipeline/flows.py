@@ -8,7 +8,7 @@ from prefect import Parameter
 from pipelines.utils.dataframe import cast_columns, clean_dataframe, read_csv
 from pipelines.utils.datalake.tasks import write_parquet_partitions
 from pipelines.utils.dbt import materialize
-from pipelines.utils.flow_defaults import PipelineFlow
+from pipelines.utils.pipeline_flow import PipelineFlow
 from pipelines.utils.warehouse.tasks import load_to_warehouse
 
 from .constants import (

@@ -1,4 +1,4 @@
-"""Commands that deploy: register, image-tag and the dev-flows housekeeping."""
+"""Commands that deploy: register, image-tag and dev-flows (development versions)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _dev_client() -> tuple[Client, str]:
     from pipelines.utils.deploy.target import environment_problems, project_of
 
     settings = load_settings()
-    # Only the Prefect variables matter here: housekeeping uploads nothing.
+    # Only the Prefect variables matter here: dev-flows uploads nothing.
     problems = [p for p in environment_problems(settings) if p.startswith("PREFECT__")]
     if problems:
         raise CliError("Missing environment variables:\n" + "\n".join(f"  {p}" for p in problems))

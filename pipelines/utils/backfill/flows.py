@@ -11,8 +11,8 @@ from prefect.engine import signals
 
 from pipelines.errors import ChildRunError, PipelinesError
 from pipelines.utils.backfill.runs import period_runs
-from pipelines.utils.flow_defaults.factory import flow_factory
 from pipelines.utils.flow_runs.runs import create_child, wait_for
+from pipelines.utils.pipeline_flow.factory import flow_factory
 
 
 @task

@@ -7,7 +7,7 @@ from typing import Any
 from prefect import Parameter, Task
 
 from pipelines.utils.dbt.tasks import materialize, run_dbt
-from pipelines.utils.flow_defaults.factory import flow_factory
+from pipelines.utils.pipeline_flow.factory import flow_factory
 
 
 @flow_factory

@@ -14,7 +14,7 @@ from pipelines.utils.deploy.bundle import build_archive, defining_module, stored
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.deploy.keys import deployed_name, storage_key, version_digest
 from pipelines.utils.deploy.target import Target
-from pipelines.utils.flow_defaults import org_label
+from pipelines.utils.pipeline_flow import org_label
 
 __all__ = [
     "Deployment",

@@ -6,7 +6,7 @@ from prefect import Parameter
 
 from pipelines.utils.dbt.flows import materialize_after_dump
 from pipelines.utils.dump_db.tasks import dump_db_to_datalake
-from pipelines.utils.flow_defaults.factory import flow_factory
+from pipelines.utils.pipeline_flow.factory import flow_factory
 from pipelines.utils.warehouse.tasks import load_to_warehouse
 
 

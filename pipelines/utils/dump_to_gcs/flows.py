@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import Parameter
 
 from pipelines.utils.dump_to_gcs.tasks import dump_to_gcs
-from pipelines.utils.flow_defaults.factory import flow_factory
+from pipelines.utils.pipeline_flow.factory import flow_factory
 
 
 @flow_factory

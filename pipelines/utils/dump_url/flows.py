@@ -7,7 +7,7 @@ from prefect import Parameter
 from pipelines.utils.datalake.tasks import write_parquet_file
 from pipelines.utils.dbt.flows import materialize_after_dump
 from pipelines.utils.dump_url.tasks import download, remove_download, to_parquet
-from pipelines.utils.flow_defaults.factory import flow_factory
+from pipelines.utils.pipeline_flow.factory import flow_factory
 from pipelines.utils.warehouse.tasks import load_to_warehouse
 
 

@@ -1,4 +1,4 @@
-"""List and archive development versions in the development project, through Prefect's Client."""
+"""List and archive development versions in the development project (through utils.server)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,7 @@ from dataclasses import dataclass
 from prefect import Client
 
 from pipelines.constants import DEV_FLOW_SUFFIX
-
-# One flow by exact name; all of them by a LIKE on the suffix (escaped: "_" is a wildcard).
-_LIST = """
-query DevelopmentFlows($project: String!, $name: String_comparison_exp!) {
-  flow(
-    where: {project: {name: {_eq: $project}}, name: $name, archived: {_eq: false}}
-    order_by: [{name: asc}, {version: desc}]
-  ) { id name version created }
-}
-"""
-
-_ARCHIVE = """
-mutation ArchiveFlow($flow_id: UUID!) {
-  archive_flow(input: {flow_id: $flow_id}) { success }
-}
-"""
+from pipelines.utils.server import Server
 
 
 def like_escape(text: str) -> str:
@@ -43,17 +28,17 @@ class DevFlow:
 def list_dev_flows(client: Client, project: str, name: str | None = None) -> list[DevFlow]:
     """Unarchived development versions in project: of the flow named exactly `name`, or all."""
     match = {"_eq": name} if name else {"_like": f"%{like_escape(DEV_FLOW_SUFFIX)}"}
-    result = client.graphql(_LIST, variables={"project": project, "name": match})
     return [
         DevFlow(id=f["id"], name=f["name"], version=f["version"], created=f["created"])
-        for f in result["data"]["flow"]
+        for f in Server(client).flows_matching(project, match)
     ]
 
 
 def archive(client: Client, flows: list[DevFlow]) -> list[DevFlow]:
     """Archive each flow version; returns those archived."""
+    server = Server(client)
     for flow in flows:
-        client.graphql(_ARCHIVE, variables={"flow_id": flow.id})
+        server.archive_flow(flow.id)
     return flows
 
 

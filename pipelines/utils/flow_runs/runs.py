@@ -16,30 +16,8 @@ from prefect import Client
 from pipelines.constants import TIMEZONE
 from pipelines.errors import ChildRunError
 from pipelines.utils.resources import current_settings
-
-FINISHED = ("Success", "Failed", "Cancelled", "Skipped", "TimedOut", "Cached")
-SUCCEEDED = ("Success", "Cached", "Skipped")
-
-_RUN = """
-query CurrentRun($id: uuid!) {
-  flow_run_by_pk(id: $id) { id name labels flow { name project { name } } }
-}
-"""
-_FLOW = """
-query FlowInProject($name: String!, $project: String!) {
-  flow(
-    where: {name: {_eq: $name}, archived: {_eq: false}, project: {name: {_eq: $project}}}
-    order_by: {version: desc}
-    limit: 1
-  ) { id }
-}
-"""
-_STATE = """
-query RunState($id: uuid!) { flow_run_by_pk(id: $id) { id state state_message } }
-"""
-_CANCEL = """
-mutation Cancel($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }
-"""
+from pipelines.utils.server import Server
+from pipelines.utils.server.states import FINISHED, SUCCEEDED
 
 
 @dataclass(frozen=True)
@@ -60,9 +38,7 @@ def on_server() -> bool:
 
 def current_run(client: Client | None = None) -> RunInfo:
     """The server's record of the current flow run."""
-    client = client or Client()
-    found = client.graphql(_RUN, variables={"id": prefect.context.get("flow_run_id")})
-    run = found["data"]["flow_run_by_pk"]
+    run = Server(client).run(prefect.context.get("flow_run_id"))
     flow = run["flow"]
     return RunInfo(
         run["id"], run["name"], run["labels"] or [], flow["name"], flow["project"]["name"]
@@ -127,15 +103,14 @@ def create_child(
         return run_id
     client = client or Client()
     parent = current_run(client)
-    found = client.graphql(_FLOW, variables={"name": flow_name, "project": parent.project})
-    flows = found["data"]["flow"]
-    if not flows:
+    flow_id = Server(client).latest_flow_id(flow_name, parent.project)
+    if not flow_id:
         raise ChildRunError(
             f"No flow {flow_name!r} in project {parent.project!r} (the parent's): register it "
             "there (manage.py register)."
         )
     run_id = client.create_flow_run(
-        flow_id=flows[0]["id"],
+        flow_id=flow_id,
         parameters=dict(parameters or {}),
         labels=parent.labels if labels is None else labels,
         run_name=run_name,  # type: ignore[arg-type]  # None lets the server name it
@@ -157,16 +132,16 @@ def watch(
         (its last state, that state's message).
     """
     logger = prefect.context.get("logger") or logging.getLogger("pipelines.flow_runs")
-    client = client or Client()
+    server = Server(client)
     deadline = time.monotonic() + timeout_s
-    seen = None
+    seen: str | None = None
     while True:
-        run = client.graphql(_STATE, variables={"id": run_id})["data"]["flow_run_by_pk"]
-        if run["state"] != seen:
-            seen = run["state"]
-            logger.info("%s %s: %s", label, run_id, seen)
-        if seen in FINISHED or time.monotonic() > deadline:
-            return str(seen), run.get("state_message")
+        state, message = server.run_state(run_id)
+        if state != seen:
+            seen = state
+            logger.info("%s %s: %s", label, run_id, state)
+        if state in FINISHED or time.monotonic() > deadline:
+            return state, message
         time.sleep(poll_s)
 
 
@@ -199,7 +174,7 @@ def wait_for(
     state, message = watch(run_id, timeout_s, poll_s, client)
     if state not in FINISHED:
         if cancel_on_timeout:
-            client.graphql(_CANCEL, variables={"input": {"flow_run_id": run_id}})
+            Server(client).cancel_run(run_id)
             logger.warning("Child run %s cancelled: not finished in %.0f s", link, timeout_s)
         raise ChildRunError(
             f"Child run did not finish within {timeout_s:.0f} s (state {state}"

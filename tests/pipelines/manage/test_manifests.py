@@ -15,8 +15,8 @@ from prefect.run_configs import KubernetesRun
 from pipelines.errors import ResourceError
 from pipelines.manage.inventory import load_repo_flows
 from pipelines.manage.manifests import check_target, job_manifest, manifest_problems
-from pipelines.utils.flow_defaults import PipelineFlow
 from pipelines.utils.inventory import Repo
+from pipelines.utils.pipeline_flow import PipelineFlow
 from tests.conftest import REPO_ROOT
 
 

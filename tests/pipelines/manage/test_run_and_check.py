@@ -123,7 +123,7 @@ def test_check_fails_on_a_project_missing_from_its_org_init(repo_copy: Path):
 def test_check_imports_org_level_flows_and_their_names_and_orgs(repo_copy: Path):
     (repo_copy / "pipelines/emd/flows.py").write_text(
         '"""Flows shared by the projects of the emd org."""\n\n'
-        "from pipelines.utils.flow_defaults import PipelineFlow\n\n"
+        "from pipelines.utils.pipeline_flow import PipelineFlow\n\n"
         'shared = PipelineFlow("emd: shared", org="emd")\n'
         'misnamed = PipelineFlow("sme: shared", org="emd")\n'
         'misfiled = PipelineFlow("emd: elsewhere", org="sme")\n'

@@ -6,7 +6,7 @@ pipelines/emd/template_pipeline/flows.py.
 
 from prefect import Parameter
 
-from pipelines.utils.flow_defaults import PipelineFlow
+from pipelines.utils.pipeline_flow import PipelineFlow
 
 from .constants import CODE_OWNERS, FLOW_NAME, ORG
 from .schedules import schedule

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from pipelines.utils.flow_defaults import org_label
+from pipelines.utils.pipeline_flow import org_label
 from pipelines.utils.schedules import interval_clock, make_schedule
 
 from .constants import ORG

@@ -76,7 +76,7 @@ def test_parameters_show_their_defaults_and_the_clocks_that_override_them(tmp_pa
 
     from pipelines.manage.catalog.facts import flow_facts
     from pipelines.utils.dump_to_gcs.tasks import dump_to_gcs  # reads a table
-    from pipelines.utils.flow_defaults import PipelineFlow
+    from pipelines.utils.pipeline_flow import PipelineFlow
     from pipelines.utils.schedules import staggered_clocks
 
     @task

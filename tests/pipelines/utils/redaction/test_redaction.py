@@ -48,7 +48,7 @@ SCRIPT = """
 from prefect import task
 from pipelines.utils.dump_db import dump_db_to_datalake
 from pipelines.utils.execution import run_local
-from pipelines.utils.flow_defaults import PipelineFlow
+from pipelines.utils.pipeline_flow import PipelineFlow
 
 with PipelineFlow("emd: leaky", org="emd") as flow:
     dump_db_to_datalake(connection="leaky", dataset_id="tests", table_id="t", table="t")

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from prefect import Flow
 
-from pipelines.utils.flow_defaults.flow import PipelineFlow
+from pipelines.utils.pipeline_flow.flow import PipelineFlow
 
 
 class FlowFactory(Protocol):

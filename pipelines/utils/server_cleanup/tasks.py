@@ -1,52 +1,20 @@
-"""Housekeeping of Prefect Server: stuck runs, stale versions, old run history."""
+"""Tasks that keep Prefect Server tidy: stuck runs, stale versions, old run history."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 
 import pendulum
 import prefect
-from prefect import Client, task
+from prefect import task
+
+from pipelines.utils.server import Server
+from pipelines.utils.server.states import FINISHED
 
 # A run in these states is stuck when its state has not changed for longer than the limit.
 STUCK_STATES = ["Running", "Submitted"]
-FINISHED = ["Success", "Failed", "Cancelled", "Skipped", "TimedOut", "Cached"]
-
-_STUCK = """
-query StuckRuns($states: [String!], $before: timestamptz!) {
-  flow_run(
-    where: {state: {_in: $states}, state_timestamp: {_lt: $before}}
-    order_by: {state_timestamp: asc}
-  ) { id name state state_timestamp flow { name } }
-}
-"""
-_CANCEL = """
-mutation CancelStuck($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }
-"""
-_VERSIONS = """
-query LiveVersions($project: String!) {
-  flow(
-    where: {archived: {_eq: false}, project: {name: {_eq: $project}}}
-    order_by: {version: desc}
-  ) { id name version flow_group_id }
-}
-"""
-_ARCHIVE = """
-mutation ArchiveStale($flow_id: UUID!) { archive_flow(input: {flow_id: $flow_id}) { success } }
-"""
-_OLD_RUNS = """
-query OldRuns($states: [String!], $before: timestamptz!) {
-  flow_run(
-    where: {state: {_in: $states}, end_time: {_lt: $before}}
-    order_by: {end_time: asc}
-  ) { id name end_time flow { name } }
-}
-"""
-_DELETE = """
-mutation DeleteRun($id: UUID!) { delete_flow_run(input: {flow_run_id: $id}) { success } }
-"""
-
 
 # How each action is logged: (dry run, done).
 _WORDS = {
@@ -56,11 +24,11 @@ _WORDS = {
 }
 
 
-def _act(line: str, dry_run: bool, verb: str, mutation: str, variables: dict) -> str:
-    """Run `mutation` unless dry_run, and log the line as what would be or was done."""
+def _act(line: str, dry_run: bool, verb: str, action: Callable[[], object]) -> str:
+    """Call `action` unless dry_run, and log the line as what would be or was done."""
     would, done = _WORDS[verb]
     if not dry_run:
-        Client().graphql(mutation, variables=variables)
+        action()
     prefect.context.get("logger").info("%s %s", would if dry_run else done, line)
     return line
 
@@ -93,16 +61,16 @@ def cancel_stuck_runs(
         raise ValueError("limits must be positive numbers of minutes.")
     now = pendulum.now("UTC")
     before = _iso(now - dt.timedelta(minutes=min([limit_minutes, *limits.values()])))
-    found = Client().graphql(_STUCK, variables={"states": STUCK_STATES, "before": before})
+    server = Server()
     lines = []
-    for run in found["data"]["flow_run"]:
+    for run in server.runs_in_state_since(STUCK_STATES, before):
         limit = limits.get(run["flow"]["name"], limit_minutes)
         since = pendulum.parse(run["state_timestamp"])
         if now - since < dt.timedelta(minutes=limit):
             continue
         line = f"{run['flow']['name']}: run {run['id']} {run['state']} since {since}"
-        cancel = {"input": {"flow_run_id": run["id"]}}
-        lines.append(_act(line, dry_run, "cancel", _CANCEL, cancel))
+        cancel = functools.partial(server.cancel_run, run["id"])
+        lines.append(_act(line, dry_run, "cancel", cancel))
     return lines
 
 
@@ -121,17 +89,18 @@ def archive_stale_versions(
     Returns:
         One line per version.
     """
-    versions = Client().graphql(_VERSIONS, variables={"project": project})["data"]["flow"]
+    server = Server()
     latest: set[str] = set()
     lines = []
-    for flow in versions:  # newest first
+    for flow in server.live_versions(project):  # newest first
         removed = current_flows is not None and flow["name"] not in current_flows
         if flow["flow_group_id"] not in latest and not removed:
             latest.add(flow["flow_group_id"])
             continue
         why = "its code was removed" if removed else "not the latest version"
         line = f"{flow['name']} v{flow['version']} ({flow['id']}): {why}"
-        lines.append(_act(line, dry_run, "archive", _ARCHIVE, {"flow_id": flow["id"]}))
+        archive = functools.partial(server.archive_flow, flow["id"])
+        lines.append(_act(line, dry_run, "archive", archive))
     return lines
 
 
@@ -152,9 +121,10 @@ def delete_old_runs(retention_days: float = 90.0, dry_run: bool = True) -> list[
     if retention_days <= 0:
         raise ValueError("retention_days must be positive.")
     before = _iso(pendulum.now("UTC") - dt.timedelta(days=retention_days))
-    runs = Client().graphql(_OLD_RUNS, variables={"states": FINISHED, "before": before})
+    server = Server()
     lines = []
-    for run in runs["data"]["flow_run"]:
+    for run in server.runs_ended_before(FINISHED, before):
         line = f"{run['flow']['name']}: run {run['id']} ended {run['end_time']}"
-        lines.append(_act(line, dry_run, "delete", _DELETE, {"id": run["id"]}))
+        delete = functools.partial(server.delete_run, run["id"])
+        lines.append(_act(line, dry_run, "delete", delete))
     return lines

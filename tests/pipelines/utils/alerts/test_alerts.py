@@ -1,13 +1,9 @@
-"""Failure alerts to a real local webhook server, and skipping overlapping runs via the API."""
+"""Failure alerts to a real local webhook server."""
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import socket
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,8 +11,7 @@ import pytest
 from prefect import Parameter, task
 
 from pipelines.utils.execution import run_local
-from pipelines.utils.flow_defaults import PipelineFlow
-from tests.conftest import REPO_ROOT
+from pipelines.utils.pipeline_flow import PipelineFlow
 from tests.support.prefect_server import PrefectTestServer
 
 
@@ -115,113 +110,12 @@ def test_a_broken_webhook_does_not_change_the_final_state(kind, monkeypatch):
     assert succeeded.is_successful()
 
 
-SKIP_SCRIPT = """
-import sys
-from prefect import task
-from prefect.engine.flow_runner import FlowRunner
-from pipelines.utils.flow_defaults import PipelineFlow
-
-@task
-def work():
-    return 1
-
-with PipelineFlow("emd: exclusive", org="emd", skip_if_running=True) as flow:
-    work()
-# What an agent's run has in context; FlowRunner is the runner CloudFlowRunner builds on.
-context = {"flow_run_id": sys.argv[2], "flow_id": sys.argv[1], "running_with_backend": True}
-state = FlowRunner(flow=flow).run(context=context)
-print("STATE", type(state).__name__, state.message)
-"""
-
-
-def _run_exclusive(server: PrefectTestServer, flow_id: str, run_id: str):
-    env = {
-        **os.environ,
-        "PREFECT__BACKEND": "server",
-        "PREFECT__SERVER__HOST": "http://127.0.0.1",
-        "PREFECT__SERVER__PORT": str(server.port),
-    }
-    return subprocess.run(
-        [sys.executable, "-c", SKIP_SCRIPT, flow_id, run_id], cwd=REPO_ROOT, env=env,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("other_state", "expected"), [("Running", "Skipped"), ("Success", "Success")]
-)
-def test_skip_if_running_asks_the_api(other_state, expected):
-    with PrefectTestServer() as server:
-        server.add_project("main")
-        flow_id = server.plant_flow("emd: exclusive", "main")
-        other = server.plant_flow_run(flow_id, other_state)
-        this = server.plant_flow_run(flow_id, "Running")
-        result = _run_exclusive(server, flow_id, this)
-        assert [r.operation for r in server.requests if "write_run_logs" not in r.fields] == [
-            "RunningRuns"
-        ]
-    assert f"STATE {expected}" in result.stdout, result.stdout + result.stderr
-    if expected == "Skipped":
-        assert f"Run {other} of 'emd: exclusive' is still running; skipping this one." in (
-            result.stdout
-        )
-
-
-def test_skip_if_running_sees_runs_of_other_versions_of_the_flow():
-    with PrefectTestServer() as server:
-        server.add_project("main")
-        old = server.plant_flow("emd: exclusive", "main", archived=True)
-        group = server.flows[old]["flow_group_id"]
-        new = server.plant_flow("emd: exclusive", "main", version=2, flow_group_id=group)
-        other = server.plant_flow_run(old, "Running")
-        result = _run_exclusive(server, new, server.plant_flow_run(new, "Running"))
-    assert "STATE Skipped" in result.stdout and other in result.stdout, result.stderr
-
-
-def test_a_refused_query_is_an_error_naming_it_and_the_run_goes_on():
-    with PrefectTestServer() as server:
-        server.add_project("main")
-        flow_id = server.plant_flow("emd: exclusive", "main")
-        with server.refusing("RunningRuns", "field 'flow_run' not found in type: 'query_root'"):
-            result = _run_exclusive(server, flow_id, server.plant_flow_run(flow_id, "Running"))
-    assert "STATE Success" in result.stdout, result.stdout + result.stderr
-    assert "ERROR" in result.stdout and "refused the query RunningRuns" in result.stdout
-    assert "field 'flow_run' not found" in result.stdout
-
-
-def test_an_unreachable_api_is_a_warning_and_the_run_goes_on(monkeypatch, caplog):
-    import prefect
-    import requests
-    from prefect.engine.state import Running
-
-    from pipelines.utils.flow_defaults.handlers import skip_if_running
-
-    def down(*args, **kwargs):
-        raise requests.ConnectionError("connection refused")
-
-    monkeypatch.setattr(prefect.Client, "graphql", down)
-    context = {"flow_run_id": "r", "flow_id": "f", "running_with_backend": True}
-    # A plain logger: Prefect's own would ship records to a backend that is not there.
-    with prefect.context(**context, logger=logging.getLogger("skip-if-running-test")):
-        with PipelineFlow("emd: exclusive", org="emd") as flow:
-            maybe_fail(False)
-        state = skip_if_running(flow, Running(), Running())
-    assert state.is_running()
-    assert "could not reach the API" in caplog.text and "ConnectionError" in caplog.text
-
-
-def test_local_runs_are_never_skipped():
-    with PipelineFlow("emd: exclusive", org="emd", skip_if_running=True) as flow:
-        maybe_fail(False)
-    assert run_local(flow).is_successful()
-
-
 def test_the_alert_carries_each_failed_tasks_own_message():
     from prefect import Task
     from prefect.engine.state import Failed, Success, TriggerFailed
 
-    from pipelines.utils.flow_defaults import PipelineFlow
-    from pipelines.utils.flow_defaults.handlers import failure_message
+    from pipelines.utils.alerts import failure_message
+    from pipelines.utils.pipeline_flow import PipelineFlow
 
     flow = PipelineFlow("emd: x", org="emd", code_owners=["ana"])
     dbt, load, after = Task(name="materialize"), Task(name="load"), Task(name="export")
@@ -243,7 +137,7 @@ def test_the_alert_carries_each_failed_tasks_own_message():
 def test_alerts_mention_owners_by_chat_id_and_go_to_the_orgs_own_webhook(
     webhook, monkeypatch, tmp_path
 ):
-    from pipelines.utils.flow_defaults import alerts
+    from pipelines.utils.alerts import messages as alerts
 
     owners = tmp_path / "owners.yaml"
     owners.write_text('ana:\n  discord: "111222333"\n  slack: "U0ANA"\n')
@@ -316,7 +210,7 @@ def test_on_the_server_the_alert_says_how_many_recent_runs_failed(webhook, monke
     ],
 )
 def test_flows_whose_names_share_a_slug_keep_their_own_alert_state(webhook, monkeypatch, names):
-    from pipelines.utils.flow_defaults.alerts import Guard
+    from pipelines.utils.alerts.messages import Guard
 
     monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", webhook.url)
     assert Guard.key(names[0]) != Guard.key(names[1])

@@ -10,49 +10,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import prefect
-from prefect import Client, Flow
+from prefect import Flow
 from prefect.engine.state import State, TriggerFailed
 
 from pipelines.settings import Settings
 from pipelines.utils.redaction import redact
 from pipelines.utils.resources import current_settings
+from pipelines.utils.server import Server
 
 # GitHub handle -> {discord: id, slack: id}: the ids an alert mentions for each code owner.
 OWNERS_FILE = Path(__file__).resolve().parents[2] / "owners.yaml"
 RECENT_RUNS = 10
-
-_RECENT = """
-query RecentRuns($run_id: uuid!, $limit: Int!) {
-  flow_run_by_pk(id: $run_id) {
-    flow {
-      flow_group {
-        flows {
-          flow_runs(
-            where: {state: {_in: ["Success", "Failed", "TimedOut", "Cancelled"]}}
-            order_by: {end_time: desc_nulls_last}
-            limit: $limit
-          ) { id state }
-        }
-      }
-    }
-  }
-}
-"""
-
-# A run on the server (CloudFlowRunner) returns no task states with the flow's state: the
-# failed tasks' messages are read from its task runs. TriggerFailed (an upstream failed) is
-# left out, as locally.
-_FAILED_TASKS = """
-query FailedTasks($run_id: uuid!) {
-  task_run(
-    where: {
-      flow_run_id: {_eq: $run_id}
-      state: {_in: ["Failed", "TimedOut", "ValidationFailed"]}
-    }
-    order_by: {state_timestamp: asc}
-  ) { map_index state_message task { name } }
-}
-"""
 
 
 def owner_ids(path: Path | None = None) -> dict[str, dict[str, str]]:
@@ -91,16 +59,11 @@ def recent_failures() -> str | None:
     run_id = prefect.context.get("flow_run_id")
     if not (prefect.context.get("running_with_backend") and run_id):
         return None
-    answer = Client().graphql(_RECENT, variables={"run_id": run_id, "limit": RECENT_RUNS})
-    runs = [
-        r
-        for flow in answer["data"]["flow_run_by_pk"]["flow"]["flow_group"]["flows"]
-        for r in flow["flow_runs"]
-    ]
-    if not runs:  # the first run: nothing to compare with yet
+    states = Server().recent_states(run_id, RECENT_RUNS)
+    if not states:  # the first run: nothing to compare with yet
         return None
-    failed = sum(1 for r in runs if r["state"] != "Success")
-    return f"{failed} of the last {len(runs)} finished runs failed"
+    failed = sum(1 for state in states if state != "Success")
+    return f"{failed} of the last {len(states)} finished runs failed"
 
 
 def failed_task_messages(state: State) -> list[tuple[str, str]]:
@@ -115,9 +78,8 @@ def failed_task_messages(state: State) -> list[tuple[str, str]]:
     run_id = prefect.context.get("flow_run_id")
     if not (prefect.context.get("running_with_backend") and run_id):
         return []
-    answer = Client().graphql(_FAILED_TASKS, variables={"run_id": run_id})
     found = []
-    for task_run in answer["data"]["task_run"]:
+    for task_run in Server().failed_tasks(run_id):
         name = task_run["task"]["name"]
         if task_run["map_index"] >= 0:
             name = f"{name}[{task_run['map_index']}]"

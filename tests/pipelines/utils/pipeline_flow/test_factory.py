@@ -26,3 +26,16 @@ def test_a_flow_factory_shows_the_signature_it_is_called_with(factory):
     assert str(inspect.signature(create)) == f"{shown} -> 'Flow'"
     assert f"{name}{shown}" in pydoc.plain(pydoc.render_doc(create))
     assert create.__doc__.startswith("Build a flow")
+
+
+def test_the_old_import_still_works_and_names_the_new_one():
+    import importlib
+    import sys
+
+    sys.modules.pop("pipelines.utils.flow_defaults", None)
+    with pytest.warns(FutureWarning, match="import PipelineFlow, org_label and flow_factory from "
+                      "pipelines.utils.pipeline_flow"):  # fmt: skip
+        old = importlib.import_module("pipelines.utils.flow_defaults")
+    from pipelines.utils.pipeline_flow import PipelineFlow
+
+    assert old.PipelineFlow is PipelineFlow

@@ -11,9 +11,9 @@ from prefect.run_configs import KubernetesRun
 
 from pipelines.constants import SHARED_PACKAGES
 from pipelines.errors import ResourceError
-from pipelines.utils.flow_defaults.handlers import notify_failure
-from pipelines.utils.flow_defaults.handlers import skip_if_running as skip_if_running_handler
-from pipelines.utils.flow_defaults.resources import check_resources
+from pipelines.utils.alerts import notify_failure
+from pipelines.utils.pipeline_flow.pod_size import check_resources
+from pipelines.utils.pipeline_flow.skip_if_running import skip_if_running as skip_if_running_handler
 
 
 def org_label(org: str) -> str:

@@ -1,6 +1,6 @@
-"""Housekeeping of Prefect Server: stuck runs, stale versions and old run history."""
+"""Keep Prefect Server tidy: stuck runs, stale versions and old run history."""
 
-from pipelines.utils.housekeeping.tasks import (
+from pipelines.utils.server_cleanup.tasks import (
     archive_stale_versions,
     cancel_stuck_runs,
     delete_old_runs,
