@@ -13,7 +13,7 @@ DEPS := pyproject.toml $(LOCK) $(DEV_LOCK)
 BQ_VENV := .venv-bqemulator
 BQ_STAMP := $(BQ_VENV)/.installed
 
-.PHONY: install lock run test lint format check catalog bench bench-dump bench-pods image register clean
+.PHONY: install lock run test lint format check catalog docs pages bench bench-dump bench-pods image register clean
 
 $(STAMP): $(DEPS)
 	@if [ -z "$(PYTHON_BIN)" ]; then \
@@ -71,6 +71,12 @@ check: $(STAMP) ## import and validate every flow in the repo
 
 catalog: $(STAMP) ## the static site of every flow, in build/catalog (open its index.html)
 	$(PY) manage.py catalog
+
+docs: $(STAMP) ## the docs/ site, in build/docs; --strict: a broken link or anchor fails
+	$(VENV)/bin/mkdocs build --strict --quiet
+
+pages: catalog docs ## what CD publishes: the catalog, with the docs under docs/ (build/pages)
+	rm -rf build/pages && cp -r build/catalog build/pages && cp -r build/docs build/pages/docs
 
 bench: $(STAMP) ## list-projects, register, check and catalog on 500 generated projects
 	$(PY) bench/list_projects.py
