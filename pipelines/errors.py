@@ -66,3 +66,7 @@ class ChildRunError(PipelinesError, RuntimeError):
 
 class FlowModuleError(PipelinesError, LookupError):
     """A flow that is not defined in a module of the repo's pipelines package."""
+
+
+class HealthError(PipelinesError, ValueError):
+    """A freshness or failing-streak option a flow cannot have."""

@@ -82,6 +82,12 @@ SETTINGS: tuple[Setting, ...] = (
         "A flow that keeps failing posts one alert per this many minutes, then a summary.",
     ),
     Setting(
+        "PIPELINES_LATE_AFTER_MIN",
+        "15",
+        "The watchdog calls a scheduled run late when it has not started this many minutes "
+        "after its time.",
+    ),
+    Setting(
         "PIPELINES_SECRETS_BACKEND",
         "local",
         "Where get_secret reads: local (PIPELINES_SECRET_<PATH> settings) or vault.",
@@ -319,6 +325,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 NUMBERS = {  # name -> minimum
     "PIPELINES_ALERT_INTERVAL_MIN": 0.0,
+    "PIPELINES_LATE_AFTER_MIN": 1.0,
     "PIPELINES_DUMP_TO_GCS_MAX_MB": 1.0,
     "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S": 0.0,
 }

@@ -15,6 +15,7 @@ from pipelines.manage.inventory import RepoFlows, load_repo_flows
 from pipelines.manage.manifests import JOBS_CACHE, ManifestWorker, flow_manifest_problems
 from pipelines.manage.serializer import Serializer
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.health import expectation_problems
 from pipelines.utils.inventory import Repo
 
 # What dbt parse reads under queries/ (not what it writes).
@@ -81,6 +82,10 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
                     problems.append(f"{where}: its schedule yields no future runs")
             except Exception as error:
                 problems.append(f"{where}: schedule fails: {error}")
+        try:
+            problems += [f"{where}: {problem}" for problem in expectation_problems(flow)]
+        except Exception as error:
+            problems.append(f"{where}: freshness not readable: {type(error).__name__}: {error}")
         if not isinstance(flow, PipelineFlow):
             problems.append(
                 f"{where}: is a {type(flow).__name__}; use pipelines.utils.pipeline_flow."

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from pipelines.errors import PipelinesError
-from pipelines.manage.commands import checking, deploy, models, projects, running, seeing
+from pipelines.manage.commands import checking, deploy, health, models, projects, running, seeing
 from pipelines.manage.errors import CliError
 from pipelines.settings import REPO_ROOT
 from pipelines.utils.inventory import Repo
@@ -72,6 +72,7 @@ for command in (
     models.materialize,
     seeing.graph,
     seeing.catalog,
+    health.status,
     checking.check,
     deploy.dev_flows,
     deploy.image_tag_command,

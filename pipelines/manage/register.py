@@ -65,6 +65,10 @@ class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     dry_run: bool = False
+    # Production only: where the flows' freshness and cadences went for the watchdog, or
+    # why they did not (a failure: the watchdog would judge by old promises).
+    expectations: str = ""
+    expectations_failed: bool = False
 
     @property
     def uploads(self) -> int:
@@ -124,7 +128,36 @@ def register(
             report.outcomes.append(outcome)
     else:
         register_all(repo, graph, loaded, target, report, progress=progress)
+        if not staging:
+            publish_expectations(repo, loaded, report)
     return report
+
+
+def publish_expectations(repo: Repo, loaded: list[tuple[Affected, Any]], report: Report) -> None:
+    """Update the expectations the watchdog reads (pipelines.utils.health.snapshot) with the
+    flows this register loaded; modules it skipped unchanged keep theirs."""
+    from pipelines.utils.health import expectation_of, snapshot
+    from pipelines.utils.inventory import flow_modules
+    from pipelines.utils.resources import resources
+
+    modules: dict[str, list[Any]] = {}
+    for item, flow in loaded:
+        modules.setdefault(item.module, []).append(expectation_of(flow))
+    try:
+        lake = resources(load_settings(root=repo.root)).datalake()
+        current = snapshot.read_json(lake, snapshot.EXPECTATIONS_KEY)
+        live = [m.module for m in flow_modules(repo)]
+        merged = snapshot.merged_expectations(current, modules, live)
+        if merged != current:
+            snapshot.write_json(lake, snapshot.EXPECTATIONS_KEY, merged)
+        where = lake.uri(snapshot.EXPECTATIONS_KEY)
+    except Exception as error:  # reported, and the command fails after its report
+        report.expectations = (
+            f"the watchdog's expectations were not published: {type(error).__name__}: {error}"
+        )
+        report.expectations_failed = True
+        return
+    report.expectations = f"expectations of {len(merged['flows'])} flow(s) published to {where}"
 
 
 def load_flows(affected: list[Affected], report: Report) -> list[tuple[Affected, Any]]:

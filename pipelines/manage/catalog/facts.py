@@ -10,12 +10,9 @@ import pendulum
 
 from pipelines.manage.catalog.history import Commit
 from pipelines.manage.catalog.when import ClockRuns, clock_runs
-
-# Shared tasks that take dataset_id and table_id but do not write that table: they read it
-# (dump_to_gcs exports a warehouse table) or build a dbt model named by it (materialize).
-READERS = frozenset({"dump_to_gcs"})
-MATERIALIZERS = frozenset({"materialize"})
-_UNSET = object()
+from pipelines.utils.health import FlowExpectation, expectation_of
+from pipelines.utils.health.expectations import words
+from pipelines.utils.inventory.tables import parameter_sets, table_uses
 
 
 @dataclass
@@ -79,6 +76,22 @@ class FlowFacts:
     attribute: str = "flow"  # its name in the module
     graph: str = ""  # file name of its picture under graphs/
     problems: list[str] = field(default_factory=list)
+    # The watchdog's view: how often it must run, how fresh each table must be.
+    expectation: FlowExpectation | None = None
+    health: dict[str, Any] | None = None  # its row of a `status --json`, when given
+
+    def cadence_words(self) -> str:
+        """'at least every 1 hour', or '' for a flow with no schedule."""
+        if self.expectation is None or not self.expectation.cadences:
+            return ""
+        return f"at least every {words(max(self.expectation.cadences))}"
+
+    def freshness_of(self, table: Table) -> str:
+        """How old the table's newest load may be, in words; '' without an expectation."""
+        for expected in self.expectation.tables if self.expectation else []:
+            if expected.table == table.warehouse_table:
+                return f"{words(expected.freshness)} ({expected.source})"
+        return ""
 
     def search_text(self) -> str:
         """What the index's search box matches: names, owners, labels, tables and models."""
@@ -96,72 +109,20 @@ class FlowFacts:
         return " ".join(words).lower()
 
 
-def parameter_sets(flow: Any, clocks: list[ClockRuns]) -> list[tuple[str, dict[str, Any]]]:
-    """The parameter values runs get: the flow's defaults on their own (a run started by
-    hand) and merged with each clock's overrides (its scheduled runs)."""
-    defaults = {p.name: (_UNSET if p.required else p.default) for p in flow.parameters()}
-    sets = [("a run started by hand", defaults)]
-    for number, clock in enumerate(clocks, start=1):
-        sets.append((f"clock {number}", {**defaults, **clock.parameters}))
-    return sets
-
-
-def _argument(flow: Any, task: Any, key: str) -> tuple[str, Any] | None:
-    """How a task gets an argument: ("constant", value) or ("parameter", name)."""
-    from prefect import Parameter as PrefectParameter
-
-    constants = flow.constants.get(task, {})
-    if key in constants:
-        return ("constant", constants[key])
-    for edge in flow.edges_to(task):
-        if edge.key == key and isinstance(edge.upstream_task, PrefectParameter):
-            return ("parameter", edge.upstream_task.name)
-    return None
-
-
-def _resolve(how: tuple[str, Any] | None, values: dict[str, Any]) -> Any:
-    if how is None:
-        return _UNSET
-    kind, value = how
-    return value if kind == "constant" else values.get(value, _UNSET)
-
-
-def _when(labels: list[str], total: int) -> str:
-    return "every run" if len(labels) == total else ", ".join(labels)
-
-
-def tables(
-    flow: Any, sets: list[tuple[str, dict[str, Any]]]
-) -> tuple[list[Table], list[Table], list[tuple[str, str, str]]]:
+def tables(flow: Any) -> tuple[list[Table], list[Table], list[tuple[str, str, str]]]:
     """Tables written and read, and (dataset, table, when) of the models materialized."""
-    found: dict[tuple[str, str, str], list[str]] = {}
-    for task in sorted(flow.tasks, key=lambda t: t.name):
-        dataset = _argument(flow, task, "dataset_id")
-        table = _argument(flow, task, "table_id")
-        enabled = _argument(flow, task, "enabled")  # materialize_after_dump's switch
-        if dataset is None or table is None:
-            continue
-        role = (
-            "model" if task.name in MATERIALIZERS else "read" if task.name in READERS else "write"
-        )
-        for label, values in sets:
-            names = (_resolve(dataset, values), _resolve(table, values))
-            if any(not isinstance(n, str) for n in names):
-                continue  # a required parameter no clock sets: known only per run
-            if role == "model" and _resolve(enabled, values) is False:
-                continue
-            whens = found.setdefault((role, *names), [])
-            if label not in whens:
-                whens.append(label)
+    sets = parameter_sets(flow)
     writes: list[Table] = []
     reads: list[Table] = []
     models: list[tuple[str, str, str]] = []
-    for (role, dataset_id, table_id), labels in sorted(found.items()):
-        when = _when(labels, len(sets))
-        if role == "model":
-            models.append((dataset_id, table_id, when))
+    for use in table_uses(flow, sets):
+        labels = [s.label for s in use.sets]
+        when = "every run" if len(labels) == len(sets) else ", ".join(labels)
+        if use.role == "model":
+            models.append((use.dataset_id, use.table_id, when))
         else:
-            (writes if role == "write" else reads).append(Table(dataset_id, table_id, when))
+            target = writes if use.role == "write" else reads
+            target.append(Table(use.dataset_id, use.table_id, when))
     return writes, reads, models
 
 
@@ -187,7 +148,7 @@ def flow_facts(
             if parameter.name in clock.parameters:
                 parameter.overrides.append((number, clock.parameters[parameter.name]))
     parameters.sort(key=lambda p: p.name)
-    writes, reads, model_names = tables(flow, parameter_sets(flow, clocks))
+    writes, reads, model_names = tables(flow)
     models = []
     for dataset_id, table_id, when in model_names:
         path = f"queries/models/{dataset_id}/{table_id}.sql"
@@ -213,6 +174,7 @@ def flow_facts(
         tasks=len(flow.tasks),
         edges=len(flow.edges),
         resources=pod_resources(flow.run_config),
+        expectation=expectation_of(flow),
     )
 
 

@@ -156,9 +156,70 @@ def _files(folder: Path) -> set[str]:
     }
 
 
-def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None) -> Built:
+def read_health(path: Path) -> dict[str, Any]:
+    """A `manage.py status --json` document (or the watchdog's _health/status.json).
+
+    Raises:
+        CliError: The file is missing or is not such a document.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("flows"), list):
+            raise ValueError("no 'flows' list")
+        for row in data["flows"]:
+            row["flow"], row["recent_runs"], row["tables"], row["problems"]  # noqa: B018
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CliError(
+            f"--health {path}: not a `manage.py status --json` document ({error}). Write one "
+            "with: python manage.py status --json > health.json"
+        ) from None
+    return data
+
+
+def health_rows(data: dict[str, Any], facts: list[FlowFacts]) -> list[dict[str, Any]]:
+    """The health page's rows: each flow of the status, linked to its page when it has one,
+    with ages in words."""
+    import datetime as dt
+
+    from slugify import slugify
+
+    from pipelines.utils.health.expectations import words
+
+    pages = {f.name: f for f in facts}
+    rows = []
+    for row in data["flows"]:
+        page = pages.get(row["flow"])
+        shown = dict(row, slug=page.slug if page else slugify(row["flow"]), page=bool(page))
+        shown["tables"] = [
+            dict(
+                table,
+                age=None
+                if table.get("age_s") is None
+                else words(dt.timedelta(seconds=table["age_s"])),
+                freshness=words(dt.timedelta(seconds=table["freshness_s"])),
+            )
+            for table in row["tables"]
+        ]
+        if page:
+            page.health = shown
+        rows.append(shown)
+    return rows
+
+
+def build_catalog(
+    repo: Repo,
+    output: Path,
+    now: pendulum.DateTime | None = None,
+    health: dict[str, Any] | None = None,
+) -> Built:
     """Import every flow, check it, and write the catalog into `output` (replaced whole, only
     once everything is written).
+
+    Args:
+        repo: The checkout.
+        output: The folder to write.
+        now: The time the next runs are counted from.
+        health: A `status --json` document: adds the health page and each flow's badge.
 
     Raises:
         CliError: The templates are missing or broken, or a picture could not be drawn.
@@ -210,7 +271,12 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    common = {"built": now.format("YYYY-MM-DD HH:mm zz"), "revision": _revision(repo)}
+    rows = health_rows(health, facts) if health else []
+    common = {
+        "built": now.format("YYYY-MM-DD HH:mm zz"),
+        "revision": _revision(repo),
+        "health_generated": (health or {}).get("generated", "") if health else "",
+    }
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = scratch_dir(f".{output.name}-", output.parent)  # sweeps a killed build's
     try:
@@ -235,6 +301,17 @@ def build_catalog(repo: Repo, output: Path, now: pendulum.DateTime | None = None
         (staging / "day.html").write_text(
             env.get_template("day.html").render(up="", **day, **common), encoding="utf-8"
         )
+        if health:
+            (staging / "health.html").write_text(
+                env.get_template("health.html").render(
+                    up="",
+                    health_rows=rows,
+                    health_source=health.get("source", "the watchdog"),
+                    health_problems=[p["text"] for r in rows for p in r["problems"]],
+                    **common,
+                ),
+                encoding="utf-8",
+            )
         written = sorted(_files(staging))
         (staging / MARKER).write_text(json.dumps({"files": written}, indent=0), encoding="utf-8")
         staging.chmod(0o777 & ~umask())  # mkdtemp's folder is 0700; a new folder is not

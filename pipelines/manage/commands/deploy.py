@@ -150,6 +150,11 @@ def register(
     failed = report.count(Status.FAILED)
     if failed:
         raise CliError(f"{failed} flow(s) failed; the others were processed.")
+    if report.expectations_failed:
+        raise CliError(
+            f"Flows registered, but {report.expectations}. Check PIPELINES_DATALAKE_BUCKET "
+            "and its credentials, then register again."
+        )
 
 
 def _prefect_logs_to_stderr() -> None:
@@ -191,3 +196,5 @@ def _print_report(report: Report, as_json: bool) -> None:
             f"{report.count(Status.SKIPPED)}, failed: {report.count(Status.FAILED)}, "
             f"uploads: {report.uploads}"
         )
+    if report.expectations and not report.expectations_failed:
+        click.echo(report.expectations)

@@ -41,8 +41,13 @@ def graph(repo: Repo, flow_path: str, output: Path | None) -> None:
     "-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Folder to write (default build/catalog); replaced whole once the site is written.",
 )  # fmt: skip
+@click.option(
+    "--health", "health_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="A `status --json` document (or the watchdog's _health/status.json): adds a health "
+    "page and a badge on each flow's page.",
+)  # fmt: skip
 @pass_repo
-def catalog(repo: Repo, output: Path | None) -> None:
+def catalog(repo: Repo, output: Path | None, health_file: Path | None) -> None:
     """Write a static site of every org, project and flow: owners, schedules in words and
     their next runs, parameters, the task graph, tables written, dbt models, source files,
     a 24-hour view of every scheduled run, and the problems `check` finds. Open its
@@ -51,14 +56,17 @@ def catalog(repo: Repo, output: Path | None) -> None:
     \b
     Example:
       python manage.py catalog && xdg-open build/catalog/index.html
+      python manage.py status --json > health.json && python manage.py catalog --health health.json
     """
     import time
 
     from pipelines.manage.catalog import build_catalog
+    from pipelines.manage.catalog.site import read_health
 
     in_own_checkout(repo)
     started = time.perf_counter()
-    built = build_catalog(repo, output or repo.root / "build" / "catalog")
+    health = read_health(health_file) if health_file else None  # before anything is built
+    built = build_catalog(repo, output or repo.root / "build" / "catalog", health=health)
     click.echo(
         f"Wrote {built.output / 'index.html'}: {built.flows} flow(s), {built.pictures} "
         f"picture(s), {built.runs} run(s) in the next 24 hours, {built.problems} problem(s) "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -16,7 +17,8 @@ from pipelines.settings import Settings
 from pipelines.utils import scratch
 from pipelines.utils.execution.executors import describe_executor, make_executor
 from pipelines.utils.execution.parameters import check_parameters
-from pipelines.utils.resources import current_settings, using
+from pipelines.utils.health.records import record_run
+from pipelines.utils.resources import current_settings, resources, using
 
 
 def run_local(
@@ -52,15 +54,30 @@ def run_local(
     # Work on a copy so the caller's flow keeps its schedule and configuration.
     runnable = flow.copy()
     started = time.monotonic()
+    started_at = dt.datetime.now(dt.UTC)
     # Every task reads these settings (resources.using); Ctrl-C skips the tasks that clean
     # up (downloads, staging): the scope removes their files.
     with using(settings), scratch.scope():
         state = runnable.run(parameters=given, executor=executor, run_on_schedule=False)
     if state is None:  # only when run_on_schedule loops forever, which it does not here
         raise RuntimeError(f"Flow {flow.name!r} returned no state.")
+    _record(settings, flow.name, state, started_at, logger)
     for line in summarize(state, time.monotonic() - started):
         logger.info(line)
     return state
+
+
+def _record(
+    settings: Settings, flow_name: str, state: State, started: dt.datetime, logger: Any
+) -> None:
+    """Keep the run where `manage.py status` finds it; a full disk only costs the record."""
+    path = resources(settings).runs_file
+    if path is None:
+        return
+    try:
+        record_run(path, flow_name, type(state).__name__, started, dt.datetime.now(dt.UTC))
+    except OSError as error:
+        logger.warning("The run was not recorded in %s: %s", path, error)
 
 
 def summarize(state: State, seconds: float) -> list[str]:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from prefect import Flow
 from prefect.run_configs import KubernetesRun
 
 from pipelines.constants import SHARED_PACKAGES
-from pipelines.errors import ResourceError
+from pipelines.errors import HealthError, ResourceError
 from pipelines.utils.alerts import notify_failure
+from pipelines.utils.health.expectations import DEFAULT_FAILING_STREAK, check_freshness
 from pipelines.utils.pipeline_flow.pod_size import check_resources
 from pipelines.utils.pipeline_flow.skip_if_running import skip_if_running as skip_if_running_handler
 
@@ -36,10 +38,19 @@ class PipelineFlow(Flow):
         memory: Memory its pod requests ("2Gi").
         cpu_limit: CPU the pod may use at most (throttled above it).
         memory_limit: Memory the pod may use at most (killed above it: OOMKilled).
+        freshness: How old the newest load of each table the flow writes may get before the
+            watchdog calls it stale: one timedelta for all, or {"dataset.table": timedelta}.
+            Default: the time between the runs that write it, plus an hour.
+        failing_streak: Finished runs in a row that fail before the watchdog alerts a
+            failing streak (each failure still alerts on its own).
+        pause_on_failing_streak: Let the watchdog turn the schedule off after such a
+            streak (it says so in the alert; turn it back on in the Prefect UI once fixed).
         **kwargs: Passed to prefect.Flow (schedule, state_handlers, ...).
 
     Raises:
         ResourceError: A quantity does not parse, or a request is above its limit.
+        HealthError: freshness is not a positive timedelta (or a mapping of them), or
+            failing_streak is under 1.
     """
 
     def __init__(
@@ -53,10 +64,22 @@ class PipelineFlow(Flow):
         memory: str | None = None,
         cpu_limit: str | None = None,
         memory_limit: str | None = None,
+        freshness: dt.timedelta | Mapping[str, dt.timedelta] | None = None,
+        failing_streak: int = DEFAULT_FAILING_STREAK,
+        pause_on_failing_streak: bool = False,
         **kwargs: Any,
     ) -> None:
         self.org = org
         self.code_owners = list(code_owners)
+        if freshness is not None:
+            check_freshness(freshness, name)
+        if isinstance(failing_streak, bool) or not isinstance(failing_streak, int):
+            raise HealthError(f"flow {name!r}: failing_streak={failing_streak!r} is not a number.")
+        if failing_streak < 1:
+            raise HealthError(f"flow {name!r}: failing_streak={failing_streak} must be 1 or more.")
+        self.freshness = dict(freshness) if isinstance(freshness, Mapping) else freshness
+        self.failing_streak = failing_streak
+        self.pause_on_failing_streak = bool(pause_on_failing_streak)
         try:
             check_resources(cpu, memory, cpu_limit, memory_limit)
         except ResourceError as error:

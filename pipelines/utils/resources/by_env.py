@@ -66,6 +66,12 @@ class Resources:
         None for a server."""
         return None
 
+    @property
+    def runs_file(self) -> Path | None:
+        """Where run_local records the runs it made (what `manage.py status` reads offline);
+        None where the server keeps the runs."""
+        return None
+
 
 @dataclass(frozen=True)
 class LocalResources(Resources):
@@ -74,6 +80,10 @@ class LocalResources(Resources):
     @property
     def warehouse_file(self) -> Path:
         return self.settings.data_dir / "warehouse.duckdb"
+
+    @property
+    def runs_file(self) -> Path:
+        return self.settings.data_dir / "runs.jsonl"
 
     @property
     def staging_dir(self) -> Path:

@@ -127,3 +127,34 @@ class Server:
     def archive_flow(self, flow_id: str) -> bool:
         """Archive a flow version (its scheduled runs go with it)."""
         return bool(self._data(doc.ARCHIVE_FLOW, flow_id=flow_id)["archive_flow"]["success"])
+
+    # --- Health -----------------------------------------------------------------------------
+
+    def watched_flows(
+        self, project: str, names: Sequence[str], runs: int
+    ) -> dict[str, dict[str, Any]]:
+        """Per flow name, its latest unarchived version (id, is_schedule_active, schedule)
+        and `runs`: the last `runs` started runs of all its versions, newest first; BATCH
+        names per request."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(names), BATCH):
+            batch = list(names[start : start + BATCH])
+            rows = self._data(doc.WATCHED_FLOWS, project=project, names=batch, limit=runs)["flow"]
+            for row in rows:  # newest version first
+                if row["name"] in found:
+                    continue
+                versions = row.pop("flow_group")["flows"]
+                every = [run for version in versions for run in version["flow_runs"]]
+                every.sort(key=lambda run: run["start_time"], reverse=True)
+                found[row["name"]] = {**row, "runs": every[:runs]}
+        return found
+
+    def late_runs(self, project: str, before: str) -> list[dict[str, Any]]:
+        """Runs due before `before` (ISO 8601) not started yet, oldest first, with flow.name."""
+        return self._data(doc.LATE_RUNS, project=project, before=before)["flow_run"]
+
+    def pause_schedule(self, flow_id: str) -> bool:
+        """Turn a flow version's schedule off (its scheduled runs are removed)."""
+        return bool(
+            self._data(doc.PAUSE_SCHEDULE, flow_id=flow_id)["set_schedule_inactive"]["success"]
+        )

@@ -138,6 +138,49 @@ ARCHIVE_FLOW = """
 mutation ArchiveFlow($flow_id: UUID!) { archive_flow(input: {flow_id: $flow_id}) { success } }
 """
 
+# --- Health (the watchdog) -------------------------------------------------------------------
+
+# The latest unarchived version of each named flow, its schedule's switch, and the last
+# started runs of every version of it (a re-registration starts a version with no runs).
+WATCHED_FLOWS = """
+query WatchedFlows($project: String!, $names: [String!], $limit: Int!) {
+  flow(
+    where: {project: {name: {_eq: $project}}, name: {_in: $names}, archived: {_eq: false}}
+    order_by: {version: desc}
+  ) {
+    id name is_schedule_active schedule
+    flow_group {
+      flows {
+        flow_runs(
+          where: {start_time: {_is_null: false}}
+          order_by: {start_time: desc}
+          limit: $limit
+        ) { id state start_time end_time scheduled_start_time }
+      }
+    }
+  }
+}
+"""
+# Runs due before `before` that no agent has started (the server makes at most ten ahead
+# per flow, so this stays small even with an agent down for days).
+LATE_RUNS = """
+query LateRuns($project: String!, $before: timestamptz!) {
+  flow_run(
+    where: {
+      flow: {project: {name: {_eq: $project}}, archived: {_eq: false}}
+      state: {_in: ["Scheduled", "Submitted", "Queued"]}
+      scheduled_start_time: {_lt: $before}
+    }
+    order_by: {scheduled_start_time: asc}
+  ) { id state scheduled_start_time flow { name } }
+}
+"""
+PAUSE_SCHEDULE = """
+mutation PauseSchedule($flow_id: UUID!) {
+  set_schedule_inactive(input: {flow_id: $flow_id}) { success }
+}
+"""
+
 DOCUMENTS: dict[str, str] = {
     name: value
     for name, value in dict(globals()).items()

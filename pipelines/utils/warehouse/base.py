@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,3 +139,8 @@ class Warehouse(ABC):
     @abstractmethod
     def row_count(self, dataset_id: str, table_id: str) -> int:
         """Rows in a table."""
+
+    @abstractmethod
+    def load_times(self, tables: Iterable[str]) -> dict[str, dt.datetime]:
+        """When each table ('<dataset_id>.<table_id>') last got new data, in UTC, in a few
+        requests however many tables are asked; tables never loaded are left out."""

@@ -290,6 +290,33 @@ class BigQueryWarehouse(Warehouse):
         )
         return int(row["n"])
 
+    def load_times(self, tables: Iterable[str]) -> dict[str, dt.datetime]:
+        """One query per dataset: the newest partition change of each of its tables."""
+        from google.api_core.exceptions import NotFound
+
+        by_dataset: dict[str, set[str]] = {}
+        for name in tables:
+            dataset_id, table_id = name.split(".", 1)
+            check_table_name("dataset_id", dataset_id)
+            check_table_name("table_id", table_id)
+            by_dataset.setdefault(dataset_id, set()).add(table_id)
+        found: dict[str, dt.datetime] = {}
+        for dataset_id, wanted in sorted(by_dataset.items()):
+            source = f"`{self.project}.{dataset_id}.INFORMATION_SCHEMA.PARTITIONS`"
+            try:
+                rows = self.client.query_and_wait(
+                    f"SELECT table_name, MAX(last_modified_time) AS loaded FROM {source} "
+                    "GROUP BY table_name",
+                    **self._job,
+                )
+            except NotFound:  # a dataset not made yet holds no table
+                continue
+            for row in rows:
+                if row["table_name"] in wanted and row["loaded"] is not None:
+                    loaded = row["loaded"]
+                    found[f"{dataset_id}.{row['table_name']}"] = loaded.astimezone(dt.UTC)
+        return found
+
     def check_select(self, sql: str) -> None:
         """Refuse anything BigQuery itself does not call a SELECT (a dry run: nothing runs).
 

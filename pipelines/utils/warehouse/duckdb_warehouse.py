@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ _LOCK = threading.Lock()
 _HELD = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 # Which write of the datalake each table holds (see Datalake.begin_write).
 _LOADS = '"_pipelines"."loads"'
+# When each table was last loaded (the freshness checks read it).
+_LOAD_TIMES = '"_pipelines"."load_times"'
 
 
 def writer_lock() -> threading.Lock:
@@ -198,8 +201,16 @@ class DuckDBWarehouse(Warehouse):
                 f"CREATE OR REPLACE VIEW {staging}.{table} AS SELECT * FROM "
                 + reader.replace("?", _literal(glob), 1)
             )
+            connection.execute('CREATE SCHEMA IF NOT EXISTS "_pipelines"')
+            connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {_LOAD_TIMES} (table_name VARCHAR PRIMARY KEY, "
+                "loaded_at TIMESTAMPTZ)"
+            )
+            connection.execute(
+                f"INSERT OR REPLACE INTO {_LOAD_TIMES} VALUES (?, ?)",
+                [f"{dataset_id}.{table_id}", dt.datetime.now(dt.UTC)],
+            )
             if write_id is not None:  # in the same transaction: a kill after it is settled
-                connection.execute('CREATE SCHEMA IF NOT EXISTS "_pipelines"')
                 connection.execute(
                     f"CREATE TABLE IF NOT EXISTS {_LOADS} (prefix VARCHAR PRIMARY KEY, "
                     "write_id VARCHAR)"
@@ -260,6 +271,24 @@ class DuckDBWarehouse(Warehouse):
             connection.execute(f"COPY ({sql}) TO '{path}' (FORMAT CSV, HEADER)")
             (rows,) = connection.execute(f"SELECT count(*) FROM ({sql})").fetchone()
         return int(rows)
+
+    def load_times(self, tables: Iterable[str]) -> dict[str, dt.datetime]:
+        wanted = sorted(set(tables))
+        if not wanted or not self.path.is_file():  # nothing loaded yet: do not make the file
+            return {}
+        with _LOCK, self._connect(read_only=True) as connection:
+            known = connection.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = '_pipelines' AND table_name = 'load_times'"
+            ).fetchone()
+            if not known or not known[0]:
+                return {}
+            rows = connection.execute(
+                f"SELECT table_name, loaded_at FROM {_LOAD_TIMES} "
+                "WHERE list_contains(?, table_name)",
+                [wanted],
+            ).fetchall()
+        return {name: when.astimezone(dt.UTC) for name, when in rows}
 
     def row_count(self, dataset_id: str, table_id: str) -> int:
         frame = self.query(f"SELECT count(*) AS n FROM {_quoted(dataset_id)}.{_quoted(table_id)}")

@@ -65,7 +65,7 @@ def big_catalog(tmp_path_factory) -> Path:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert f"{GENERATED_PROJECTS + 7} flow(s)" in done.stdout
+    assert f"{GENERATED_PROJECTS + 8} flow(s)" in done.stdout
     return root / "build" / "catalog"
 
 
@@ -100,7 +100,7 @@ def test_every_flow_page_shows_its_graph_and_next_runs(browser, big_catalog: Pat
     from selenium.webdriver.common.by import By
 
     pages = sorted((big_catalog / "flows").glob("*.html"))
-    assert len(pages) == GENERATED_PROJECTS + 7
+    assert len(pages) == GENERATED_PROJECTS + 8
     for page in pages:
         browser.get(page.as_uri())
         picture = browser.find_element(By.CSS_SELECTOR, ".graph img")
@@ -117,3 +117,47 @@ def test_every_flow_page_shows_its_graph_and_next_runs(browser, big_catalog: Pat
     browser.get((big_catalog / "day.html").as_uri())
     assert browser.find_elements(By.CSS_SELECTOR, "table.collisions tr")
     browser.save_screenshot(str(ARTIFACTS / "catalog-day.png"))
+
+
+def test_the_health_page_and_the_flow_badge_show_the_planted_problems(browser, tmp_path):
+    import datetime as dt
+    import importlib
+
+    from selenium.webdriver.common.by import By
+
+    from pipelines.manage.catalog import build_catalog
+    from pipelines.utils.health import expectation_of
+    from pipelines.utils.health.assess import FlowSeen, assess
+    from pipelines.utils.health.records import Run
+    from pipelines.utils.health.tasks import status_json
+    from pipelines.utils.inventory import Repo
+
+    now = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
+    flow = importlib.import_module("pipelines.emd.template_pipeline.flows").flow
+    runs = [Run("Failed", now - dt.timedelta(hours=h)) for h in (1, 2, 3)]
+    runs.append(Run("Success", now - dt.timedelta(hours=4)))
+    seen = {flow.name: FlowSeen(runs=runs, schedule_active=False)}
+    loaded = {"template_pipeline.rain_per_hour": now - dt.timedelta(hours=4)}
+    health = status_json(assess([expectation_of(flow)], seen, loaded, now, where="server"), now)
+    site = build_catalog(Repo(REPO_ROOT), tmp_path / "catalog", health=health).output
+
+    browser.get((site / "health.html").as_uri())
+    problems = [p.text for p in browser.find_elements(By.CSS_SELECTOR, ".problem")]
+    assert problems == [
+        "Flow 'emd: template_pipeline': its schedule is off on the server, so it does not run.",
+        "Flow 'emd: template_pipeline': its last 3 runs failed.",
+        "Flow 'emd: template_pipeline': table template_pipeline.rain_per_hour was last loaded "
+        "4 hours ago; it should be at most 2 hours old.",
+    ]
+    row = browser.find_element(By.ID, "emd-template-pipeline")
+    marks = [m.get_attribute("class") for m in row.find_elements(By.CSS_SELECTOR, ".mark")]
+    assert marks == ["mark ok", "mark failed", "mark failed", "mark failed"]  # oldest first
+    assert "stale: 4 hours old, at most 2 hours" in row.text
+    browser.save_screenshot(str(ARTIFACTS / "catalog-health.png"))
+
+    browser.get((site / "flows" / "emd-template-pipeline.html").as_uri())
+    badge = browser.find_element(By.CSS_SELECTOR, ".health-badge")
+    assert badge.text.startswith("3 problem(s)")
+    assert "2 hours (cadence + grace)" in browser.find_element(By.CSS_SELECTOR, "table.writes").text
+    badge.find_element(By.TAG_NAME, "a").click()
+    assert browser.current_url.endswith("health.html#emd-template-pipeline")

@@ -20,6 +20,7 @@ NOW = pendulum.datetime(2026, 12, 2, 10, 34, tz="America/Sao_Paulo")
 EXAMPLE_FLOWS = {
     "admin-backfill",
     "admin-housekeeping",
+    "admin-watchdog",
     "admin-materialize",
     "emd-backfill",
     "emd-materialize",
@@ -172,7 +173,7 @@ def test_the_command_shows_check_problems_and_replaces_the_site_whole(repo_copy:
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"Wrote {repo_copy / 'build' / 'catalog' / 'index.html'}: ")
-    assert "7 flow(s)" in done.stdout and "1 problem(s) from check" in done.stdout
+    assert "8 flow(s)" in done.stdout and "1 problem(s) from check" in done.stdout
     assert not stale.exists()
     page = (repo_copy / "build" / "catalog" / "flows" / "admin-test-flow.html").read_text()
     assert "its name must start with &#39;emd: &#39;, the org whose folder holds it" in page

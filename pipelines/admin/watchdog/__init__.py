@@ -1,0 +1,1 @@
+"""The watchdog project of the admin org."""

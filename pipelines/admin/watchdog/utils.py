@@ -1,0 +1,1 @@
+"""Helpers of the watchdog project (plain functions, not tasks)."""

@@ -1,0 +1,102 @@
+"""Which tables a flow writes or reads and which dbt models it builds, read from its tasks'
+arguments (constants, or parameters with their defaults and each clock's overrides).
+
+The catalog shows them; the freshness expectations are built on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Shared tasks that take dataset_id and table_id but do not write that table: they read it
+# (dump_to_gcs exports a warehouse table) or build a dbt model named by it (materialize).
+READERS = frozenset({"dump_to_gcs"})
+MATERIALIZERS = frozenset({"materialize"})
+UNSET = object()
+BY_HAND = "a run started by hand"
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """The parameter values one kind of run gets: by hand (clock None) or from a clock."""
+
+    label: str
+    values: dict[str, Any]
+    clock: int | None = None  # the clock's index in the schedule
+
+
+@dataclass(frozen=True)
+class TableUse:
+    """A table a flow writes, reads or materializes, and the runs that touch it."""
+
+    role: str  # "write", "read" or "model"
+    dataset_id: str
+    table_id: str
+    sets: tuple[ParameterSet, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset_id}.{self.table_id}"
+
+    @property
+    def clocks(self) -> list[int]:
+        """Indexes of the clocks whose runs touch the table."""
+        return [s.clock for s in self.sets if s.clock is not None]
+
+
+def parameter_sets(flow: Any) -> list[ParameterSet]:
+    """The flow's defaults on their own (a run started by hand) and merged with each clock's
+    overrides (its scheduled runs)."""
+    defaults = {p.name: (UNSET if p.required else p.default) for p in flow.parameters()}
+    sets = [ParameterSet(BY_HAND, defaults)]
+    clocks = flow.schedule.clocks if flow.schedule is not None else []
+    for index, clock in enumerate(clocks):
+        values = {**defaults, **dict(clock.parameter_defaults or {})}
+        sets.append(ParameterSet(f"clock {index + 1}", values, index))
+    return sets
+
+
+def _argument(flow: Any, task: Any, key: str) -> tuple[str, Any] | None:
+    """How a task gets an argument: ("constant", value) or ("parameter", name)."""
+    from prefect import Parameter as PrefectParameter
+
+    constants = flow.constants.get(task, {})
+    if key in constants:
+        return ("constant", constants[key])
+    for edge in flow.edges_to(task):
+        if edge.key == key and isinstance(edge.upstream_task, PrefectParameter):
+            return ("parameter", edge.upstream_task.name)
+    return None
+
+
+def _resolve(how: tuple[str, Any] | None, values: dict[str, Any]) -> Any:
+    if how is None:
+        return UNSET
+    kind, value = how
+    return value if kind == "constant" else values.get(value, UNSET)
+
+
+def table_uses(flow: Any, sets: list[ParameterSet] | None = None) -> list[TableUse]:
+    """Every (role, table) of a flow with the parameter sets that reach it, sorted."""
+    sets = parameter_sets(flow) if sets is None else sets
+    found: dict[tuple[str, str, str], list[ParameterSet]] = {}
+    for task in sorted(flow.tasks, key=lambda t: t.name):
+        dataset = _argument(flow, task, "dataset_id")
+        table = _argument(flow, task, "table_id")
+        enabled = _argument(flow, task, "enabled")  # materialize_after_dump's switch
+        if dataset is None or table is None:
+            continue
+        role = (
+            "model" if task.name in MATERIALIZERS else "read" if task.name in READERS else "write"
+        )
+        for values in sets:
+            names = (_resolve(dataset, values.values), _resolve(table, values.values))
+            if any(not isinstance(n, str) for n in names):
+                continue  # a required parameter no clock sets: known only per run
+            if role == "model" and _resolve(enabled, values.values) is False:
+                continue
+            reached = found.setdefault((role, *names), [])
+            if values not in reached:
+                reached.append(values)
+    return [TableUse(role, ds, t, tuple(s)) for (role, ds, t), s in sorted(found.items())]
