@@ -78,10 +78,11 @@ docs: $(STAMP) ## the docs/ site, in build/docs; --strict: a broken link or anch
 pages: catalog docs ## what CD publishes: the catalog, with the docs under docs/ (build/pages)
 	rm -rf build/pages && cp -r build/catalog build/pages && cp -r build/docs build/pages/docs
 
-bench: $(STAMP) ## list-projects, register, check and catalog on 500 generated projects
+bench: $(STAMP) ## list-projects, register, check, catalog on 500 projects; a watchdog pass
 	$(PY) bench/list_projects.py
 	$(PY) bench/register.py
 	$(PY) bench/catalog.py
+	$(PY) bench/watchdog.py
 
 bench-dump: $(STAMP) ## dump_db vs the native clients, partitioned files, dump_url (ROWS=2000000)
 	$(PY) bench/dump_db.py --rows $(or $(ROWS),2000000) --skip-naive

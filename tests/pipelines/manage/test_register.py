@@ -371,3 +371,39 @@ def test_register_is_a_function_that_returns_a_report_of_closed_outcomes(
     assert len(done.outcomes) == len(planned.outcomes) and done.uploads == len(done.outcomes)
     assert any(line.endswith(" ...") for line in lines)
     assert all(isinstance(o.status, Status) for r in (planned, done, again) for o in r.outcomes)
+
+
+def test_register_publishes_every_flows_expectations_for_the_watchdog(env, prefect_server):
+    published = Path(env["PIPELINES_DATA_DIR"]) / "datalake" / "_health" / "expectations.json"
+    published.parent.mkdir(parents=True)
+    gone = {"module": "pipelines.emd.removed.flows", "name": "emd: removed"}
+    published.write_text(json.dumps({"flows": {"emd: removed": gone}}))
+
+    done = register(env, "--all")
+
+    assert done.returncode == 0, done.stderr
+    flows = json.loads(published.read_text())["flows"]
+    assert "emd: removed" not in flows  # its module is no longer in the repo
+    assert flows["emd: template_pipeline"]["tables"] == [
+        {
+            "table": "template_pipeline.rain_per_hour",
+            "freshness": 7200.0,
+            "source": "cadence + grace",
+        }
+    ]
+    assert flows["emd: template_pipeline"]["module"] == "pipelines.emd.template_pipeline.flows"
+    assert f"expectations of {len(flows)} flow(s) published to {published.parent.parent}" in (
+        done.stdout
+    )
+
+
+def test_register_fails_when_the_expectations_cannot_be_published(env, prefect_server, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    done = register({**env, "PIPELINES_DATA_DIR": str(blocked)}, "--all")
+    assert done.returncode == 1
+    assert "registered: " in done.stdout  # the report comes first
+    assert done.stderr.startswith(
+        "Error: Flows registered, but the watchdog's expectations were not published: "
+    )
+    assert done.stderr.rstrip().endswith("then register again.")

@@ -200,3 +200,21 @@ def test_schemas_compare_by_meaning_not_by_the_apis_words():
     assert not same_schema(legacy, [*standard[:3], SchemaField("r", "STRING")])
     assert not same_schema(legacy[:2], legacy[:1])
     assert not same_schema([SchemaField("id", "INTEGER")], [SchemaField("id", "NUMERIC")])
+
+
+def test_load_times_come_from_one_query_per_dataset_and_move_with_a_load(
+    lake_and_warehouse, tmp_path
+):
+    lake, warehouse = lake_and_warehouse
+    put_day(lake, tmp_path, "fresh", dt.date(2024, 1, 5), [1])
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    warehouse.load_from_datalake(lake, "ds", "fresh")
+    first = warehouse.load_times(["ds.fresh", "ds.never", "nodataset.t"])
+    # Canary: the emulator must give this load's time, not a constant or the epoch.
+    assert set(first) == {"ds.fresh"}
+    assert before < first["ds.fresh"] <= dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    put_day(lake, tmp_path, "fresh", dt.date(2024, 1, 6), [2])
+    warehouse.load_from_datalake(
+        lake, "ds", "fresh", partitions=["ano=2024/mes=01/data=2024-01-06"]
+    )
+    assert warehouse.load_times(["ds.fresh"])["ds.fresh"] >= first["ds.fresh"]

@@ -84,3 +84,22 @@ def test_a_datalake_of_another_environment_is_refused_before_reading_it(tmp_path
         "same settings (get_datalake() and get_warehouse(), or pipelines.utils.resources)."
     )
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_load_times_are_recorded_with_each_load_and_absent_before(tmp_path):
+    import datetime as dt
+
+    import pandas as pd
+
+    from pipelines.utils.datalake.local import LocalDatalake
+    from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", readable=tmp_path / "lake")
+    assert warehouse.load_times(["ds.t"]) == {}
+    assert not (tmp_path / "w.duckdb").exists()  # asking does not make the file
+    (tmp_path / "lake" / "ds" / "t").mkdir(parents=True)
+    pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "lake" / "ds" / "t" / "a.parquet")
+    before = dt.datetime.now(dt.UTC)
+    warehouse.load_from_datalake(LocalDatalake(tmp_path / "lake"), "ds", "t")
+    found = warehouse.load_times(["ds.t", "ds.other"])
+    assert list(found) == ["ds.t"] and before <= found["ds.t"] <= dt.datetime.now(dt.UTC)
