@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,6 +289,20 @@ class Settings:
                 + "\n".join(f"  {name}: {self.purpose(name)}" for name in missing)
             )
 
+    def unset(self, names: Iterable[str]) -> list[str]:
+        """The names among these with no value: Prefect's and google-auth's variables from
+        the process environment (they do not read .env), the rest as `get` reads them.
+
+        Raises:
+            KeyError: A name is not a setting.
+        """
+        cloud = {s.name for s in CLOUD_VARIABLES}
+        return [
+            name
+            for name in names
+            if not (self.environ.get(name) if name in cloud else self.get(name))
+        ]
+
     @property
     def data_dir(self) -> Path:
         path = Path(self.require("PIPELINES_DATA_DIR"))
@@ -330,6 +345,11 @@ NUMBERS = {  # name -> minimum
     "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S": 0.0,
 }
 _DASK_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+def is_setting(name: str) -> bool:
+    """Whether `name` is a documented setting or one of Prefect's and google-auth's."""
+    return name in _BY_NAME or name.startswith(SETTING_FAMILIES)
 
 
 def value_problems(values: dict[str, str], sources: dict[str, str]) -> list[str]:

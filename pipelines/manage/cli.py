@@ -72,6 +72,7 @@ for command in (
     models.materialize,
     seeing.graph,
     seeing.catalog,
+    seeing.lineage,
     health.status,
     checking.check,
     deploy.dev_flows,

@@ -15,7 +15,13 @@ from pipelines.utils.server_cleanup import (
 from .constants import CODE_OWNERS, FLOW_NAME, ORG, RETENTION_DAYS, STUCK_LIMIT_MINUTES
 from .schedules import schedule
 
-with PipelineFlow(FLOW_NAME, org=ORG, code_owners=CODE_OWNERS, schedule=schedule) as flow:
+with PipelineFlow(
+    FLOW_NAME,
+    org=ORG,
+    code_owners=CODE_OWNERS,
+    schedule=schedule,
+    needs=("PREFECT__SERVER__HOST",),  # it tidies the server: nothing to do locally
+) as flow:
     dry_run = Parameter("dry_run", default=True)
     stuck = cancel_stuck_runs(
         Parameter("stuck_limit_minutes", default=STUCK_LIMIT_MINUTES),

@@ -19,6 +19,7 @@ with PipelineFlow(
     schedule=schedule,
     # Every few minutes: one pass at a time is enough.
     skip_if_running=True,
+    needs=("PREFECT__SERVER__HOST",),  # it reads the server: nothing to watch locally
 ) as flow:
     dry_run = Parameter("dry_run", default=True)
     found = watch(dry_run)

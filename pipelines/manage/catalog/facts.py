@@ -79,6 +79,8 @@ class FlowFacts:
     # The watchdog's view: how often it must run, how fresh each table must be.
     expectation: FlowExpectation | None = None
     health: dict[str, Any] | None = None  # its row of a `status --json`, when given
+    upstream: list[str] = field(default_factory=list)  # flows whose tables feed this one
+    downstream: list[str] = field(default_factory=list)  # flows fed by what this one writes
 
     def cadence_words(self) -> str:
         """'at least every 1 hour', or '' for a flow with no schedule."""

@@ -228,6 +228,7 @@ def build_catalog(
 
     from pipelines.manage.check import check_repo
     from pipelines.manage.inventory import load_repo_flows
+    from pipelines.manage.lineage import build_lineage, lineage_dot
     from pipelines.manage.picture import flow_dot, render_svgs
     from pipelines.utils.deploy.graph import ModuleGraph
 
@@ -241,11 +242,13 @@ def build_catalog(
     _, problems = check_repo(repo, loaded)
     graph = ModuleGraph.build(repo.root)
     history = History(repo.root)
+    lineage = build_lineage(loaded.flows, repo.root / "queries")
     facts, schedules, dots = [], {}, []
     for module, flow in loaded.flows:
         files = graph.closure_files(module)
         entry = flow_facts(module, flow, repo.root, files, history.last_commit(files), now)
         entry.attribute = _attribute(module, flow)
+        entry.upstream, entry.downstream = lineage.flows_around(flow.name)
         facts.append(entry)
         schedules[flow.name] = flow.schedule
         dots.append(flow_dot(flow, title=False))
@@ -261,7 +264,9 @@ def build_catalog(
         entry.graph = hashlib.sha256(dot.encode()).hexdigest()[:16] + ".svg"
         facts_by_dot[dot].append(entry)
     unique = list(facts_by_dot)
-    pictures = dict(zip(unique, render_svgs(unique), strict=True))
+    whole = lineage_dot(lineage)
+    *svgs, lineage_svg = render_svgs([*unique, whole])  # one renderer run for every picture
+    pictures = dict(zip(unique, svgs, strict=True))
     loose = attach_problems(facts, problems)
     facts.sort(key=lambda f: (f.org, f.project or "", f.name))
     orgs: dict[str, dict[str | None, list[FlowFacts]]] = {}
@@ -276,6 +281,7 @@ def build_catalog(
         "built": now.format("YYYY-MM-DD HH:mm zz"),
         "revision": _revision(repo),
         "health_generated": (health or {}).get("generated", "") if health else "",
+        "slugs": {entry.name: entry.slug for entry in facts},
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = scratch_dir(f".{output.name}-", output.parent)  # sweeps a killed build's
@@ -294,6 +300,17 @@ def build_catalog(
         (staging / "index.html").write_text(
             env.get_template("index.html").render(
                 flows=facts, orgs=orgs, loose_problems=loose, up="", **common
+            ),
+            encoding="utf-8",
+        )
+        (staging / "graphs" / "lineage.svg").write_text(lineage_svg, encoding="utf-8")
+        (staging / "lineage.html").write_text(
+            env.get_template("lineage.html").render(
+                up="",
+                edges=sorted(lineage.edges, key=lambda e: (e.upstream, e.downstream, e.relation)),
+                kinds=lineage.kinds,
+                where=lineage.where,
+                **common,
             ),
             encoding="utf-8",
         )

@@ -28,7 +28,7 @@ def _parse_params(
 
 
 @click.command("run")
-@click.argument("flow_path")
+@click.argument("flow_path", required=False)
 @click.option(
     "--param",
     "params",
@@ -36,15 +36,41 @@ def _parse_params(
     callback=_parse_params,
     help="KEY=VALUE; VALUE is read as JSON when it parses (42, true, [1,2]), else as text.",
 )
+@click.option("--all", "run_every", is_flag=True, help="Every flow, in lineage order.")
+@click.option(
+    "--select", "selectors", multiple=True, metavar="TABLE+|+TABLE",
+    help="Flows that fill TABLE; TABLE+ adds what it feeds, +TABLE what feeds it (repeatable).",
+)  # fmt: skip
 @pass_repo
-def run(repo: Repo, flow_path: str, params: dict[str, object]) -> None:
-    """Run a flow now on this machine (executor from settings) and summarise it.
+def run(
+    repo: Repo,
+    flow_path: str | None,
+    params: dict[str, object],
+    run_every: bool,
+    selectors: tuple[str, ...],
+) -> None:
+    """Run a flow now on this machine (executor from settings) and summarise it; or, with
+    --all or --select, every chosen flow with its defaults in lineage order, then the dbt
+    models no flow built, stopping at the first failure. Flows that cannot run here (a
+    parameter with no default, a setting they need unset) are skipped, with the reason.
 
     \b
     Example:
       python manage.py run pipelines.emd.test_flow.flows.flow --param param=val
+      python manage.py run --all
+      python manage.py run --select +template_pipeline.rain_per_station_day
     """
     in_own_checkout(repo)
+    if run_every or selectors:
+        if flow_path or params:
+            raise click.UsageError("--all and --select run flows with their defaults: drop "
+                                   f"{'FLOW_PATH' if flow_path else '--param'}.")  # fmt: skip
+        if run_every and selectors:
+            raise click.UsageError("Give --all or --select, not both.")
+        _run_many(repo, list(selectors))
+        return
+    if not flow_path:
+        raise click.UsageError("Give a flow (DOTTED.PATH.flow), or --all, or --select TABLE+.")
     from pipelines.manage.inventory import load_flow
     from pipelines.utils.execution import check_parameters, failed_tasks, run_local
 
@@ -55,6 +81,33 @@ def run(repo: Repo, flow_path: str, params: dict[str, object]) -> None:
         failed = [f"  {name}: {message}" for name, message in failed_tasks(state)]
         raise CliError(f"Flow {flow.name!r} failed: {state.message}\n" + "\n".join(failed))
     click.echo(f"Flow {flow.name!r} succeeded.")
+
+
+def _run_many(repo: Repo, selectors: list[str]) -> None:
+    import logging
+
+    from pipelines.manage.inventory import load_repo_flows
+    from pipelines.manage.lineage import build_lineage
+    from pipelines.manage.run_all import plan, run_all
+    from pipelines.settings import load_settings
+    from pipelines.utils.dbt.runner import model_selector, run_dbt_command
+
+    loaded = load_repo_flows(repo)
+    if loaded.failed:
+        raise CliError(
+            f"{len(loaded.failed)} flows module(s) did not import, so the order is unknown: "
+            f"{', '.join(sorted(loaded.failed))}. `python manage.py check` shows why."
+        )
+    lineage = build_lineage(loaded.flows, repo.root / "queries")
+    flows, models = plan(lineage, loaded.flows, selectors)
+    settings = load_settings()
+    logger = logging.getLogger("dbt")
+
+    def run_model(name: str) -> None:
+        dataset_id, _, table_id = name.partition(".")
+        run_dbt_command("build", settings, logger, select=model_selector(dataset_id, table_id))
+
+    run_all(flows, models, settings, click.echo, run_model)
 
 
 @click.command("query")

@@ -1,13 +1,18 @@
-"""The graph command: a picture of a flow's tasks."""
+"""Seeing the repo: a flow's task graph, the catalog, and lineage across flows and models."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from pipelines.manage.commands.base import in_own_checkout, pass_repo
+from pipelines.manage.errors import CliError
 from pipelines.utils.inventory import Repo
+
+if TYPE_CHECKING:
+    from pipelines.manage.lineage import Direction
 
 
 @click.command("graph")
@@ -73,3 +78,42 @@ def catalog(repo: Repo, output: Path | None, health_file: Path | None) -> None:
         f"from check ({time.perf_counter() - started:.1f} s)."
     )
     click.echo(f"Open {(built.output / 'index.html').as_uri()} in a browser.")
+
+
+@click.command("lineage")
+@click.argument("name", metavar="TABLE")
+@click.option("--upstream", "direction", flag_value="upstream", help="Only what feeds it.")
+@click.option("--downstream", "direction", flag_value="downstream", help="Only what it feeds.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Also draw it: .svg, .png or .dot.",
+)  # fmt: skip
+@pass_repo
+def lineage(repo: Repo, name: str, direction: str | None, output: Path | None) -> None:
+    """Show what feeds a table (or model, or flow) and what it feeds, across every org: the
+    flows that write it, the dbt models that read it (their source() and ref() in queries/)
+    and the flows that materialize them. Both directions unless one is given.
+
+    \b
+    Example:
+      python manage.py lineage template_pipeline.rain_per_station_day --upstream
+      python manage.py lineage template_pipeline.rain_per_hour -o /tmp/lineage.svg
+    """
+    from pipelines.manage.inventory import load_repo_flows
+    from pipelines.manage.lineage import build_lineage, describe, lineage_dot
+    from pipelines.manage.picture import render
+
+    loaded = load_repo_flows(repo)
+    graph = build_lineage(loaded.flows, repo.root / "queries")
+    start = graph.find(name)
+    way = cast("Direction", direction or "both")
+    for line in describe(graph, start, way):
+        click.echo(line)
+    if output:
+        click.echo(f"Wrote {render(lineage_dot(graph, start, way), output)}.")
+    if loaded.failed:
+        raise CliError(
+            f"{len(loaded.failed)} flows module(s) failed to import, so their tables are "
+            f"missing above: {', '.join(sorted(loaded.failed))}. `python manage.py check` "
+            "shows why."
+        )

@@ -12,6 +12,7 @@ from prefect.run_configs import KubernetesRun
 
 from pipelines.constants import SHARED_PACKAGES
 from pipelines.errors import HealthError, ResourceError
+from pipelines.settings import SettingsError, is_setting
 from pipelines.utils.alerts import notify_failure
 from pipelines.utils.health.expectations import DEFAULT_FAILING_STREAK, check_freshness
 from pipelines.utils.pipeline_flow.pod_size import check_resources
@@ -45,10 +46,14 @@ class PipelineFlow(Flow):
             failing streak (each failure still alerts on its own).
         pause_on_failing_streak: Let the watchdog turn the schedule off after such a
             streak (it says so in the alert; turn it back on in the Prefect UI once fixed).
+        needs: Settings (or Prefect's variables) the flow cannot run without beyond what its
+            environment needs, e.g. ("PREFECT__SERVER__HOST",) for one that asks Prefect
+            Server: `manage.py run --all` skips it, naming them, where one is unset.
         **kwargs: Passed to prefect.Flow (schedule, state_handlers, ...).
 
     Raises:
         ResourceError: A quantity does not parse, or a request is above its limit.
+        SettingsError: `needs` names something that is not a setting.
         HealthError: freshness is not a positive timedelta (or a mapping of them), or
             failing_streak is under 1.
     """
@@ -67,9 +72,17 @@ class PipelineFlow(Flow):
         freshness: dt.timedelta | Mapping[str, dt.timedelta] | None = None,
         failing_streak: int = DEFAULT_FAILING_STREAK,
         pause_on_failing_streak: bool = False,
+        needs: Iterable[str] = (),
         **kwargs: Any,
     ) -> None:
         self.org = org
+        self.needs = [needs] if isinstance(needs, str) else list(needs)
+        unknown = [n for n in self.needs if not is_setting(n)]
+        if unknown:
+            raise SettingsError(
+                f"flow {name!r}: needs={unknown} names no setting; use names from "
+                "pipelines/settings.py (.env.example lists them)."
+            )
         self.code_owners = list(code_owners)
         if freshness is not None:
             check_freshness(freshness, name)

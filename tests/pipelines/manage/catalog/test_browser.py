@@ -161,3 +161,33 @@ def test_the_health_page_and_the_flow_badge_show_the_planted_problems(browser, t
     assert "2 hours (cadence + grace)" in browser.find_element(By.CSS_SELECTOR, "table.writes").text
     badge.find_element(By.TAG_NAME, "a").click()
     assert browser.current_url.endswith("health.html#emd-template-pipeline")
+
+
+def test_the_lineage_page_shows_the_examples_chain(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from pipelines.manage.catalog import build_catalog
+    from pipelines.utils.inventory import Repo
+
+    site = build_catalog(Repo(REPO_ROOT), tmp_path / "catalog").output
+    browser.get((site / "index.html").as_uri())
+    browser.find_element(By.LINK_TEXT, "Lineage").click()
+
+    assert browser.current_url.endswith("lineage.html")
+    picture = browser.find_element(By.CSS_SELECTOR, "p.graph img")
+    assert browser.execute_script("return arguments[0].naturalWidth", picture) > 0
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.lineage tr")][1:]
+    assert rows == [
+        "emd: template_pipeline flow writes template_pipeline.rain_per_hour table",
+        "emd: template_pipeline flow materializes template_pipeline.rain_per_station_day model",
+        "template_pipeline.rain_per_hour table source of template_pipeline.rain_per_station_day "
+        "model",
+    ]
+    browser.save_screenshot(str(ARTIFACTS / "catalog-lineage.png"))
+    browser.find_element(By.LINK_TEXT, "emd: template_pipeline").click()
+    assert browser.current_url.endswith("flows/emd-template-pipeline.html")
+    neighbours = [p.text for p in browser.find_elements(By.CSS_SELECTOR, "p.lineage")]
+    assert neighbours == [
+        "Upstream flows (their tables feed this one): none",
+        "Downstream flows (they read what this one writes): none",
+    ]

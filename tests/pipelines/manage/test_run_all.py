@@ -1,0 +1,159 @@
+"""manage.py run --all / --select: every chosen flow in lineage order, skips named, stops at
+the first failure."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import prefect
+import pytest
+from click.testing import CliRunner
+
+from pipelines.manage.cli import cli
+from pipelines.manage.errors import CliError
+from pipelines.manage.lineage import Lineage
+from pipelines.manage.run_all import plan, run_all, select
+from pipelines.settings import SettingsError, load_settings
+from pipelines.utils.pipeline_flow import PipelineFlow
+from tests.conftest import REPO_ROOT
+
+SERVER = "PREFECT__SERVER__HOST"
+
+
+@pytest.fixture
+def empty_data(monkeypatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv(SERVER, raising=False)
+    return tmp_path
+
+
+def manage(*args: str):
+    return CliRunner().invoke(cli, ["--repo-root", str(REPO_ROOT), *args])
+
+
+def test_run_all_fills_an_empty_warehouse_in_order_and_names_each_skip(empty_data: Path):
+    result = manage("run", "--all")
+
+    assert result.exit_code == 0, result.output
+    lines = [re.sub(r"\(\d+\.\d s\)", "(N s)", line) for line in result.output.splitlines()]
+    assert lines[0] == (
+        "Order: 1. admin: materialize, 2. admin: backfill, 3. admin: housekeeping, "
+        "4. admin: watchdog, 5. emd: materialize, 6. emd: backfill, 7. emd: template_pipeline, "
+        "8. emd: test_flow"
+    )
+    server = f"needs {SERVER} (Prefect Server API host, e.g. "
+    assert lines[1:] == [
+        "[1/8] flow admin: materialize: skipped: no default for select (run it alone with --param)",
+        "[2/8] flow admin: backfill: skipped: no default for end, flow_name, start (run it alone "
+        "with --param)",
+        f"[3/8] flow admin: housekeeping: skipped: {server}"
+        "http://prefect-apollo.prefect.svc.cluster.local.)",
+        f"[4/8] flow admin: watchdog: skipped: {server}"
+        "http://prefect-apollo.prefect.svc.cluster.local.)",
+        "[5/8] flow emd: materialize: skipped: no default for select (run it alone with --param)",
+        "[6/8] flow emd: backfill: skipped: no default for end, flow_name, start (run it alone "
+        "with --param)",
+        "[7/8] flow emd: template_pipeline: ran (N s)",
+        "[8/8] flow emd: test_flow: ran (N s)",
+        "Done: ran 2, skipped 6, failed 0.",
+    ]
+    query = manage("query", "select count(*) as days from template_pipeline.rain_per_station_day")
+    assert query.exit_code == 0, query.output
+    assert int(query.output.split()[-1]) > 0
+
+
+def test_select_upstream_of_the_model_runs_only_the_flow_that_fills_it(empty_data: Path):
+    result = manage("run", "--select", "+template_pipeline.rain_per_station_day")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "Order: 1. emd: template_pipeline"
+    assert result.output.splitlines()[-1] == "Done: ran 1, skipped 0, failed 0."
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "Give a flow (DOTTED.PATH.flow), or --all, or --select TABLE+."),
+        (["--all", "pipelines.emd.test_flow.flows.flow"], "drop FLOW_PATH."),
+        (["--all", "--param", "a=1"], "drop --param."),
+        (["--all", "--select", "x"], "Give --all or --select, not both."),
+    ],
+)
+def test_run_refuses_mixed_or_missing_arguments(args, message):
+    result = manage("run", *args)
+
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_an_unknown_selection_fails_before_anything_runs(empty_data: Path):
+    result = manage("run", "--select", "template_pipeline.nope+")
+
+    assert result.exit_code == 1
+    assert "'template_pipeline.nope' is no table, model or flow in the lineage" in result.output
+    assert not (empty_data / "warehouse.duckdb").exists()
+
+
+@prefect.task
+def boom() -> None:
+    raise ValueError("the source is down")
+
+
+@prefect.task
+def fine() -> None:
+    pass
+
+
+def test_the_first_failure_stops_the_rest_and_the_summary_names_it(empty_data: Path):
+    with prefect.Flow("first") as first:
+        boom()
+    with prefect.Flow("second") as second:
+        fine()
+    printed: list[str] = []
+
+    with pytest.raises(CliError) as raised:
+        run_all([("m", first), ("m", second)], [], load_settings(), printed.append, print)
+
+    assert (
+        str(raised.value) == "Stopped at the first failure: ran 0, skipped 0, failed 1, not run 1."
+    )
+    assert printed[1].startswith("[1/2] flow first: failed: Some reference tasks failed. boom: ")
+    assert "the source is down" in printed[1]
+    assert len(printed) == 2  # the second flow never started
+
+
+def test_a_flow_that_needs_a_setting_is_skipped_and_a_wrong_name_refused(empty_data: Path):
+    with PipelineFlow("needs server", org="emd", needs=(SERVER,)) as flow:
+        fine()
+    printed: list[str] = []
+
+    steps = run_all([("m", flow)], [], load_settings(), printed.append, print)
+
+    assert [s.outcome for s in steps] == ["skipped"]
+    assert printed[-1] == "Done: ran 0, skipped 1, failed 0."
+    with pytest.raises(SettingsError, match=r"needs=\['PREFECT_SERVER_HOST'\] names no setting"):
+        PipelineFlow("typo", org="emd", needs=("PREFECT_SERVER_HOST",))
+
+
+def test_models_no_flow_builds_run_after_the_flows_and_selection_brings_writers():
+    graph = Lineage()
+    graph.add("sales: orders", "flow", "m")
+    graph.add("sales.orders", "table")
+    graph.add("sales.daily", "model", "queries/models/sales/daily.sql")
+    graph.add("finance: mail", "flow", "m")
+    graph.link("sales: orders", "sales.orders", "writes")
+    graph.link("sales.orders", "sales.daily", "source of")
+    graph.link("sales.daily", "finance: mail", "read by")
+
+    class Named:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    flows = [("m", Named("finance: mail")), ("m", Named("sales: orders"))]
+    ordered, models = plan(graph, flows, None)
+    assert [f.name for _, f in ordered] == ["sales: orders", "finance: mail"]
+    assert models == ["sales.daily"]
+    assert select(graph, ["sales.orders+"]) == {"sales: orders", "finance: mail"}
+    assert select(graph, ["sales.daily"]) == set()  # no flow materializes it
+    assert select(graph, ["+sales.daily"]) == {"sales: orders"}
