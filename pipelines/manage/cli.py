@@ -78,6 +78,7 @@ for command in (
     deploy.dev_flows,
     deploy.image_tag_command,
     deploy.register,
+    deploy.pr_comment,
 ):
     cli.add_command(command)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -198,3 +199,31 @@ def _print_report(report: Report, as_json: bool) -> None:
         )
     if report.expectations and not report.expectations_failed:
         click.echo(report.expectations)
+
+
+@click.command("pr-comment")
+@click.option("--since", required=True, metavar="REV", help="The pull request's base.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write the Markdown here instead of printing it.",
+)  # fmt: skip
+@pass_repo
+def pr_comment(repo: Repo, since: str, output: Path | None) -> None:
+    """Write the pull request comment of what a change deploys: the flows `register --since
+    REV` finds, by org, with their owners mentioned, the tables and models they write, the
+    clocks added and removed (with their next runs), the downstream tables that will see new
+    data, and the problems `check` finds in them. CI posts it and edits it on each push.
+
+    \b
+    Example:
+      python manage.py pr-comment --since origin/main
+    """
+    from pipelines.manage.change_report import collect, render
+
+    text = render(collect(repo, since))
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}.")
+    else:
+        click.echo(text, nl=False)

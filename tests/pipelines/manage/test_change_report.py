@@ -1,0 +1,132 @@
+"""manage.py pr-comment: what a change deploys, on a fixture repo with a task edited, a model
+changed and a clock added."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pipelines.manage.change_report import MARKER, schedule_changes
+from pipelines.manage.cli import cli
+from tests.conftest import REPO_ROOT
+from tests.pipelines.manage.test_affected import commit, dry_run, git_repo  # noqa: F401
+
+TEMPLATE = "emd: template_pipeline"
+
+
+def change_everything(root: Path) -> None:
+    tasks = root / "pipelines/emd/test_flow/tasks.py"
+    tasks.write_text(tasks.read_text() + "\n# A task edited.\n")
+    model = root / "queries/models/template_pipeline/rain_per_station_day.sql"
+    model.write_text(model.read_text().replace("sum(leituras)", "sum(leituras) + 0"))
+    schedules = root / "pipelines/emd/test_flow/schedules.py"
+    schedules.write_text(
+        schedules.read_text().replace(
+            "schedule = make_schedule(\n",
+            "schedule = make_schedule(\n"
+            '    interval_clock(timedelta(hours=6), start="2024-01-01 03:00", '
+            'labels=[org_label(ORG)], parameter_defaults={"param": "often"}),\n',
+        )
+    )
+    commit(root, "a task, a model, a clock")
+
+
+def test_the_comment_lists_what_register_finds_its_owners_and_the_new_clock(git_repo: Path):  # noqa: F811
+    change_everything(git_repo)
+    expected = dry_run(git_repo, "--since", "HEAD~1")
+    assert expected.returncode == 0, expected.stderr
+    flows = sorted(e["flow"] for e in json.loads(expected.stdout))
+
+    result = CliRunner().invoke(
+        cli, ["--repo-root", str(git_repo), "pr-comment", "--since", "HEAD~1"]
+    )
+
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert text.startswith(MARKER + "\n### What this change deploys\n")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert sorted(row.split("`")[1] for row in rows) == flows
+    assert {TEMPLATE, "emd: test_flow"} <= set(flows)
+    template = next(row for row in rows if row.startswith(f"| `{TEMPLATE}`"))
+    assert "@data-office" in template
+    assert "`template_pipeline.rain_per_hour`" in template
+    assert "`template_pipeline.rain_per_station_day`" in template
+    assert "queries/models/template_pipeline/rain_per_station_day.sql" in template
+    test_flow = next(row for row in rows if row.startswith("| `emd: test_flow`"))
+    assert "pipelines/emd/test_flow/" in test_flow
+    changes = text.split("#### Schedule changes\n\n")[1].split("\n\n")[0].splitlines()
+    assert len(changes) == 1
+    assert changes[0].startswith("- `emd: test_flow`: added every 6 hours")
+    assert "(next: " in changes[0]
+    # What the flows write is theirs, not downstream: nothing else reads the example's tables.
+    assert "Downstream" not in text
+    worktrees = subprocess.run(
+        ["git", "worktree", "list"], cwd=git_repo, capture_output=True, text=True, check=True
+    )
+    assert len(worktrees.stdout.splitlines()) == 1  # the base's worktree is gone
+
+
+def test_no_affected_flow_and_an_unreadable_base_say_so(git_repo: Path):  # noqa: F811
+    (git_repo / "README.md").write_text("only docs\n")
+    commit(git_repo, "docs only")
+
+    result = CliRunner().invoke(
+        cli, ["--repo-root", str(git_repo), "pr-comment", "--since", "HEAD~1"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "No flow is affected (as `register --since HEAD~1` finds)." in result.output
+    assert "#### Schedule changes\n\nNone.\n" in result.output
+
+
+def test_schedule_changes_word_added_removed_and_new_flows():
+    before = {"a": [["every day at 06:00", ["2026-12-05 06:00"]]]}
+    after = {
+        "a": [["every day at 07:00", ["2026-12-05 07:00"]]],
+        "b": [["every hour", ["2026-12-04 13:00", "2026-12-04 14:00"]]],
+    }
+
+    assert schedule_changes(["a", "b"], before, after) == [
+        "`a`: added every day at 07:00 (next: 2026-12-05 07:00)",
+        "`a`: removed every day at 06:00",
+        "`b` (new flow): added every hour (next: 2026-12-04 13:00, 2026-12-04 14:00)",
+    ]
+
+
+def test_downstream_problems_and_removed_files_are_rendered():
+    from pipelines.manage.catalog.facts import FlowFacts, Table
+    from pipelines.manage.change_report import Change, render
+
+    facts = FlowFacts(
+        name="sales: orders", slug="s", module="pipelines.sales.orders.flows", org="sales",
+        project="orders", owners=["ana", "@bo"], labels=[], parameters=[], clocks=[],
+        writes=[Table("sales", "orders", "every run")], reads=[], models=[], files=[],
+        last_commit=None, tasks=1, edges=0,
+    )  # fmt: skip
+    change = Change(
+        "main",
+        flows=[{"flow": "sales: orders", "module": facts.module, "changed": "x.py"}],
+        facts={"sales: orders": facts},
+        downstream=[("finance.revenue", "model", ["finance: mail"])],
+        problems=["pipelines.sales.orders.flows: sales: orders: a problem"],
+        deleted=["pipelines/sales/old/flows.py"],
+    )
+
+    text = render(change)
+
+    assert "| `sales: orders` | @ana @bo | x.py | `sales.orders` | – |" in text
+    assert (
+        "#### Downstream, new data\n\n- `finance.revenue` (model), read by `finance: mail`" in text
+    )
+    assert "- pipelines.sales.orders.flows: sales: orders: a problem" in text
+    assert "#### Flow files removed\n\n- `pipelines/sales/old/flows.py`" in text
+
+
+def test_the_workflow_finds_the_comment_by_the_same_marker():
+    workflow = (REPO_ROOT / ".github/workflows/ci.yaml").read_text()
+
+    assert f"marker='{MARKER}'" in workflow
+    assert "manage.py pr-comment --since" in workflow
