@@ -54,7 +54,7 @@ def skip_reason(flow: Any, settings: Settings) -> str:
         return f"no default for {', '.join(required)} (run it alone with --param)"
     unset = settings.unset(getattr(flow, "needs", ()))
     if unset:
-        return "needs " + "; ".join(f"{n} ({settings.purpose(n)})" for n in unset)
+        return "needs " + "; ".join(f"{n} ({settings.purpose(n).rstrip('.')})" for n in unset)
     return ""
 
 

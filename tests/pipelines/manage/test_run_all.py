@@ -48,9 +48,9 @@ def test_run_all_fills_an_empty_warehouse_in_order_and_names_each_skip(empty_dat
         "[2/8] flow admin: backfill: skipped: no default for end, flow_name, start (run it alone "
         "with --param)",
         f"[3/8] flow admin: housekeeping: skipped: {server}"
-        "http://prefect-apollo.prefect.svc.cluster.local.)",
+        "http://prefect-apollo.prefect.svc.cluster.local)",
         f"[4/8] flow admin: watchdog: skipped: {server}"
-        "http://prefect-apollo.prefect.svc.cluster.local.)",
+        "http://prefect-apollo.prefect.svc.cluster.local)",
         "[5/8] flow emd: materialize: skipped: no default for select (run it alone with --param)",
         "[6/8] flow emd: backfill: skipped: no default for end, flow_name, start (run it alone "
         "with --param)",
