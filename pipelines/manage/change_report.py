@@ -124,6 +124,7 @@ def collect(repo: Repo, since: str, now: pendulum.DateTime | None = None) -> Cha
     from pipelines.manage.inventory import load_repo_flows
     from pipelines.manage.lineage import build_lineage
     from pipelines.manage.register import register
+    from pipelines.utils.health.dbt_sources import readable_freshness
 
     now = now or pendulum.now(TIMEZONE)
     report = register(repo, since=since, dry_run=True)
@@ -131,8 +132,9 @@ def collect(repo: Repo, since: str, now: pendulum.DateTime | None = None) -> Cha
     loaded = load_repo_flows(repo)
     names = [entry["flow"] for entry in change.flows]
     chosen = [(m, f) for m, f in loaded.flows if f.name in names]
+    sources, _ = readable_freshness(repo.root / "queries")  # its problem is among check's
     for module, flow in chosen:
-        change.facts[flow.name] = flow_facts(module, flow, repo.root, [], None, now)
+        change.facts[flow.name] = flow_facts(module, flow, repo.root, [], None, now, sources)
     try:
         before = base_clocks(repo, since, now)
     except CliError as error:

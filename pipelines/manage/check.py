@@ -16,6 +16,7 @@ from pipelines.manage.manifests import JOBS_CACHE, ManifestWorker, flow_manifest
 from pipelines.manage.serializer import Serializer
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.health import expectation_problems
+from pipelines.utils.health.dbt_sources import readable_freshness
 from pipelines.utils.inventory import Repo
 
 # What dbt parse reads under queries/ (not what it writes).
@@ -49,6 +50,8 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
     by_name: dict[str, list[str]] = defaultdict(list)
     from pipelines.manage.register import checkout_path_in_defaults
 
+    sources, unreadable = readable_freshness(repo.root / "queries")
+    problems += unreadable
     for module, flow in loaded.flows:
         where = f"{module}: flow {flow.name!r}"
         if module != "pipelines.flows":
@@ -83,7 +86,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
             except Exception as error:
                 problems.append(f"{where}: schedule fails: {error}")
         try:
-            problems += [f"{where}: {problem}" for problem in expectation_problems(flow)]
+            problems += [f"{where}: {problem}" for problem in expectation_problems(flow, sources)]
         except Exception as error:
             problems.append(f"{where}: freshness not readable: {type(error).__name__}: {error}")
         if not isinstance(flow, PipelineFlow):

@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipelines.manage.errors import CliError
+from pipelines.utils.warehouse.naming import raw_table_of
 
 Kind = Literal["flow", "table", "model"]
 Direction = Literal["upstream", "downstream", "both"]
 
-# A source's dataset `<dataset_id>_staging` is the warehouse's view over the raw files a flow
-# writes as `<dataset_id>.<table_id>`: they are one table in the lineage.
-STAGING_SUFFIX = "_staging"
 _JINJA_ARGS = r"\(\s*((?:'[^']*'|\"[^\"]*\")(?:\s*,\s*(?:'[^']*'|\"[^\"]*\"))*)\s*[,)]"
 _SOURCE = re.compile(r"\{\{-?\s*source\s*" + _JINJA_ARGS)
 _REF = re.compile(r"\{\{-?\s*ref\s*" + _JINJA_ARGS)
@@ -69,7 +67,8 @@ class Lineage:
         Raises:
             CliError: No node has that name; the nearest names are suggested.
         """
-        for candidate in (name, _raw_table(name)):
+        dataset, _, table = name.partition(".")
+        for candidate in (name, raw_table_of(dataset, table) if table else name):
             if candidate in self.kinds:
                 return candidate
         near = difflib.get_close_matches(name, sorted(self.kinds), n=3, cutoff=0.5)
@@ -144,13 +143,6 @@ class Lineage:
         return done
 
 
-def _raw_table(name: str) -> str:
-    dataset, _, table = name.partition(".")
-    if dataset.endswith(STAGING_SUFFIX) and table:
-        return f"{dataset[: -len(STAGING_SUFFIX)]}.{table}"
-    return name
-
-
 def _strings(arguments: str) -> list[str]:
     return [a or b for a, b in _STRING.findall(arguments)]
 
@@ -170,7 +162,7 @@ def model_links(queries: Path) -> tuple[dict[str, str], list[tuple[str, str, str
         for match in _SOURCE.finditer(sql):
             args = _strings(match.group(1))
             if len(args) >= 2:
-                inputs.append((_raw_table(f"{args[0]}.{args[1]}"), name, "source of"))
+                inputs.append((raw_table_of(args[0], args[1]), name, "source of"))
         for match in _REF.finditer(sql):
             args = _strings(match.group(1))
             for upstream in by_stem.get(args[-1], []) if args else []:

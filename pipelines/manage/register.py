@@ -137,12 +137,14 @@ def publish_expectations(repo: Repo, loaded: list[tuple[Affected, Any]], report:
     """Update the expectations the watchdog reads (pipelines.utils.health.snapshot) with the
     flows this register loaded; modules it skipped unchanged keep theirs."""
     from pipelines.utils.health import expectation_of, snapshot
+    from pipelines.utils.health.dbt_sources import source_freshness
     from pipelines.utils.inventory import flow_modules
     from pipelines.utils.resources import resources
 
     modules: dict[str, list[Any]] = {}
+    sources = source_freshness(repo.root / "queries")
     for item, flow in loaded:
-        modules.setdefault(item.module, []).append(expectation_of(flow))
+        modules.setdefault(item.module, []).append(expectation_of(flow, sources))
     try:
         lake = resources(load_settings(root=repo.root)).datalake()
         current = snapshot.read_json(lake, snapshot.EXPECTATIONS_KEY)

@@ -17,6 +17,7 @@ from pipelines.manage.inventory import load_modules
 from pipelines.settings import Settings, load_settings
 from pipelines.utils.health import expectation_of
 from pipelines.utils.health.assess import FlowHealth, assess
+from pipelines.utils.health.dbt_sources import source_freshness
 from pipelines.utils.health.expectations import next_run, words
 from pipelines.utils.health.observe import late_after, load_times, seen_locally, seen_on_server
 from pipelines.utils.inventory import Repo, flow_modules
@@ -85,7 +86,8 @@ def status(
             for f in flows
             if wanted in (o.lstrip("@").lower() for o in getattr(f, "code_owners", []) or [])
         ]
-    expectations = [expectation_of(f) for f in flows]
+    sources = source_freshness(repo.root / "queries")
+    expectations = [expectation_of(f, sources) for f in flows]
     next_runs = {f.name: next_run(f.schedule, now) for f in flows}
     if settings.env == "local":
         seen = seen_locally(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pendulum
 from pipelines.manage.catalog.history import Commit
 from pipelines.manage.catalog.when import ClockRuns, clock_runs
 from pipelines.utils.health import FlowExpectation, expectation_of
+from pipelines.utils.health.dbt_sources import SourceFreshness
 from pipelines.utils.health.expectations import words
 from pipelines.utils.inventory.tables import parameter_sets, table_uses
 
@@ -135,8 +137,10 @@ def flow_facts(
     files: list[Path],
     last_commit: Commit | None,
     now: pendulum.DateTime,
+    sources: Mapping[str, SourceFreshness] | None = None,
 ) -> FlowFacts:
-    """Read one flow's facts (its schedule's next runs counted from `now`)."""
+    """Read one flow's facts (its schedule's next runs counted from `now`; `sources`, the
+    freshness dbt declares, as `expectation_of` takes it)."""
     from slugify import slugify
 
     parts = module.split(".")
@@ -176,7 +180,7 @@ def flow_facts(
         tasks=len(flow.tasks),
         edges=len(flow.edges),
         resources=pod_resources(flow.run_config),
-        expectation=expectation_of(flow),
+        expectation=expectation_of(flow, sources),
     )
 
 

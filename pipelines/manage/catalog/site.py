@@ -231,6 +231,7 @@ def build_catalog(
     from pipelines.manage.lineage import build_lineage, lineage_dot
     from pipelines.manage.picture import flow_dot, render_svgs
     from pipelines.utils.deploy.graph import ModuleGraph
+    from pipelines.utils.health.dbt_sources import readable_freshness
 
     templates = repo.root / "templates" / "catalog"
     if not (templates / "index.html").is_file():
@@ -243,10 +244,11 @@ def build_catalog(
     graph = ModuleGraph.build(repo.root)
     history = History(repo.root)
     lineage = build_lineage(loaded.flows, repo.root / "queries")
+    sources, _ = readable_freshness(repo.root / "queries")  # its problem is among check's
     facts, schedules, dots = [], {}, []
     for module, flow in loaded.flows:
         files = graph.closure_files(module)
-        entry = flow_facts(module, flow, repo.root, files, history.last_commit(files), now)
+        entry = flow_facts(module, flow, repo.root, files, history.last_commit(files), now, sources)
         entry.attribute = _attribute(module, flow)
         entry.upstream, entry.downstream = lineage.flows_around(flow.name)
         facts.append(entry)

@@ -51,6 +51,7 @@ class TableHealth:
     table: str
     freshness: dt.timedelta
     loaded: dt.datetime | None
+    freshness_from: str = ""  # TableExpectation.source
 
     def age(self, now: dt.datetime) -> dt.timedelta | None:
         return None if self.loaded is None else now - self.loaded
@@ -95,6 +96,7 @@ class FlowHealth:
                     "loaded": _iso(t.loaded),
                     "age_s": _seconds(t.age(now)),
                     "freshness_s": int(t.freshness.total_seconds()),
+                    "freshness_from": t.freshness_from,
                     "stale": t.stale(now),
                 }
                 for t in self.tables
@@ -153,7 +155,8 @@ def assess(
     for expectation in expectations:
         flow_seen = seen.get(expectation.name) or FlowSeen(registered=where == "local")
         tables = [
-            TableHealth(t.table, t.freshness, loaded.get(t.table)) for t in expectation.tables
+            TableHealth(t.table, t.freshness, loaded.get(t.table), t.source)
+            for t in expectation.tables
         ]
         health = FlowHealth(
             expectation,

@@ -14,6 +14,7 @@ from itertools import islice
 from typing import Any
 
 from pipelines.errors import HealthError
+from pipelines.utils.health.dbt_sources import SourceFreshness
 from pipelines.utils.inventory.tables import table_uses
 
 # Time a table may be late past its cadence before it counts as stale.
@@ -23,6 +24,9 @@ DEFAULT_FAILING_STREAK = 3
 # Runs of a clock looked at to find its longest gap (a year of daily runs, weeks of hourly).
 _CADENCE_SAMPLE = 400
 _EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+# Where a table's freshness comes from, as the catalog and `status` say it.
+CADENCE_FRESHNESS = "cadence + grace"
+FLOW_FRESHNESS = "the flow's freshness="
 
 
 def cadence_of(clock: Any) -> dt.timedelta | None:
@@ -84,7 +88,7 @@ class TableExpectation:
 
     table: str  # <dataset_id>.<table_id>
     freshness: dt.timedelta
-    source: str  # "cadence + grace" or "the flow's freshness="
+    source: str  # CADENCE_FRESHNESS, FLOW_FRESHNESS or "dbt, <its YAML file>"
 
 
 @dataclass
@@ -142,24 +146,41 @@ def check_freshness(value: Any, flow_name: str) -> None:
             )
 
 
-def expectation_of(flow: Any) -> FlowExpectation:
-    """Read a flow's expectations from its schedule, its tasks and PipelineFlow's options."""
+def expectation_of(
+    flow: Any, sources: Mapping[str, SourceFreshness] | None = None
+) -> FlowExpectation:
+    """Read a flow's expectations from its schedule, its tasks and PipelineFlow's options.
+
+    Args:
+        flow: The flow.
+        sources: The freshness the dbt sources under `queries/` declare, by raw table
+            (`source_freshness`); the flow's own `freshness=` comes first, then these, then
+            the cadence plus the grace.
+    """
     clocks = flow.schedule.clocks if flow.schedule is not None else []
     cadences = [c for c in (cadence_of(clock) for clock in clocks) if c is not None]
     given = getattr(flow, "freshness", None)
     per_table = dict(given) if isinstance(given, Mapping) else {}
+    declared = sources or {}
     tables = []
     for use in table_uses(flow):
         if use.role != "write":
             continue
         own = per_table.get(use.name, given if isinstance(given, dt.timedelta) else None)
         if own is not None:
-            tables.append(TableExpectation(use.name, own, "the flow's freshness="))
+            tables.append(TableExpectation(use.name, own, FLOW_FRESHNESS))
+            continue
+        if use.name in declared:
+            dbt_span = declared[use.name].freshness
+            if dbt_span is not None:  # `freshness: null`: never stale
+                tables.append(
+                    TableExpectation(use.name, dbt_span, f"dbt, {declared[use.name].where}")
+                )
             continue
         writing = [cadence_of(clocks[i]) for i in use.clocks]
         spans = [c for c in writing if c is not None]
         if spans:
-            tables.append(TableExpectation(use.name, min(spans) + DEFAULT_GRACE, "cadence + grace"))
+            tables.append(TableExpectation(use.name, min(spans) + DEFAULT_GRACE, CADENCE_FRESHNESS))
     return FlowExpectation(
         name=flow.name,
         org=str(getattr(flow, "org", "") or ""),
@@ -171,29 +192,37 @@ def expectation_of(flow: Any) -> FlowExpectation:
     )
 
 
-def expectation_problems(flow: Any) -> list[str]:
+def expectation_problems(
+    flow: Any, sources: Mapping[str, SourceFreshness] | None = None
+) -> list[str]:
     """What `check` says of a flow's freshness options: a key naming a table the flow does
-    not write, a freshness its own schedule cannot meet."""
+    not write, a table whose freshness is set both by the flow and by a dbt source, a
+    freshness its own schedule cannot meet."""
     given = getattr(flow, "freshness", None)
-    if not isinstance(given, Mapping):
-        given = {}
     written = {u.name for u in table_uses(flow) if u.role == "write"}
     problems = [
         f"freshness names {key}, which the flow does not write (it writes: "
         f"{', '.join(sorted(written)) or 'no table'})"
-        for key in sorted(given)
+        for key in sorted(given if isinstance(given, Mapping) else {})
         if key not in written
     ]
+    declared = sources or {}
+    expectation = expectation_of(flow, sources)
+    for table in expectation.tables:
+        if table.source == FLOW_FRESHNESS and table.table in declared:
+            problems.append(
+                f"freshness of {table.table} is set twice, by the flow's freshness= and in "
+                f"{declared[table.table].where}: keep one"
+            )
     clocks = flow.schedule.clocks if flow.schedule is not None else []
-    fixed = {
-        t.table: t.freshness for t in expectation_of(flow).tables if t.source != "cadence + grace"
-    }
+    fixed = {t.table: t for t in expectation.tables if t.source != CADENCE_FRESHNESS}
     for use in table_uses(flow):
         spans = [c for c in (cadence_of(clocks[i]) for i in use.clocks) if c is not None]
-        if use.name in fixed and spans and fixed[use.name] < min(spans):
+        if use.name in fixed and spans and fixed[use.name].freshness < min(spans):
+            found = fixed[use.name]
             problems.append(
-                f"freshness of {use.name} ({words(fixed[use.name])}) is shorter than the time "
-                f"between the runs that write it ({words(min(spans))}): it would be stale "
-                "between runs"
+                f"freshness of {use.name} ({words(found.freshness)}, from {found.source}) is "
+                f"shorter than the time between the runs that write it ({words(min(spans))}): "
+                "it would be stale between runs"
             )
     return problems

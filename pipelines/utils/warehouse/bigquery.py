@@ -30,6 +30,7 @@ from pipelines.utils.datalake.base import (
     check_table_name,
 )
 from pipelines.utils.warehouse.base import LoadedTable, Preview, TableFiles, Warehouse
+from pipelines.utils.warehouse.naming import staging_dataset
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,7 +163,7 @@ class BigQueryWarehouse(Warehouse):
         dataset_id, table_id, keys = files.dataset_id, files.table_id, files.keys
         layout = partition_layout(keys)
         staging = self._create_staging(
-            datalake.uri(files.prefix), f"{dataset_id}_staging", table_id, layout,
+            datalake.uri(files.prefix), staging_dataset(dataset_id), table_id, layout,
             files.columns if files.format == "csv" else None,
         )  # fmt: skip
         self._ensure_dataset(dataset_id)

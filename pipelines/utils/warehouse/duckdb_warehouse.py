@@ -15,6 +15,7 @@ from pipelines.errors import WarehouseError
 from pipelines.utils.datalake.base import Datalake, check_table_name
 from pipelines.utils.datalake.local import LocalDatalake
 from pipelines.utils.warehouse.base import LoadedTable, Preview, TableFiles, Warehouse
+from pipelines.utils.warehouse.naming import staging_dataset
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -187,7 +188,7 @@ class DuckDBWarehouse(Warehouse):
         paths = [datalake.uri(k) for k in keys]
         # <dataset>_staging.<table> reads the files themselves, as BigQuery's external table
         # does: dbt models select from it, so a model may share its table's name.
-        staging = _quoted(f"{dataset_id}_staging", "dataset_id")
+        staging = _quoted(staging_dataset(dataset_id), "dataset_id")
         glob = datalake.uri(files.prefix) + "/**/*" + Path(keys[0]).suffix
         with _LOCK, self._connect() as connection:
             connection.execute("BEGIN TRANSACTION")

@@ -428,3 +428,36 @@ def test_query_limit_reads_only_the_rows_it_prints(monkeypatch, tmp_path):
     assert result.output.splitlines() == [
         "n", "0", "1", "2", "... more rows: the first 3 are shown (--limit N to see more)",
     ]  # fmt: skip
+
+
+def test_a_dbt_source_freshness_is_the_raw_tables_and_check_refuses_one_dbt_would_not(
+    repo_copy: Path,
+):
+    schema = repo_copy / "queries/models/template_pipeline/schema.yml"
+    original = schema.read_text()
+    source = "  - name: template_pipeline_staging\n"
+    assert source in original
+    declared = source + "    freshness: {error_after: {count: 2, period: day}}\n"
+    schema.write_text(original.replace(source, declared))
+    assert check_copy(repo_copy).returncode == 0  # dbt parse takes it too
+    shown = subprocess.run(
+        [sys.executable, "manage.py", "status", "--json", "--org", "emd"], cwd=repo_copy,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    (flow,) = [f for f in json.loads(shown.stdout)["flows"] if "template" in f["flow"]]
+    assert [(t["table"], t["freshness_s"], t["freshness_from"]) for t in flow["tables"]] == [
+        (
+            "template_pipeline.rain_per_hour",
+            2 * 24 * 3600,
+            "dbt, queries/models/template_pipeline/schema.yml",
+        )
+    ]
+    schema.write_text(original.replace(source, declared.replace("day", "week")))
+    result = check_copy(repo_copy)
+    assert result.returncode == 1
+    assert (
+        "problem: queries/models/template_pipeline/schema.yml: source "
+        "template_pipeline_staging.rain_per_hour: freshness period 'week' is not one of "
+        "minute, hour, day."
+    ) in result.stdout.splitlines()

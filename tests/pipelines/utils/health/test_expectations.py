@@ -10,6 +10,7 @@ from prefect import Parameter, task
 
 from pipelines.errors import HealthError
 from pipelines.utils.health import FlowExpectation, expectation_of, expectation_problems
+from pipelines.utils.health.dbt_sources import source_freshness
 from pipelines.utils.health.expectations import cadence_of, words
 from pipelines.utils.pipeline_flow import PipelineFlow
 from pipelines.utils.schedules import cron_clock, interval_clock, make_schedule, staggered_clocks
@@ -98,8 +99,8 @@ def test_check_names_a_freshness_for_a_table_not_written_and_one_no_schedule_can
         dump("ds", "t")
     assert expectation_problems(flow) == [
         "freshness names ds.typo, which the flow does not write (it writes: ds.t)",
-        "freshness of ds.t (6 hours) is shorter than the time between the runs that write it "
-        "(1 day): it would be stale between runs",
+        "freshness of ds.t (6 hours, from the flow's freshness=) is shorter than the time "
+        "between the runs that write it (1 day): it would be stale between runs",
     ]
 
 
@@ -108,6 +109,7 @@ def test_every_flow_of_the_repo_has_readable_expectations_and_no_problem():
     from pipelines.utils.inventory import Repo
     from tests.conftest import REPO_ROOT
 
+    sources = source_freshness(REPO_ROOT / "queries")
     for _, flow in load_repo_flows(Repo(REPO_ROOT)).flows:
-        expectation_of(flow)
-        assert expectation_problems(flow) == [], flow.name
+        expectation_of(flow, sources)
+        assert expectation_problems(flow, sources) == [], flow.name
