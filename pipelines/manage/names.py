@@ -11,6 +11,8 @@ from pipelines.constants import PROJECT_MODULES, SHARED_PACKAGES
 
 MAX_LENGTH = 32
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+# A GitHub user (letters, digits, single hyphens, at most 39) or an org's team (org/team).
+GITHUB_HANDLE = re.compile(r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 
 # Top-level names a project or org must not take: the repo's own packages and folders,
 # and the packages a flow imports, which a same-named folder on sys.path would shadow.
@@ -22,6 +24,16 @@ DEPENDENCY_NAMES = frozenset(
         "pymysql", "pytest",
     }
 )  # fmt: skip
+
+
+def check_owner(value: str) -> str | None:
+    """Why `value` cannot be a code owner (CODE_OWNERS holds GitHub handles), or None."""
+    if GITHUB_HANDLE.match(value.removeprefix("@")):
+        return None
+    return (
+        f"--owner {value!r} is not a GitHub handle (letters, digits and single hyphens, or "
+        "org/team): write e.g. --owner ana-souza or --owner @data-office."
+    )
 
 
 def reserved_names() -> dict[str, str]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.manage.discover import org_import_line, project_import_line, read_source
 from pipelines.manage.errors import CliError
-from pipelines.manage.names import check_name
+from pipelines.manage.names import check_name, check_owner
 from pipelines.manage.transaction import Transaction, recover, repo_lock
 from pipelines.utils.inventory import Repo
 
@@ -77,16 +78,52 @@ def model_dir(repo: Repo, name: str) -> Path:
     return repo.root / "queries" / "models" / name
 
 
-def _add_project(repo: Repo, name: str, org: str, with_model: bool = False) -> Created:
+def _project_context(name: str, org: str, owners: list[str]) -> dict[str, str]:
+    return {
+        "project_name": name,
+        "org": org,
+        "flow_name": f"{org}: {name}",
+        "code_owners": json.dumps(owners),  # a JSON list of strings is a Python literal too
+    }
+
+
+def _owners_in(constants: Path) -> list[str]:
+    """The CODE_OWNERS list a project's constants.py holds as a literal, else none (so a
+    project add-project made with --owner still compares equal to its render)."""
+    try:
+        tree = ast.parse(constants.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+            if any(isinstance(t, ast.Name) and t.id == "CODE_OWNERS" for t in targets):
+                try:
+                    found = ast.literal_eval(node.value) if node.value else []
+                except ValueError:
+                    return []
+                if isinstance(found, list) and all(isinstance(o, str) for o in found):
+                    return found
+    return []
+
+
+def _add_project(
+    repo: Repo, name: str, org: str, with_model: bool = False, owners: Sequence[str] = ()
+) -> Created:
     require_org(repo, org)
     validate_new_name(repo, name, "project")
+    for owner in owners:
+        problem = check_owner(owner)
+        if problem:
+            raise CliError(problem)
+    handles = list(dict.fromkeys(o.removeprefix("@") for o in owners))
+    context = _project_context(name, org, handles)
     package = repo.project_dir(org, name)
     tests = repo.project_tests(org, name)
     models = model_dir(repo, name)
     for target in (package, tests, *([models] if with_model else [])):
         if target.exists():
             raise CliError(f"{target.relative_to(repo.root)} already exists; remove it first.")
-    context = {"project_name": name, "org": org, "flow_name": f"{org}: {name}"}
     init = repo.org_init(org)
     with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
         rendered = _render(repo, "project", context, Path(tmp)) / name
@@ -155,7 +192,8 @@ def unsaved_work(repo: Repo, name: str, org: str) -> list[str]:
     brought back from history), unless byte-for-byte what the project template renders (a
     project just added, nothing edited). Elsewhere: files that differ from that render.
     """
-    context = {"project_name": name, "org": org, "flow_name": f"{org}: {name}"}
+    owners = _owners_in(repo.project_dir(org, name) / "constants.py")
+    context = _project_context(name, org, owners)
     with tempfile.TemporaryDirectory(prefix="pipelines-compare-") as tmp:
         rendered = _render(repo, "project", context, Path(tmp)) / name
         _write_model(rendered / "model", name)
@@ -406,7 +444,9 @@ def _locked(repo: Repo, change: Callable[[], Created]) -> Created:
     return dataclasses.replace(result, recovered=recovered)
 
 
-def add_project(repo: Repo, name: str, org: str, with_model: bool = False) -> Created:
+def add_project(
+    repo: Repo, name: str, org: str, with_model: bool = False, owners: Sequence[str] = ()
+) -> Created:
     """Render the project template and wire it into its org (under the repo's lock).
 
     Args:
@@ -414,14 +454,15 @@ def add_project(repo: Repo, name: str, org: str, with_model: bool = False) -> Cr
         name: A validated project name.
         org: An existing org.
         with_model: Also create the dbt model queries/models/<name>/<name>.sql.
+        owners: GitHub handles for CODE_OWNERS ('@' optional).
 
     Returns:
         The files and folders created and the files edited.
 
     Raises:
-        CliError: The name or org is invalid, or the target already exists.
+        CliError: The name, org or an owner is invalid, or the target already exists.
     """
-    return _locked(repo, lambda: _add_project(repo, name, org, with_model))
+    return _locked(repo, lambda: _add_project(repo, name, org, with_model, owners))
 
 
 def add_org(repo: Repo, name: str) -> Created:

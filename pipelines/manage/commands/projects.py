@@ -27,20 +27,32 @@ from pipelines.utils.inventory import Repo
     is_flag=True,
     help="Also create the dbt model queries/models/NAME/NAME.sql (over NAME_staging.NAME).",
 )
+@click.option(
+    "--owner",
+    "owners",
+    multiple=True,
+    metavar="HANDLE",
+    help="GitHub handle mentioned when a run fails or its data goes stale (repeatable).",
+)
 @pass_repo
-def add_project(repo: Repo, name: str, org: str, with_model: bool) -> None:
+def add_project(repo: Repo, name: str, org: str, with_model: bool, owners: tuple[str, ...]) -> None:
     """Create pipelines/<org>/NAME from the project template, with its test.
 
     \b
     Example:
-      python manage.py add-project bike_counts --org emd --with-model
+      python manage.py add-project bike_counts --org emd --owner ana-souza --with-model
     """
     from pipelines.manage.scaffold import add_project as scaffold
 
-    result = scaffold(repo, name, org, with_model)
+    result = scaffold(repo, name, org, with_model, owners)
     say_recovered(result.recovered)
     click.echo(f"Created project '{name}' in org '{org}':")
     report("created", result.created, result.edited)
+    if not owners:
+        click.echo(
+            "No owner: an alert that it failed or that its data is stale will mention no one. "
+            f"Add GitHub handles to CODE_OWNERS in pipelines/{org}/{name}/constants.py."
+        )
     click.echo(
         f"Next: edit pipelines/{org}/{name}/flows.py, then run its test with "
         f"`make test` or `python manage.py run pipelines.{org}.{name}.flows.flow`."

@@ -130,6 +130,44 @@ def test_remove_project_that_does_not_exist_names_its_real_org(repo_copy: Path):
     )
 
 
+def test_owners_given_to_add_project_are_its_code_owners(repo_copy: Path):
+    result = invoke(
+        repo_copy, "add-project", "qa_counts",
+        "--owner", "@ana-souza", "--owner", "data-office/rain", "--owner", "ana-souza",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "No owner" not in result.output
+    constants = (repo_copy / "pipelines/emd/qa_counts/constants.py").read_text()
+    assert 'CODE_OWNERS: list[str] = ["ana-souza", "data-office/rain"]\n' in constants
+    # What add-project wrote is not unsaved work: it goes without --force.
+    assert invoke(repo_copy, "remove-project", "qa_counts", "--yes").exit_code == 0
+
+
+def test_without_an_owner_add_project_says_no_one_will_be_mentioned(repo_copy: Path):
+    result = invoke(repo_copy, "add-project", "qa_counts")
+    assert result.exit_code == 0, result.output
+    assert (
+        "No owner: an alert that it failed or that its data is stale will mention no one. Add "
+        "GitHub handles to CODE_OWNERS in pipelines/emd/qa_counts/constants.py."
+    ) in result.output.splitlines()
+    constants = (repo_copy / "pipelines/emd/qa_counts/constants.py").read_text()
+    assert "CODE_OWNERS: list[str] = []\n" in constants
+
+
+@pytest.mark.parametrize("owner", ["ana souza", "-ana", "ana--souza", "a" * 40, ""])
+def test_an_owner_that_is_no_github_handle_is_refused_before_anything_is_written(
+    repo_copy: Path, owner: str
+):
+    before = snapshot(repo_copy)
+    result = invoke(repo_copy, "add-project", "qa_counts", "--owner", owner)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: --owner {owner!r} is not a GitHub handle (letters, digits and single hyphens, "
+        "or org/team): write e.g. --owner ana-souza or --owner @data-office.\n"
+    )
+    assert snapshot(repo_copy) == before
+
+
 def test_add_project_to_a_missing_org_says_how_to_create_it(repo_copy: Path):
     before = snapshot(repo_copy)
     result = invoke(repo_copy, "add-project", "qa_counts", "--org", "nope")
