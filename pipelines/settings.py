@@ -18,6 +18,17 @@ class SettingsError(PipelinesError, RuntimeError):
     """A setting is missing or has an invalid value."""
 
 
+class MissingSettingError(SettingsError):
+    """A setting a run needs is unset; `setting` names it (`run --all` skips on it)."""
+
+    def __init__(self, message: str, setting: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # the setting survives pickling
+        return (type(self), (str(self), self.setting))
+
+
 @dataclass(frozen=True)
 class Setting:
     """One documented setting: its variable name, default and purpose."""
@@ -262,8 +273,8 @@ class Settings:
         value = self.get(name)
         if not value:
             purpose = _BY_NAME[name].help if name in _BY_NAME else "no description"
-            raise SettingsError(
-                f"Missing setting {name}: {purpose} Set it in the environment or .env."
+            raise MissingSettingError(
+                f"Missing setting {name}: {purpose} Set it in the environment or .env.", name
             )
         return value
 

@@ -30,6 +30,15 @@ def _isolate_projects() -> None:
 _isolate_projects()
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets_after_each_test(monkeypatch):
+    """Values a test registers for masking stay with that test (one process runs them all: a
+    secret 'test' would mask the database name in every later test's messages)."""
+    from pipelines.utils import redaction
+
+    monkeypatch.setattr(redaction, "_secrets", redaction._secrets)
+
+
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     """A copy of the repo's code and templates that tests may change freely."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pipelines.manage.errors import CliError
@@ -17,13 +17,48 @@ Outcome = Literal["ran", "skipped", "failed", "not run"]
 
 @dataclass
 class Step:
-    """One flow (or model) of the plan and what became of it."""
+    """One run of a flow (or one model) of the plan and what became of it."""
 
     name: str
     kind: Literal["flow", "model"]
     outcome: Outcome = "not run"
     reason: str = ""
     seconds: float = 0.0
+    parameters: dict[str, Any] = field(default_factory=dict)  # a clock's, over the defaults
+    clock: str = ""  # "clock 2" when the flow runs once per clock
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.clock})" if self.clock else self.name
+
+
+def runs_of(flow: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The runs `run --all` makes of a flow, as its schedule would: (clock, parameters) for
+    each clock whose parameters (over the defaults) are complete and not an earlier clock's;
+    with none, the flow's own defaults ("", {}). Parameters nobody gives leave a set out."""
+    from pipelines.utils.inventory.tables import UNSET, parameter_sets
+
+    seen: list[dict[str, Any]] = []
+    runs: list[tuple[str, dict[str, Any]]] = []
+    for found in parameter_sets(flow)[1:]:  # [0] is a run by hand
+        if any(v is UNSET for v in found.values.values()) or found.values in seen:
+            continue
+        seen.append(found.values)
+        runs.append((found.label, found.values))
+    return runs or [("", {})]
+
+
+def missing_setting(state: Any) -> str:
+    """The message of a setting the run found unset (its first task to fail on one), or "".
+
+    Tasks raise MissingSettingError (or a subclass) naming the setting; a run that failed
+    only because one is unset is skipped by `run --all`, not failed."""
+    task_states = state.result if isinstance(state.result, dict) else {}
+    for task_state in task_states.values():
+        error = task_state.result if task_state.is_failed() else None
+        if isinstance(error, BaseException) and getattr(error, "setting", None):
+            return str(error)
+    return ""
 
 
 def _selected_nodes(lineage: Lineage, selector: str) -> list[str]:
@@ -47,9 +82,10 @@ def select(lineage: Lineage, selectors: Sequence[str]) -> set[str]:
     return {n for n in nodes | writers if lineage.kinds[n] == "flow"}
 
 
-def skip_reason(flow: Any, settings: Settings) -> str:
-    """Why this flow cannot run here with its defaults ("" when it can)."""
-    required = sorted(p.name for p in flow.parameters() if p.required)
+def skip_reason(flow: Any, settings: Settings, clock_given: bool = False) -> str:
+    """Why this flow cannot run here with its defaults, or with a clock's parameters when
+    `clock_given` ("" when it can)."""
+    required = [] if clock_given else sorted(p.name for p in flow.parameters() if p.required)
     if required:
         return f"no default for {', '.join(required)} (run it alone with --param)"
     unset = settings.unset(getattr(flow, "needs", ()))
@@ -94,24 +130,37 @@ def run_all(
     """
     from pipelines.utils.execution import failed_tasks, run_local
 
-    steps = [Step(flow.name, "flow") for _, flow in flows] + [Step(m, "model") for m in models]
-    echo("Order: " + ", ".join(f"{i}. {s.name}" for i, s in enumerate(steps, start=1)))
+    steps: list[Step] = []
+    items: list[Any] = []
+    for _, flow in flows:
+        runs = runs_of(flow)
+        for clock, parameters in runs:
+            shown = clock if len(runs) > 1 else ""  # one run needs no clock named
+            steps.append(Step(flow.name, "flow", parameters=parameters, clock=shown))
+            items.append(flow)
+    steps += [Step(m, "model") for m in models]
+    items += list(models)
+    echo("Order: " + ", ".join(f"{i}. {s.label}" for i, s in enumerate(steps, start=1)))
     failed = False
-    items: list[Any] = [flow for _, flow in flows] + list(models)
     for number, (step, item) in enumerate(zip(steps, items, strict=True), start=1):
         if failed:
             break
-        prefix = f"[{number}/{len(steps)}] {step.kind} {step.name}"
+        prefix = f"[{number}/{len(steps)}] {step.kind} {step.label}"
         started = time.perf_counter()
         if step.kind == "flow":
             flow = item
-            step.reason = skip_reason(flow, settings)
+            step.reason = skip_reason(flow, settings, clock_given=bool(step.parameters))
             if step.reason:
                 step.outcome = "skipped"
                 echo(f"{prefix}: skipped: {step.reason}")
                 continue
-            state = run_local(flow, settings=settings)
+            state = run_local(flow, step.parameters, settings=settings)
             if not state.is_successful():
+                step.reason = missing_setting(state)
+                if step.reason:
+                    step.outcome = "skipped"
+                    echo(f"{prefix}: skipped: {step.reason}")
+                    continue
                 tasks = "; ".join(f"{n}: {m}" for n, m in failed_tasks(state))
                 step.reason = f"{state.message} {tasks}".strip()
                 failed = True

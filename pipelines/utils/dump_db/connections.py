@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from pipelines.errors import DumpError
-from pipelines.settings import Settings, SettingsError
+from pipelines.settings import MissingSettingError, Settings, SettingsError
 from pipelines.utils.redaction import (
     ambiguous_userinfo,
     mask_url,
@@ -106,10 +106,11 @@ def get_connection(name: str, settings: Settings | None = None) -> Connection:
     key = setting_name(name)
     url = settings.get(key)
     if not url:
-        raise SettingsError(
+        raise MissingSettingError(
             f"Missing setting {key}: the URL of database connection {name!r}, "
             f"e.g. postgresql://user:password@host:5432/db or mysql://user:password@host:3306/db, "
-            "or secret:<path> to read it from the secrets store at run time."
+            "or secret:<path> to read it from the secrets store at run time.",
+            key,
         )
     if url.startswith(SECRET_PREFIX):
         url = url_from_secret(url[len(SECRET_PREFIX) :], key, settings)

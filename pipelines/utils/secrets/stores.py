@@ -14,7 +14,7 @@ from pipelines.errors import (
     SecretNotFoundError,
     SecretStoreUnreachableError,
 )
-from pipelines.settings import Settings
+from pipelines.settings import MissingSettingError, Settings
 from pipelines.utils.redaction import redact
 
 _PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
@@ -40,6 +40,10 @@ def setting_for(path: str) -> str:
     return "PIPELINES_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", path).upper()
 
 
+class MissingLocalSecretError(SecretNotFoundError, MissingSettingError):
+    """A local secret's setting is unset: a secret not found, and a setting to set."""
+
+
 class SecretStore(ABC):
     """Secrets by path; each a mapping of keys to string values."""
 
@@ -63,9 +67,10 @@ class SettingsStore(SecretStore):
         name = setting_for(path)
         raw = self.settings.get(name)
         if not raw:
-            raise SecretNotFoundError(
+            raise MissingLocalSecretError(
                 f"No secret {path!r}: set {name} in .env (a JSON object of keys, or one "
-                "value), or set PIPELINES_SECRETS_BACKEND=vault."
+                "value), or set PIPELINES_SECRETS_BACKEND=vault.",
+                name,
             )
         try:
             parsed = json.loads(raw)

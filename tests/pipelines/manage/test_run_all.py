@@ -157,3 +157,99 @@ def test_models_no_flow_builds_run_after_the_flows_and_selection_brings_writers(
     assert select(graph, ["sales.orders+"]) == {"sales: orders", "finance: mail"}
     assert select(graph, ["sales.daily"]) == set()  # no flow materializes it
     assert select(graph, ["+sales.daily"]) == {"sales: orders"}
+
+
+@prefect.task
+def write(table_id: str) -> None:
+    prefect.context.get("written", []).append(table_id)
+
+
+def test_a_flow_runs_once_per_clock_with_the_clocks_parameters(empty_data: Path):
+    from datetime import timedelta
+
+    from pipelines.utils.schedules import make_schedule, staggered_clocks
+
+    tables = [{"table_id": "a"}, {"table_id": "b"}, {"table_id": "a"}]  # the third: a again
+    schedule = make_schedule(*staggered_clocks(timedelta(hours=1), tables))
+    with PipelineFlow("emd: per table", org="emd", schedule=schedule) as flow:
+        write(prefect.Parameter("table_id"))  # no default: only the clocks give it
+    printed: list[str] = []
+    written: list[str] = []
+
+    with prefect.context(written=written):
+        steps = run_all([("m", flow)], [], load_settings(), printed.append, print)
+
+    assert printed[0] == "Order: 1. emd: per table (clock 1), 2. emd: per table (clock 2)"
+    assert [re.sub(r"\d+\.\d s", "N s", line) for line in printed[1:]] == [
+        "[1/2] flow emd: per table (clock 1): ran (N s)",
+        "[2/2] flow emd: per table (clock 2): ran (N s)",
+        "Done: ran 2, skipped 0, failed 0.",
+    ]
+    assert written == ["a", "b"]
+    assert [s.parameters for s in steps] == [{"table_id": "a"}, {"table_id": "b"}]
+
+
+def test_a_dump_whose_connection_setting_is_unset_is_skipped_naming_it(empty_data: Path):
+    from datetime import timedelta
+
+    from pipelines.utils.dump_db import create_dump_db_flow
+    from pipelines.utils.schedules import interval_clock, make_schedule
+
+    clock = interval_clock(
+        timedelta(days=1),
+        parameter_defaults={
+            "connection": "city_pg", "table": "public.schools",
+            "dataset_id": "educacao", "table_id": "escolas",
+        },
+    )  # fmt: skip
+    dump = create_dump_db_flow("emd: schools", org="emd", schedule=make_schedule(clock))
+    with prefect.Flow("after") as after:
+        fine()
+    printed: list[str] = []
+
+    steps = run_all([("m", dump), ("m", after)], [], load_settings(), printed.append, print)
+
+    assert [s.outcome for s in steps] == ["skipped", "ran"]  # the next flow still runs
+    assert printed[1].startswith(
+        "[1/2] flow emd: schools: skipped: Missing setting PIPELINES_DB_CITY_PG: the URL of "
+        "database connection 'city_pg'"
+    )
+    assert printed[-1] == "Done: ran 1, skipped 1, failed 0."
+
+
+@prefect.task
+def needs_a_secret() -> None:
+    from pipelines.utils.secrets import get_secret
+
+    get_secret("city/api")
+
+
+def test_a_flow_whose_local_secret_is_unset_is_skipped_naming_the_setting(empty_data: Path):
+    with prefect.Flow("emd: api") as flow:
+        needs_a_secret()
+    printed: list[str] = []
+
+    steps = run_all([("m", flow)], [], load_settings(), printed.append, print)
+
+    assert [s.outcome for s in steps] == ["skipped"]
+    assert printed[1] == (
+        "[1/1] flow emd: api: skipped: No secret 'city/api': set PIPELINES_SECRET_CITY_API in "
+        ".env (a JSON object of keys, or one value), or set PIPELINES_SECRETS_BACKEND=vault."
+    )
+
+
+def test_a_missing_setting_keeps_its_name_through_pickling():
+    import pickle
+
+    from pipelines.settings import MissingSettingError
+    from pipelines.utils.secrets.stores import MissingLocalSecretError
+
+    for error in (
+        MissingSettingError("Missing setting X.", "X"),
+        MissingLocalSecretError("No secret.", "PIPELINES_SECRET_Y"),
+    ):
+        copy = pickle.loads(pickle.dumps(error))
+        assert (type(copy), str(copy), copy.setting) == (type(error), str(error), error.setting)
+    with pytest.raises(MissingSettingError) as raised:
+        load_settings({}).require("PIPELINES_BIGQUERY_PROJECT")
+    assert raised.value.setting == "PIPELINES_BIGQUERY_PROJECT"
