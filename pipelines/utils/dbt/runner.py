@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
@@ -167,6 +168,9 @@ def run_dbt_command(
         )
     if single_file is not None:
         _count_rows(run, single_file)
+    built = [r.relation for r in run.results if r.relation and r.status == "success"]
+    if built and command in ("build", "run"):  # the models' freshness (load_times)
+        resources(settings).warehouse().record_builds(built, dt.datetime.now(dt.UTC))
     return run
 
 

@@ -1,8 +1,9 @@
 """What the code promises: each scheduled flow's cadence, and each table's freshness.
 
 A clock's cadence is the longest gap between two of its runs (a weekday cron's is the
-weekend). A table a scheduled flow writes should get a new load within the shortest cadence
-of the clocks that write it plus a grace; `PipelineFlow(freshness=...)` says otherwise.
+weekend). A table a scheduled flow writes, or a dbt model it builds, should get a new load
+within the shortest cadence of the clocks that write it plus a grace; `PipelineFlow(
+freshness=...)` or the table's dbt source says otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ DEFAULT_FAILING_STREAK = 3
 # Runs of a clock looked at to find its longest gap (a year of daily runs, weeks of hourly).
 _CADENCE_SAMPLE = 400
 _EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+# What a flow promises fresh: the tables it writes and the dbt models it builds.
+_PROMISED = frozenset({"write", "model"})
 # Where a table's freshness comes from, as the catalog and `status` say it.
 CADENCE_FRESHNESS = "cadence + grace"
 FLOW_FRESHNESS = "the flow's freshness="
@@ -164,7 +167,7 @@ def expectation_of(
     declared = sources or {}
     tables = []
     for use in table_uses(flow):
-        if use.role != "write":
+        if use.role not in _PROMISED:
             continue
         own = per_table.get(use.name, given if isinstance(given, dt.timedelta) else None)
         if own is not None:
@@ -199,7 +202,7 @@ def expectation_problems(
     not write, a table whose freshness is set both by the flow and by a dbt source, a
     freshness its own schedule cannot meet."""
     given = getattr(flow, "freshness", None)
-    written = {u.name for u in table_uses(flow) if u.role == "write"}
+    written = {u.name for u in table_uses(flow) if u.role in _PROMISED}
     problems = [
         f"freshness names {key}, which the flow does not write (it writes: "
         f"{', '.join(sorted(written)) or 'no table'})"

@@ -141,6 +141,10 @@ class Warehouse(ABC):
         """Rows in a table."""
 
     @abstractmethod
+    def record_builds(self, tables: Iterable[str], when: dt.datetime) -> None:
+        """Note that dbt built these tables (models) at `when`, for `load_times`."""
+
+    @abstractmethod
     def load_times(self, tables: Iterable[str]) -> dict[str, dt.datetime]:
         """When each table ('<dataset_id>.<table_id>') last got new data, in UTC, in a few
         requests however many tables are asked; tables never loaded are left out."""

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import WarehouseError
 from pipelines.utils.datalake.base import Datalake, check_table_name
@@ -202,15 +202,7 @@ class DuckDBWarehouse(Warehouse):
                 f"CREATE OR REPLACE VIEW {staging}.{table} AS SELECT * FROM "
                 + reader.replace("?", _literal(glob), 1)
             )
-            connection.execute('CREATE SCHEMA IF NOT EXISTS "_pipelines"')
-            connection.execute(
-                f"CREATE TABLE IF NOT EXISTS {_LOAD_TIMES} (table_name VARCHAR PRIMARY KEY, "
-                "loaded_at TIMESTAMPTZ)"
-            )
-            connection.execute(
-                f"INSERT OR REPLACE INTO {_LOAD_TIMES} VALUES (?, ?)",
-                [f"{dataset_id}.{table_id}", dt.datetime.now(dt.UTC)],
-            )
+            _note_loads(connection, [f"{dataset_id}.{table_id}"], dt.datetime.now(dt.UTC))
             if write_id is not None:  # in the same transaction: a kill after it is settled
                 connection.execute(
                     f"CREATE TABLE IF NOT EXISTS {_LOADS} (prefix VARCHAR PRIMARY KEY, "
@@ -273,6 +265,15 @@ class DuckDBWarehouse(Warehouse):
             (rows,) = connection.execute(f"SELECT count(*) FROM ({sql})").fetchone()
         return int(rows)
 
+    def record_builds(self, tables: Iterable[str], when: dt.datetime) -> None:
+        names = sorted(set(tables))
+        if not names:
+            return
+        with _LOCK, self._connect() as connection:
+            connection.execute("BEGIN TRANSACTION")
+            _note_loads(connection, names, when)
+            connection.execute("COMMIT")
+
     def load_times(self, tables: Iterable[str]) -> dict[str, dt.datetime]:
         wanted = sorted(set(tables))
         if not wanted or not self.path.is_file():  # nothing loaded yet: do not make the file
@@ -294,6 +295,18 @@ class DuckDBWarehouse(Warehouse):
     def row_count(self, dataset_id: str, table_id: str) -> int:
         frame = self.query(f"SELECT count(*) AS n FROM {_quoted(dataset_id)}.{_quoted(table_id)}")
         return int(frame["n"].iloc[0])
+
+
+def _note_loads(connection: Any, tables: list[str], when: dt.datetime) -> None:
+    """Record when each table got new data (inside the caller's transaction)."""
+    connection.execute('CREATE SCHEMA IF NOT EXISTS "_pipelines"')
+    connection.execute(
+        f"CREATE TABLE IF NOT EXISTS {_LOAD_TIMES} (table_name VARCHAR PRIMARY KEY, "
+        "loaded_at TIMESTAMPTZ)"
+    )
+    connection.executemany(
+        f"INSERT OR REPLACE INTO {_LOAD_TIMES} VALUES (?, ?)", [[t, when] for t in tables]
+    )
 
 
 def _describe(pid: int, program: str) -> str:

@@ -385,12 +385,9 @@ def test_register_publishes_every_flows_expectations_for_the_watchdog(env, prefe
     flows = json.loads(published.read_text())["flows"]
     assert "emd: removed" not in flows  # its module is no longer in the repo
     assert flows["emd: template_pipeline"]["tables"] == [
-        {
-            "table": "template_pipeline.rain_per_hour",
-            "freshness": 7200.0,
-            "source": "cadence + grace",
-        }
-    ]
+        {"table": table, "freshness": 7200.0, "source": "cadence + grace"}
+        for table in ("template_pipeline.rain_per_station_day", "template_pipeline.rain_per_hour")
+    ]  # the model it builds, then the table it writes
     assert flows["emd: template_pipeline"]["module"] == "pipelines.emd.template_pipeline.flows"
     assert f"expectations of {len(flows)} flow(s) published to {published.parent.parent}" in (
         done.stdout

@@ -447,11 +447,12 @@ def test_a_dbt_source_freshness_is_the_raw_tables_and_check_refuses_one_dbt_woul
     assert shown.returncode == 0, shown.stderr
     (flow,) = [f for f in json.loads(shown.stdout)["flows"] if "template" in f["flow"]]
     assert [(t["table"], t["freshness_s"], t["freshness_from"]) for t in flow["tables"]] == [
+        ("template_pipeline.rain_per_station_day", 2 * 3600, "cadence + grace"),  # its model
         (
             "template_pipeline.rain_per_hour",
             2 * 24 * 3600,
             "dbt, queries/models/template_pipeline/schema.yml",
-        )
+        ),
     ]
     schema.write_text(original.replace(source, declared.replace("day", "week")))
     result = check_copy(repo_copy)

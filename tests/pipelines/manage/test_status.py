@@ -14,6 +14,7 @@ from pipelines.manage.cli import cli
 from pipelines.utils.execution import run_local
 
 TABLE = "template_pipeline.rain_per_hour"
+MODEL = "template_pipeline.rain_per_station_day"  # the model the flow builds: fresh too
 
 
 def status(*args: str):
@@ -47,6 +48,7 @@ def test_after_a_run_the_example_is_fresh(example):
     row = next(line for line in lines if line.startswith("emd: template_pipeline "))
     assert "Success under a minute ago" in row
     assert f"    table {TABLE}: fresh, loaded under a minute ago (at most 2 hours)" in lines
+    assert f"    table {MODEL}: fresh, loaded under a minute ago (at most 2 hours)" in lines
     assert lines[-1] == "4 flow(s), 0 problem(s)."
 
 
@@ -57,10 +59,11 @@ def test_two_days_on_it_is_stale_and_fail_on_stale_exits_1(example):
     lines = shown.output.splitlines()
     assert lines[3].startswith("emd: template_pipeline ")  # problems first
     assert f"    table {TABLE}: STALE, loaded 2 days ago (at most 2 hours)" in lines
+    assert f"    table {MODEL}: STALE, loaded 2 days ago (at most 2 hours)" in lines
     failed = status("--org", "emd", "--now", later, "--fail-on-stale")
     assert failed.exit_code == 1
     assert failed.output.splitlines()[-1] == (
-        "Error: 1 table(s) older than their freshness (--fail-on-stale)."
+        "Error: 2 table(s) older than their freshness (--fail-on-stale)."
     )
 
 
@@ -70,7 +73,7 @@ def test_json_for_scripts_and_filters_by_owner(example):
     data = json.loads(done.output)
     (flow,) = data["flows"]
     assert flow["flow"] == "emd: template_pipeline" and flow["last_run"]["state"] == "Success"
-    assert flow["tables"][0]["table"] == TABLE and flow["tables"][0]["stale"] is False
+    assert {(t["table"], t["stale"]) for t in flow["tables"]} == {(TABLE, False), (MODEL, False)}
     assert status("--json", "--owner", "nobody").exit_code == 0
 
 

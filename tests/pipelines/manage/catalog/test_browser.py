@@ -137,7 +137,10 @@ def test_the_health_page_and_the_flow_badge_show_the_planted_problems(browser, t
     runs = [Run("Failed", now - dt.timedelta(hours=h)) for h in (1, 2, 3)]
     runs.append(Run("Success", now - dt.timedelta(hours=4)))
     seen = {flow.name: FlowSeen(runs=runs, schedule_active=False)}
-    loaded = {"template_pipeline.rain_per_hour": now - dt.timedelta(hours=4)}
+    loaded = {
+        "template_pipeline.rain_per_hour": now - dt.timedelta(hours=4),
+        "template_pipeline.rain_per_station_day": now - dt.timedelta(hours=1),  # its model
+    }
     health = status_json(assess([expectation_of(flow)], seen, loaded, now, where="server"), now)
     site = build_catalog(Repo(REPO_ROOT), tmp_path / "catalog", health=health).output
 
