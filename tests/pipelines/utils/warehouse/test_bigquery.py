@@ -218,3 +218,22 @@ def test_load_times_come_from_one_query_per_dataset_and_move_with_a_load(
         lake, "ds", "fresh", partitions=["ano=2024/mes=01/data=2024-01-06"]
     )
     assert warehouse.load_times(["ds.fresh"])["ds.fresh"] >= first["ds.fresh"]
+
+
+def test_a_table_a_query_builds_has_its_build_time_as_a_dbt_model_would(
+    lake_and_warehouse, tmp_path
+):
+    lake, warehouse = lake_and_warehouse
+    put_day(lake, tmp_path, "raw", dt.date(2024, 1, 5), [1])
+    warehouse.load_from_datalake(lake, "ds", "raw")
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    # What dbt-bigquery runs for a table model; BigQuery keeps its change time itself.
+    warehouse.client.query_and_wait(
+        f"CREATE OR REPLACE TABLE `{warehouse.project}.ds.model` AS "
+        f"SELECT * FROM `{warehouse.project}.ds.raw`"
+    )
+    warehouse.record_builds(["ds.model"], dt.datetime(2000, 1, 1, tzinfo=dt.UTC))  # a no-op
+    found = warehouse.load_times(["ds.model"])
+    # Canary: the build's own time, not the recorded one, a constant or the epoch.
+    assert set(found) == {"ds.model"}
+    assert before < found["ds.model"] <= dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)

@@ -103,3 +103,19 @@ def test_load_times_are_recorded_with_each_load_and_absent_before(tmp_path):
     warehouse.load_from_datalake(LocalDatalake(tmp_path / "lake"), "ds", "t")
     found = warehouse.load_times(["ds.t", "ds.other"])
     assert list(found) == ["ds.t"] and before <= found["ds.t"] <= dt.datetime.now(dt.UTC)
+
+
+def test_a_dbt_build_recorded_is_a_load_time_and_a_later_build_moves_it(tmp_path):
+    import datetime as dt
+
+    from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", readable=tmp_path / "lake")
+    warehouse.record_builds([], dt.datetime.now(dt.UTC))
+    assert not (tmp_path / "w.duckdb").exists()  # nothing built: nothing written
+    first = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
+    warehouse.record_builds(["ds.model", "ds.other"], first)
+    assert warehouse.load_times(["ds.model", "ds.other"]) == {"ds.model": first, "ds.other": first}
+    later = first + dt.timedelta(hours=1)
+    warehouse.record_builds(["ds.model"], later)
+    assert warehouse.load_times(["ds.model", "ds.other"]) == {"ds.model": later, "ds.other": first}
