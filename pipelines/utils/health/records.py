@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The local runs file's size past which it keeps only each flow's newest runs.
+MAX_RUNS_BYTES = 2_000_000
+KEEP_RUNS_PER_FLOW = 100
 # Prefect's state names, by what the watchdog makes of them.
 FAILED = frozenset({"Failed", "TimedOut", "Cancelled"})
 NOT_STARTED = frozenset({"Scheduled", "Submitted", "Queued", "Pending"})
@@ -60,17 +63,56 @@ def run_from(row: dict[str, Any]) -> Run:
 def record_run(
     path: Path, flow_name: str, state: str, start: dt.datetime, end: dt.datetime
 ) -> None:
-    """Append one local run to the runs file (one JSON line; appends of a line this short
-    are atomic, so runs in parallel do not mix their lines)."""
+    """Append one local run to the runs file (one JSON line, under a lock on the file so runs
+    in parallel neither mix their lines nor lose one to a compaction). Past MAX_RUNS_BYTES the
+    file keeps each flow's newest KEEP_RUNS_PER_FLOW runs."""
+    import fcntl
+
     line = json.dumps(
         {"flow": flow_name, "state": state, "start": start.isoformat(), "end": end.isoformat()}
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    while True:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current != os.fstat(descriptor).st_ino:
+                continue  # compacted while we waited: append to the new file
+            os.write(descriptor, (line + "\n").encode())
+            if os.fstat(descriptor).st_size > MAX_RUNS_BYTES:
+                _compact(path)
+            return
+        finally:
+            os.close(descriptor)  # and the lock with it
+
+
+def _compact(path: Path) -> None:
+    """Keep each flow's newest KEEP_RUNS_PER_FLOW lines (the caller holds the file's lock)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept: list[str] = []
+    per_flow: dict[str, int] = {}
+    for line in reversed(lines):  # appended in order: newest last
+        try:
+            flow = str(json.loads(line)["flow"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn line goes
+        per_flow[flow] = per_flow.get(flow, 0) + 1
+        if per_flow[flow] <= KEEP_RUNS_PER_FLOW:
+            kept.append(line)
+    from pipelines.utils.scratch import release, scratch_file
+
+    # Named after this process: the next compaction sweeps one a kill left behind.
+    temporary = scratch_file(f".{path.name}.", folder=path.parent)
     try:
-        os.write(descriptor, (line + "\n").encode())
+        temporary.write_text("".join(f"{line}\n" for line in reversed(kept)), encoding="utf-8")
+        temporary.chmod(0o644)
+        os.replace(temporary, path)
     finally:
-        os.close(descriptor)
+        release(temporary)
 
 
 def recorded_runs(path: Path | None) -> dict[str, list[Run]]:
