@@ -8,6 +8,10 @@ PROJECT_MODULES = ("constants", "flows", "schedules", "tasks", "utils")
 # Packages directly under pipelines/ that are shared code, not orgs.
 SHARED_PACKAGES = ("manage", "utils")
 
+# Seconds a local write waits for another process to release the DuckDB warehouse file (the
+# default of PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S, and of the classes that take the wait).
+DEFAULT_LOCK_TIMEOUT_S = 120
+
 # Suffix that marks a flow version registered by run_cloud for development.
 DEV_FLOW_SUFFIX = " (development)"
 # Suffix of the versions `register --staging` (CD of a staging branch) puts in the same project:

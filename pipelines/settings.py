@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
 from pipelines.errors import PipelinesError
 
 ENVIRONMENTS = ("local", "dev", "prod")
@@ -144,7 +145,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S",
-        "120",
+        str(DEFAULT_LOCK_TIMEOUT_S),
         "Seconds a local run waits for another process (a notebook, another run) to release "
         "the DuckDB warehouse file before its load fails (the datalake is then put back).",
     ),

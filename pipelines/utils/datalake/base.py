@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
 from pipelines.errors import DatalakeError, TableNameError
 
 # Hive-style partitions with basedosdados' names, so BigQuery external tables read them as is.
@@ -178,7 +179,7 @@ class Datalake(ABC):
     # can keep the folder as it was (the local one); elsewhere these do nothing.
     keeps_unloaded_writes = False
 
-    def begin_write(self, prefix: str, timeout: float = 120.0) -> None:  # noqa: B027
+    def begin_write(self, prefix: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> None:  # noqa: B027
         """Keep what a table's folder holds now until settle() says whether it was loaded;
         another run's unsettled write of the same table is waited for up to timeout s."""
 

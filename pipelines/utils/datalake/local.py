@@ -8,6 +8,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
 from pipelines.errors import DatalakeError
 from pipelines.utils.datalake.base import Datalake
 from pipelines.utils.scratch import release, scratch_path
@@ -119,7 +120,7 @@ class LocalDatalake(Datalake):
         entry = self._journals().get(prefix)
         return entry["id"] if entry else None
 
-    def begin_write(self, prefix: str, timeout: float = 120.0) -> None:
+    def begin_write(self, prefix: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
         key = self._held_key(prefix)
         if key not in _HELD:
             self._pending.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
 from pipelines.errors import WarehouseError
 from pipelines.utils.datalake.base import Datalake, check_table_name
 from pipelines.utils.datalake.local import LocalDatalake
@@ -48,7 +49,10 @@ class DuckDBWarehouse(Warehouse):
     """Tables in one DuckDB file; a load replaces the table in one transaction."""
 
     def __init__(
-        self, path: Path, readable: Path | None = None, lock_timeout: float = 120.0
+        self,
+        path: Path,
+        readable: Path | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
     ) -> None:
         """
         Args:

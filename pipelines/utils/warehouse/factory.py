@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
 from pipelines.settings import Settings
 from pipelines.utils.datalake.base import Datalake
 from pipelines.utils.warehouse.base import Warehouse
@@ -33,4 +34,4 @@ def begin_table_write(datalake: Datalake, prefix: str) -> None:
         return
     warehouse = get_warehouse()
     warehouse.recover(datalake)
-    datalake.begin_write(prefix, getattr(warehouse, "lock_timeout", 120.0))
+    datalake.begin_write(prefix, getattr(warehouse, "lock_timeout", DEFAULT_LOCK_TIMEOUT_S))
