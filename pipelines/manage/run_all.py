@@ -32,20 +32,26 @@ class Step:
         return f"{self.name} ({self.clock})" if self.clock else self.name
 
 
-def runs_of(flow: Any) -> list[tuple[str, dict[str, Any]]]:
+def runs_of(flow: Any, touching: set[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
     """The runs `run --all` makes of a flow, as its schedule would: (clock, parameters) for
     each clock whose parameters (over the defaults) are complete and not an earlier clock's;
-    with none, the flow's own defaults ("", {}). Parameters nobody gives leave a set out."""
-    from pipelines.utils.inventory.tables import UNSET, parameter_sets
+    with none, the flow's own defaults ("", {}). Parameters nobody gives leave a set out.
+
+    With `touching` (the tables and models a --select chose), only the clocks that write or
+    build one of them, if any does: `+one_table` runs one clock of a dump of fifty."""
+    from pipelines.utils.inventory.tables import UNSET, parameter_sets, table_uses
 
     seen: list[dict[str, Any]] = []
     runs: list[tuple[str, dict[str, Any]]] = []
+    chosen: list[tuple[str, dict[str, Any]]] = []
     for found in parameter_sets(flow)[1:]:  # [0] is a run by hand
         if any(v is UNSET for v in found.values.values()) or found.values in seen:
             continue
         seen.append(found.values)
         runs.append((found.label, found.values))
-    return runs or [("", {})]
+        if touching and {u.name for u in table_uses(flow, [found])} & touching:
+            chosen.append(runs[-1])
+    return chosen or runs or [("", {})]
 
 
 def missing_setting(state: Any) -> str:
@@ -59,6 +65,11 @@ def missing_setting(state: Any) -> str:
         if isinstance(error, BaseException) and getattr(error, "setting", None):
             return str(error)
     return ""
+
+
+def selected_nodes(lineage: Lineage, selectors: Sequence[str]) -> set[str]:
+    """Every table, model and flow the selectors name, with their closures."""
+    return {n for selector in selectors for n in _selected_nodes(lineage, selector)}
 
 
 def _selected_nodes(lineage: Lineage, selector: str) -> list[str]:
@@ -77,7 +88,7 @@ def select(lineage: Lineage, selectors: Sequence[str]) -> set[str]:
     Raises:
         CliError: A selector names nothing in the lineage.
     """
-    nodes = {n for selector in selectors for n in _selected_nodes(lineage, selector)}
+    nodes = selected_nodes(lineage, selectors)
     writers = {e.upstream for e in lineage.edges if e.downstream in nodes}
     return {n for n in nodes | writers if lineage.kinds[n] == "flow"}
 
@@ -104,10 +115,7 @@ def plan(
     ordered = [n for n in lineage.order(list(lineage.kinds)) if n in names and n in by_name]
     ordered += sorted(names - set(ordered))  # flows with no table keep a place, last
     built = {e.downstream for e in lineage.edges if e.relation == "materializes"}
-    if selectors:
-        around = {n for s in selectors for n in _selected_nodes(lineage, s)}
-    else:
-        around = set(lineage.kinds)
+    around = selected_nodes(lineage, selectors) if selectors else set(lineage.kinds)
     models = [
         n
         for n in lineage.order(list(lineage.kinds))
@@ -122,8 +130,10 @@ def run_all(
     settings: Settings,
     echo: Callable[[str], None],
     run_model: Callable[[str], None],
+    touching: set[str] | None = None,
 ) -> list[Step]:
-    """Run each flow with its defaults (then each model), stopping at the first failure.
+    """Run each flow as its schedule would (then each model), stopping at the first failure;
+    `touching`: what a --select chose, so that only the clocks that write it run.
 
     Raises:
         CliError: A flow or model failed; the summary names what ran, failed and was skipped.
@@ -133,7 +143,7 @@ def run_all(
     steps: list[Step] = []
     items: list[Any] = []
     for _, flow in flows:
-        runs = runs_of(flow)
+        runs = runs_of(flow, touching)
         for clock, parameters in runs:
             shown = clock if len(runs) > 1 else ""  # one run needs no clock named
             steps.append(Step(flow.name, "flow", parameters=parameters, clock=shown))

@@ -88,7 +88,7 @@ def _run_many(repo: Repo, selectors: list[str]) -> None:
 
     from pipelines.manage.inventory import load_repo_flows
     from pipelines.manage.lineage import build_lineage
-    from pipelines.manage.run_all import plan, run_all
+    from pipelines.manage.run_all import plan, run_all, selected_nodes
     from pipelines.settings import load_settings
     from pipelines.utils.dbt.runner import model_selector, run_dbt_command
 
@@ -100,6 +100,7 @@ def _run_many(repo: Repo, selectors: list[str]) -> None:
         )
     lineage = build_lineage(loaded.flows, repo.root / "queries")
     flows, models = plan(lineage, loaded.flows, selectors)
+    touching = selected_nodes(lineage, selectors) if selectors else None
     settings = load_settings()
     logger = logging.getLogger("dbt")
 
@@ -107,7 +108,7 @@ def _run_many(repo: Repo, selectors: list[str]) -> None:
         dataset_id, _, table_id = name.partition(".")
         run_dbt_command("build", settings, logger, select=model_selector(dataset_id, table_id))
 
-    run_all(flows, models, settings, click.echo, run_model)
+    run_all(flows, models, settings, click.echo, run_model, touching)
 
 
 @click.command("query")

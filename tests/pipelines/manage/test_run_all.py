@@ -253,3 +253,29 @@ def test_a_missing_setting_keeps_its_name_through_pickling():
     with pytest.raises(MissingSettingError) as raised:
         load_settings({}).require("PIPELINES_BIGQUERY_PROJECT")
     assert raised.value.setting == "PIPELINES_BIGQUERY_PROJECT"
+
+
+def test_a_selection_runs_only_the_clocks_that_write_what_it_chose(empty_data: Path):
+    from datetime import timedelta
+
+    from pipelines.manage.run_all import runs_of
+    from pipelines.utils.schedules import make_schedule, staggered_clocks
+
+    @prefect.task
+    def dump(dataset_id: str, table_id: str) -> None:
+        prefect.context.get("written", []).append(table_id)
+
+    tables = [{"table_id": t} for t in ("a", "b", "c")]
+    schedule = make_schedule(*staggered_clocks(timedelta(hours=1), tables))
+    with PipelineFlow("emd: dumps", org="emd", schedule=schedule) as flow:
+        dump("ds", prefect.Parameter("table_id"))
+    assert [clock for clock, _ in runs_of(flow, {"ds.b"})] == ["clock 2"]
+    assert [clock for clock, _ in runs_of(flow, {"other.t"})] == ["clock 1", "clock 2", "clock 3"]
+    printed: list[str] = []
+    written: list[str] = []
+
+    with prefect.context(written=written):
+        run_all([("m", flow)], [], load_settings(), printed.append, print, touching={"ds.c"})
+
+    assert printed[0] == "Order: 1. emd: dumps"  # one run: no clock to name
+    assert written == ["c"]
