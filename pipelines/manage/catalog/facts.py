@@ -90,10 +90,11 @@ class FlowFacts:
             return ""
         return f"at least every {words(max(self.expectation.cadences))}"
 
-    def freshness_of(self, table: Table) -> str:
-        """How old the table's newest load may be, in words; '' without an expectation."""
+    def freshness_of(self, table: str) -> str:
+        """How old the table's (or model's) newest load may be, in words; '' without an
+        expectation."""
         for expected in self.expectation.tables if self.expectation else []:
-            if expected.table == table.warehouse_table:
+            if expected.table == table:
                 return f"{words(expected.freshness)} ({expected.source})"
         return ""
 

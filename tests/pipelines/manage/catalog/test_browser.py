@@ -162,6 +162,10 @@ def test_the_health_page_and_the_flow_badge_show_the_planted_problems(browser, t
     badge = browser.find_element(By.CSS_SELECTOR, ".health-badge")
     assert badge.text.startswith("3 problem(s)")
     assert "2 hours (cadence + grace)" in browser.find_element(By.CSS_SELECTOR, "table.writes").text
+    models = browser.find_element(By.CSS_SELECTOR, "table.models").text
+    assert (
+        "template_pipeline.rain_per_station_day" in models and "2 hours (cadence + grace)" in models
+    )
     badge.find_element(By.TAG_NAME, "a").click()
     assert browser.current_url.endswith("health.html#emd-template-pipeline")
 
