@@ -106,11 +106,11 @@ def render_svgs(dots: list[str]) -> list[str]:
     return svgs
 
 
-def render(dot: str, output: Path) -> Path:
-    """Write the picture: .svg or .png through graphviz-pure, .dot as is.
+def check_picture_output(output: Path) -> None:
+    """Refuse an -o the picture cannot go to, before anything is computed.
 
     Raises:
-        CliError: Another extension, or the renderer failed.
+        CliError: Another extension, a folder, or a file this command did not draw.
     """
     kind = output.suffix.lstrip(".").lower()
     if kind not in FORMATS:
@@ -122,6 +122,16 @@ def render(dot: str, output: Path) -> Path:
             f"-o {output} exists and is not a {kind} picture this command drew: refusing to "
             "overwrite it. Give another file name."
         )
+
+
+def render(dot: str, output: Path) -> Path:
+    """Write the picture: .svg or .png through graphviz-pure, .dot as is.
+
+    Raises:
+        CliError: An output check_picture_output refuses, or the renderer failed.
+    """
+    check_picture_output(output)
+    kind = output.suffix.lstrip(".").lower()
     output.parent.mkdir(parents=True, exist_ok=True)
     # Drawn beside it, then renamed: a failure never leaves half a picture or an old one cut.
     partial = output.with_name(f".{output.name}.partial")

@@ -33,8 +33,10 @@ def graph(repo: Repo, flow_path: str, output: Path | None) -> None:
     from slugify import slugify
 
     from pipelines.manage.inventory import load_flow
-    from pipelines.manage.picture import flow_dot, render
+    from pipelines.manage.picture import check_picture_output, flow_dot, render
 
+    if output:
+        check_picture_output(output)  # before the flow is imported
     flow = load_flow(flow_path)
     target = output or repo.root / "build" / "graphs" / f"{slugify(flow.name)}.svg"
     written = render(flow_dot(flow), target)
@@ -101,8 +103,10 @@ def lineage(repo: Repo, name: str, direction: str | None, output: Path | None) -
     """
     from pipelines.manage.inventory import load_repo_flows
     from pipelines.manage.lineage import build_lineage, describe, lineage_dot
-    from pipelines.manage.picture import render
+    from pipelines.manage.picture import check_picture_output, render
 
+    if output:
+        check_picture_output(output)  # before the flows are imported
     loaded = load_repo_flows(repo)
     graph = build_lineage(loaded.flows, repo.root / "queries")
     start = graph.find(name)

@@ -58,11 +58,13 @@ def test_an_unknown_name_fails_with_the_nearest_ones():
     assert "Did you mean template_pipeline.rain_per_hour," in result.output
 
 
-def test_a_wrong_picture_extension_fails(tmp_path: Path):
+def test_a_wrong_picture_extension_fails_before_anything_is_printed(tmp_path: Path):
     result = lineage(MODEL, "-o", str(tmp_path / "l.jpg"))
 
     assert result.exit_code == 1
-    assert "the picture is .svg, .png or .dot" in result.output
+    assert result.output == (
+        f"Error: -o {tmp_path / 'l.jpg'}: the picture is .svg, .png or .dot, not '.jpg'.\n"
+    )
 
 
 def write_models(queries: Path) -> None:
