@@ -67,7 +67,7 @@ def status(
     """Read every flow (or an org's, or an owner's) and judge its health at `now`.
 
     Raises:
-        CliError: --org names no org of the repo.
+        CliError: --org names no org of the repo, or --owner no owner of its flows.
     """
     now = now or dt.datetime.now(dt.UTC)
     settings = settings or load_settings(root=repo.root)
@@ -81,11 +81,17 @@ def status(
     flows = [flow for _, flow in loaded.flows]
     if owner is not None:
         wanted = owner.lstrip("@").lower()
-        flows = [
-            f
-            for f in flows
-            if wanted in (o.lstrip("@").lower() for o in getattr(f, "code_owners", []) or [])
-        ]
+
+        def owners_of(flow: Any) -> list[str]:
+            return [o.lstrip("@").lower() for o in getattr(flow, "code_owners", []) or []]
+
+        known = sorted({o for f in flows for o in owners_of(f)})
+        flows = [f for f in flows if wanted in owners_of(f)]
+        if not flows:
+            raise CliError(
+                f"--owner {owner!r} owns no flow here (owners: {', '.join(known) or 'none'}); "
+                "owners are the GitHub handles in each project's CODE_OWNERS."
+            )
     sources = source_freshness(repo.root / "queries")
     expectations = [expectation_of(f, sources) for f in flows]
     next_runs = {f.name: next_run(f.schedule, now) for f in flows}
