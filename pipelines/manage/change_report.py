@@ -74,15 +74,20 @@ def clocks_at(tree: Path, now: pendulum.DateTime) -> dict[str, list[list[Any]]]:
 
 
 def base_clocks(repo: Repo, since: str, now: pendulum.DateTime) -> dict[str, list[list[Any]]]:
-    """The clocks at `since`, read by that revision's own code in a worktree of its own.
+    """The clocks where this branch left `since` (their merge base, as register --since
+    compares), read by that revision's own code in a worktree of its own: a clock changed on
+    main after the branch started is not this change's.
 
     Raises:
         CliError: The revision could not be checked out or its flows read.
     """
+    from pipelines.manage.affected import merge_base
+
+    base = merge_base(repo.root, since)
     with tempfile.TemporaryDirectory(prefix="pipelines-base-") as folder:
         tree = Path(folder) / "base"
         added = subprocess.run(
-            ["git", "worktree", "add", "--detach", "-q", str(tree), since],
+            ["git", "worktree", "add", "--detach", "-q", str(tree), base],
             cwd=repo.root, capture_output=True, text=True,
         )  # fmt: skip
         if added.returncode != 0:

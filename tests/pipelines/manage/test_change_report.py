@@ -130,3 +130,24 @@ def test_the_workflow_finds_the_comment_by_the_same_marker():
 
     assert f"marker='{MARKER}'" in workflow
     assert "manage.py pr-comment --since" in workflow
+
+
+def test_a_clock_main_changed_after_the_branch_left_is_not_this_changes(git_repo: Path):  # noqa: F811
+    from tests.pipelines.manage.test_affected import git
+
+    git(git_repo, "branch", "-q", "-M", "main")
+    git(git_repo, "checkout", "-q", "-b", "feature")
+    tasks = git_repo / "pipelines/emd/test_flow/tasks.py"
+    tasks.write_text(tasks.read_text() + "\n# The branch's own edit.\n")
+    commit(git_repo, "the branch edits a task")
+    git(git_repo, "checkout", "-q", "main")
+    change_everything(git_repo)  # main moves on: a clock added to test_flow
+    git(git_repo, "checkout", "-q", "feature")
+
+    result = CliRunner().invoke(
+        cli, ["--repo-root", str(git_repo), "pr-comment", "--since", "main"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "| `emd: test_flow`" in result.output
+    assert "#### Schedule changes\n\nNone.\n" in result.output  # main's new clock is not ours
