@@ -125,11 +125,83 @@ def test_downstream_problems_and_removed_files_are_rendered():
     assert "#### Flow files removed\n\n- `pipelines/sales/old/flows.py`" in text
 
 
-def test_the_workflow_finds_the_comment_by_the_same_marker():
-    workflow = (REPO_ROOT / ".github/workflows/ci.yaml").read_text()
+FAKE_GH = """#!/usr/bin/env python3
+# GitHub's API for one PR, as `gh api` reaches it: comments in a JSON file; --jq by real jq.
+import json, subprocess, sys
+from pathlib import Path
 
-    assert f"marker='{MARKER}'" in workflow
+store = Path(sys.argv[0]).with_name("comments.json")
+comments = json.loads(store.read_text()) if store.exists() else []
+args = sys.argv[2:]
+method = args[args.index("--method") + 1] if "--method" in args else "GET"
+path = next(a for a in args if a.startswith("repos/"))
+with open(store.with_name("calls.log"), "a") as log:
+    log.write(f"{method} {path}\\n")
+if method == "GET":
+    found = subprocess.run(["jq", "-r", args[args.index("--jq") + 1]], input=json.dumps(comments),
+                           capture_output=True, text=True, check=True)
+    sys.stdout.write(found.stdout)
+else:
+    body = Path(args[args.index("-F") + 1].removeprefix("body=@")).read_text()
+    if method == "POST":
+        comments.append({"id": 100 + len(comments), "body": body})
+    else:
+        wanted = int(path.rsplit("/", 1)[1])
+        next(c for c in comments if c["id"] == wanted)["body"] = body
+    store.write_text(json.dumps(comments))
+"""
+
+
+def test_the_workflow_posts_one_comment_and_edits_it_on_each_push(tmp_path: Path):
+    import os
+    import shutil
+
+    if shutil.which("jq") is None:
+        import pytest
+
+        message = "jq is not installed (apt-get install jq): the fake gh runs gh's --jq with it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI=true: .ci/run installs it)")
+        pytest.skip(message)
+    workflow = (REPO_ROOT / ".github/workflows/ci.yaml").read_text()
     assert "manage.py pr-comment --since" in workflow
+    assert ".github/scripts/post-pr-comment.sh build/pr-comment.md" in workflow
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    (bin_dir / "comments.json").write_text(
+        json.dumps([{"id": 7, "body": "LGTM"}, {"id": 8, "body": "<!-- another bot -->\nhi"}])
+    )
+    report = tmp_path / "pr-comment.md"
+    env = {
+        **os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "GITHUB_REPOSITORY": "city/pipelines", "PR": "42", "GH_TOKEN": "unused",
+    }  # fmt: skip
+    script = REPO_ROOT / ".github/scripts/post-pr-comment.sh"
+
+    outputs = []
+    for push in ("first push", "second push", "third push"):
+        report.write_text(f"{MARKER}\n### What this change deploys\n\n{push}\n")
+        done = subprocess.run([str(script), str(report)], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout.strip())
+
+    comments = json.loads((bin_dir / "comments.json").read_text())
+    assert [c["id"] for c in comments] == [7, 8, 102]  # one comment of ours, others untouched
+    assert comments[2]["body"].endswith("third push\n") and comments[0]["body"] == "LGTM"
+    edited = "Edited comment 102 on #42."
+    assert outputs == ["Posted the change report on #42.", edited, edited]
+    calls = (bin_dir / "calls.log").read_text().splitlines()
+    assert calls[:2] == [
+        "GET repos/city/pipelines/issues/42/comments",
+        "POST repos/city/pipelines/issues/42/comments",
+    ]
+    assert calls[-1] == "PATCH repos/city/pipelines/issues/comments/102"
+    report.write_text("no marker\n")
+    refused = subprocess.run([str(script), str(report)], env=env, capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert "does not start with its marker comment" in refused.stderr
 
 
 def test_a_clock_main_changed_after_the_branch_left_is_not_this_changes(git_repo: Path):  # noqa: F811
