@@ -75,6 +75,7 @@ for command in (
     seeing.lineage,
     health.status,
     checking.check,
+    checking.settings,
     deploy.dev_flows,
     deploy.image_tag_command,
     deploy.register,

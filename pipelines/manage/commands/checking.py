@@ -28,3 +28,34 @@ def check(repo: Repo) -> None:
     if problems:
         raise CliError(f"{len(problems)} problem(s) in {count} flow(s).")
     click.echo(f"ok: {count} flow(s) checked, no problems.")
+
+
+@click.command("settings")
+@click.option(
+    "--env",
+    type=click.Choice(["local", "dev", "prod"]),
+    default=None,
+    help="Read them as PIPELINES_ENV=ENV would (what dev or prod still needs).",
+)
+@pass_repo
+def settings(repo: Repo, env: str | None) -> None:
+    """Show every setting and where its value comes from (credentials masked), what runs use
+    here (datalake, warehouse, dbt), and what a run, run_cloud and register still need.
+    Nothing is contacted.
+
+    \b
+    Example:
+      python manage.py settings
+      python manage.py settings --env dev
+    """
+    from pipelines.manage.environment import RUN_HERE, report_lines, settings_report
+    from pipelines.settings import load_settings
+
+    report = settings_report(load_settings(root=repo.root), env)
+    for line in report_lines(report):
+        click.echo(line)
+    if not report.runs_here:
+        missing = len(report.needs[RUN_HERE])
+        raise CliError(
+            f"PIPELINES_ENV={report.env} cannot run here: {missing} setting(s) missing (above)."
+        )

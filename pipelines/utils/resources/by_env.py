@@ -55,6 +55,10 @@ class Resources:
         """dbt's target for this warehouse (profiles.yml's `outputs` entry)."""
         raise NotImplementedError
 
+    def describe(self) -> list[tuple[str, str]]:
+        """(what, where) for people: read from settings, nothing opened or required."""
+        raise NotImplementedError
+
     @property
     def staging_dir(self) -> Path:
         """Where a dump stages its files before publishing them."""
@@ -107,6 +111,14 @@ class LocalResources(Resources):
     def dbt_output(self) -> dict[str, Any]:
         return {"type": "duckdb", "path": str(self.warehouse_file), "schema": "main", "threads": 4}
 
+    def describe(self) -> list[tuple[str, str]]:
+        return [
+            ("datalake", f"the folder {self.settings.data_dir / 'datalake'}"),
+            ("warehouse", f"DuckDB, the file {self.warehouse_file}"),
+            ("dbt", "dbt-duckdb on that file"),
+            ("runs", f"recorded in {self.runs_file}"),
+        ]
+
 
 @dataclass(frozen=True)
 class CloudResources(Resources):
@@ -141,6 +153,21 @@ class CloudResources(Resources):
         if endpoint:  # an emulator checks no token
             output.update(method="oauth-secrets", token="emulator", api_endpoint=endpoint)
         return output
+
+    def describe(self) -> list[tuple[str, str]]:
+        def shown(name: str) -> str:
+            return self.settings.get(name) or f"<{name} unset>"
+
+        prefix = (self.settings.get("PIPELINES_DATALAKE_PREFIX") or "").strip("/")
+        lake = f"gs://{shown('PIPELINES_DATALAKE_BUCKET')}" + (f"/{prefix}" if prefix else "")
+        project = shown("PIPELINES_BIGQUERY_PROJECT")
+        location = shown("PIPELINES_BIGQUERY_LOCATION")
+        return [
+            ("datalake", f"the bucket {lake}"),
+            ("warehouse", f"BigQuery, project {project} ({location})"),
+            ("dbt", f"dbt-bigquery on project {project}"),
+            ("runs", "on Prefect Server"),
+        ]
 
 
 RESOURCES_BY_ENV: dict[str, type[Resources]] = {
