@@ -157,7 +157,12 @@ def check_target(kind: Kind, settings: Settings, heading: str) -> None:
     """
     problems = target_problems(kind, settings)
     if problems:
-        raise SettingsError(heading + "\n" + "\n".join(f"  {p}" for p in problems))
+        raise SettingsError(
+            heading
+            + "\n"
+            + "\n".join(f"  {p}" for p in problems)
+            + "\n`python manage.py settings` shows every setting and where its value comes from."
+        )
 
 
 def build_target(

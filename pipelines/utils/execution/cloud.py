@@ -16,7 +16,7 @@ from pipelines.utils.execution.dev_flows import archive_other_versions
 from pipelines.utils.execution.parameters import check_parameters
 from pipelines.utils.resources import current_settings
 
-_NEEDS = "run_cloud needs these environment variables (see README, 'Run in the cloud'):"
+_NEEDS = "run_cloud needs these environment variables (docs/cloud.md says what each is):"
 
 
 def development_name(name: str) -> str:

@@ -49,6 +49,9 @@ def test_check_target_names_every_missing_setting(tmp_path):
     assert lines[0] == "run_cloud needs:"
     named = [line.strip().split(":")[0].split("=")[0] for line in lines[1:]]
     assert {"PREFECT__BACKEND", "PIPELINES_FLOWS_BUCKET", "PIPELINES_FLOW_IMAGE"} <= set(named)
+    assert lines[-1] == (
+        "`python manage.py settings` shows every setting and where its value comes from."
+    )
 
 
 def test_pods_get_where_things_are_and_secret_references_never_secrets(tmp_path):
