@@ -30,7 +30,8 @@ with PipelineFlow(
     org=ORG,
     code_owners=CODE_OWNERS,
     schedule=schedule,
-    # Its pod: a quarter of a core and 512 MiB guaranteed, killed above 1 GiB (README: sizing).
+    # Its pod: a quarter of a core and 512 MiB guaranteed, killed above 1 GiB
+    # (docs/cloud.md, "Sizing a flow").
     cpu="250m",
     memory="512Mi",
     memory_limit="1Gi",
