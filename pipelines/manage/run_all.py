@@ -58,13 +58,20 @@ def missing_setting(state: Any) -> str:
     """The message of a setting the run found unset (its first task to fail on one), or "".
 
     Tasks raise MissingSettingError (or a subclass) naming the setting; a run that failed
-    only because one is unset is skipped by `run --all`, not failed."""
+    only because one is unset (the other failures its downstream tasks not triggered) is
+    skipped by `run --all`, not failed."""
+    from prefect.engine.state import TriggerFailed
+
     task_states = state.result if isinstance(state.result, dict) else {}
+    found = ""
     for task_state in task_states.values():
-        error = task_state.result if task_state.is_failed() else None
-        if isinstance(error, BaseException) and getattr(error, "setting", None):
-            return str(error)
-    return ""
+        if not task_state.is_failed() or isinstance(task_state, TriggerFailed):
+            continue
+        error = task_state.result
+        if not (isinstance(error, BaseException) and getattr(error, "setting", None)):
+            return ""  # a failure of its own: the run failed
+        found = found or str(error)
+    return found
 
 
 def selected_nodes(lineage: Lineage, selectors: Sequence[str]) -> set[str]:

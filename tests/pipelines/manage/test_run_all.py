@@ -279,3 +279,16 @@ def test_a_selection_runs_only_the_clocks_that_write_what_it_chose(empty_data: P
 
     assert printed[0] == "Order: 1. emd: dumps"  # one run: no clock to name
     assert written == ["c"]
+
+
+def test_a_missing_setting_beside_a_real_failure_is_a_failure(empty_data: Path):
+    with prefect.Flow("emd: both") as flow:
+        needs_a_secret()
+        boom()
+    printed: list[str] = []
+
+    with pytest.raises(CliError):
+        run_all([("m", flow)], [], load_settings(), printed.append, print)
+
+    assert printed[1].startswith("[1/1] flow emd: both: failed: ")
+    assert "the source is down" in printed[1]
