@@ -213,6 +213,33 @@ def test_template_pipeline_in_dev_succeeds_with_its_materialization_in_a_second_
     report(cluster, "emd: materialize, its child", child["id"])
 
 
+def test_the_watchdog_reads_what_register_published_in_its_pod(
+    cluster: Cluster, bigquery_emulator, gcs_bucket
+):
+    _, lake = gcs_bucket
+    dev = {
+        **cluster.env,
+        "PIPELINES_ENV": "dev",
+        "PIPELINES_DATALAKE_BUCKET": lake,
+        "PIPELINES_BIGQUERY_PROJECT": bigquery_emulator.project,
+    }
+    register(cluster, dev)  # registers every flow and publishes their expectations to the lake
+    cluster.start_agent(pod_env={"PIPELINES_BIGQUERY_API_ENDPOINT": bigquery_emulator.endpoint})
+    run_id = start_run(cluster, "admin: watchdog")  # by hand: a dry run
+
+    run = cluster.wait_for(run_id)
+
+    assert run["state"] == "Success", cluster.diagnostics(run_id)
+    problems = [
+        log["message"]
+        for log in cluster.server.logs
+        if log.get("flow_run_id") == run_id and (log["message"] or "").startswith("Problem: ")
+    ]
+    # Registered, scheduled, never run: the pod read the expectations, the server and BigQuery.
+    assert any("emd: template_pipeline" in p for p in problems), cluster.pod_log(run_id)
+    report(cluster, "admin: watchdog, a dry run", run_id)
+
+
 def _container(job: dict[str, Any]) -> dict[str, Any]:
     return job["manifest"]["spec"]["template"]["spec"]["containers"][0]
 
