@@ -16,8 +16,8 @@ from pipelines.settings import (
 from pipelines.utils.redaction import MASK, mask_url
 
 RUN_HERE = "A run here"
-# Names whose whole value is a credential.
-_CREDENTIAL_WORDS = ("SECRET", "TOKEN", "PASSWORD")
+# Names whose whole value is a credential (an AppRole's role id is half of its login).
+_CREDENTIAL_WORDS = ("SECRET", "TOKEN", "PASSWORD", "ROLE_ID")
 
 
 @dataclass

@@ -35,6 +35,8 @@ def test_values_say_where_they_come_from_and_credentials_never_show(clean_env, r
         "PREFECT__SERVER__HOST=http://prefect.city\n"
     )
     clean_env.setenv("PIPELINES_VAULT_TOKEN", "hvs.token-value")
+    clean_env.setenv("PIPELINES_VAULT_ROLE_ID", "role-1234")
+    clean_env.setenv("PIPELINES_SECRET_SME_API", '{"key": "k-5678"}')
     clean_env.setenv("PIPELINES_FAILURE_WEBHOOK_URL", "https://discord.com/api/webhooks/1/tok-en")
 
     done = show(repo_copy)
@@ -62,7 +64,8 @@ def test_values_say_where_they_come_from_and_credentials_never_show(clean_env, r
     assert "(not exported: Prefect and google-auth read only the environment)" in row(
         out, "PREFECT__SERVER__HOST"
     )
-    for secret in ("s3cret-pw", "hvs.token-value", "tok-en", "webhooks/1"):
+    assert row(out, "PIPELINES_SECRET_SME_API").split()[1:] == ["environment", "***"]
+    for secret in ("s3cret-pw", "hvs.token-value", "tok-en", "webhooks/1", "role-1234", "k-5678"):
         assert secret not in out
     assert "A run here: ready." in out.splitlines()
     run_cloud = out.split("run_cloud needs:\n")[1].split("\n\n")[0]
