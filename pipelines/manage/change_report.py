@@ -145,6 +145,8 @@ def collect(repo: Repo, since: str, now: pendulum.DateTime | None = None) -> Cha
     except CliError as error:
         before, change.base_unreadable = {}, str(error)
     if not change.base_unreadable:
+        # The head in a process of its own too: this one's `pipelines` may not be the tree's
+        # (--repo-root), and both sides must be read alike.
         change.schedules = schedule_changes(names, before, clocks_at(repo.root, now))
     lineage = build_lineage(loaded.flows, repo.root / "queries")
     written = {t.warehouse_table for f in change.facts.values() for t in f.writes} | {

@@ -45,9 +45,14 @@ class DbtRun:
     results: list[NodeResult] = field(default_factory=list)
 
     @property
+    def built(self) -> list[NodeResult]:
+        """The models and seeds it built."""
+        return [r for r in self.results if r.relation and r.status == "success"]
+
+    @property
     def location(self) -> str:
         """The tables built, for run summaries."""
-        built = [r for r in self.results if r.relation and r.status == "success"]
+        built = self.built
         tests = [r for r in self.results if r.name.startswith("test.")]
         passed = sum(1 for r in tests if r.status == "pass")
         tables = ", ".join(
@@ -168,7 +173,7 @@ def run_dbt_command(
         )
     if single_file is not None:
         _count_rows(run, single_file)
-    built = [r.relation for r in run.results if r.relation and r.status == "success"]
+    built = [r.relation for r in run.built if r.relation]
     if built and command in ("build", "run"):  # the models' freshness (load_times)
         resources(settings).warehouse().record_builds(built, dt.datetime.now(dt.UTC))
     return run
@@ -190,9 +195,7 @@ def _count_rows(run: DbtRun, path: Path) -> None:
 
     from pipelines.utils.warehouse.duckdb_warehouse import writer_lock
 
-    built = [
-        r for r in run.results if r.relation and r.rows_affected is None and r.status == "success"
-    ]
+    built = [r for r in run.built if r.rows_affected is None]
     if not built:
         return
     with writer_lock(), duckdb.connect(str(path), read_only=True) as db:
