@@ -18,9 +18,8 @@ from pipelines.manage.catalog.facts import FlowFacts, flow_facts
 from pipelines.manage.catalog.history import History, git
 from pipelines.manage.catalog.when import runs_between
 from pipelines.manage.errors import CliError
-from pipelines.manage.transaction import umask
 from pipelines.utils.inventory import Repo
-from pipelines.utils.scratch import release, scratch_dir
+from pipelines.utils.scratch import release, scratch_dir, umask
 
 STATIC = ("catalog.css", "catalog.js")
 # Written into every catalog folder: the files of that build. A folder without it, or holding

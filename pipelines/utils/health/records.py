@@ -103,16 +103,9 @@ def _compact(path: Path) -> None:
         per_flow[flow] = per_flow.get(flow, 0) + 1
         if per_flow[flow] <= KEEP_RUNS_PER_FLOW:
             kept.append(line)
-    from pipelines.utils.scratch import release, scratch_file
+    from pipelines.utils.scratch import atomic_write
 
-    # Named after this process: the next compaction sweeps one a kill left behind.
-    temporary = scratch_file(f".{path.name}.", folder=path.parent)
-    try:
-        temporary.write_text("".join(f"{line}\n" for line in reversed(kept)), encoding="utf-8")
-        temporary.chmod(0o644)
-        os.replace(temporary, path)
-    finally:
-        release(temporary)
+    atomic_write(path, "".join(f"{line}\n" for line in reversed(kept)).encode("utf-8"))
 
 
 def recorded_runs(path: Path | None) -> dict[str, list[Run]]:

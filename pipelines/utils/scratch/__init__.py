@@ -5,6 +5,7 @@ file whose process is gone (killed, or stopped with Ctrl-C) from one a live run 
 and remove it; `scope()` removes what a run made when it ends, however it ends.
 """
 
+from pipelines.utils.scratch.atomic import atomic_write, umask
 from pipelines.utils.scratch.files import (
     release,
     scope,
@@ -16,6 +17,7 @@ from pipelines.utils.scratch.files import (
 )
 
 __all__ = [
+    "atomic_write",
     "release",
     "scope",
     "scratch_dir",
@@ -23,4 +25,5 @@ __all__ = [
     "scratch_path",
     "sweep",
     "temporary_folder",
+    "umask",
 ]
