@@ -12,12 +12,19 @@ from pipelines.manage.commands import checking, deploy, health, models, projects
 from pipelines.manage.errors import CliError
 from pipelines.settings import REPO_ROOT
 from pipelines.utils.inventory import Repo
+from pipelines.utils.redaction import redacted_output
 
 
 class ManageGroup(click.Group):
     """The command group: keeps its arguments (for --repo-root), and is the one edge where
     expected failures (PipelinesError: settings, parameters, refused queries; OSError on a
     file) become an error message; only real bugs end in a traceback."""
+
+    def main(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+        # Every line printed, whoever prints it (a state message, a driver's error, a
+        # traceback), goes through the same masking as log records.
+        with redacted_output():
+            return super().main(*args, **kwargs)  # type: ignore[arg-type,call-overload]
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["pipelines.argv"] = list(args)

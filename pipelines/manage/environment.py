@@ -13,7 +13,7 @@ from pipelines.settings import (
     SETTINGS,
     Settings,
 )
-from pipelines.utils.redaction import MASK, mask_url
+from pipelines.utils.redaction import MASK, mask_credentials
 
 RUN_HERE = "A run here"
 # Names whose whole value is a credential (an AppRole's role id is half of its login).
@@ -41,15 +41,13 @@ class Report:
 
 def shown(name: str, value: str) -> str:
     """A value fit to print: connection URLs without their password, webhooks without their
-    token (the path), secrets and tokens not at all."""
-    if name.startswith("PIPELINES_DB_"):
-        return mask_url(value)
+    token (the path), secrets and tokens not at all; any URL without its user info."""
     if any(word in name for word in _CREDENTIAL_WORDS):
         return MASK
     if "WEBHOOK" in name:
-        parts = urlsplit(value)
+        parts = urlsplit(mask_credentials(value))
         return f"{parts.scheme}://{parts.netloc}/{MASK}" if parts.netloc else MASK
-    return value
+    return mask_credentials(value)
 
 
 def settings_report(settings: Settings, env: str | None = None) -> Report:

@@ -114,14 +114,17 @@ def get_connection(name: str, settings: Settings | None = None) -> Connection:
         )
     if url.startswith(SECRET_PREFIX):
         url = url_from_secret(url[len(SECRET_PREFIX) :], key, settings)
+    # The whole value first: a parser's mistake about where the password ends cannot leak it.
+    register_secret(url)
     unencoded = ambiguous_userinfo(url)
-    if unencoded:  # refused before any driver reads it; no piece of it may reach a log
+    if unencoded:  # refused before any driver reads it, and no piece of it may reach a log
         register_secret(*userinfo_fragments(url))
         raise SettingsError(
-            f"{key}: the password in this URL holds an unencoded {unencoded!r}, so the database "
-            "driver and this code would disagree on where it ends (and show the rest as the "
-            "host name). Percent-encode it: '@' as %40, '/' as %2F, '?' as %3F, '#' as %23, "
-            "e.g. postgresql://user:my%40Pw0rd@host:5432/db."
+            f"{key}: this URL holds an unencoded {unencoded} where its user and password are "
+            "read, so database drivers and this code disagree on where the password ends (and "
+            "would show part of it as a host name). Percent-encode such characters in the "
+            "user, password and query: '@' as %40, '/' as %2F, '?' as %3F, '#' as %23, e.g. "
+            "postgresql://user:my%40Pw0rd@host:5432/db."
         )
     register_url(url)  # from here on, no log record can carry its password
     scheme = urlsplit(url).scheme.split("+")[0]

@@ -18,6 +18,7 @@ from pipelines.utils import scratch
 from pipelines.utils.execution.executors import describe_executor, make_executor
 from pipelines.utils.execution.parameters import check_parameters
 from pipelines.utils.health.records import record_run
+from pipelines.utils.redaction import redact
 from pipelines.utils.resources import current_settings, resources, using
 
 
@@ -106,5 +107,5 @@ def failed_tasks(state: State) -> list[tuple[str, str]]:
                 if isinstance(error, BaseException)
                 else str(task_state.message)
             )
-            failed.append((task.name, message))
+            failed.append((task.name, redact(message)))
     return failed

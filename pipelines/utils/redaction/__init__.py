@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import logging
 import re
+import sys
+from collections.abc import Iterator
+from typing import TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 MASK = "***"
@@ -35,21 +41,40 @@ def secrets_in_url(url: str) -> set[str]:
     return {s for v in found for s in (v, unquote(v)) if s}
 
 
-def ambiguous_userinfo(url: str) -> str | None:
-    """The character that makes a URL's user info end in different places for different
-    parsers, if any: a second '@' (drivers stop at the first, urlsplit at the last), or a '/',
-    '?' or '#' inside the password (urlsplit ends the host there). None when unambiguous."""
+def userinfo_views(url: str) -> dict[str, str | None]:
+    """Where each parser a connection URL meets ends its user info (user[:password]), as
+    written, or None when that parser finds none: urlsplit and the WHATWG rules of the Rust
+    `url` crate (connectorx, the MySQL drivers) end the authority at the first '/', '?' or '#'
+    and split it at its last '@'; libpq stops at the first '@' or '/'; SQLAlchemy's make_url
+    takes a user without ':' or '/' and a password running to the first '@'."""
     rest = _after_scheme(url)
     ends = [i for i in (rest.find(c) for c in "/?#") if i >= 0]
-    end = min(ends, default=len(rest))
-    authority, tail = rest[:end], rest[end:]
-    if authority.count("@") > 1:
-        return "@"
-    # "user:pa" then "/ss@host": what follows the ':' is no port, and the '@' comes later.
-    after_colon = authority.rpartition(":")[2] if ":" in authority else ""
-    if "@" not in authority and after_colon and not after_colon.isdigit() and "@" in tail:
-        return rest[end]
-    return None
+    authority = rest[: min(ends, default=len(rest))]
+    split = authority.rpartition("@")[0] if "@" in authority else None
+    libpq_end = next((i for i, c in enumerate(rest) if c in "@/"), len(rest))
+    libpq = rest[:libpq_end] if rest[libpq_end : libpq_end + 1] == "@" else None
+    sqlalchemy = re.match(r"([^:/]*(?::[^@]*)?)@", rest)
+    return {
+        "urlsplit": split,
+        "WHATWG (connectorx, MySQL)": split,
+        "libpq": libpq,
+        "SQLAlchemy": sqlalchemy.group(1) if sqlalchemy else None,
+    }
+
+
+def ambiguous_userinfo(url: str) -> str | None:
+    """The unencoded characters on which the parsers of userinfo_views disagree about where
+    a URL's user info (and so its password) ends, e.g. "'/'"; None when they all agree.
+
+    The disputed text runs from the shortest reading's end to the longest's; the '@' that
+    ends the longest reading is a separator, named only when nothing else is disputed."""
+    views = userinfo_views(url)
+    if len(set(views.values())) == 1:
+        return None
+    lengths = [len(v) if v is not None else 0 for v in views.values()]
+    disputed = _after_scheme(url)[min(lengths) : max(lengths)]
+    chars = [c for c in "@/?#" if c in disputed] or ["@"]
+    return ", ".join(repr(c) for c in chars)
 
 
 def _after_scheme(url: str) -> str:
@@ -94,6 +119,21 @@ def mask_url(url: str) -> str:
     return _USERINFO.sub(rf"\g<1>{MASK}@", url)
 
 
+def mask_credentials(url: str) -> str:
+    """A URL fit to print: its password (or a user alone, often a token) and credential query
+    parameters replaced by ***; when parsers disagree on where the user info ends, all but the
+    scheme."""
+    if "://" not in url:
+        return url
+    if ambiguous_userinfo(url):
+        return f"{url.split('://', 1)[0]}://{MASK}"
+    masked = mask_url(url)
+    userinfo, at, host = urlsplit(masked).netloc.rpartition("@")
+    if at and ":" not in userinfo:
+        masked = masked.replace(f"{userinfo}@{host}", f"{MASK}@{host}", 1)
+    return masked
+
+
 def origin(url: str) -> str:
     """Only scheme and host of a URL: what may be logged of a webhook whose path is a token."""
     parts = urlsplit(url)
@@ -122,3 +162,75 @@ def _install() -> None:
         return record
 
     logging.setLogRecordFactory(redacting)
+    _mask_state_messages()
+
+
+def _mask_state_messages() -> None:
+    """Redact every Prefect state's message as the state is made: the runners report it to
+    the server (a failed task's message holds its exception's text) and print it locally."""
+    from prefect.engine.state import State
+
+    init = State.__init__
+    if getattr(init, "_redacting", False):
+        return
+
+    @functools.wraps(init)
+    def redacting_init(self: State, message: str | None = None, *args, **kwargs) -> None:
+        init(self, redact(message) if isinstance(message, str) else message, *args, **kwargs)  # type: ignore[arg-type]
+
+    redacting_init._redacting = True  # type: ignore[attr-defined]
+    State.__init__ = redacting_init  # type: ignore[method-assign]
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that writes each whole line to `stream` with every secret masked (a
+    secret split over two writes is still whole when its line is)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # click probes text streams with bytes
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._stream.write("\n".join(redact(line) for line in lines) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(redact(self._pending))
+            self._pending = ""
+        self._stream.flush()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self._stream.errors
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+@contextlib.contextmanager
+def redacted_output() -> Iterator[None]:
+    """Within it, everything written to sys.stdout and sys.stderr has its secrets masked."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = out, err

@@ -33,11 +33,17 @@ def test_values_say_where_they_come_from_and_credentials_never_show(clean_env, r
         "PIPELINES_DATA_DIR=/srv/city-data\n"
         "PIPELINES_DB_SME_PG=postgresql://ana:s3cret-pw@db.city:5432/escolas\n"
         "PREFECT__SERVER__HOST=http://prefect.city\n"
+        "PIPELINES_DB_PORTLIKE=mysql://u:12/Zq9portlike@127.0.0.1:3306/db\n"
     )
+    clean_env.setenv("PIPELINES_VAULT_ADDR", "https://vaultuser:Vp4ss-addr@vault.city:8200")
+    clean_env.setenv("PREFECT__SERVER__HOST", "http://apollo:Hp4ss-host@prefect.city")
+    clean_env.setenv("PIPELINES_DASK_ADDRESS", "tcp://dask.city:8786")
     clean_env.setenv("PIPELINES_VAULT_TOKEN", "hvs.token-value")
     clean_env.setenv("PIPELINES_VAULT_ROLE_ID", "role-1234")
     clean_env.setenv("PIPELINES_SECRET_SME_API", '{"key": "k-5678"}')
-    clean_env.setenv("PIPELINES_FAILURE_WEBHOOK_URL", "https://discord.com/api/webhooks/1/tok-en")
+    clean_env.setenv(
+        "PIPELINES_FAILURE_WEBHOOK_URL", "https://hook:Wp4ss-hook@discord.com/api/webhooks/1/tok-en"
+    )
 
     done = show(repo_copy)
 
@@ -57,17 +63,30 @@ def test_values_say_where_they_come_from_and_credentials_never_show(clean_env, r
     ]  # fmt: skip
     assert row(out, "PIPELINES_VAULT_TOKEN").split()[1:] == ["environment", "***"]
     assert row(out, "PIPELINES_FAILURE_WEBHOOK_URL").split()[1:] == [
-        "environment", "https://discord.com/***"
+        "environment", "https://hook:***@discord.com/***"
+    ]  # fmt: skip
+    assert row(out, "PIPELINES_DB_PORTLIKE").split()[1:] == [".env", "mysql://***"]
+    assert row(out, "PIPELINES_VAULT_ADDR").split()[1:] == [
+        "environment", "https://vaultuser:***@vault.city:8200"
+    ]  # fmt: skip
+    assert row(out, "PREFECT__SERVER__HOST").split()[1:] == [
+        "environment", "http://apollo:***@prefect.city"
     ]  # fmt: skip
     assert row(out, "PIPELINES_BIGQUERY_PROJECT").split()[1:] == ["unset"]
+    assert row(out, "PIPELINES_SECRET_SME_API").split()[1:] == ["environment", "***"]
+    for secret in ("s3cret-pw", "hvs.token-value", "tok-en", "webhooks/1", "role-1234", "k-5678",
+                   "Zq9portlike", "Vp4ss-addr", "Hp4ss-host", "Wp4ss-hook"):  # fmt: skip
+        assert secret not in out
+    assert "A run here: ready." in out.splitlines()
+
+
+def test_a_prefect_variable_only_in_dotenv_is_said_to_be_unexported(clean_env, repo_copy):
+    (repo_copy / ".env").write_text("PREFECT__SERVER__HOST=http://prefect.city\n")
+    out = show(repo_copy).output
     # Prefect reads only the process environment: a .env value is no value to it.
     assert "(not exported: Prefect and google-auth read only the environment)" in row(
         out, "PREFECT__SERVER__HOST"
     )
-    assert row(out, "PIPELINES_SECRET_SME_API").split()[1:] == ["environment", "***"]
-    for secret in ("s3cret-pw", "hvs.token-value", "tok-en", "webhooks/1", "role-1234", "k-5678"):
-        assert secret not in out
-    assert "A run here: ready." in out.splitlines()
     run_cloud = out.split("run_cloud needs:\n")[1].split("\n\n")[0]
     assert "PREFECT__SERVER__HOST: Prefect Server API host" in run_cloud
     assert "(it is in .env, but must be exported)" in run_cloud

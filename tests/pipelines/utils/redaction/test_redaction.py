@@ -112,3 +112,92 @@ def test_a_failing_dump_leaks_no_secret_to_logs_errors_or_the_alert(
         assert "emd: leaky" in body
     else:
         assert "Failure alert to the webhook at http://127.0.0.1 not sent" in seen
+
+
+API_KEY = "Ak7-planted-api-key"
+LEAKY_FLOWS = """
+from prefect import task
+from pipelines.utils.pipeline_flow import PipelineFlow
+from pipelines.utils.secrets import get_secret
+
+
+class HTTPError(Exception):
+    pass
+
+
+@task
+def call_api():
+    key = get_secret("city_api", "key")
+    raise HTTPError(f"404 Client Error: Not Found for url: https://api.city/v1?api_key={key}")
+
+
+with PipelineFlow("emd: leaky_api", org="emd") as flow:
+    call_api()
+"""
+CLOUD_RUN = """
+import sys
+import prefect
+from prefect.engine.cloud import CloudFlowRunner
+from pipelines.emd.leaky_api.flows import flow
+
+flow_id = flow.register(project_name="main", build=False, add_default_labels=False)
+run_id = prefect.Client().create_flow_run(flow_id=flow_id)
+with prefect.context(flow_run_id=run_id, flow_id=flow_id):  # as `prefect execute` does
+    state = CloudFlowRunner(flow=flow).run()
+print("STATE", type(state).__name__, state.message)
+"""
+
+
+def _leaky_project(root) -> None:
+    project = root / "pipelines" / "emd" / "leaky_api"
+    project.mkdir()
+    (project / "__init__.py").write_text("")
+    (project / "flows.py").write_text(LEAKY_FLOWS)
+
+
+def test_a_secret_in_a_task_error_reaches_no_state_message_nor_the_cli(repo_copy, tmp_path):
+    """A key read with get_secret, inside an exception's text: neither the states the real
+    CloudFlowRunner reports to the server nor what `manage.py run` prints carry it."""
+    from tests.support.prefect_server import PrefectTestServer
+
+    _leaky_project(repo_copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINES_", "PREFECT__"))}
+    env.update(
+        PIPELINES_ENV="local",
+        PIPELINES_DATA_DIR=str(tmp_path / "data"),
+        PIPELINES_SECRET_CITY_API=json.dumps({"key": API_KEY}),
+    )
+    with PrefectTestServer(simulate_agent=False) as server:
+        server.add_project("main")
+        cloud = {
+            **env,
+            "PREFECT__BACKEND": "server",
+            "PREFECT__SERVER__HOST": "http://127.0.0.1",
+            "PREFECT__SERVER__PORT": str(server.port),
+        }
+        ran = subprocess.run(
+            [sys.executable, "-c", CLOUD_RUN], cwd=repo_copy, env=cloud,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert "STATE Failed" in ran.stdout, ran.stdout + ran.stderr
+        assert not [(r.query, r.errors) for r in server.requests if r.errors]
+        states = [
+            *server.store.tables["flow_run_state"].values(),
+            *server.store.tables["task_run_state"].values(),
+        ]
+        messages = [
+            f"{s['message']} {json.dumps(s['serialized_state'], default=str)}" for s in states
+        ]
+        failed = [m for m in messages if "404 Client Error" in m]
+        assert failed, (messages, ran.stdout[-2000:], ran.stderr[-3000:])  # it reached the server
+        assert not [m for m in messages if API_KEY in m], messages
+        assert not [log for log in server.logs if API_KEY in json.dumps(log, default=str)]
+    assert API_KEY not in ran.stdout + ran.stderr
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "run", "pipelines.emd.leaky_api.flows.flow"],
+        cwd=repo_copy, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "api_key=***" in done.stderr, done.stderr
+    assert API_KEY not in done.stdout + done.stderr
