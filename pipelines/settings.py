@@ -189,15 +189,36 @@ def _value(raw: str, where: str) -> str:
         quote = text[0]
         end = text.find(quote, 1)
         if end == -1:
-            raise SettingsError(f"{where}: the value opens a {quote} quote that never closes.")
+            raise SettingsError(
+                f"{where}: the value opens a {quote} quote that never closes on its line (a "
+                "value is one line: write a multi-line key as a file path or a secret:<path>)."
+            )
         rest = text[end + 1 :].strip()
         if rest and not rest.startswith("#"):
             raise SettingsError(
-                f"{where}: unexpected {rest!r} after the quoted value (only a # comment may "
-                "follow it)."
+                f"{where}: text follows the closing {quote} quote; only a # comment may follow "
+                "a quoted value (quote the whole value)."
             )
         return text[1:end]
     return re.split(r"\s+#", text, maxsplit=1)[0].strip()
+
+
+def _bad_line(raw: str) -> str:
+    """Why a .env line is not KEY=VALUE, naming its key when one can be read."""
+    name = re.match(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)(\s*=|\s|$)", raw)
+    if not name:
+        return (
+            "expected KEY=VALUE, one per line (a value spanning lines, such as a JSON key, "
+            "must be one line, or a file path)"
+        )
+    key, after = name.groups()
+    if "=" in after:
+        return f"{key!r} is not a valid name: use letters, digits and _ (e.g. {_fixed(key)})"
+    return f"{key} has no '=': write {key}=VALUE"
+
+
+def _fixed(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", key)
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -229,10 +250,10 @@ def read_dotenv(path: Path) -> dict[str, str]:
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         match = _KEY.match(raw)
-        if not match:
-            raise SettingsError(f"{path}:{number}: expected KEY=VALUE, got {raw!r}")
+        if not match:  # the line may hold a secret: name its key, never its text
+            raise SettingsError(f"{path}:{number}: {_bad_line(raw)} (the line is not shown).")
         key, value = match.groups()
-        values[key] = _value(value, f"{path}:{number}")
+        values[key] = _value(value, f"{path}:{number}: {key}")
     return values
 
 
@@ -335,9 +356,19 @@ PROCESS_DEFAULTS = {
 
 
 def apply_process_defaults() -> None:
-    """Set PROCESS_DEFAULTS in the environment where the user has not set them."""
+    """Set PROCESS_DEFAULTS in the environment where the user has not set them, and make
+    Prefect's backend Prefect Server: its default, Prefect Cloud, is a service this project
+    never uses (a flow asking the API would call api.prefect.io)."""
     for key, value in PROCESS_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    os.environ.setdefault("PREFECT__BACKEND", "server")  # one set otherwise is refused
+    import sys
+
+    prefect = sys.modules.get("prefect")
+    config = getattr(prefect, "config", None)
+    if config is not None and os.environ["PREFECT__BACKEND"] == "server" != config.backend:
+        config.backend = "server"  # Prefect was imported first, with its default
+        config.cloud.api = config.server.endpoint
 
 
 # Values checked when settings are read, before anything runs: a wrong one fails at once,

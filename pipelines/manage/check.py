@@ -48,7 +48,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
     serialize = Serializer()
     problems += loaded.problems
     by_name: dict[str, list[str]] = defaultdict(list)
-    from pipelines.manage.register import checkout_path_in_defaults
+    from pipelines.manage.register import checkout_path_in_defaults, credential_defaults
 
     sources, unreadable = readable_freshness(repo.root / "queries")
     problems += unreadable
@@ -69,6 +69,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
         path_problem = checkout_path_in_defaults(flow, repo.root)
         if path_problem:
             problems.append(f"{where}: {path_problem}")
+        problems += [f"{where}: {problem}" for problem in credential_defaults(flow)]
         by_name[flow.name].append(module)
         try:
             flow.validate()

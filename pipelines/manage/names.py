@@ -26,6 +26,14 @@ DEPENDENCY_NAMES = frozenset(
 )  # fmt: skip
 
 
+# Device names Windows reserves in any folder, with or without an extension: a repository
+# holding `pipelines/con/` cannot be checked out there.
+WINDOWS_DEVICE_NAMES = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+     *(f"lpt{i}" for i in range(1, 10))}
+)  # fmt: skip
+
+
 def check_owner(value: str) -> str | None:
     """Why `value` cannot be a code owner (CODE_OWNERS holds GitHub handles), or None."""
     if GITHUB_HANDLE.match(value.removeprefix("@")):
@@ -49,6 +57,10 @@ def reserved_names() -> dict[str, str]:
         reasons[name] = f"it is a module of the org/project shape ('{name}.py')"
     for name in SHARED_PACKAGES:
         reasons[name] = f"it is the shared package 'pipelines.{name}'"
+    for name in WINDOWS_DEVICE_NAMES:
+        reasons[name] = (
+            f"Windows reserves '{name}' as a device name (a checkout holding it fails there)"
+        )
     return reasons
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.manage.errors import CliError
+from pipelines.utils.redaction import MASK, is_credential
 
 FORMATS = ("svg", "png", "dot")
 
@@ -40,7 +41,8 @@ def flow_dot(flow: Any, title: bool = True) -> str:
         lines.append(f"  label={_quote(flow.name)}; labelloc=t;")
     for task, node in ids.items():
         if isinstance(task, Parameter):
-            default = "" if task.required else ("\n= " + repr(task.default))[:60]
+            shown = MASK if is_credential(task.name, task.default) else task.default
+            default = "" if task.required else ("\n= " + repr(shown))[:60]
             label = _quote(f"{task.name}{default}")
             lines.append(
                 f'  {node} [label={label}, shape=ellipse, style=filled, fillcolor="#eef"];'

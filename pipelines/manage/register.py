@@ -416,6 +416,21 @@ def checkout_path_in_defaults(flow: Any, root: Path) -> str | None:
     return None
 
 
+def credential_defaults(flow: Any) -> list[str]:
+    """A problem for each parameter whose default is a credential: defaults are stored on the
+    server, shown in its UI and published in the catalog."""
+    from pipelines.utils.redaction import is_credential
+
+    return [
+        f"parameter {parameter.name!r} has a credential as its default (a password, token or "
+        "key, or a URL holding one); defaults are stored on the server and shown in the "
+        "catalog. Read it at run time from a setting (PIPELINES_DB_<NAME> for a database) or "
+        "a secret (get_secret), and drop the default."
+        for parameter in flow.parameters()
+        if not parameter.required and is_credential(parameter.name, parameter.default)
+    ]
+
+
 def register_target(repo: Repo, staging: bool, tag: str) -> Target:
     """Where `register` puts versions: the production project (or, staging, the development
     one) and the image <PIPELINES_IMAGE_REPOSITORY>:<tag> unless PIPELINES_FLOW_IMAGE is set.

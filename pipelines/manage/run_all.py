@@ -106,6 +106,12 @@ def skip_reason(flow: Any, settings: Settings, clock_given: bool = False) -> str
     required = [] if clock_given else sorted(p.name for p in flow.parameters() if p.required)
     if required:
         return f"no default for {', '.join(required)} (run it alone with --param)"
+    return needs_reason(flow, settings)
+
+
+def needs_reason(flow: Any, settings: Settings) -> str:
+    """'needs X (what X is for)' for the settings PipelineFlow(needs=...) names that are unset
+    here ("" when none): the one line both `run` and `run --all` give."""
     unset = settings.unset(getattr(flow, "needs", ()))
     if unset:
         return "needs " + "; ".join(f"{n} ({settings.purpose(n).rstrip('.')})" for n in unset)

@@ -215,8 +215,10 @@ def unsaved_org_work(repo: Repo, org: str) -> list[str]:
 
 
 def _changed_files(repo: Repo, pristine: Mapping[Path, Path | None]) -> list[str]:
-    """Files under each folder that git does not hold as they are (or, outside git, every
-    file) and that differ from the folder's pristine render (None: nothing is pristine)."""
+    """Files under each folder that are not byte for byte what the folder's pristine render
+    holds (None: nothing is pristine), whether git tracks, ignores or has never seen them:
+    a committed report, an ignored .env are the user's as much as a new file. In a git
+    checkout each is labelled (untracked, uncommitted, ignored or committed)."""
     folders = [folder for folder in pristine if folder.exists()]
     if not folders:
         return []
@@ -225,34 +227,28 @@ def _changed_files(repo: Repo, pristine: Mapping[Path, Path | None]) -> list[str
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             if not path.is_file() or "__pycache__" in path.parts:
-                continue
+                continue  # bytecode Python writes again
             where = _rel(repo, path)
-            if status is not None and where not in status:
-                continue  # committed as it is: history keeps it
             render = pristine[folder]
             original = render / path.relative_to(folder) if render else None
-            if (
-                original is None
-                or not original.is_file()
-                or (original.read_bytes() != path.read_bytes())
-            ):
-                changed.append(f"{where} ({status[where]})" if status else where)
+            if original is not None and original.is_file():
+                if original.read_bytes() == path.read_bytes():
+                    continue
+            changed.append(f"{where} ({_label(status, where)})" if status is not None else where)
     return changed
 
 
 def _git_status(repo: Repo, folders: list[Path]) -> dict[str, str] | None:
-    """Uncommitted files under folders (path from the root -> untracked | uncommitted), or
-    None when repo is not a git work tree."""
+    """Files under folders that git holds otherwise than committed (path from the root ->
+    untracked | uncommitted | ignored), or None when repo is not a git work tree."""
     import subprocess
 
     try:
         result = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=all", "--", *map(str, folders)],
-            cwd=repo.root,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+            ["git", "status", "--porcelain", "--untracked-files=all", "--ignored=matching",
+             "--", *map(str, folders)],
+            cwd=repo.root, capture_output=True, text=True, check=True,
+        )  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         return None
     top = subprocess.run(
@@ -261,12 +257,41 @@ def _git_status(repo: Repo, folders: list[Path]) -> dict[str, str] | None:
     if Path(top).resolve() != repo.root.resolve():
         return None  # a folder inside another repository: compare with the template
     found = {}
+    labels = {"??": "untracked", "!!": "ignored"}
     for line in result.stdout.splitlines():
         path = line[3:].strip().strip('"')
         if "__pycache__" in path:
             continue
-        found[path] = "untracked" if line.startswith("??") else "uncommitted"
+        found[path] = labels.get(line[:2], "uncommitted")
     return found
+
+
+def _label(status: dict[str, str], where: str) -> str:
+    """A file's git state; git names an ignored or untracked folder once, with a '/'."""
+    if where in status:
+        return status[where]
+    folders = [p for p in status if p.endswith("/") and where.startswith(p)]
+    return status[max(folders, key=len)] if folders else "committed"
+
+
+def importers(repo: Repo, package: str) -> list[str]:
+    """Modules outside `package` (and its org's list of projects) that import it or one of
+    its modules: removing the package would break each of them."""
+    from pipelines.utils.deploy.graph import ModuleGraph
+
+    graph = ModuleGraph.build(repo.root, cache=False)  # a refusal writes nothing
+    org = package.rpartition(".")[0]
+
+    def inside(name: str) -> bool:
+        return name == package or name.startswith(package + ".")
+
+    return sorted(
+        module
+        for module in graph.files
+        if not inside(module)
+        and module != org
+        and any(inside(n) for n in graph.imports[module] | graph.unresolved.get(module, set()))
+    )
 
 
 def _remove_org(repo: Repo, name: str) -> Created:

@@ -48,6 +48,11 @@ def parse_now(value: str | None) -> dt.datetime:
             f"--now {value!r} is not a date/time: write e.g. 2026-12-06T08:00 or "
             "2026-12-06T08:00+00:00."
         ) from None
+    if not 1970 <= found.year <= 2200:  # schedules cannot be stepped to year 9999
+        raise CliError(
+            f"--now {value!r} is out of range: give a time between 1970 and 2200, e.g. "
+            "2026-12-06T08:00."
+        )
     if found.tzinfo is None:
         import pendulum
 

@@ -40,7 +40,7 @@ def test_unknown_environment_is_refused(tmp_path):
 
 def test_malformed_dotenv_line_is_reported_with_its_number(tmp_path):
     (tmp_path / ".env").write_text("A=1\nthis is wrong\n")
-    with pytest.raises(SettingsError, match=r"\.env:2: expected KEY=VALUE"):
+    with pytest.raises(SettingsError, match=r"\.env:2: this has no '=': write this=VALUE"):
         read_dotenv(tmp_path / ".env")
 
 
@@ -82,8 +82,8 @@ def test_dotenv_values(tmp_path, line, value):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b'A=1\nKEY="open\n', '.env:2: the value opens a " quote that never closes.'),
-        (b"A=1\nKEY='x' y\n", ".env:2: unexpected 'y' after the quoted value"),
+        (b'A=1\nKEY="open\n', '.env:2: KEY: the value opens a " quote that never closes'),
+        (b"A=1\nKEY='x' y\n", ".env:2: KEY: text follows the closing ' quote"),
         (b"A=1\nB=2\nKEY=caf\xe9\n", ".env:3: not UTF-8 (byte 0xe9); save the file as UTF-8."),
     ],
 )
@@ -92,6 +92,46 @@ def test_dotenv_errors_name_the_line(tmp_path, content, message):
     with pytest.raises(SettingsError) as error:
         read_dotenv(tmp_path / ".env")
     assert message in str(error.value)
+
+
+SECRET_TEXT = "Zk4-dotenv-secret"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # A multi-line JSON key: its second line is no KEY=VALUE.
+        (
+            f'GOOGLE_KEY={{\n  "private_key": "-----BEGIN PRIVATE KEY-----{SECRET_TEXT}"\n}}\n',
+            ".env:2: expected KEY=VALUE, one per line (a value spanning lines, such as a JSON "
+            "key, must be one line, or a file path) (the line is not shown).",
+        ),
+        (
+            f"PIPELINES_VAULT_TOKEN {SECRET_TEXT}\n",
+            ".env:1: PIPELINES_VAULT_TOKEN has no '=': write PIPELINES_VAULT_TOKEN=VALUE (the "
+            "line is not shown).",
+        ),
+        (
+            f"PIPELINES_DB-Y=postgresql://u:{SECRET_TEXT}@h/db\n",
+            ".env:1: 'PIPELINES_DB-Y' is not a valid name: use letters, digits and _ (e.g. "
+            "PIPELINES_DB_Y) (the line is not shown).",
+        ),
+        (
+            f'PIPELINES_DB_X="postgresql://u:{SECRET_TEXT}@h/db\n',
+            '.env:1: PIPELINES_DB_X: the value opens a " quote that never closes',
+        ),
+        (
+            f'PIPELINES_DB_X="postgresql://u:p@h/db"{SECRET_TEXT}\n',
+            '.env:1: PIPELINES_DB_X: text follows the closing " quote',
+        ),
+    ],
+)
+def test_dotenv_errors_name_the_key_and_the_rule_never_the_value(tmp_path, content, message):
+    (tmp_path / ".env").write_text(content)
+    with pytest.raises(SettingsError) as error:
+        read_dotenv(tmp_path / ".env")
+    assert message in str(error.value)
+    assert SECRET_TEXT not in str(error.value) and "BEGIN" not in str(error.value)
 
 
 def test_dotenv_with_a_byte_order_mark_is_read(tmp_path):

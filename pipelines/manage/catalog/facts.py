@@ -131,6 +131,13 @@ def tables(flow: Any) -> tuple[list[Table], list[Table], list[tuple[str, str, st
     return writes, reads, models
 
 
+def _shown(name: str, value: Any) -> Any:
+    """A value the published catalog may show: a credential (check reports it) is masked."""
+    from pipelines.utils.redaction import MASK, is_credential
+
+    return MASK if is_credential(name, value) else value
+
+
 def flow_facts(
     module: str,
     flow: Any,
@@ -148,12 +155,14 @@ def flow_facts(
     org = getattr(flow, "org", parts[1] if len(parts) > 2 else "")
     clocks = clock_runs(flow.schedule, now)
     parameters = [
-        Parameter(p.name, None if p.required else p.default, p.required) for p in flow.parameters()
+        Parameter(p.name, None if p.required else _shown(p.name, p.default), p.required)
+        for p in flow.parameters()
     ]
     for parameter in parameters:
         for number, clock in enumerate(clocks, start=1):
             if parameter.name in clock.parameters:
-                parameter.overrides.append((number, clock.parameters[parameter.name]))
+                value = _shown(parameter.name, clock.parameters[parameter.name])
+                parameter.overrides.append((number, value))
     parameters.sort(key=lambda p: p.name)
     writes, reads, model_names = tables(flow)
     models = []

@@ -81,31 +81,41 @@ def add_org(repo: Repo, name: str) -> None:
 @click.command("remove-project")
 @click.argument("name")
 @org_option
-@click.option(
-    "--yes", is_flag=True, help="Do not ask for confirmation (unless work would be lost)."
-)
-@click.option("--force", is_flag=True, help="Delete even files only this working tree holds.")
+@click.option("--yes", is_flag=True, help="Do not ask; refuse if files of yours would be lost.")
+@click.option("--force", is_flag=True, help="Delete even files the scaffold did not write.")
 @pass_repo
 def remove_project(repo: Repo, name: str, org: str, yes: bool, force: bool) -> None:
     """Undo add-project: delete the project, its tests, its model folder and its import line.
 
-    Files that exist only in this working tree (untracked or uncommitted in git; outside git,
-    changed from the template) are listed and the question is asked even with --yes; --force
-    skips it.
+    Only files byte for byte as add-project wrote them go without asking. Any other file
+    there (tracked, untracked or git-ignored: a report, a .env, another model) is listed and
+    asked about; with --yes the removal is refused naming them; --force deletes them too. A
+    project other modules import is refused naming them (--force removes it anyway).
 
     \b
     Example:
       python manage.py remove-project bike_counts --org emd --yes
     """
-    from pipelines.manage.scaffold import model_dir, require_org, unsaved_work
+    from pipelines.manage.scaffold import importers, model_dir, require_org, unsaved_work
     from pipelines.manage.scaffold import remove_project as scaffold
 
     require_org(repo, org)
-    work = unsaved_work(repo, name, org) if name in repo.projects(org) else []
+    exists = name in repo.projects(org)
+    users = importers(repo, f"pipelines.{org}.{name}") if exists else []
+    if users:
+        listed = ", ".join(users)
+        if not force:
+            raise CliError(
+                f"Nothing removed: {listed} import(s) pipelines.{org}.{name}, and would fail "
+                "to import without it (and `check` with them). Remove those imports first, "
+                "or pass --force to remove it anyway."
+            )
+        click.echo(f"Warning: {listed} will fail to import: they import pipelines.{org}.{name}.")
+    work = unsaved_work(repo, name, org) if exists else []
     what = f"pipelines/{org}/{name} and its tests"
     if model_dir(repo, name).exists():
         what = f"pipelines/{org}/{name}, its tests and queries/models/{name}"
-    _confirm_removal(name, what, work, yes, force)
+    _confirm_removal(name, what, work, yes, force, "add-project")
     result = scaffold(repo, name, org)
     say_recovered(result.recovered)
     click.echo(f"Removed project '{name}' from org '{org}':")
@@ -114,16 +124,14 @@ def remove_project(repo: Repo, name: str, org: str, yes: bool, force: bool) -> N
 
 @click.command("remove-org")
 @click.argument("name")
-@click.option(
-    "--yes", is_flag=True, help="Do not ask for confirmation (unless work would be lost)."
-)
-@click.option("--force", is_flag=True, help="Delete even files only this working tree holds.")
+@click.option("--yes", is_flag=True, help="Do not ask; refuse if files of yours would be lost.")
+@click.option("--force", is_flag=True, help="Delete even files the scaffold did not write.")
 @pass_repo
 def remove_org(repo: Repo, name: str, yes: bool, force: bool) -> None:
     """Undo add-org: delete an org that has no projects left, and its import line.
 
-    Remove its projects first with remove-project. Unsaved work is listed and asked about as
-    remove-project does.
+    Remove its projects first with remove-project. Files that are not as add-org wrote them
+    are listed and asked about (refused with --yes) as remove-project does.
 
     \b
     Example:
@@ -133,24 +141,26 @@ def remove_org(repo: Repo, name: str, yes: bool, force: bool) -> None:
     from pipelines.manage.scaffold import unsaved_org_work
 
     work = unsaved_org_work(repo, name) if name in repo.orgs() and not repo.projects(name) else []
-    _confirm_removal(name, f"pipelines/{name}", work, yes, force)
+    _confirm_removal(name, f"pipelines/{name}", work, yes, force, "add-org")
     result = scaffold(repo, name)
     say_recovered(result.recovered)
     click.echo(f"Removed org '{name}':")
     report("removed", result.created, result.edited)
 
 
-def _confirm_removal(name: str, what: str, work: list[str], yes: bool, force: bool) -> None:
-    """Ask before deleting; files only this working tree holds are listed and asked about
-    even with --yes (not with --force)."""
+def _confirm_removal(
+    name: str, what: str, work: list[str], yes: bool, force: bool, made_by: str
+) -> None:
+    """Ask before deleting. Files the scaffold did not write are the user's: listed and asked
+    about, or with --yes refused naming them; only --force deletes them unasked."""
     if work and not force:
-        click.echo(f"These files of {name} exist only in this working tree and would be lost:")
+        click.echo(f"These files of {name} are not as {made_by} wrote them and would be lost:")
         for path in work:
             click.echo(f"  {path}")
-        if not click.confirm("Delete them anyway?", default=False):
+        if yes or not click.confirm("Delete them anyway?", default=False):
             raise CliError(
-                f"Nothing removed: {name} holds unsaved work (commit it, or pass --force "
-                "to delete it)."
+                f"Nothing removed: {name} holds files of yours (listed above). Move them "
+                "away first, or pass --force to delete them too."
             )
     else:
         confirm_or_abort(f"Delete {what}?", yes or force)

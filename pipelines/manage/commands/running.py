@@ -72,10 +72,15 @@ def run(
     if not flow_path:
         raise click.UsageError("Give a flow (DOTTED.PATH.flow), or --all, or --select TABLE+.")
     from pipelines.manage.inventory import load_flow
+    from pipelines.manage.run_all import needs_reason
+    from pipelines.settings import load_settings
     from pipelines.utils.execution import check_parameters, failed_tasks, run_local
 
     flow = load_flow(flow_path)
     check_parameters(flow, params)
+    lacking = needs_reason(flow, load_settings(root=repo.root))
+    if lacking:  # before any task: it would only reach for a service nobody named
+        raise CliError(f"Flow {flow.name!r} cannot run here: {lacking}.")
     state = run_local(flow, params)
     if not state.is_successful():
         failed = [f"  {name}: {message}" for name, message in failed_tasks(state)]

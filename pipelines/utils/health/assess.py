@@ -6,6 +6,7 @@ the tests reach the same verdicts.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -154,8 +155,12 @@ def assess(
     found = []
     for expectation in expectations:
         flow_seen = seen.get(expectation.name) or FlowSeen(registered=where == "local")
+        # Judged as at `now`: what happened after it is not the past yet.
+        flow_seen = dataclasses.replace(
+            flow_seen, runs=[r for r in flow_seen.runs if r.when is None or r.when <= now]
+        )
         tables = [
-            TableHealth(t.table, t.freshness, loaded.get(t.table), t.source)
+            TableHealth(t.table, t.freshness, _until(loaded.get(t.table), now), t.source)
             for t in expectation.tables
         ]
         health = FlowHealth(
@@ -169,6 +174,10 @@ def assess(
         found.append(health)
     found.sort(key=lambda h: (not h.problems, h.expectation.name))
     return found
+
+
+def _until(when: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
+    return when if when is None or when <= now else None
 
 
 def _problems(health: FlowHealth, now: dt.datetime, where: Where) -> list[Problem]:

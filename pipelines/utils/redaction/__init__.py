@@ -90,6 +90,32 @@ def userinfo_fragments(url: str) -> set[str]:
     return {p for piece in pieces for p in (piece, unquote(piece)) if piece}
 
 
+# Parameter names whose value is a credential (a name like `token_url` is not).
+_CREDENTIAL_NAME = re.compile(
+    r"(^|_)(password|passwd|pwd|secret|token|api_?key|access_?key|private_?key|credentials?)$",
+    re.I,
+)
+
+
+def is_credential(name: str, value: object) -> bool:
+    """Whether a parameter's value is a credential: a non-empty value of a parameter named
+    like one (`password`, `api_key`, `token`), or text holding a URL with a password or a
+    credential query parameter, at any depth of a list or mapping."""
+    if isinstance(value, dict):
+        return any(is_credential(str(k), v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(is_credential(name, v) for v in value)
+    if value in (None, "") or isinstance(value, bool):
+        return False
+    if _CREDENTIAL_NAME.search(name):
+        return True
+    text = str(value)
+    return "://" in text and (
+        mask_credentials(text) != text
+        or any(secrets_in_url(word) for word in text.split() if "://" in word)
+    )
+
+
 def register_secret(*values: str | None) -> None:
     """Mask these values wherever they appear in any log record from now on, in this process."""
     global _secrets

@@ -314,14 +314,23 @@ def _note_loads(connection: Any, tables: list[str], when: dt.datetime) -> None:
 
 
 def _describe(pid: int, program: str) -> str:
-    """'PID 7753 (python -m jupyter lab)': the holder's command line where /proc tells it."""
+    """'PID 7753 (python -m jupyter)': the holder's program, never its arguments (a command
+    line may carry a token); for an interpreter, the script or module it runs."""
     try:
-        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        command = " ".join(w.decode(errors="replace") for w in words if w)
+        words = [
+            w.decode(errors="replace")
+            for w in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        ]
     except OSError:
-        command = program
-    command = " ".join(command.split())  # one line, whatever the arguments hold
-    return f"PID {pid} ({command[:120]})"
+        words = []
+    words = [w for w in words if w] or [program]
+    name = [Path(words[0]).name]
+    if re.match(r"^(python|pypy)[0-9.]*$", name[0]) and len(words) > 1:
+        if words[1] == "-m" and len(words) > 2:
+            name += ["-m", words[2]]
+        elif not words[1].startswith("-"):
+            name.append(Path(words[1]).name)
+    return f"PID {pid} ({' '.join(' '.join(name).split())[:80]})"
 
 
 def _logger():

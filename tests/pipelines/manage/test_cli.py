@@ -313,7 +313,7 @@ def git_commit_all(root: Path) -> None:
     subprocess.run([*git, "commit", "-qm", "base"], cwd=root, check=True)
 
 
-def test_remove_project_with_unsaved_work_asks_even_with_yes(repo_copy: Path):
+def test_remove_project_with_unsaved_work_is_refused_with_yes(repo_copy: Path):
     assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
     git_commit_all(repo_copy)
     project = repo_copy / "pipelines/emd/qa_counts"
@@ -321,15 +321,16 @@ def test_remove_project_with_unsaved_work_asks_even_with_yes(repo_copy: Path):
     (project / "notes.sql").write_text("select 1\n")
     before = snapshot(repo_copy)
 
-    refused = invoke(repo_copy, "remove-project", "qa_counts", "--yes", input="n\n")
+    refused = invoke(repo_copy, "remove-project", "qa_counts", "--yes")
 
     assert refused.exit_code == 1
-    assert refused.output.splitlines()[:3] == [
-        "These files of qa_counts exist only in this working tree and would be lost:",
+    assert refused.output.splitlines() == [
+        "These files of qa_counts are not as add-project wrote them and would be lost:",
         "  pipelines/emd/qa_counts/notes.sql (untracked)",
         "  pipelines/emd/qa_counts/tasks.py (uncommitted)",
+        "Error: Nothing removed: qa_counts holds files of yours (listed above). Move them away "
+        "first, or pass --force to delete them too.",
     ]
-    assert "Error: Nothing removed: qa_counts holds unsaved work" in refused.output
     assert snapshot(repo_copy) == before
     forced = invoke(repo_copy, "remove-project", "qa_counts", "--force")
     assert forced.exit_code == 0, forced.output
@@ -659,11 +660,88 @@ def test_remove_project_counts_an_edited_model_as_unsaved_work(repo_copy: Path):
     model = repo_copy / "queries/models/qa_counts/qa_counts.sql"
     model.write_text(model.read_text() + "where true\n")
 
-    refused = invoke(repo_copy, "remove-project", "qa_counts", "--yes", input="n\n")
+    refused = invoke(repo_copy, "remove-project", "qa_counts", "--yes")
 
     assert refused.exit_code == 1
     assert "  queries/models/qa_counts/qa_counts.sql (untracked)" in refused.output.splitlines()
     assert model.exists()
+
+
+def _ignore_and_commit(root: Path, *patterns: str) -> None:
+    (root / ".gitignore").write_text((root / ".gitignore").read_text() + "".join(
+        f"{p}\n" for p in patterns
+    ))  # fmt: skip
+    git_commit_all(root)
+
+
+def test_remove_project_yes_keeps_every_byte_of_ignored_and_committed_files_it_did_not_write(
+    repo_copy: Path,
+):
+    assert invoke(repo_copy, "add-project", "qa_counts", "--with-model").exit_code == 0
+    project = repo_copy / "pipelines/emd/qa_counts"
+    other_model = repo_copy / "queries/models/qa_counts/other_report.sql"
+    other_model.write_text("select 2 as two\n")
+    _ignore_and_commit(repo_copy, ".env", "build/", ".vscode/")  # the model is committed
+    (project / ".env").write_text("PIPELINES_DB_X=postgresql://u:p@h/db\n")
+    (project / "build").mkdir()
+    (project / "build" / "report.csv").write_text("a;b\n1;2\n")
+    vscode = repo_copy / "tests/pipelines/emd/qa_counts/.vscode"
+    vscode.mkdir()
+    (vscode / "settings.json").write_text("{}\n")
+    before = snapshot(repo_copy)
+
+    refused = invoke(repo_copy, "remove-project", "qa_counts", "--yes")
+
+    assert refused.exit_code == 1
+    assert refused.output.splitlines()[1:5] == [
+        "  pipelines/emd/qa_counts/.env (ignored)",
+        "  pipelines/emd/qa_counts/build/report.csv (ignored)",
+        "  tests/pipelines/emd/qa_counts/.vscode/settings.json (ignored)",
+        "  queries/models/qa_counts/other_report.sql (committed)",
+    ]
+    assert snapshot(repo_copy) == before
+    asked = invoke(repo_copy, "remove-project", "qa_counts", input="n\n")
+    assert asked.exit_code == 1 and "Delete them anyway? [y/N]: n" in asked.output
+    assert snapshot(repo_copy) == before
+    assert invoke(repo_copy, "remove-project", "qa_counts", "--force").exit_code == 0
+    assert not project.exists() and not other_model.exists()
+
+
+def test_remove_org_yes_keeps_an_ignored_file_it_did_not_write(repo_copy: Path):
+    assert invoke(repo_copy, "add-org", "sme").exit_code == 0
+    _ignore_and_commit(repo_copy, ".env")
+    env = repo_copy / "pipelines/sme/.env"
+    env.write_text("PIPELINES_VAULT_TOKEN=x\n")
+
+    refused = invoke(repo_copy, "remove-org", "sme", "--yes")
+
+    assert refused.exit_code == 1
+    assert "  pipelines/sme/.env (ignored)" in refused.output.splitlines()
+    assert env.read_text() == "PIPELINES_VAULT_TOKEN=x\n"
+
+
+def test_remove_project_refuses_a_project_another_module_imports(repo_copy: Path):
+    for name in ("yaml_io", "consumer"):
+        assert invoke(repo_copy, "add-project", name).exit_code == 0
+    tasks = repo_copy / "pipelines/emd/consumer/tasks.py"
+    tasks.write_text(tasks.read_text() + "\nfrom pipelines.emd.yaml_io.tasks import *  # noqa\n")
+    before = snapshot(repo_copy)
+
+    refused = invoke(repo_copy, "remove-project", "yaml_io", "--yes")
+
+    assert refused.exit_code == 1
+    assert refused.output == (
+        "Error: Nothing removed: pipelines.emd.consumer.tasks import(s) pipelines.emd.yaml_io, "
+        "and would fail to import without it (and `check` with them). Remove those imports "
+        "first, or pass --force to remove it anyway.\n"
+    )
+    assert snapshot(repo_copy) == before
+    forced = invoke(repo_copy, "remove-project", "yaml_io", "--yes", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert forced.output.startswith(
+        "Warning: pipelines.emd.consumer.tasks will fail to import: they import "
+        "pipelines.emd.yaml_io.\n"
+    )
 
 
 def test_remove_org_undoes_add_org_exactly(repo_copy: Path):
@@ -697,12 +775,12 @@ def test_remove_org_refuses_an_org_with_projects_and_a_missing_org(repo_copy: Pa
     assert snapshot(repo_copy) == before
 
 
-def test_remove_org_asks_about_unsaved_work_even_with_yes(repo_copy: Path):
+def test_remove_org_refuses_unsaved_work_with_yes(repo_copy: Path):
     git_commit_all(repo_copy)
     assert invoke(repo_copy, "add-org", "sme").exit_code == 0
     (repo_copy / "pipelines/sme/utils.py").write_text("# mine\n")
 
-    refused = invoke(repo_copy, "remove-org", "sme", "--yes", input="n\n")
+    refused = invoke(repo_copy, "remove-org", "sme", "--yes")
 
     assert refused.exit_code == 1
     assert "  pipelines/sme/utils.py (untracked)" in refused.output.splitlines()

@@ -48,6 +48,17 @@ HOSTILE = [
     ("prefect", "shadow the installed package 'prefect'"),
     ("test_flow", "names are unique across the repo"),
     ("emd", "names are unique across the repo"),
+    *[
+        (name, f"Windows reserves '{name}' as a device name")
+        for name in (
+            "con",
+            "prn",
+            "aux",
+            "nul",
+            *(f"com{i}" for i in range(1, 10)),
+            *(f"lpt{i}" for i in range(1, 10)),
+        )
+    ],  # fmt: skip
 ]
 
 
@@ -61,7 +72,9 @@ def test_hostile_project_names_are_rejected_and_change_nothing(repo_copy: Path, 
     assert snapshot(repo_copy) == before
 
 
-@pytest.mark.parametrize("name", ["Bad-Org", "utils", "test_flow", "emd", "class", ""])
+@pytest.mark.parametrize(
+    "name", ["Bad-Org", "utils", "test_flow", "emd", "class", "", "con", "nul", "com1", "lpt9"]
+)
 def test_hostile_org_names_are_rejected_and_change_nothing(repo_copy: Path, name):
     before = snapshot(repo_copy)
     result = CliRunner().invoke(cli, ["--repo-root", str(repo_copy), "add-org", name])

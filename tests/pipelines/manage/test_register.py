@@ -214,7 +214,7 @@ def test_register_names_every_missing_variable_before_any_request(prefect_server
     assert result.returncode == 1
     for name in (
         "GOOGLE_APPLICATION_CREDENTIALS",
-        "PREFECT__BACKEND",
+        "PREFECT__SERVER__HOST",
         "PIPELINES_FLOWS_BUCKET",
         "PIPELINES_IMAGE_REPOSITORY",
     ):

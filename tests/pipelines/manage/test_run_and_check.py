@@ -286,7 +286,7 @@ def test_a_malformed_env_file_is_a_message_from_every_command(repo_copy: Path, a
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    assert '.env:1: the value opens a " quote that never closes.' in result.stderr
+    assert '.env:1: PIPELINES_ENV: the value opens a " quote that never closes' in result.stderr
 
 
 def test_check_runs_dbt_parse_and_names_the_broken_models_file(repo_copy: Path):
@@ -462,3 +462,44 @@ def test_a_dbt_source_freshness_is_the_raw_tables_and_check_refuses_one_dbt_woul
         "template_pipeline_staging.rain_per_hour: freshness period 'week' is not one of "
         "minute, hour, day."
     ) in result.stdout.splitlines()
+
+
+CREDENTIAL_DEFAULTS = (
+    ("url", '"postgresql://reader:Pw4-default@db.city:5432/sme"'),
+    ("api_key", '"Ak4-default-key"'),
+    ("token", '"Tk4-default-token"'),
+    ("db_password", '"Pw5-default"'),
+    ("sources", '["https://api.city/v1?token=Tk5-in-a-list"]'),
+)
+
+
+def test_check_reports_credential_defaults_and_the_catalog_never_shows_them(repo_copy: Path):
+    """Defaults are stored on the server and published in the catalog: a credential there is
+    a problem naming the parameter and the fix, and the catalog masks it."""
+    flows = repo_copy / "pipelines/emd/test_flow/flows.py"
+    text = flows.read_text()
+    added = "".join(
+        f'    flow.add_task(Parameter("{n}", default={v}))\n' for n, v in CREDENTIAL_DEFAULTS
+    )
+    added += '    flow.add_task(Parameter("token_url", default="https://auth.city/token"))\n'
+    flows.write_text(text.replace("    param = Parameter(", added + "    param = Parameter(", 1))
+    assert flows.read_text() != text
+
+    result = check_copy(repo_copy)
+
+    assert result.returncode == 1
+    named = sorted(re.findall(r"parameter '(\w+)' has a credential as its default", result.stdout))
+    assert named == sorted(name for name, _ in CREDENTIAL_DEFAULTS)
+    assert (
+        "Read it at run time from a setting (PIPELINES_DB_<NAME> for a database) or a secret"
+        in (result.stdout)
+    )
+    catalog = subprocess.run(
+        [sys.executable, "manage.py", "catalog"], cwd=repo_copy, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert catalog.returncode == 0, catalog.stderr
+    site = "".join(p.read_text() for p in (repo_copy / "build" / "catalog").rglob("*.*"))
+    assert "https://auth.city/token" in site
+    for secret in ("Pw4-default", "Ak4-default-key", "Tk4-default-token", "Pw5-default", "Tk5"):
+        assert secret not in site + result.stdout + catalog.stdout + catalog.stderr

@@ -67,6 +67,18 @@ def test_two_days_on_it_is_stale_and_fail_on_stale_exits_1(example):
     )
 
 
+def test_runs_and_loads_after_now_are_not_the_past(example):
+    earlier = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
+    lines = status("--org", "emd", "--now", earlier).output.splitlines()
+    row = next(line for line in lines if line.startswith("emd: template_pipeline "))
+    assert "no run" in row and "ago" not in row
+    assert f"    table {TABLE}: not loaded yet (at most 2 hours)" in lines
+    data = json.loads(status("--json", "--org", "emd", "--now", earlier).output)
+    (flow,) = [f for f in data["flows"] if f["flow"] == "emd: template_pipeline"]
+    assert flow["last_run"] is None
+    assert {t["age_s"] for t in flow["tables"]} == {None}
+
+
 def test_json_for_scripts_and_filters_by_owner(example):
     done = status("--json", "--owner", "@data-office")
     assert done.exit_code == 0
@@ -81,6 +93,11 @@ def test_json_for_scripts_and_filters_by_owner(example):
     [
         (["--org", "nope"], "Error: --org 'nope' is no org of this repo (orgs: admin, emd)."),
         (["--now", "tomorrow"], "Error: --now 'tomorrow' is not a date/time: write e.g."),
+        (
+            ["--now", "9999-12-31T23:59"],
+            "Error: --now '9999-12-31T23:59' is out of range: give a time between 1970 and "
+            "2200, e.g. 2026-12-06T08:00.\n",
+        ),
         (
             ["--owner", "nobody"],
             "Error: --owner 'nobody' owns no flow here (owners: data-office); owners are the "

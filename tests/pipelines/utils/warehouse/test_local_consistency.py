@@ -51,10 +51,14 @@ def run(rows: int, stop: str = "none") -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+HOLDER_TOKEN = "Hx8-holder-token"  # a command line may carry a credential: never shown
+
+
 def hold(path: Path, seconds: float) -> subprocess.Popen:
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-c", HOLD, str(path), str(seconds), f"--token={HOLDER_TOKEN}"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
     return holder
 
@@ -102,9 +106,10 @@ def test_a_load_that_cannot_get_the_file_puts_the_datalake_back_and_names_the_ho
     last = failed.stderr.strip().splitlines()[-1]
     assert last.startswith(
         f"pipelines.errors.WarehouseError: The warehouse {loaded / 'warehouse.duckdb'} is held "
-        f"by PID {holder.pid} ("
+        f"by PID {holder.pid} ({Path(sys.executable).name}); waited 1 s."
     )
-    assert "-c" in last and "waited 1 s" in last and "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S" in last
+    assert HOLDER_TOKEN not in failed.stdout + failed.stderr
+    assert "waited 1 s" in last and "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S" in last
     assert snapshot(lake) == before
     assert counts(loaded) == (3, 3, 3)
     assert unsettled(loaded) == []
