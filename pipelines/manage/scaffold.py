@@ -231,9 +231,9 @@ def _changed_files(repo: Repo, pristine: Mapping[Path, Path | None]) -> list[str
             where = _rel(repo, path)
             render = pristine[folder]
             original = render / path.relative_to(folder) if render else None
-            if original is not None and original.is_file():
-                if original.read_bytes() == path.read_bytes():
-                    continue
+            pristine_copy = original is not None and original.is_file()
+            if pristine_copy and original.read_bytes() == path.read_bytes():  # type: ignore[union-attr]
+                continue
             changed.append(f"{where} ({_label(status, where)})" if status is not None else where)
     return changed
 
