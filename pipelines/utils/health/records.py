@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +75,7 @@ def record_run(
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             try:
@@ -82,7 +84,7 @@ def record_run(
                 current = None
             if current != os.fstat(descriptor).st_ino:
                 continue  # compacted while we waited: append to the new file
-            os.write(descriptor, (line + "\n").encode())
+            _append_whole(descriptor, line)
             if os.fstat(descriptor).st_size > MAX_RUNS_BYTES:
                 _compact(path)
             return
@@ -90,35 +92,72 @@ def record_run(
             os.close(descriptor)  # and the lock with it
 
 
+def _append_whole(descriptor: int, line: str) -> None:
+    """Append one record on a line of its own, whole or not at all: a write cut short (a full
+    disk, a file size limit) is taken back, and a line an earlier cut left unended does not
+    swallow this one."""
+    size = os.fstat(descriptor).st_size
+    data = (line + "\n").encode()
+    if size and os.pread(descriptor, 1, size - 1) != b"\n":
+        data = b"\n" + data  # the torn line stays alone, and is skipped when read
+    try:
+        written = os.write(descriptor, data)
+        if written != len(data):
+            raise OSError(errno.ENOSPC, f"only {written} of {len(data)} bytes were written")
+    except BaseException:
+        os.ftruncate(descriptor, size)
+        raise
+
+
+def _lines(path: Path) -> list[tuple[int, str | None]]:
+    """(line number, text) of each line of the runs file; text None when the line is not
+    UTF-8 (damaged): the other lines still read."""
+    found: list[tuple[int, str | None]] = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            found.append((number, raw.decode("utf-8")))
+        except UnicodeDecodeError:
+            found.append((number, None))
+    return found
+
+
 def _compact(path: Path) -> None:
     """Keep each flow's newest KEEP_RUNS_PER_FLOW lines (the caller holds the file's lock)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
     kept: list[str] = []
     per_flow: dict[str, int] = {}
-    for line in reversed(lines):  # appended in order: newest last
+    for _, line in reversed(_lines(path)):  # appended in order: newest last
         try:
-            flow = str(json.loads(line)["flow"])
+            flow = str(json.loads(line)["flow"])  # type: ignore[arg-type]
         except (ValueError, KeyError, TypeError):
-            continue  # a torn line goes
+            continue  # a torn or damaged line goes
         per_flow[flow] = per_flow.get(flow, 0) + 1
         if per_flow[flow] <= KEEP_RUNS_PER_FLOW:
-            kept.append(line)
+            kept.append(line)  # type: ignore[arg-type]
     from pipelines.utils.scratch import atomic_write
 
     atomic_write(path, "".join(f"{line}\n" for line in reversed(kept)).encode("utf-8"))
 
 
 def recorded_runs(path: Path | None) -> dict[str, list[Run]]:
-    """The recorded runs of each flow, newest first; a torn or foreign line is skipped."""
+    """The recorded runs of each flow, newest first; a torn, damaged or foreign line is
+    skipped, with one warning naming the lines."""
     if path is None or not path.is_file():
         return {}
     found: dict[str, list[Run]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    skipped = []
+    for number, line in _lines(path):
         try:
-            row = json.loads(line)
+            row = json.loads(line)  # type: ignore[arg-type]
             found.setdefault(str(row["flow"]), []).append(run_from(row))
-        except (ValueError, KeyError, TypeError):
-            continue
+        except (ValueError, KeyError, TypeError, AttributeError):
+            if line is None or line.strip():
+                skipped.append(number)
+    if skipped:
+        listed = ", ".join(map(str, skipped[:5])) + (" ..." if len(skipped) > 5 else "")
+        logging.getLogger("pipelines.health").warning(
+            "%s: skipped %d damaged line(s) (line %s); the next compaction drops them.",
+            path, len(skipped), listed,
+        )  # fmt: skip
     for runs in found.values():
         runs.sort(key=lambda r: r.when or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)
     return found
