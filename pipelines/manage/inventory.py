@@ -36,11 +36,26 @@ def load_flow(dotted: str) -> Flow:
         ) from error
     candidates = sorted(flows_in(module))
     value = getattr(module, attribute, None)
+    if not isinstance(value, Flow) and _is_module(dotted):  # a module given, not its flow
+        inside = sorted(flows_in(import_project_module(dotted)))
+        paths = " or ".join(f"{dotted}.{name}" for name in inside)
+        hint = f"give {paths}" if inside else "it defines no flow"
+        raise CliError(f"{dotted!r} is a module, not a flow: {hint}.")
     if not isinstance(value, Flow):
         found = ", ".join(f"{module_name}.{name}" for name in candidates) or "none"
         what = "is not defined" if value is None else f"is a {type(value).__name__}, not a Flow"
         raise CliError(f"{dotted!r} {what}. Flows in {module_name}: {found}.")
     return value
+
+
+def _is_module(dotted: str) -> bool:
+    """Whether a dotted name is a module that imports (its own errors are not this caller's)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(dotted) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _where(error: BaseException) -> str:

@@ -96,10 +96,14 @@ def summarize(state: State, seconds: float) -> list[str]:
 
 
 def failed_tasks(state: State) -> list[tuple[str, str]]:
-    """(task name, error) for each failed task of a flow run, e.g. ('load', 'OSError: ...')."""
+    """(task name, error) for each failed task of a flow run, e.g. ('load', 'OSError: ...'):
+    the tasks that failed on their own first, then those that did not run because of them."""
+    from prefect.engine.state import TriggerFailed
+
     task_states: dict[Any, State] = state.result if isinstance(state.result, dict) else {}
     failed = []
-    for task, task_state in task_states.items():
+    ordered = sorted(task_states.items(), key=lambda item: isinstance(item[1], TriggerFailed))
+    for task, task_state in ordered:
         if task_state.is_failed():
             error = task_state.result
             message = (

@@ -12,3 +12,14 @@ with Flow("always fails") as failing:
     fail(Parameter("reason", default="the source is down"))
 
 not_a_flow = 42
+
+
+@task
+def load(upstream: None, table: str) -> None:
+    pass
+
+
+with Flow("fails upstream") as fails_upstream:
+    failed = fail(Parameter("reason", default="404 Client Error: Not Found"))
+    for table in ("a", "b", "c", "d", "e", "f"):
+        load(failed, table)

@@ -48,6 +48,15 @@ def test_run_unknown_parameter_exits_non_zero_and_lists_the_parameters():
             "Flows in pipelines.emd.test_flow.flows: pipelines.emd.test_flow.flows.flow.",
         ),
         ("tests.pipelines.manage.sample_flows.not_a_flow", "is a int, not a Flow"),
+        (
+            "pipelines.emd.test_flow.flows",
+            "Error: 'pipelines.emd.test_flow.flows' is a module, not a flow: give "
+            "pipelines.emd.test_flow.flows.flow.\n",
+        ),
+        (
+            "pipelines.emd.test_flow.tasks",
+            "Error: 'pipelines.emd.test_flow.tasks' is a module, not a flow: it defines no flow.",
+        ),
         ("flow", "is not a dotted path to a flow"),
         (".pipelines.emd.test_flow.flows.flow", "is not a dotted path to a flow"),
         ("pipelines/emd/test_flow/flows.py", "is not a dotted path to a flow"),
@@ -74,6 +83,14 @@ def test_run_failure_exits_non_zero_naming_the_task_and_message():
         "Error: Flow 'always fails' failed: Some reference tasks failed.\n"
         "  fail: RuntimeError: disk full"
     ) in (result.output)
+
+
+def test_a_failed_run_names_the_task_that_failed_before_those_it_stopped():
+    result = run("run", "tests.pipelines.manage.sample_flows.fails_upstream")
+    assert result.exit_code == 1
+    failed = result.output.split("Some reference tasks failed.\n")[1].splitlines()
+    assert failed[0] == "  fail: RuntimeError: 404 Client Error: Not Found"
+    assert len(failed) == 7 and all("TRIGGERFAIL" in line for line in failed[1:]), failed
 
 
 def test_check_passes_on_the_repo():

@@ -119,3 +119,24 @@ def test_dask_address_runs_tasks_on_a_real_distributed_cluster(monkeypatch, run_
         run_log[0]
         == f"Running flow 'sample' with DaskExecutor on {cluster.scheduler_address} (env: local)"
     )
+
+
+def test_failed_tasks_name_the_real_failure_before_those_it_stopped():
+    # The run's task states come in no useful order (a set of tasks): the cause goes first.
+    from prefect import Task
+    from prefect.engine.state import Failed, TriggerFailed
+
+    from pipelines.utils.execution import failed_tasks
+
+    stopped, cause = Task(name="materialize"), Task(name="download")
+    state = Failed(
+        "Some reference tasks failed.",
+        result={
+            stopped: TriggerFailed(
+                "Trigger was 'all_successful' but some of the upstream tasks failed."
+            ),
+            cause: Failed("boom", result=RuntimeError("404 Client Error: Not Found")),
+        },
+    )
+    assert [name for name, _ in failed_tasks(state)] == ["download", "materialize"]
+    assert failed_tasks(state)[0][1] == "RuntimeError: 404 Client Error: Not Found"
