@@ -70,3 +70,7 @@ class FlowModuleError(PipelinesError, LookupError):
 
 class HealthError(PipelinesError, ValueError):
     """A freshness or failing-streak option a flow cannot have."""
+
+
+class ServiceUnreachableError(PipelinesError, ConnectionError):
+    """A service the settings name (Prefect Server, BigQuery) did not answer."""

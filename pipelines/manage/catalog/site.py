@@ -163,16 +163,58 @@ def read_health(path: Path) -> dict[str, Any]:
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or not isinstance(data.get("flows"), list):
-            raise ValueError("no 'flows' list")
-        for row in data["flows"]:
-            row["flow"], row["recent_runs"], row["tables"], row["problems"]  # noqa: B018
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        problem = _health_shape(data)
+    except (OSError, ValueError) as error:
+        problem = str(error)
+    if problem:
         raise CliError(
-            f"--health {path}: not a `manage.py status --json` document ({error}). Write one "
-            "with: python manage.py status --json > health.json"
-        ) from None
+            f"--health {path}: not a `manage.py status --json` document ({problem}). Write "
+            "one with: python manage.py status --json > health.json"
+        )
     return data
+
+
+# What the health page reads of each flow of a status document: (field, types) per level.
+_NUMBER = (int, float)
+_HEALTH_FIELDS: dict[str, tuple[tuple[str, tuple[type, ...]], ...]] = {
+    "flow": (("flow", (str,)), ("failing_streak", (int,)), ("recent_runs", (list,)),
+             ("tables", (list,)), ("problems", (list,))),
+    "run": (("state", (str,)),),
+    "table": (("table", (str,)), ("freshness_s", _NUMBER), ("age_s", (*_NUMBER, type(None))),
+              ("stale", (bool,))),
+    "problem": (("text", (str,)),),
+}  # fmt: skip
+
+
+def _health_shape(data: Any) -> str | None:
+    """The first place where `data` is not a status document, e.g. "flows[2].tables[0]:
+    'freshness_s' should be a number"; None when every part the page reads is there."""
+
+    def wrong(item: Any, kind: str, where: str) -> str | None:
+        if not isinstance(item, dict):
+            return f"{where} should be an object"
+        for name, types in _HEALTH_FIELDS[kind]:
+            if not isinstance(item.get(name), types) or (
+                bool in types) != isinstance(item.get(name), bool):  # fmt: skip
+                return f"{where}: {name!r} is missing or not a {' or '.join(_kinds(types))}"
+        return None
+
+    if not isinstance(data, dict) or not isinstance(data.get("flows"), list):
+        return "no 'flows' list"
+    for i, flow in enumerate(data["flows"]):
+        found = wrong(flow, "flow", f"flows[{i}]")
+        for field, kind in (("recent_runs", "run"), ("tables", "table"), ("problems", "problem")):
+            for j, item in enumerate(flow.get(field) or [] if not found else []):
+                found = found or wrong(item, kind, f"flows[{i}].{field}[{j}]")
+        if found:
+            return found
+    return None
+
+
+def _kinds(types: tuple[type, ...]) -> list[str]:
+    names = {str: "text", int: "number", float: "number", list: "list", bool: "true/false",
+             type(None): "null"}  # fmt: skip
+    return list(dict.fromkeys(names[t] for t in types))
 
 
 def health_rows(data: dict[str, Any], facts: list[FlowFacts]) -> list[dict[str, Any]]:

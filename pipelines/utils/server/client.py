@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import Client
 
+from pipelines.errors import ServiceUnreachableError
 from pipelines.utils.server import documents as doc
 
 # Names or ids per request: a long `_in` list stays well under the server's body limit.
@@ -25,7 +26,16 @@ class Server:
         self.client = client or Client()
 
     def _data(self, document: str, **variables: Any) -> dict[str, Any]:
-        return self.client.graphql(document, variables=variables)["data"]
+        import requests
+
+        try:
+            return self.client.graphql(document, variables=variables)["data"]
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise ServiceUnreachableError(
+                f"Prefect Server at {self.client.api_server} did not answer "
+                f"({type(error).__name__}): check PREFECT__SERVER__HOST and "
+                "PREFECT__SERVER__PORT, and that the server is up."
+            ) from error
 
     # --- Runs -------------------------------------------------------------------------------
 

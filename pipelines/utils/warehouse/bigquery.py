@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.errors import WarehouseError
+from pipelines.errors import ServiceUnreachableError, WarehouseError
 from pipelines.settings import Settings
 from pipelines.utils.datalake.base import (
     PARTITION_KEYS,
@@ -295,8 +295,13 @@ class BigQueryWarehouse(Warehouse):
         """Nothing to note: a model's table shows its own change time in INFORMATION_SCHEMA."""
 
     def load_times(self, tables: Iterable[str]) -> dict[str, dt.datetime]:
-        """One query per dataset: the newest partition change of each of its tables."""
-        from google.api_core.exceptions import NotFound
+        """One query per dataset: the newest partition change of each of its tables.
+
+        Raises:
+            ServiceUnreachableError: BigQuery did not answer, after its retries.
+        """
+        import requests
+        from google.api_core.exceptions import NotFound, RetryError
 
         by_dataset: dict[str, set[str]] = {}
         for name in tables:
@@ -315,6 +320,14 @@ class BigQueryWarehouse(Warehouse):
                 )
             except NotFound:  # a dataset not made yet holds no table
                 continue
+            except (RetryError, requests.ConnectionError, requests.Timeout) as error:
+                where = self.endpoint or "the BigQuery API"
+                raise ServiceUnreachableError(
+                    f"BigQuery ({where}, project {self.project}) did not answer "
+                    f"({type(error).__name__}): check PIPELINES_BIGQUERY_PROJECT, the Google "
+                    "credentials and the network (PIPELINES_BIGQUERY_API_ENDPOINT for an "
+                    "emulator)."
+                ) from error
             for row in rows:
                 if row["table_name"] in wanted and row["loaded"] is not None:
                     loaded = row["loaded"]

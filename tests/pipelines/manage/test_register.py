@@ -404,3 +404,22 @@ def test_register_fails_when_the_expectations_cannot_be_published(env, prefect_s
         "Error: Flows registered, but the watchdog's expectations were not published: "
     )
     assert done.stderr.rstrip().endswith("then register again.")
+
+
+@pytest.mark.parametrize("args", [["register", "--all"], ["dev-flows", "list"]])
+def test_a_server_that_does_not_answer_is_one_line_naming_it(env, args):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = {**env, "PREFECT__SERVER__PORT": str(port), "TEST_NO_BACKOFF": "1",
+            "PYTHONPATH": str(REPO_ROOT / "tests" / "support" / "no_network")}  # fmt: skip
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=down,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"Error: Prefect Server at http://127.0.0.1:{port} did not answer (ConnectionError): "
+        "check PREFECT__SERVER__HOST and PREFECT__SERVER__PORT, and that the server is up."
+    )
+    assert "Check that the path exists" not in done.stdout + done.stderr

@@ -134,3 +134,53 @@ def test_against_the_server_it_reads_the_production_project(monkeypatch, prefect
     assert "    ! Flow 'emd: test_flow': is scheduled in the code but not on the server." in (
         done.output
     )
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """Prefect's client retries a refused connection six times over a minute: not here."""
+    from urllib3.util.retry import Retry
+
+    monkeypatch.setattr(Retry, "sleep", lambda self, response=None: None)
+
+
+def test_a_server_that_does_not_answer_is_one_line_naming_it(monkeypatch, tmp_path, no_backoff):
+    from prefect.utilities.configuration import set_temporary_config
+
+    monkeypatch.setenv("PIPELINES_ENV", "dev")
+    monkeypatch.setenv("PIPELINES_DATALAKE_BUCKET", "unused")
+    monkeypatch.setenv("PIPELINES_BIGQUERY_PROJECT", "unused")
+    down = f"http://127.0.0.1:{_closed_port()}"
+    with set_temporary_config({"cloud.api": down, "backend": "server"}):
+        done = status("--org", "emd")
+    assert done.exit_code == 1
+    assert done.output == (
+        f"Error: Prefect Server at {down} did not answer (ConnectionError): check "
+        "PREFECT__SERVER__HOST and PREFECT__SERVER__PORT, and that the server is up.\n"
+    )
+
+
+def test_bigquery_that_does_not_answer_is_one_line_naming_it(monkeypatch, prefect_server):
+    from prefect.utilities.configuration import set_temporary_config
+
+    monkeypatch.setenv("PIPELINES_ENV", "dev")
+    monkeypatch.setenv("PIPELINES_DATALAKE_BUCKET", "unused")
+    monkeypatch.setenv("PIPELINES_BIGQUERY_PROJECT", "city")
+    endpoint = f"http://127.0.0.1:{_closed_port()}"  # an emulator's address: 10 s of retries
+    monkeypatch.setenv("PIPELINES_BIGQUERY_API_ENDPOINT", endpoint)
+    with set_temporary_config({"cloud.api": prefect_server.url, "backend": "server"}):
+        done = status("--org", "emd")
+    assert done.exit_code == 1
+    assert done.output.startswith(
+        f"Error: BigQuery ({endpoint}, project city) did not answer (RetryError): check "
+        "PIPELINES_BIGQUERY_PROJECT, the Google credentials and the network"
+    )
+    assert "Traceback" not in done.output and len(done.output.splitlines()) == 1

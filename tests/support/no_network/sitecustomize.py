@@ -23,3 +23,12 @@ def _recording_getaddrinfo(host, *args, **kwargs):
 
 if _LOG:
     socket.getaddrinfo = _recording_getaddrinfo
+
+if os.environ.get("TEST_NO_BACKOFF"):  # Prefect's client waits a minute on a refused port
+
+    def _no_sleep(self, response=None):
+        return None
+
+    from urllib3.util.retry import Retry
+
+    Retry.sleep = _no_sleep

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -270,3 +271,29 @@ def test_a_new_catalog_folder_follows_the_umask_and_an_empty_one_is_used(repo_co
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert oct(stat.S_IMODE(fresh.stat().st_mode)) == oct(0o750)
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"flows": [{"flow": "emd: x"}]}, "flows[0]: 'failing_streak' is missing or not a number"),
+        (
+            {"flows": [{"flow": "emd: x", "failing_streak": 0, "recent_runs": [], "problems": [],
+                        "tables": [{"table": "a.b", "freshness_s": "1h", "age_s": None,
+                                    "stale": False}]}]},
+            "flows[0].tables[0]: 'freshness_s' is missing or not a number",
+        ),
+        ([], "no 'flows' list"),
+    ],
+)  # fmt: skip
+def test_a_health_file_of_the_wrong_shape_is_named_not_the_template(
+    repo_copy: Path, document, problem
+):
+    health = repo_copy / "health.json"
+    health.write_text(json.dumps(document))
+    done = _catalog(repo_copy, "--health", str(health))
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"Error: --health {health}: not a `manage.py status --json` document ({problem}). "
+        "Write one with: python manage.py status --json > health.json\n"
+    )
