@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,8 +82,12 @@ def base_clocks(repo: Repo, since: str, now: pendulum.DateTime) -> dict[str, lis
     """
     from pipelines.manage.affected import merge_base
 
+    from pipelines.utils.scratch import temporary_folder
+
     base = merge_base(repo.root, since)
-    with tempfile.TemporaryDirectory(prefix="pipelines-base-") as folder:
+    # A killed run's folder is swept by temporary_folder; prune forgets its worktree entry.
+    with temporary_folder("pipelines-base-") as folder:
+        subprocess.run(["git", "worktree", "prune"], cwd=repo.root, capture_output=True)
         tree = Path(folder) / "base"
         added = subprocess.run(
             ["git", "worktree", "add", "--detach", "-q", str(tree), base],

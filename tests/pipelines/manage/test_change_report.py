@@ -223,3 +223,26 @@ def test_a_clock_main_changed_after_the_branch_left_is_not_this_changes(git_repo
     assert result.exit_code == 0, result.output
     assert "| `emd: test_flow`" in result.output
     assert "#### Schedule changes\n\nNone.\n" in result.output  # main's new clock is not ours
+
+
+def test_a_worktree_a_killed_run_left_is_removed_by_the_next_run(git_repo: Path):  # noqa: F811
+    import sys
+    import tempfile
+
+    from tests.pipelines.manage.test_affected import git
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pr-comment killed mid-way: its folder and worktree stay behind
+    left = Path(tempfile.mkdtemp(prefix=f"pipelines-base-p{dead.pid}-"))
+    git(git_repo, "worktree", "add", "--detach", "-q", str(left / "base"), "HEAD")
+    change_everything(git_repo)
+
+    result = CliRunner().invoke(
+        cli, ["--repo-root", str(git_repo), "pr-comment", "--since", "HEAD~1"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert not left.exists()
+    listed = subprocess.run(["git", "worktree", "list", "--porcelain"], cwd=git_repo,
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert listed.count("worktree ") == 1, listed  # the checkout itself only
