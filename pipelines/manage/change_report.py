@@ -81,7 +81,6 @@ def base_clocks(repo: Repo, since: str, now: pendulum.DateTime) -> dict[str, lis
         CliError: The revision could not be checked out or its flows read.
     """
     from pipelines.manage.affected import merge_base
-
     from pipelines.utils.scratch import temporary_folder
 
     base = merge_base(repo.root, since)
