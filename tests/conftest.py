@@ -180,6 +180,18 @@ def cloud_environment(tmp_path: Path, gcs_url: str, server_port: int) -> dict[st
     return env
 
 
+def deploy_environment(env: dict[str, str]) -> dict[str, str]:
+    """What CD sets on top of the cloud variables: the production environment (register
+    refuses the local one), its datalake (here the flows bucket, where the watchdog's
+    expectations go) and its BigQuery project."""
+    return {
+        **env,
+        "PIPELINES_ENV": "prod",
+        "PIPELINES_DATALAKE_BUCKET": env["PIPELINES_FLOWS_BUCKET"],
+        "PIPELINES_BIGQUERY_PROJECT": "test",
+    }
+
+
 @pytest.fixture
 def cloud_env(tmp_path, gcs_emulator, prefect_server):
     """The environment a developer sets, pointed at the emulator and the Prefect test server."""

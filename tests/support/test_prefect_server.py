@@ -166,12 +166,12 @@ def test_a_real_cloud_flow_runner_runs_a_registered_flow_with_no_repo_code(cloud
     import subprocess
     import sys
 
-    from tests.conftest import REPO_ROOT
+    from tests.conftest import REPO_ROOT, deploy_environment
     from tests.support.without_repo import run_without_repo
 
     with PrefectTestServer(simulate_agent=False) as server:
         server.add_project("main")
-        env = {**cloud_env, "PREFECT__SERVER__PORT": str(server.port)}
+        env = {**deploy_environment(cloud_env), "PREFECT__SERVER__PORT": str(server.port)}
         env.update(PIPELINES_PROD_PROJECT="main", PIPELINES_IMAGE_REPOSITORY="ghcr.io/c/p")
         registered = subprocess.run(
             [sys.executable, "manage.py", "register", "--all", "--json"],

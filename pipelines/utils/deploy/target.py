@@ -119,6 +119,14 @@ def target_problems(kind: Kind, settings: Settings) -> list[str]:
     from PIPELINES_IMAGE_REPOSITORY and the dependency tag.
     """
     problems = environment_problems(settings)
+    if kind != "development" and settings.env == "local":
+        # Its pods would run as local ones, and the watchdog's expectations go to a folder.
+        problems.insert(
+            0,
+            "PIPELINES_ENV: is local (the default); register deploys to an environment: set "
+            "PIPELINES_ENV=prod (or dev) with that environment's datalake and BigQuery "
+            "settings (`register --dry-run` shows what would be registered, from anywhere).",
+        )
     pod_auth = settings.get("PIPELINES_POD_VAULT_AUTH") or "kubernetes"  # its choices: settings
     if (
         pod_auth != "kubernetes"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from google.cloud import storage
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, deploy_environment
 
 OURS = {"emd: template_pipeline", "emd: test_flow"}
 
@@ -29,8 +29,8 @@ def register(env: dict[str, str], *args: str, cwd: Path = REPO_ROOT):
 
 @pytest.fixture
 def env(cloud_env):
-    """CD's environment: an image repository instead of a fixed image."""
-    env = {**cloud_env, "PIPELINES_IMAGE_REPOSITORY": "ghcr.io/city/pipelines"}
+    """CD's environment: production, an image repository instead of a fixed image."""
+    env = {**deploy_environment(cloud_env), "PIPELINES_IMAGE_REPOSITORY": "ghcr.io/city/pipelines"}
     env.pop("PIPELINES_FLOW_IMAGE")
     return env
 
@@ -213,6 +213,7 @@ def test_register_names_every_missing_variable_before_any_request(prefect_server
     result = register(env, "--all")
     assert result.returncode == 1
     for name in (
+        "PIPELINES_ENV",
         "GOOGLE_APPLICATION_CREDENTIALS",
         "PREFECT__SERVER__HOST",
         "PIPELINES_FLOWS_BUCKET",
@@ -289,13 +290,14 @@ RUN_STORED = (
 
 
 def run_stored(record: dict, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    """Load a registered flow from the bucket as an agent's pod would, and run it."""
+    """Load a registered flow from the bucket as an agent's pod would, and run it (on local
+    resources: what is tested is the stored code, not the environment)."""
     storage = record["serialized_flow"]["storage"]
     return subprocess.run(
         [sys.executable, "-c", RUN_STORED],
         input=json.dumps([storage, record["name"]]),
         cwd=cwd,
-        env=env,
+        env={**env, "PIPELINES_ENV": "local"},
         capture_output=True,
         text=True,
         timeout=180,
@@ -374,30 +376,42 @@ def test_register_is_a_function_that_returns_a_report_of_closed_outcomes(
 
 
 def test_register_publishes_every_flows_expectations_for_the_watchdog(env, prefect_server):
-    published = Path(env["PIPELINES_DATA_DIR"]) / "datalake" / "_health" / "expectations.json"
-    published.parent.mkdir(parents=True)
+    lake = storage.Client(project="test").bucket(env["PIPELINES_DATALAKE_BUCKET"])
+    published = lake.blob("staging/_health/expectations.json")
     gone = {"module": "pipelines.emd.removed.flows", "name": "emd: removed"}
-    published.write_text(json.dumps({"flows": {"emd: removed": gone}}))
+    published.upload_from_string(json.dumps({"flows": {"emd: removed": gone}}))
 
     done = register(env, "--all")
 
     assert done.returncode == 0, done.stderr
-    flows = json.loads(published.read_text())["flows"]
+    flows = json.loads(published.download_as_bytes())["flows"]
     assert "emd: removed" not in flows  # its module is no longer in the repo
     assert flows["emd: template_pipeline"]["tables"] == [
         {"table": table, "freshness": 7200.0, "source": "cadence + grace"}
         for table in ("template_pipeline.rain_per_station_day", "template_pipeline.rain_per_hour")
     ]  # the model it builds, then the table it writes
     assert flows["emd: template_pipeline"]["module"] == "pipelines.emd.template_pipeline.flows"
-    assert f"expectations of {len(flows)} flow(s) published to {published.parent.parent}" in (
-        done.stdout
+    where = f"gs://{lake.name}/staging/_health/expectations.json"
+    assert f"expectations of {len(flows)} flow(s) published to {where}" in done.stdout
+
+
+@pytest.mark.parametrize("staging", [[], ["--staging"]])
+def test_register_from_the_local_environment_is_refused_naming_pipelines_env(
+    env, prefect_server, staging
+):
+    local = {**env, "PIPELINES_ENV": "local"}
+    done = register(local, "--all", *staging)
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "Error: register needs:\n  PIPELINES_ENV: is local (the default); register deploys to "
+        "an environment: set PIPELINES_ENV=prod (or dev) with that environment's datalake and "
+        "BigQuery settings"
     )
+    assert prefect_server.requests == [] and blobs(env) == []
 
 
 def test_register_fails_when_the_expectations_cannot_be_published(env, prefect_server, tmp_path):
-    blocked = tmp_path / "not-a-folder"
-    blocked.write_text("")
-    done = register({**env, "PIPELINES_DATA_DIR": str(blocked)}, "--all")
+    done = register({**env, "PIPELINES_DATALAKE_BUCKET": "no-such-lake-bucket"}, "--all")
     assert done.returncode == 1
     assert "registered: " in done.stdout  # the report comes first
     assert done.stderr.startswith(

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, cloud_environment
+from tests.conftest import REPO_ROOT, cloud_environment, deploy_environment
 from tests.support import image as podman_image
 from tests.support.cluster import REPORTED, Cluster, remove_containers
 
@@ -125,7 +125,10 @@ def test_run_cloud_test_flow_succeeds_in_its_pod(cluster: Cluster):
 
 
 def register(cluster: Cluster, env: dict[str, str], cwd: Path = REPO_ROOT) -> None:
-    """`manage.py register --all`, as CD runs it."""
+    """`manage.py register --all`, as CD runs it: from a deployment environment (the cluster's
+    own when the test gives none; its pods then run in prod, on the flows bucket as lake)."""
+    if env.get("PIPELINES_ENV", "local") == "local":
+        env = deploy_environment(env)
     ran = subprocess.run(
         [sys.executable, "manage.py", "register", "--all"], cwd=cwd, env=env,
         capture_output=True, text=True, timeout=300,
