@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+from pipelines.manage.clocks import clock_problems
 from pipelines.manage.discover import unaggregated
 from pipelines.manage.inventory import RepoFlows, load_repo_flows
 from pipelines.manage.manifests import JOBS_CACHE, ManifestWorker, flow_manifest_problems
@@ -86,6 +87,7 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
                     problems.append(f"{where}: its schedule yields no future runs")
             except Exception as error:
                 problems.append(f"{where}: schedule fails: {error}")
+            problems += [f"{where}: {problem}" for problem in clock_problems(flow)]
         try:
             problems += [f"{where}: {problem}" for problem in expectation_problems(flow, sources)]
         except Exception as error:

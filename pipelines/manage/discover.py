@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import ast
 from pathlib import Path
 
 from pipelines.manage.errors import CliError
@@ -36,26 +36,50 @@ def org_import_line(org: str) -> str:
     return f"import pipelines.{org}  # noqa: F401"
 
 
-_IMPORT = re.compile(r"^\s*(?:import|from)\s+(pipelines(?:\.\w+)+)", re.MULTILINE)
+def statement_imports(node: ast.stmt, package: str) -> list[str]:
+    """The dotted names an import statement imports, relative ones read from `package` (the
+    package of the file holding it): `import a.b, c` gives a.b and c; `from a import b, c`
+    gives a.b and a.c; `from .p import flows` in pipelines.emd gives pipelines.emd.p.flows.
+    Not an import: nothing."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".")
+            anchor = ".".join(parts[: len(parts) - (node.level - 1)])
+            base = f"{anchor}.{base}" if base else anchor
+        return [f"{base}.{alias.name}" if base else alias.name for alias in node.names]
+    return []
 
 
-def imported_modules(source: str) -> set[str]:
-    """Dotted pipelines.* modules a file's top-level import lines name."""
-    return set(_IMPORT.findall(source))
+def imported_modules(source: str, package: str) -> set[str]:
+    """Every dotted name the import statements of a file in `package` import, wherever they
+    are (after a ';', under an `if`); the file must parse."""
+    tree = ast.parse(source)
+    return {name for node in ast.walk(tree) for name in statement_imports(node, package)}  # type: ignore[arg-type]
 
 
 def unaggregated(repo: Repo) -> list[str]:
     """Problems where an org or project is not imported by the file that aggregates it."""
     problems = []
     flows_source = read_source(repo.flows_module) if repo.flows_module.exists() else ""
-    flows_imports = imported_modules(flows_source)
+    try:
+        flows_imports = imported_modules(flows_source, "pipelines")
+    except SyntaxError as error:
+        return [f"pipelines/flows.py does not parse (line {error.lineno}: {error.msg})"]
     for org, projects in repo.tree().items():
         if f"pipelines.{org}" not in flows_imports:
             problems.append(
                 f"pipelines/flows.py does not import the org '{org}': add `{org_import_line(org)}`"
             )
-        init = read_source(repo.org_init(org))
-        org_imports = imported_modules(init)
+        try:
+            org_imports = imported_modules(read_source(repo.org_init(org)), f"pipelines.{org}")
+        except SyntaxError as error:
+            problems.append(
+                f"pipelines/{org}/__init__.py does not parse (line {error.lineno}: {error.msg})"
+            )
+            continue
         for project in projects:
             if f"pipelines.{org}.{project}.flows" not in org_imports:
                 problems.append(

@@ -103,6 +103,11 @@ def select(lineage: Lineage, selectors: Sequence[str]) -> set[str]:
 def skip_reason(flow: Any, settings: Settings, clock_given: bool = False) -> str:
     """Why this flow cannot run here with its defaults, or with a clock's parameters when
     `clock_given` ("" when it can)."""
+    from pipelines.manage.clocks import clock_problems
+
+    broken = clock_problems(flow)
+    if broken:  # its clocks' parameters are the ones a run here would take
+        return f"{broken[0].rstrip('.')}; `python manage.py check` lists every such clock"
     required = [] if clock_given else sorted(p.name for p in flow.parameters() if p.required)
     if required:
         return f"no default for {', '.join(required)} (run it alone with --param)"

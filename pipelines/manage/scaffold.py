@@ -10,7 +10,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.manage.discover import org_import_line, project_import_line, read_source
+from pipelines.manage.discover import (
+    org_import_line,
+    project_import_line,
+    read_source,
+    statement_imports,
+)
 from pipelines.manage.errors import CliError
 from pipelines.manage.names import check_name, check_owner
 from pipelines.manage.transaction import Transaction, recover, repo_lock
@@ -413,19 +418,11 @@ def _without_import(source: str, package: str, where: str) -> str:
 
 
 def _imports_package(node: ast.stmt, package: str, where: str) -> bool:
-    """Whether an import statement imports package (and only it); relative imports are read
-    from the package's parent, the package of the file that imports it."""
+    """Whether an import statement imports package (and only it), read as `check` reads it
+    (discover.statement_imports); relative imports from the package's parent, the package
+    of the file that imports it."""
     here, project = package.rsplit(".", 1)
-    if isinstance(node, ast.Import):
-        names = [alias.name for alias in node.names]
-    elif isinstance(node, ast.ImportFrom):
-        base = node.module or ""
-        if node.level:
-            base = f"{here}.{base}" if base else here
-        names = [f"{base}.{alias.name}" if base else alias.name for alias in node.names]
-        names = [base] if base != here else names
-    else:
-        return False
+    names = statement_imports(node, here)
     ours = [n for n in names if n == package or n.startswith(package + ".")]
     if ours and len(ours) != len(names):
         raise CliError(

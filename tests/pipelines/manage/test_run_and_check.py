@@ -520,3 +520,67 @@ def test_check_reports_credential_defaults_and_the_catalog_never_shows_them(repo
     assert "https://auth.city/token" in site
     for secret in ("Pw4-default", "Ak4-default-key", "Tk4-default-token", "Pw5-default", "Tk5"):
         assert secret not in site + result.stdout + catalog.stdout + catalog.stderr
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "import pipelines.emd.template_pipeline.flows, pipelines.emd.test_flow.flows  # noqa\n",
+        "import pipelines.emd.template_pipeline.flows; import pipelines.emd.test_flow.flows\n",
+        "if True:\n    import pipelines.emd.template_pipeline.flows\n"
+        "    from .test_flow import flows  # noqa\n",
+    ],
+)
+def test_check_reads_an_org_list_as_remove_project_does(repo_copy: Path, init: str):
+    (repo_copy / "pipelines/emd/__init__.py").write_text(f'"""The emd org."""\n\n{init}')
+    result = check_copy(repo_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "does not import the project" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            'parameter_defaults={"param": "scheduled"}',
+            'parameter_defaults={"name": "world"}',
+            "clock 1 (every day from 2024-01-01 06:00 (America/Sao_Paulo)) sets parameter "
+            "'name', which the flow does not have (its parameters: param): rename or remove it "
+            "in the clock's parameter_defaults.",
+        ),
+        (
+            'Parameter("param", default="default")',
+            'Parameter("param", default="default")\n    Parameter("table_id")',
+            "clock 1 (every day from 2024-01-01 06:00 (America/Sao_Paulo)) does not set "
+            "parameter 'table_id', which the flow requires: add it to the clock's "
+            "parameter_defaults (or give the parameter a default).",
+        ),
+    ],
+)
+def test_a_clock_whose_parameters_the_flow_would_refuse_is_named_by_check_and_skipped_by_run_all(
+    repo_copy: Path, tmp_path: Path, old: str, new: str, problem: str
+):
+    project = repo_copy / "pipelines/emd/test_flow"
+    for name in ("schedules.py", "flows.py"):
+        text = (project / name).read_text()
+        if old in text:
+            new_text = new if name == "schedules.py" else new.replace(
+                '\n    Parameter("table_id")', '\n    flow.add_task(Parameter("table_id"))'
+            )  # fmt: skip
+            (project / name).write_text(text.replace(old, new_text))
+    checked = check_copy(repo_copy)
+    assert checked.returncode == 1
+    assert f"problem: pipelines.emd.test_flow.flows: flow 'emd: test_flow': {problem}" in (
+        checked.stdout
+    )
+    env = {**__import__("os").environ, "PIPELINES_ENV": "local",
+           "PIPELINES_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+    ran = subprocess.run(
+        [sys.executable, "manage.py", "run", "--all"], cwd=repo_copy, env=env,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    skipped = next(line for line in ran.stdout.splitlines() if "flow emd: test_flow" in line
+                   and "skipped" in line)  # fmt: skip
+    assert problem.split(":")[0] in skipped
+    assert "flow emd: template_pipeline: ran" in ran.stdout
