@@ -186,6 +186,10 @@ class Datalake(ABC):
     def settle(self, prefix: str, loaded: bool) -> None:  # noqa: B027 (optional)
         """After a load: loaded, forget the kept folder; not loaded, put it back."""
 
+    def has_ended_writes(self) -> bool:
+        """Whether a run of this process ended between a write and its load."""
+        return False
+
     def pending_writes(self) -> dict[str, str]:
         """Table prefixes written by a run that ended before settle(), each with the id of its
         write (which the warehouse records when it loads it)."""

@@ -122,11 +122,21 @@ class LocalDatalake(Datalake):
 
     def begin_write(self, prefix: str, timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
         key = self._held_key(prefix)
-        if key not in _HELD:
+        held = _HELD.get(key)
+        if held is not None and held[1] != _current_run():
+            # A run of this process ended between its write and its load (a notebook going
+            # on after a failure): its write is settled back first (Warehouse.recover does
+            # it before any write or read); never joined to this run's.
+            raise DatalakeError(
+                f"{prefix} holds the unsettled write of an earlier run of this process: "
+                "settle it first (the warehouse's recover does)."
+            )
+        if held is None:
             self._pending.mkdir(parents=True, exist_ok=True)
-            _HELD[key] = _wait_for_lock(
+            descriptor = _wait_for_lock(
                 self._lock_path(prefix), timeout, f"{prefix} is being written"
             )
+            _HELD[key] = (descriptor, _current_run())
         if prefix in self._journals():
             return  # an earlier write of this run is not loaded yet: keep the older copy
         write_id = uuid.uuid4().hex[:16]
@@ -155,13 +165,19 @@ class LocalDatalake(Datalake):
             shutil.rmtree(kept, ignore_errors=True)
         held = _HELD.pop(self._held_key(prefix), None)
         if held is not None:
-            os.close(held)  # releases the lock
+            os.close(held[0])  # releases the lock
+
+    def has_ended_writes(self) -> bool:
+        return has_unsettled_writes(self.root)
 
     def pending_writes(self) -> dict[str, str]:
         stale = {}
         for prefix, entry in self._journals().items():
-            if self._held_key(prefix) in _HELD:
-                continue  # this process's own write, not loaded yet
+            held = _HELD.get(self._held_key(prefix))
+            if held is not None:
+                if held[1] != _current_run():  # a run of this process that has ended
+                    stale[prefix] = entry["id"]
+                continue  # else this run's own write, not loaded yet
             try:
                 descriptor = _wait_for_lock(self._lock_path(prefix), 0, "")
             except DatalakeError:
@@ -171,8 +187,22 @@ class LocalDatalake(Datalake):
         return stale
 
 
-# (datalake root, table prefix) -> the open lock file of a write this process has begun.
-_HELD: dict[tuple[str, str], int] = {}
+# (datalake root, table prefix) -> the open lock file of a write this process has begun, and
+# the flow run that began it: a write outlives its run only when the run ended before the load.
+_HELD: dict[tuple[str, str], tuple[int, str | None]] = {}
+
+
+def _current_run() -> str | None:
+    """The flow run this code runs in (Prefect gives every run, local ones too, an id)."""
+    import prefect
+
+    return prefect.context.get("flow_run_id")
+
+
+def has_unsettled_writes(root: Path) -> bool:
+    """Whether this process holds writes under a datalake root that no running run owns."""
+    here = str(root.resolve())
+    return any(r == here and run != _current_run() for (r, _), (_, run) in _HELD.items())
 
 
 def _wait_for_lock(path: Path, timeout: float, what: str) -> int:

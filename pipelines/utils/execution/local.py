@@ -20,6 +20,7 @@ from pipelines.utils.execution.parameters import check_parameters
 from pipelines.utils.health.records import record_run
 from pipelines.utils.redaction import redact
 from pipelines.utils.resources import current_settings, resources, using
+from pipelines.utils.warehouse.factory import settle_ended_writes
 
 
 def run_local(
@@ -59,7 +60,10 @@ def run_local(
     # Every task reads these settings (resources.using); Ctrl-C skips the tasks that clean
     # up (downloads, staging): the scope removes their files.
     with using(settings), scratch.scope():
-        state = runnable.run(parameters=given, executor=executor, run_on_schedule=False)
+        try:
+            state = runnable.run(parameters=given, executor=executor, run_on_schedule=False)
+        finally:
+            settle_ended_writes(settings)
     if state is None:  # only when run_on_schedule loops forever, which it does not here
         raise RuntimeError(f"Flow {flow.name!r} returned no state.")
     _record(settings, flow.name, state, started_at, logger)

@@ -35,3 +35,15 @@ def begin_table_write(datalake: Datalake, prefix: str) -> None:
     warehouse = get_warehouse()
     warehouse.recover(datalake)
     datalake.begin_write(prefix, getattr(warehouse, "lock_timeout", DEFAULT_LOCK_TIMEOUT_S))
+
+
+def settle_ended_writes(settings: Settings) -> None:
+    """After a run, however it ended: settle the writes it began and never loaded (a disk
+    full between the write and the load), so that no later run of this process, a notebook's
+    or a backfill's, commits them."""
+    from pipelines.utils.resources import resources
+
+    found = resources(settings)
+    datalake = found.datalake()
+    if datalake.keeps_unloaded_writes and datalake.has_ended_writes():
+        found.warehouse().recover(datalake)

@@ -160,3 +160,50 @@ def test_the_lock_timeout_setting_is_checked_before_anything_runs(local_env, mon
     with pytest.raises(SettingsError, match="PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S='soon'"):
         load_settings()
     assert WarehouseError  # the error a timed-out load raises
+
+
+def test_a_failed_write_in_a_long_lived_process_never_reaches_a_later_run(local_env, monkeypatch):
+    """A notebook (or backfill_local going on after a failed period) runs again in the same
+    process after a write failed half-way: the failed run's files are settled back, never
+    loaded by the next run."""
+    import errno
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+    from prefect import Parameter, task
+
+    from pipelines.utils.datalake.tasks import write_parquet_partitions
+    from pipelines.utils.execution import run_local
+    from pipelines.utils.pipeline_flow import PipelineFlow
+    from pipelines.utils.warehouse.factory import get_warehouse
+    from pipelines.utils.warehouse.tasks import load_to_warehouse
+
+    @task
+    def readings(value: int, first_day: str) -> pd.DataFrame:
+        days = pd.date_range(first_day, periods=3, freq="D").repeat(10)
+        return pd.DataFrame({"value": value, "day": days})
+
+    with PipelineFlow("emd: readings", org="emd") as flow:
+        frame = readings(Parameter("value"), Parameter("first_day"))
+        load_to_warehouse(write_parquet_partitions(frame, "lake", "readings", "day"))
+
+    assert run_local(flow, {"value": 1, "first_day": "2024-01-01"}).is_successful()
+    real_write, calls = pq.write_table, []
+
+    def disk_full_on_the_third_partition(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", disk_full_on_the_third_partition)
+    assert not run_local(flow, {"value": 3, "first_day": "2024-02-01"}).is_successful()
+    monkeypatch.setattr(pq, "write_table", real_write)
+    assert run_local(flow, {"value": 4, "first_day": "2024-03-01"}).is_successful()
+
+    by_value = get_warehouse().rows(
+        "SELECT value, count(*) FROM lake.readings GROUP BY value ORDER BY value"
+    )
+    assert by_value == [(1, 30), (4, 30)]
+    assert counts(local_env) == (60, 60, 60)
+    assert unsettled(local_env) == []
