@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -431,12 +432,29 @@ def value_problems(values: dict[str, str], sources: dict[str, str]) -> list[str]
     return problems
 
 
-def load_settings(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -> Settings:
+# The checkout whose .env and data folder settings are read from when no root is given:
+# this one, or the --repo-root a manage.py command works on (working_root).
+_working_root: list[Path] = []
+
+
+@contextlib.contextmanager
+def working_root(root: Path) -> Iterator[None]:
+    """Within it, settings read without a root (every task, `current_settings`) come from
+    `root`'s .env, with its data folder."""
+    _working_root.append(root)
+    try:
+        yield
+    finally:
+        _working_root.pop()
+
+
+def load_settings(environ: dict[str, str] | None = None, root: Path | None = None) -> Settings:
     """Read settings from the repo's .env and the process environment.
 
     Args:
         environ: Environment to read instead of os.environ (tests).
-        root: Repository root holding the optional .env.
+        root: Repository root holding the optional .env; by default the working root (see
+            working_root), else this checkout.
 
     Returns:
         The resolved settings.
@@ -445,6 +463,7 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = REPO_ROOT)
         SettingsError: An unknown PIPELINES_* name (a typo), or a value that breaks its
             setting's rule, all of them listed.
     """
+    root = root or (_working_root[-1] if _working_root else REPO_ROOT)
     process = dict(os.environ if environ is None else environ)
     dotenv = read_dotenv(root / ".env")
     values = {**dotenv, **process}

@@ -10,7 +10,7 @@ import click
 from pipelines.errors import PipelinesError
 from pipelines.manage.commands import checking, deploy, health, models, projects, running, seeing
 from pipelines.manage.errors import CliError
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import REPO_ROOT, working_root
 from pipelines.utils.inventory import Repo
 from pipelines.utils.redaction import redacted_output
 
@@ -66,6 +66,8 @@ def cli(ctx: click.Context, repo_root: Path) -> None:
             "pipelines/__init__.py): give the folder that holds manage.py."
         )
     ctx.obj = Repo(root)
+    # Every command reads the settings, .env and data folder of the repo it works on.
+    ctx.with_resource(working_root(root))
 
 
 for command in (

@@ -40,7 +40,11 @@ def materialize(model: tuple[str, str], full_refresh: bool) -> None:
         logger.setLevel(logging.INFO)
         logger.propagate = False
     run = run_dbt_command(
-        "build", load_settings(), logger, select=model_selector(*model), full_refresh=full_refresh
+        "build",
+        load_settings(),
+        logger,
+        select=model_selector(*model),
+        full_refresh=full_refresh,
     )
     for node in run.results:
         rows = "" if node.rows_affected is None else f", {node.rows_affected} rows"

@@ -9,6 +9,7 @@ import click
 from pipelines.errors import PipelinesError
 from pipelines.manage.commands.base import in_own_checkout, pass_repo
 from pipelines.manage.errors import CliError
+from pipelines.settings import load_settings
 from pipelines.utils.inventory import Repo
 
 
@@ -73,7 +74,6 @@ def run(
         raise click.UsageError("Give a flow (DOTTED.PATH.flow), or --all, or --select TABLE+.")
     from pipelines.manage.inventory import load_flow
     from pipelines.manage.run_all import needs_reason
-    from pipelines.settings import load_settings
     from pipelines.utils.execution import check_parameters, failed_tasks, run_local
 
     flow = load_flow(flow_path)
@@ -94,7 +94,6 @@ def _run_many(repo: Repo, selectors: list[str]) -> None:
     from pipelines.manage.inventory import load_repo_flows
     from pipelines.manage.lineage import build_lineage
     from pipelines.manage.run_all import plan, run_all, selected_nodes
-    from pipelines.settings import load_settings
     from pipelines.utils.dbt.runner import model_selector, run_dbt_command
 
     loaded = load_repo_flows(repo)
@@ -106,7 +105,7 @@ def _run_many(repo: Repo, selectors: list[str]) -> None:
     lineage = build_lineage(loaded.flows, repo.root / "queries")
     flows, models = plan(lineage, loaded.flows, selectors)
     touching = selected_nodes(lineage, selectors) if selectors else None
-    settings = load_settings()
+    settings = load_settings(root=repo.root)
     logger = logging.getLogger("dbt")
 
     def run_model(name: str) -> None:

@@ -816,3 +816,33 @@ def test_an_org_that_hides_a_module_is_named_by_every_command_and_remove_org_und
     assert removed.returncode == 0, removed.stderr
     assert snapshot(repo_copy) == before
     assert manage("list-projects").returncode == 0
+
+
+def test_every_command_reads_the_settings_and_data_of_the_repo_root_it_is_given(
+    repo_copy: Path, tmp_path: Path
+):
+    import os
+
+    other_data = tmp_path / "other-data"
+    (repo_copy / ".env").write_text(f"PIPELINES_DATA_DIR={other_data}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINES_")}
+    ran = subprocess.run(
+        [sys.executable, "manage.py", "run", "pipelines.emd.template_pipeline.flows.flow"],
+        cwd=repo_copy, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    here = env  # run from this checkout, whose .env (if any) must not be read
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "--repo-root", str(repo_copy), *args],
+            cwd=REPO_ROOT, env=here, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    queried = manage("query", "SELECT count(*) AS n FROM template_pipeline.rain_per_hour")
+    assert queried.returncode == 0, queried.stderr
+    assert "192" in queried.stdout
+    shown = manage("settings")
+    assert f"the folder {other_data}/datalake" in shown.stdout
+    status = manage("status", "--org", "emd")
+    assert "emd: template_pipeline" in status.stdout and "Success" in status.stdout
