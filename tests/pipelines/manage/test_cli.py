@@ -51,15 +51,20 @@ def test_add_project_creates_the_project_its_test_and_one_import_line(repo_copy:
 
 
 def test_generated_project_imports_serializes_runs_and_passes_its_own_test(repo_copy: Path):
+    import os
+
     assert invoke(repo_copy, "add-project", "qa_counts").exit_code == 0
-    # A fresh interpreter in the copy, so the copy's pipelines package is the one imported.
+    # A fresh interpreter in the copy, so the copy's pipelines package is the one imported;
+    # with no data folder set, as a developer runs it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINES_")}
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "tests/pipelines/emd/qa_counts"],
-        cwd=repo_copy, capture_output=True, text=True, timeout=300,
+        cwd=repo_copy, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "2 passed" in tests.stdout
+    assert not (repo_copy / "data").exists()  # its runs are no real runs for `status`
     imported = subprocess.run(
         [sys.executable, "-c", "import pipelines.flows, pipelines.emd.qa_counts.flows as f; "
          "print(f.flow.name, f.flow.serialize()['schedule'] is not None)"],

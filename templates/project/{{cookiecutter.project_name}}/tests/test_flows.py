@@ -7,6 +7,15 @@ import pytest
 from pipelines.utils.execution import run_local
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    # Runs write under a temporary folder, never the checkout's data/: a test run must not
+    # show in `manage.py status` or on the health page as a real run.
+    monkeypatch.setenv("PIPELINES_ENV", "local")
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
 @pytest.fixture(scope="module")
 def project():
     # Imported here, not at the top: if this project fails to import, its own tests fail
