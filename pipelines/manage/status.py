@@ -16,7 +16,7 @@ from pipelines.manage.errors import CliError
 from pipelines.manage.inventory import load_modules
 from pipelines.settings import Settings, load_settings
 from pipelines.utils.health import expectation_of
-from pipelines.utils.health.assess import FlowHealth, assess
+from pipelines.utils.health.assess import FlowHealth, as_of, assess
 from pipelines.utils.health.dbt_sources import source_freshness
 from pipelines.utils.health.expectations import next_run, words
 from pipelines.utils.health.observe import late_after, load_times, seen_locally, seen_on_server
@@ -37,10 +37,10 @@ class Status:
         return sum(p.kind == "stale" for h in self.health for p in h.problems)
 
 
-def parse_now(value: str | None) -> dt.datetime:
-    """--now: an ISO date/time (read in America/Sao_Paulo without an offset), else now."""
+def parse_now(value: str | None) -> dt.datetime | None:
+    """--now: an ISO date/time (read in America/Sao_Paulo without an offset); None: now."""
     if not value:
-        return dt.datetime.now(dt.UTC)
+        return None
     try:
         found = dt.datetime.fromisoformat(value)
     except ValueError:
@@ -74,6 +74,7 @@ def status(
     Raises:
         CliError: --org names no org of the repo, or --owner no owner of its flows.
     """
+    given_now = now is not None
     now = now or dt.datetime.now(dt.UTC)
     settings = settings or load_settings(root=repo.root)
     modules = flow_modules(repo)
@@ -112,8 +113,11 @@ def status(
         seen = seen_on_server(server or Server(), project, expectations, now, late_after(settings))
         source = f"Prefect Server, project {project!r}"
         where = "server"
+    loaded_at = load_times(settings, expectations)
+    if given_now:  # judged as at that moment: what happened after it is not the past
+        seen, loaded_at = as_of(seen, loaded_at, now)
     health = assess(
-        expectations, seen, load_times(settings, expectations), now, where=where,  # type: ignore[arg-type]
+        expectations, seen, loaded_at, now, where=where,  # type: ignore[arg-type]
         next_runs=next_runs,
     )  # fmt: skip
     return Status(health, now, source, dict(loaded.failed))

@@ -155,12 +155,8 @@ def assess(
     found = []
     for expectation in expectations:
         flow_seen = seen.get(expectation.name) or FlowSeen(registered=where == "local")
-        # Judged as at `now`: what happened after it is not the past yet.
-        flow_seen = dataclasses.replace(
-            flow_seen, runs=[r for r in flow_seen.runs if r.when is None or r.when <= now]
-        )
         tables = [
-            TableHealth(t.table, t.freshness, _until(loaded.get(t.table), now), t.source)
+            TableHealth(t.table, t.freshness, loaded.get(t.table), t.source)
             for t in expectation.tables
         ]
         health = FlowHealth(
@@ -176,8 +172,17 @@ def assess(
     return found
 
 
-def _until(when: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
-    return when if when is None or when <= now else None
+def as_of(
+    seen: Mapping[str, FlowSeen], loaded: Mapping[str, dt.datetime], now: dt.datetime
+) -> tuple[dict[str, FlowSeen], dict[str, dt.datetime]]:
+    """What had happened by `now`, a moment in the past asked for (`status --now`): later
+    runs and loads are dropped. Not for the present: a server's clock a little ahead of this
+    one would hide a run that has just started."""
+    past = {
+        name: dataclasses.replace(f, runs=[r for r in f.runs if r.when is None or r.when <= now])
+        for name, f in seen.items()
+    }
+    return past, {table: when for table, when in loaded.items() if when <= now}
 
 
 def _problems(health: FlowHealth, now: dt.datetime, where: Where) -> list[Problem]:

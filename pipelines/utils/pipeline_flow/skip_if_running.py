@@ -8,6 +8,7 @@ from prefect import Flow
 from prefect.engine.state import Skipped, State
 from prefect.exceptions import ClientError
 
+from pipelines.errors import ServiceUnreachableError
 from pipelines.utils.server import Server
 
 
@@ -41,7 +42,12 @@ def skip_if_running(flow: Flow, old_state: State, new_state: State) -> State:
             error,
         )
         return new_state
-    except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as error:
+    except (
+        ServiceUnreachableError,
+        requests.ConnectionError,
+        requests.Timeout,
+        requests.HTTPError,
+    ) as error:
         logger.warning(
             "skip_if_running: could not reach the API to ask for running runs (%s: %s); "
             "running anyway",
