@@ -147,11 +147,12 @@ def run_all(
     models: list[str],
     settings: Settings,
     echo: Callable[[str], None],
-    run_model: Callable[[str], None],
+    run_model: Callable[[str], str],
     touching: set[str] | None = None,
 ) -> list[Step]:
     """Run each flow as its schedule would (then each model), stopping at the first failure;
-    `touching`: what a --select chose, so that only the clocks that write it run.
+    `touching`: what a --select chose, so that only the clocks that write it run;
+    `run_model` builds one model, or returns why it cannot here (the model is skipped).
 
     Raises:
         CliError: A flow or model failed; the summary names what ran, failed and was skipped.
@@ -194,10 +195,14 @@ def run_all(
                 failed = True
         else:
             try:
-                run_model(step.name)
+                step.reason = run_model(step.name)
             except Exception as error:  # any failure stops the plan; the summary names it
                 step.reason = f"{type(error).__name__}: {error}"
                 failed = True
+            if step.reason and not failed:
+                step.outcome = "skipped"
+                echo(f"{prefix}: skipped: {step.reason}")
+                continue
         step.seconds = time.perf_counter() - started
         step.outcome = "failed" if failed else "ran"
         echo(

@@ -107,10 +107,23 @@ def _run_many(repo: Repo, selectors: list[str]) -> None:
     touching = selected_nodes(lineage, selectors) if selectors else None
     settings = load_settings(root=repo.root)
     logger = logging.getLogger("dbt")
+    raw = {m: [e.upstream for e in lineage.edges if e.downstream == m and e.relation ==
+               "source of"] for m in models}  # fmt: skip
 
-    def run_model(name: str) -> None:
+    def run_model(name: str) -> str:
+        from pipelines.utils.resources import resources
+
+        # A raw table nothing loaded here (a new project's starter model) is no failure.
+        loaded = resources(settings).warehouse().load_times(raw[name]) if raw[name] else {}
+        missing = [table for table in raw[name] if table not in loaded]
+        if missing:
+            return (
+                f"its source {', '.join(missing)} has no data here: no flow has loaded it (write "
+                "it with a flow, e.g. dataset_id and table_id in write_parquet_partitions)"
+            )
         dataset_id, _, table_id = name.partition(".")
         run_dbt_command("build", settings, logger, select=model_selector(dataset_id, table_id))
+        return ""
 
     run_all(flows, models, settings, click.echo, run_model, touching)
 

@@ -292,3 +292,35 @@ def test_a_missing_setting_beside_a_real_failure_is_a_failure(empty_data: Path):
 
     assert printed[1].startswith("[1/1] flow emd: both: failed: ")
     assert "the source is down" in printed[1]
+
+
+def test_a_new_project_with_its_model_runs_clean_under_run_all_and_its_own_test(
+    repo_copy, tmp_path
+):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINES_")}
+    env["PIPELINES_DATA_DIR"] = str(tmp_path / "data")
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=repo_copy, env=env,
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+
+    added = manage("add-project", "bike_counts", "--with-model", "--owner", "ana")
+    assert added.returncode == 0, added.stderr
+    assert manage("check").returncode == 0
+    ran = manage("run", "--all")
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert (
+        "model bike_counts.bike_counts: skipped: its source bike_counts.bike_counts has no data "
+        "here: no flow has loaded it"
+    ) in ran.stdout
+    assert "flow emd: bike_counts: ran" in ran.stdout
+    tested = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/pipelines/emd/bike_counts"],
+        cwd=repo_copy, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert tested.returncode == 0, tested.stdout[-3000:]
