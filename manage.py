@@ -13,12 +13,18 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-try:
-    import click  # noqa: F401
-except ImportError:
+# Found, not imported: list-projects must not pay for Prefect's import.
+_missing = [name for name in ("click", "prefect") if importlib.util.find_spec(name) is None]
+if _missing:
+    _venv = ROOT / ".venv" / "bin" / "python"
     sys.exit(
-        "manage.py needs click (requirements-cli.txt), which this Python lacks.\n"
-        "Run `make install`, then `source .venv/bin/activate` (or use .venv/bin/python)."
+        f"manage.py needs {' and '.join(_missing)}, which this Python ({sys.executable}) "
+        "lacks: the project's packages are in its virtualenv.\n"
+        + (
+            f"Activate it (`source {_venv.parent / 'activate'}`) or run {_venv} manage.py ..."
+            if _venv.exists()
+            else "Run `make install` first, then `source .venv/bin/activate`."
+        )
     )
 
 

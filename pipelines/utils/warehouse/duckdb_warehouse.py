@@ -222,7 +222,7 @@ class DuckDBWarehouse(Warehouse):
             table=name,
             location=(
                 f"table {name} in {self.path} ({rows} rows); query it with: "
-                f'python manage.py query "SELECT * FROM {name} LIMIT 10"'
+                + query_command(self.path.parent, f"SELECT * FROM {name} LIMIT 10")
             ),
             rows=rows,
         )
@@ -311,6 +311,24 @@ def _note_loads(connection: Any, tables: list[str], when: dt.datetime) -> None:
     connection.executemany(
         f"INSERT OR REPLACE INTO {_LOAD_TIMES} VALUES (?, ?)", [[t, when] for t in tables]
     )
+
+
+def query_command(data_dir: Path, sql: str) -> str:
+    """The command that queries this warehouse, to paste into any shell: the interpreter that
+    has the project's packages (the venv's, active or not), and the data folder when it is
+    not the checkout's default one."""
+    import shlex
+    import sys
+
+    from pipelines.settings import REPO_ROOT
+
+    python = Path(sys.executable)
+    in_checkout = python.is_relative_to(REPO_ROOT) and Path.cwd() == REPO_ROOT
+    command = f"{python.relative_to(REPO_ROOT) if in_checkout else python} "
+    command += "manage.py" if Path.cwd() == REPO_ROOT else shlex.quote(str(REPO_ROOT / "manage.py"))
+    if data_dir.resolve() != (REPO_ROOT / "data").resolve():
+        command = f"PIPELINES_DATA_DIR={shlex.quote(str(data_dir))} {command}"
+    return f"{command} query {shlex.quote(sql)}"
 
 
 def _describe(pid: int, program: str) -> str:

@@ -851,3 +851,35 @@ def test_every_command_reads_the_settings_and_data_of_the_repo_root_it_is_given(
     assert f"the folder {other_data}/datalake" in shown.stdout
     status = manage("status", "--org", "emd")
     assert "emd: template_pipeline" in status.stdout and "Success" in status.stdout
+
+
+def test_the_query_hint_a_run_prints_works_pasted_into_a_shell_without_the_venv(tmp_path: Path):
+    import os
+    import re
+
+    data = tmp_path / "elsewhere"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINES_")}
+    env["PIPELINES_DATA_DIR"] = str(data)
+    ran = subprocess.run(
+        [sys.executable, "manage.py", "run", "pipelines.emd.template_pipeline.flows.flow"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    hint = re.search(r"query it with: (.*rain_per_hour LIMIT 10')", ran.stdout + ran.stderr)
+    assert hint, ran.stdout + ran.stderr
+    assert f"PIPELINES_DATA_DIR={data}" in hint.group(1)
+    bare = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no venv active, no settings
+    pasted = subprocess.run(["bash", "-c", hint.group(1)], cwd=REPO_ROOT, env=bare,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert pasted.returncode == 0, pasted.stderr
+    assert "estacao" in pasted.stdout
+
+
+def test_manage_py_without_the_projects_packages_says_how_to_get_them():
+    done = subprocess.run(
+        [sys.executable, "-S", "manage.py", "list-projects"],  # -S: no site-packages
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("manage.py needs click and prefect, which this Python (")
+    assert "Activate it (`source " in done.stderr or "Run `make install` first" in done.stderr
