@@ -70,14 +70,14 @@ format: $(STAMP)
 check: $(STAMP) ## import and validate every flow in the repo
 	$(PY) manage.py check
 
-catalog: $(STAMP) ## the static site of every flow, in build/catalog (open its index.html)
-	$(PY) manage.py catalog
+catalog: docs ## the static site of every flow, with the docs under docs/, in build/catalog
+	$(PY) manage.py catalog --docs build/docs
 
 docs: $(STAMP) ## the docs/ site, in build/docs; --strict: a broken link or anchor fails
 	$(VENV)/bin/mkdocs build --strict --quiet
 
-pages: catalog docs ## what CD publishes: the catalog, with the docs under docs/ (build/pages)
-	rm -rf build/pages && cp -r build/catalog build/pages && cp -r build/docs build/pages/docs
+pages: catalog ## what CD publishes: the catalog, with the docs under docs/ (build/pages)
+	rm -rf build/pages && cp -r build/catalog build/pages
 
 bench: $(STAMP) ## list-projects, register, check, catalog on 500 projects; a watchdog pass
 	$(PY) bench/list_projects.py

@@ -33,6 +33,7 @@ def test_a_broken_link_or_anchor_fails_the_build(tmp_path, link, named):
     copy.mkdir()
     shutil.copy(REPO_ROOT / "mkdocs.yml", copy)
     shutil.copytree(REPO_ROOT / "docs", copy / "docs")
+    shutil.copytree(REPO_ROOT / "docs_theme", copy / "docs_theme")
     page = copy / "docs" / "secrets.md"
     page.write_text(page.read_text() + f"\n\nSee [the vault page]({link}).\n")
     result = build(copy, tmp_path / "site")
@@ -45,3 +46,57 @@ def test_every_link_of_the_readme_to_a_file_names_one_that_exists():
     targets = re.findall(r"\]\(([^)#]+)\)", readme)
     local = [t for t in targets if not t.startswith("http")]
     assert local and [t for t in local if not (REPO_ROOT / t).exists()] == []
+
+
+def test_the_site_loads_nothing_from_elsewhere_and_ships_its_search_index(tmp_path):
+    site = tmp_path / "site"
+    assert build(REPO_ROOT, site).returncode == 0
+    loads = re.compile(r"<(?:script|link|img)[^>]*(?:src|href)=\"(?:https?:)?//", re.I)
+    offenders = [p.name for p in site.rglob("*.html") if loads.search(p.read_text())]
+    assert offenders == []
+    index = (site / "search" / "search_index.js").read_text()
+    assert index.startswith("window.pipelinesSearchIndex = {") and "watchdog" in index
+    assert 'class="codehilite"' in (site / "running.html").read_text()  # highlighted at build
+
+
+def test_search_and_highlighting_work_with_the_site_opened_from_disk(tmp_path):
+    """Headless Chromium on file://: no Worker, no fetch, no CDN may be needed."""
+    from tests.pipelines.manage.catalog.test_browser import _browser_paths
+
+    chromium, driver_path = _browser_paths()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    site = tmp_path / "site"
+    assert build(REPO_ROOT, site).returncode == 0
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-background-networking"):  # fmt: skip
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.get((site / "index.html").as_uri())
+        WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script("return typeof lunr !== 'undefined'")
+        )
+        driver.execute_script(
+            "var box = document.getElementById('mkdocs-search-query');"
+            "box.value = 'watchdog'; box.dispatchEvent(new Event('input'));"
+        )
+        WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script(
+                "return document.querySelectorAll('#mkdocs-search-results article').length"
+            )
+        )
+        titles = driver.execute_script(
+            "return [...document.querySelectorAll('#mkdocs-search-results h3')]"
+            ".map(h => h.textContent)"
+        )
+        assert "Data health" in titles, titles
+        errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], errors
+    finally:
+        driver.quit()

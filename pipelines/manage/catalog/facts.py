@@ -71,13 +71,14 @@ class FlowFacts:
     reads: list[Table]
     models: list[Model]
     files: list[str]
-    last_commit: Commit | None
+    last_commit: Commit | None  # of the project's own files
     tasks: int
     edges: int
     resources: dict[str, str] = field(default_factory=dict)  # cpu / memory, request / limit
     attribute: str = "flow"  # its name in the module
     graph: str = ""  # file name of its picture under graphs/
     problems: list[str] = field(default_factory=list)
+    shared_commit: Commit | None = None  # of the shared code it imports (pipelines/utils ...)
     # The watchdog's view: how often it must run, how fresh each table must be.
     expectation: FlowExpectation | None = None
     health: dict[str, Any] | None = None  # its row of a `status --json`, when given

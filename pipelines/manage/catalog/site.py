@@ -252,6 +252,7 @@ def build_catalog(
     output: Path,
     now: pendulum.DateTime | None = None,
     health: dict[str, Any] | None = None,
+    docs: Path | None = None,
 ) -> Built:
     """Import every flow, check it, and write the catalog into `output` (replaced whole, only
     once everything is written).
@@ -261,11 +262,16 @@ def build_catalog(
         output: The folder to write.
         now: The time the next runs are counted from.
         health: A `status --json` document: adds the health page and each flow's badge.
+        docs: A built docs site (`make docs`): copied under docs/, linked from every page.
 
     Raises:
-        CliError: The templates are missing or broken, or a picture could not be drawn.
+        CliError: The templates are missing or broken, a picture could not be drawn, or
+            `docs` is no built docs site.
     """
     import jinja2
+
+    if docs is not None and not (docs / "index.html").is_file():
+        raise CliError(f"--docs {docs}: no index.html there; build the docs with `make docs`.")
 
     from pipelines.manage.check import check_repo
     from pipelines.manage.inventory import load_repo_flows
@@ -289,7 +295,12 @@ def build_catalog(
     facts, schedules, dots = [], {}, []
     for module, flow in loaded.flows:
         files = graph.closure_files(module)
-        entry = flow_facts(module, flow, repo.root, files, history.last_commit(files), now, sources)
+        # The project's own files apart from the shared code every flow imports (one commit
+        # there would otherwise be every flow's last change).
+        folder = graph.files[module].parent
+        own = [f for f in files if f.is_relative_to(folder)]
+        entry = flow_facts(module, flow, repo.root, files, history.last_commit(own), now, sources)
+        entry.shared_commit = history.last_commit(f for f in files if f not in own)
         entry.attribute = _attribute(module, flow)
         entry.upstream, entry.downstream = lineage.flows_around(flow.name)
         facts.append(entry)
@@ -325,6 +336,7 @@ def build_catalog(
         "revision": _revision(repo),
         "health_generated": (health or {}).get("generated", "") if health else "",
         "slugs": {entry.name: entry.slug for entry in facts},
+        "docs": docs is not None,
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = scratch_dir(f".{output.name}-", output.parent)  # sweeps a killed build's
@@ -333,6 +345,8 @@ def build_catalog(
         (staging / "graphs").mkdir()
         for name in STATIC:
             shutil.copy2(templates / name, staging / name)
+        if docs is not None:
+            shutil.copytree(docs, staging / "docs")
         page = env.get_template("flow.html")
         for entry in facts:
             (staging / "flows" / f"{entry.slug}.html").write_text(

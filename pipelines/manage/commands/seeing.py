@@ -53,8 +53,13 @@ def graph(repo: Repo, flow_path: str, output: Path | None) -> None:
     help="A `status --json` document (or the watchdog's _health/status.json): adds a health "
     "page and a badge on each flow's page.",
 )  # fmt: skip
+@click.option(
+    "--docs", "docs", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="A built docs site (`make docs`, build/docs): copied under docs/ and linked from "
+    "every page.",
+)  # fmt: skip
 @pass_repo
-def catalog(repo: Repo, output: Path | None, health_file: Path | None) -> None:
+def catalog(repo: Repo, output: Path | None, health_file: Path | None, docs: Path | None) -> None:
     """Write a static site of every org, project and flow: owners, schedules in words and
     their next runs, parameters, the task graph, tables written, dbt models, source files,
     a 24-hour view of every scheduled run, and the problems `check` finds. Open its
@@ -63,6 +68,7 @@ def catalog(repo: Repo, output: Path | None, health_file: Path | None) -> None:
     \b
     Example:
       python manage.py catalog && xdg-open build/catalog/index.html
+      make docs && python manage.py catalog --docs build/docs
       python manage.py status --json > health.json && python manage.py catalog --health health.json
     """
     import time
@@ -73,7 +79,7 @@ def catalog(repo: Repo, output: Path | None, health_file: Path | None) -> None:
     in_own_checkout(repo)
     started = time.perf_counter()
     health = read_health(health_file) if health_file else None  # before anything is built
-    built = build_catalog(repo, output or repo.root / "build" / "catalog", health=health)
+    built = build_catalog(repo, output or repo.root / "build" / "catalog", health=health, docs=docs)
     click.echo(
         f"Wrote {built.output / 'index.html'}: {built.flows} flow(s), {built.pictures} "
         f"picture(s), {built.runs} run(s) in the next 24 hours, {built.problems} problem(s) "

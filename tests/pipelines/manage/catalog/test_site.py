@@ -297,3 +297,52 @@ def test_a_health_file_of_the_wrong_shape_is_named_not_the_template(
         f"Error: --health {health}: not a `manage.py status --json` document ({problem}). "
         "Write one with: python manage.py status --json > health.json\n"
     )
+
+
+def test_last_change_is_the_projects_own_and_the_shared_codes_is_apart(repo_copy: Path):
+    from tests.pipelines.manage.test_affected import commit, git
+
+    git(repo_copy, "init", "-q")
+    commit(repo_copy, "base")
+    tasks = repo_copy / "pipelines/emd/test_flow/tasks.py"
+    tasks.write_text(tasks.read_text() + "\n# test_flow's own change\n")
+    commit(repo_copy, "test_flow: its own change")
+    shared = repo_copy / "pipelines/utils/redaction/__init__.py"
+    shared.write_text(shared.read_text() + "\n# a shared change\n")
+    commit(repo_copy, "utils: a shared change")
+    assert _catalog(repo_copy).returncode == 0
+
+    def rows(slug: str) -> tuple[str, str]:
+        page = (repo_copy / "build/catalog/flows" / f"{slug}.html").read_text()
+        last = page.split("<th>Last change</th>")[1].split("</tr>")[0]
+        shared_row = page.split("<th>Shared code</th>")[1].split("</tr>")[0]
+        return last, shared_row
+
+    own, shared_code = rows("emd-test-flow")
+    assert "test_flow: its own change" in own and "utils: a shared change" in shared_code
+    other, other_shared = rows("emd-template-pipeline")
+    assert ": base" in other and "utils: a shared change" in other_shared
+
+
+def test_the_catalog_carries_and_links_the_docs_it_is_given(repo_copy: Path, tmp_path: Path):
+    docs = tmp_path / "docs-site"
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(docs)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    done = _catalog(repo_copy, "--docs", str(docs))
+    assert done.returncode == 0, done.stderr
+    site = repo_copy / "build" / "catalog"
+    assert (site / "docs" / "index.html").is_file()
+    assert '<a href="docs/index.html">Docs</a>' in (site / "index.html").read_text()
+    assert (
+        '<a href="../docs/index.html">Docs</a>' in (site / "flows/emd-test-flow.html").read_text()
+    )
+    refused = _catalog(repo_copy, "--docs", str(tmp_path))
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"Error: --docs {tmp_path}: no index.html there; build the docs with `make docs`.\n"
+    )
+    without = _catalog(repo_copy)
+    assert without.returncode == 0 and ">Docs</a>" not in (site / "index.html").read_text()
