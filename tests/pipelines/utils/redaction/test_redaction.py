@@ -194,10 +194,34 @@ def test_a_secret_in_a_task_error_reaches_no_state_message_nor_the_cli(repo_copy
         assert not [log for log in server.logs if API_KEY in json.dumps(log, default=str)]
     assert API_KEY not in ran.stdout + ran.stderr
 
-    done = subprocess.run(
-        [sys.executable, "manage.py", "run", "pipelines.emd.leaky_api.flows.flow"],
-        cwd=repo_copy, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    Receiver.bodies = []
+    env["PIPELINES_FAILURE_WEBHOOK_URL"] = (
+        f"http://127.0.0.1:{receiver.server_address[1]}/api/webhooks/1/hook"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "manage.py", "run", "pipelines.emd.leaky_api.flows.flow"],
+            cwd=repo_copy, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        every = [
+            subprocess.run(
+                [sys.executable, "manage.py", *args], cwd=repo_copy, env=env,
+                capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            for args in (["run", "--all"], ["status", "--json"], ["settings"], ["catalog"])
+        ]
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
     assert done.returncode == 1
     assert "api_key=***" in done.stderr, done.stderr
-    assert API_KEY not in done.stdout + done.stderr
+    assert every[0].returncode == 1 and "api_key=***" in every[0].stdout + every[0].stderr
+    (alert, *_) = Receiver.bodies
+    assert "emd: leaky_api" in alert and "api_key=***" in alert
+    catalog = "".join(
+        p.read_text(errors="replace") for p in (repo_copy / "build" / "catalog").rglob("*.*")
+    )
+    outputs = [done.stdout, done.stderr, *(r.stdout + r.stderr for r in every), catalog]
+    assert [o for o in [*outputs, *Receiver.bodies] if API_KEY in o] == []
