@@ -207,8 +207,12 @@ def test_a_secret_in_a_task_error_reaches_no_state_message_nor_the_cli(repo_copy
         )  # fmt: skip
         every = [
             subprocess.run(
-                [sys.executable, "manage.py", *args], cwd=repo_copy, env=env,
-                capture_output=True, text=True, timeout=300,
+                [sys.executable, "manage.py", *args],
+                cwd=repo_copy,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
             )  # fmt: skip
             for args in (["run", "--all"], ["status", "--json"], ["settings"], ["catalog"])
         ]
