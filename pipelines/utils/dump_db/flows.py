@@ -40,6 +40,7 @@ def create_dump_db_flow() -> None:
         incremental=Parameter("incremental", default=False),
         since=Parameter("since", default=None),
         mode=Parameter("mode", default=None),
+        zero_dates=Parameter("zero_dates", default="fail"),
     )
     loaded = load_to_warehouse(written)
     materialize_after_dump(dataset_id, table_id, upstream=loaded)

@@ -206,7 +206,8 @@ def open_postgres(request: Request) -> Source:
     assert types is not None  # guarded selects are described
     aware = _partition_type(types, column) if column else False
     if column and lower is not None:
-        select += f" WHERE {quote('postgres', column)} >= '{lower_bound_literal(lower, aware)}'"
+        col = quote("postgres", column)  # rows without a day come on every run
+        select += f" WHERE ({col} >= '{lower_bound_literal(lower, aware)}' OR {col} IS NULL)"
     reader = db.execute(select).to_arrow_reader(request.batch_size)
     return Source(reader=reader, closers=[db.close], types=types)
 
@@ -252,7 +253,8 @@ def stage_postgres(
             aware = _partition_type(described, column)
             col = quote("postgres", column)
             if lower is not None:
-                select += f" WHERE {col} >= '{lower_bound_literal(lower, aware)}'"
+                bound = lower_bound_literal(lower, aware)  # rows without a day: every run
+                select += f" WHERE ({col} >= '{bound}' OR {col} IS NULL)"
             day = f"CAST({col} AS DATE)"
             keys = partition_keys(described)
             year, month, date = keys

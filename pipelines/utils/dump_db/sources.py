@@ -38,7 +38,10 @@ class Request:
         format: Output format of the staged files (parquet or csv).
         batch_size: Rows per Arrow batch.
         partition_column: Column whose day partitions the output (and filters lower_bound).
-        lower_bound: Only rows whose partition day is on or after it.
+        lower_bound: Only rows whose partition day is on or after it (rows whose
+            partition column is NULL always come too).
+        zero_dates: What a MySQL zero date ('0000-00-00', '2024-00-00') becomes: "fail"
+            refuses the dump naming the column; "null" reads it as NULL, counted.
     """
 
     connection: Connection
@@ -48,6 +51,10 @@ class Request:
     batch_size: int = 50_000
     partition_column: str | None = None
     lower_bound: dt.date | None = None
+    zero_dates: str = "fail"
+
+
+ZERO_DATES = ("fail", "null")
 
 
 @dataclass
@@ -58,6 +65,7 @@ class Source:
     fix: Callable[[pa.RecordBatch], pa.RecordBatch] = lambda batch: batch
     closers: list[Callable[[], Any]] = field(default_factory=list)
     types: dict[str, str] | None = None  # DuckDB's type names, when DuckDB reads the source
+    nulled: dict[str, int] = field(default_factory=dict)  # column -> zero dates read as NULL
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -101,7 +109,7 @@ def open_source(request: Request) -> Source:
         raise DumpError("PostgreSQL dumps go through postgres.stage_postgres, not a stream.")
     sql = base_query(connection.dialect, request.table, request.query)
     if connection.dialect == "mysql":
-        return _mysql(connection, sql, request.batch_size, column, bound)
+        return _mysql(connection, sql, request.batch_size, column, bound, request.zero_dates)
     return _connectorx(connection, sql, request.batch_size, column, bound)
 
 
@@ -111,18 +119,22 @@ def _filtered(
     if column is None or bound is None:
         return sql
     literal = lower_bound_literal(bound, aware, utc_naive=dialect == "mysql")
-    return f"SELECT * FROM ({sql}) q WHERE {quote(dialect, column)} >= '{literal}'"
+    # Rows without a day come on every run: their partition is replaced whole each time.
+    quoted = quote(dialect, column)
+    return f"SELECT * FROM ({sql}) q WHERE ({quoted} >= '{literal}' OR {quoted} IS NULL)"
 
 
 # MySQL type codes (PyMySQL's FIELD_TYPE) and the UNSIGNED column flag.
 _NEWDECIMAL, _TIMESTAMP, _TIME, _GEOMETRY = 246, 7, 11, 255
+_DATES = {10, 12, 14, 7}  # DATE, DATETIME, NEWDATE, TIMESTAMP: they may hold zero dates
+_ZERO = "__pipelines_zero_{}"  # a probe column per date column, dropped from every batch
 _UNSIGNED = 32
 # connectorx reads DECIMAL through a 28-digit decimal with at most 10 decimals; it panics on
 # wider values. Those columns are read as text and turned into an exact decimal128 here.
 _CX_DECIMAL_DIGITS, _CX_DECIMAL_SCALE = 28, 10
 
 
-def _mysql(connection, sql, batch_size, column, bound) -> Source:
+def _mysql(connection, sql, batch_size, column, bound, zero_dates="fail") -> Source:
     import pyarrow as pa  # loaded with the Arrow stream only (PostgreSQL never needs it)
 
     cx = drivers.require("mysql")
@@ -150,9 +162,12 @@ def _mysql(connection, sql, batch_size, column, bound) -> Source:
             flags = [field_.flags for field_ in cursor._result.fields]
     finally:
         meta.close()
-    select, fixes = [], {}
-    for (name, code, _, length, _, scale, _), flag in zip(description, flags, strict=True):
+    select, fixes, probes = [], {}, {}
+    for number, ((name, code, _, length, _, scale, _), flag) in enumerate(
+        zip(description, flags, strict=True)
+    ):
         column_sql = quote_ident("mysql", name)
+        raw = column_sql
         # TINYINT(1), MySQL's BOOLEAN, stays an integer: it holds -128..127, not only 0/1.
         if code == _NEWDECIMAL:
             # The display length counts the digits, a decimal point and, if signed, a sign.
@@ -170,6 +185,12 @@ def _mysql(connection, sql, batch_size, column, bound) -> Source:
         elif code == _TIMESTAMP:  # an instant: read it as UTC whatever the session zone
             column_sql = f"CONVERT_TZ({column_sql}, @@session.time_zone, '+00:00')"
             fixes[name] = pa.timestamp("us", tz="UTC")
+        if code in _DATES:  # a zero date panics the Arrow reader: never let one reach it
+            checks = " OR ".join(f"{f}({raw}) = 0" for f in ("YEAR", "MONTH", "DAYOFMONTH"))
+            zero = f"({raw} IS NOT NULL AND ({checks}))"
+            column_sql = f"IF({zero}, NULL, {column_sql})"
+            probes[_ZERO.format(number)] = name
+            select.append(f"IF({zero}, CAST({raw} AS CHAR), NULL) AS {_ZERO.format(number)}")
         select.append(f"{column_sql} AS {quote_ident('mysql', name)}")
     aware = column is not None and fixes.get(column) == pa.timestamp("us", tz="UTC")
     if column is not None and column not in {d[0] for d in description}:
@@ -179,14 +200,24 @@ def _mysql(connection, sql, batch_size, column, bound) -> Source:
     url = connection.url if parts.password is not None else connection.url.replace("@", ":@", 1)
     reader = cx.read_sql(url, query, return_type="arrow_stream", batch_size=batch_size)
 
-    def fix(batch: pa.RecordBatch) -> pa.RecordBatch:
-        columns = [
-            batch.column(i).cast(fixes[f.name]) if f.name in fixes else batch.column(i)
-            for i, f in enumerate(batch.schema)
-        ]
-        return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    nulled: dict[str, int] = {}
 
-    return Source(reader=reader, fix=fix)
+    def fix(batch: pa.RecordBatch) -> pa.RecordBatch:
+        for probe, name in probes.items():
+            found = batch.column(probe).drop_null()
+            if len(found) and zero_dates != "null":
+                raise DumpError(
+                    f"column {name!r} holds MySQL zero dates (e.g. {found[0].as_py()!r}), which "
+                    "no date type can hold: pass zero_dates='null' to read them as NULL (they "
+                    "are counted in the run's log), or fix them in the source."
+                )
+            if len(found):
+                nulled[name] = nulled.get(name, 0) + len(found)
+        names = [n for n in batch.schema.names if n not in probes]
+        columns = [batch.column(n).cast(fixes[n]) if n in fixes else batch.column(n) for n in names]
+        return pa.RecordBatch.from_arrays(columns, names=names)
+
+    return Source(reader=reader, fix=fix, nulled=nulled)
 
 
 def _connectorx(connection, sql, batch_size, column, bound) -> Source:

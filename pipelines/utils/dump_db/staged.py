@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ class Staged:
     schema: pa.Schema | None = None  # of the written rows (None: nothing was read)
     # DuckDB's types of the source, when DuckDB read it: finer than Arrow's (UUID, JSON).
     source_types: dict[str, str] | None = None
+    nulled: dict[str, int] = field(default_factory=dict)  # column -> zero dates read as NULL
 
     def duckdb_columns(self) -> dict[str, str]:
         """Each column's type by DuckDB's name for it (declared when CSV is loaded)."""

@@ -9,14 +9,16 @@ import shutil
 import time
 from pathlib import Path
 
+import pendulum
 import prefect
 from prefect import task
 
+from pipelines.constants import TIMEZONE
 from pipelines.errors import DumpError
 from pipelines.utils.datalake.base import MODES, DatalakeWrite, table_prefix
 from pipelines.utils.dump_db.connections import get_connection, mask
 from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
-from pipelines.utils.dump_db.sources import Request, open_source
+from pipelines.utils.dump_db.sources import ZERO_DATES, Request, open_source
 from pipelines.utils.dump_db.staged import FORMATS, Staged, day_of, merge_partitions
 from pipelines.utils.resources import resources
 from pipelines.utils.retries import with_retries
@@ -94,8 +96,40 @@ def _stage(
     # The Arrow path (other servers, CSV) loads pyarrow; PostgreSQL to Parquet never does.
     from pipelines.utils.dump_db.writer import write_stream
 
-    source = open_postgres(request) if dialect == "postgres" else open_source(request)
-    return merge_partitions(write_stream(source, request, folder, logger), request.format)
+    try:
+        source = open_postgres(request) if dialect == "postgres" else open_source(request)
+        return merge_partitions(write_stream(source, request, folder, logger), request.format)
+    except BaseException as error:
+        # A Rust reader's panic is a BaseException: it would end the process (no summary, no
+        # record, no alert). A value it cannot convert fails this dump instead.
+        if type(error).__name__ != "PanicException":
+            raise
+        first = (str(error).strip().splitlines() or ["no message"])[0][:300]
+        raise DumpError(
+            f"the database driver could not convert a value of the source ({first}); nothing "
+            "was published. Cast that column in query= (e.g. to text), or fix the value."
+        ) from None
+
+
+def incremental_bound(
+    partitions: list[str], logger: logging.Logger | logging.LoggerAdapter
+) -> dt.date | None:
+    """Where an incremental dump starts: the last partition not after today (in the city's
+    time zone). A partition beyond tomorrow (a row dated 9999-12-31) is reported, never the
+    bound: it would stop every later run from reading new rows."""
+    today = pendulum.now(TIMEZONE).date()
+    days = [d for d in map(day_of, partitions) if d is not None]
+    ahead = sorted(d for d in days if d > today + dt.timedelta(days=1))
+    if ahead:
+        logger.warning(
+            "%d partition(s) lie beyond tomorrow (the last: %s): rows dated in the future in "
+            "the source; they do not move the incremental bound.",
+            len(ahead), ahead[-1],
+        )  # fmt: skip
+    past = [d for d in days if d <= today]
+    lower = max(past) if past else None
+    logger.info("Incremental: from %s", lower or "the beginning (no partition yet)")
+    return lower
 
 
 @task
@@ -111,6 +145,7 @@ def dump_db_to_datalake(
     incremental: bool = False,
     since: str | None = None,
     mode: str | None = None,
+    zero_dates: str = "fail",
 ) -> DatalakeWrite:
     """Dump a database table or query into the datalake, streaming in bounded memory.
 
@@ -134,6 +169,8 @@ def dump_db_to_datalake(
             partitions it adds files); "overwrite" makes the table hold exactly these rows.
             Default: "append" with a partition_column, else "overwrite", so a rerun never
             duplicates rows.
+        zero_dates: MySQL/MariaDB zero dates ('0000-00-00', '2024-00-00'): "fail" refuses
+            the dump naming the column and a value; "null" reads them as NULL (counted).
 
     Returns:
         What was written where.
@@ -145,6 +182,8 @@ def dump_db_to_datalake(
         DumpError: Rows read and written differ for a partition (nothing is published).
     """
     mode = mode or ("append" if partition_column else "overwrite")
+    if zero_dates not in ZERO_DATES:
+        raise DumpError(f"zero_dates={zero_dates!r} must be one of {', '.join(ZERO_DATES)}.")
     since_day = check_inputs(
         dataset_id, table_id, table, query, format, batch_size, partition_column,
         incremental, since, mode,
@@ -156,9 +195,7 @@ def dump_db_to_datalake(
     prefix = table_prefix(dataset_id, table_id)
     lower = since_day
     if incremental:
-        days = [d for d in map(day_of, datalake.partitions(prefix)) if d is not None]
-        lower = max(days) if days else None
-        logger.info("Incremental: from %s", lower or "the beginning (no partition yet)")
+        lower = incremental_bound(datalake.partitions(prefix), logger)
     # A new folder named by pid: making it removes what killed runs left there.
     folder = scratch_dir(f"{dataset_id}-{table_id}-", chosen.staging_dir)
     logger.info(
@@ -170,8 +207,12 @@ def dump_db_to_datalake(
     )
     started = time.monotonic()
     try:
-        request = Request(source, table, query, format, batch_size, partition_column, lower)
+        request = Request(
+            source, table, query, format, batch_size, partition_column, lower, zero_dates
+        )
         staged = with_retries(lambda: _stage(request, folder, logger), logger, mask=mask)
+        for column, count in sorted(staged.nulled.items()):
+            logger.warning("%s: %s zero date(s) read as NULL (zero_dates='null')", column, count)
         mismatched = staged.mismatches()
         if mismatched:
             raise DumpError(f"rows read != rows written, nothing published: {mismatched}")

@@ -242,6 +242,7 @@ def write_stream(
         source.close()
     staged = writer.close(schema)
     staged.source_types = source.types
+    staged.nulled = dict(source.nulled)
     return staged
 
 

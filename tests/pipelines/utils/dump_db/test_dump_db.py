@@ -41,6 +41,7 @@ ROWS = [
      dt.date(2024, 2, 29), Decimal("1"), Decimal("3.00"), False, "NULL", 1, 0.0),
 ]  # fmt: skip
 COLUMNS = ["id", "ts", "tstz", "day", "big", "money", "flag", "txt", "n", "f"]
+NULL_PARTITION = "/".join(f"{k}=__HIVE_DEFAULT_PARTITION__" for k in ("ano", "mes", "data"))
 
 
 @pytest.fixture
@@ -178,6 +179,7 @@ def test_incremental_dumps_only_from_the_last_partition_without_duplicates(local
     assert written.partitions == [
         "ano=2024/mes=02/data=2024-02-29",
         "ano=2024/mes=03/data=2024-03-01",
+        NULL_PARTITION,  # rows without a day come on every run
     ]
     table = get_warehouse().query(f"SELECT id, txt FROM tests.{pg_table} ORDER BY id")
     assert table["id"].tolist() == [1, 2, 3, 4, 5, 6]
@@ -340,6 +342,7 @@ def test_mariadb_incremental_on_a_timestamp_uses_the_city_day(local_env, my_tabl
     assert written.partitions == [
         "ano=2024/mes=02/data=2024-02-29",
         "ano=2024/mes=03/data=2024-03-01",
+        NULL_PARTITION,  # rows without a day come on every run
     ]
     texts = dict(get_warehouse().rows(f"SELECT id, txt FROM tests.{my_table} ORDER BY id"))
     assert sorted(texts) == [1, 2, 3, 4, 5, 6]
@@ -778,3 +781,99 @@ def test_a_query_that_is_not_a_select_is_refused_before_connecting(query, word):
     )
     for fine in ("SELECT 1", "with a as (select 1) select * from a", "/* c */ (SELECT 1)"):
         check_inputs(**{**params, "query": fine})
+
+
+@pytest.fixture
+def zero_dates_table(mariadb_url, monkeypatch):
+    """A MariaDB table holding zero dates ('0000-00-00', '2024-00-00') beside real ones."""
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    name = f"zeros_{uuid.uuid4().hex[:8]}"
+    conn = connect_mariadb()
+    with conn.cursor() as cursor:
+        cursor.execute("SET SESSION sql_mode = ''")  # what lets such dates in
+        cursor.execute(f"CREATE TABLE {name} (id int, d date, ts datetime)")
+        cursor.execute(
+            f"INSERT INTO {name} VALUES (1, '2024-03-04', '2024-03-04 10:00:00'), "
+            "(2, '0000-00-00', '2024-03-05 11:00:00'), (3, '2024-00-00', '0000-00-00 00:00:00'), "
+            "(4, NULL, NULL)"
+        )
+    conn.commit()
+    yield name
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {name}")
+    conn.close()
+
+
+def test_a_mariadb_zero_date_fails_the_dump_naming_the_column_not_the_process(
+    local_env, zero_dates_table
+):
+    flow = create_dump_db_flow("tests: dump_db", org="tests")
+    state = run_local(
+        flow, {"connection": "my", "dataset_id": "tests", "table_id": zero_dates_table,
+               "table": zero_dates_table},
+    )  # fmt: skip
+    assert state.is_failed()
+    (error,) = [s.result for t, s in state.result.items() if t.name == "dump_db_to_datalake"]
+    assert str(error).startswith(
+        "column 'd' holds MySQL zero dates (e.g. '0000-00-00'), which no date type can hold: "
+        "pass zero_dates='null' to read them as NULL"
+    )
+    assert not (local_env / "datalake" / "tests" / zero_dates_table).exists()
+
+
+def test_zero_dates_null_reads_them_as_null_and_counts_them(local_env, zero_dates_table, caplog):
+    written = dump(connection="my", dataset_id="tests", table_id=zero_dates_table,
+                   table=zero_dates_table, zero_dates="null")  # fmt: skip
+    assert written.rows == 4
+    rows = get_warehouse().rows(f"SELECT id, d, ts FROM tests.{zero_dates_table} ORDER BY id")
+    assert rows == [
+        (1, dt.date(2024, 3, 4), dt.datetime(2024, 3, 4, 10)),
+        (2, None, dt.datetime(2024, 3, 5, 11)),
+        (3, None, None),
+        (4, None, None),
+    ]
+    assert "d: 2 zero date(s) read as NULL (zero_dates='null')" in caplog.text
+    assert "ts: 1 zero date(s) read as NULL (zero_dates='null')" in caplog.text
+
+
+@pytest.mark.parametrize("server", ["pg", "my"])
+def test_incremental_never_stalls_on_a_future_row_and_takes_rows_without_a_day(
+    local_env, pg_table, my_table, server, caplog
+):
+    table = pg_table if server == "pg" else my_table
+    base = dict(connection=server, dataset_id="tests", table_id=table, table=table,
+                partition_column="day")  # fmt: skip
+    dump(**base)
+    added = [
+        (10, "9999-12-31", "from the far future"),  # a typo in the source
+        (11, (dt.date.today() - dt.timedelta(days=1)).isoformat(), "yesterday"),
+        (12, None, "no day yet"),
+    ]
+    if server == "pg":
+        with connect_postgres() as conn:
+            for row in added:
+                conn.execute(f"INSERT INTO {table} (id, day, txt) VALUES (%s, %s, %s)", row)
+    else:
+        conn = connect_mariadb()
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {table} (id, day, txt) VALUES (%s, %s, %s)", added)
+        conn.commit()
+        conn.close()
+    dump(**base, incremental=True)  # takes the future row, and must not stop at it
+    later = [(13, dt.date.today().isoformat(), "today"), (14, None, "another without a day")]
+    if server == "pg":
+        with connect_postgres() as conn:
+            for row in later:
+                conn.execute(f"INSERT INTO {table} (id, day, txt) VALUES (%s, %s, %s)", row)
+    else:
+        conn = connect_mariadb()
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {table} (id, day, txt) VALUES (%s, %s, %s)", later)
+        conn.commit()
+        conn.close()
+    dump(**base, incremental=True)
+
+    texts = dict(get_warehouse().rows(f"SELECT id, txt FROM tests.{table}"))
+    assert {10, 11, 12, 13, 14} <= set(texts), texts
+    assert texts[13] == "today" and texts[14] == "another without a day"
+    assert "1 partition(s) lie beyond tomorrow (the last: 9999-12-31)" in caplog.text
