@@ -67,7 +67,8 @@ def write_parquet_partitions(
         Where the rows went, how many, and which partitions.
 
     Raises:
-        DatalakeError: Unknown mode, missing column or a column that clashes with a partition key.
+        DatalakeError: Unknown mode, missing column, a column that clashes with a partition
+            key, or two columns whose names differ only in case.
         TypeError: The partition column holds neither dates nor timestamps.
         DatalakeError: A written file does not hold the rows it was given.
     """
@@ -76,6 +77,14 @@ def write_parquet_partitions(
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
     prefix = table_prefix(dataset_id, table_id)
+    folded: dict[str, str] = {}
+    for column in map(str, frame.columns):
+        if column.casefold() in folded:
+            raise DatalakeError(
+                f"columns {folded[column.casefold()]!r} and {column!r} differ only in case, and "
+                "DuckDB and BigQuery take such names for one column: rename one before writing."
+            )
+        folded[column.casefold()] = column
     if partition_column is not None:
         if partition_column not in frame.columns:
             raise DatalakeError(

@@ -68,3 +68,26 @@ def quote_ident(dialect: str, part: str) -> str:
 def quote(dialect: str, name: str) -> str:
     """A table (schema.table) or column name, parsed by split_name and quoted for dialect."""
     return ".".join(quote_ident(dialect, part) for part in split_name(name))
+
+
+def check_distinct(names: list[str]) -> None:
+    """Refuse columns whose names are equal after case folding (PostgreSQL's "X" and x): the
+    warehouses and Parquet readers here take them for one, and would rename or merge them.
+
+    Raises:
+        DumpError: Naming each pair.
+    """
+    seen: dict[str, str] = {}
+    pairs = []
+    for name in names:
+        key = name.casefold()
+        if key in seen:
+            pairs.append(f"{seen[key]!r} and {name!r}")
+        else:
+            seen[key] = name
+    if pairs:
+        raise DumpError(
+            f"columns {'; '.join(pairs)} differ only in case, and DuckDB and BigQuery take "
+            "such names for one column: alias one of each pair in query= (e.g. "
+            'SELECT "X" AS x_upper, x FROM ...); nothing was written.'
+        )

@@ -15,7 +15,7 @@ from pipelines.errors import DumpError
 from pipelines.utils.datalake.base import null_partition, partition_keys
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
-from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
+from pipelines.utils.dump_db.identifiers import check_distinct, quote, quote_ident, split_name
 from pipelines.utils.dump_db.sources import Request, Source, base_query, lower_bound_literal
 from pipelines.utils.dump_db.staged import MAX_OPEN_FILES, Staged
 
@@ -107,6 +107,7 @@ def _exact_select(
     """
     sql = base_query("postgres", table, query)
     columns = table_columns(db, table) if table else source_columns(connection, sql)
+    check_distinct([name for name, _, _ in columns])
     casts = [
         name
         for name, kind, precision in columns

@@ -21,7 +21,7 @@ from pipelines.constants import TIMEZONE
 from pipelines.errors import DumpError
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
-from pipelines.utils.dump_db.identifiers import quote, quote_ident, split_name
+from pipelines.utils.dump_db.identifiers import check_distinct, quote, quote_ident, split_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -160,6 +160,7 @@ def _mysql(connection, sql, batch_size, column, bound, zero_dates="fail") -> Sou
                 ) from None
             description = cursor.description
             flags = [field_.flags for field_ in cursor._result.fields]
+            check_distinct([d[0] for d in description])
     finally:
         meta.close()
     select, fixes, probes = [], {}, {}

@@ -77,6 +77,11 @@ def test_dates_partition_too():
             frame_of(["2024-01-01"]).assign(data=1),
             "clash with the partition keys",
         ),
+        (
+            {},
+            frame_of(["2024-01-01"]).assign(Value=1),
+            "columns 'value' and 'Value' differ only in case",
+        ),
     ],
 )
 def test_bad_input_fails_with_a_specific_message(kwargs, frame, message):

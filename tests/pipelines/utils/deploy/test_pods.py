@@ -332,7 +332,7 @@ def test_a_failing_flows_pod_ends_failed_and_its_alert_reaches_the_webhook(
 
 
 def test_a_dump_reads_its_vault_secret_inside_the_pod_and_logs_no_password(
-    cluster: Cluster, repo_copy: Path, openbao, postgres_url
+    cluster: Cluster, repo_copy: Path, openbao, postgres_url, bigquery_emulator, gcs_bucket
 ):
     from tests.conftest import connect_postgres
 
@@ -351,10 +351,15 @@ def test_a_dump_reads_its_vault_secret_inside_the_pod_and_logs_no_password(
         + "\n\nfrom pipelines.utils.dump_db import create_dump_db_flow  # noqa: E402\n\n"
         + 'dump = create_dump_db_flow("emd: pod_dump", org="emd")\n'
     )
+    _, lake = gcs_bucket
     register(
         cluster,
         {
             **cluster.env,
+            # Registered as CD does, for dev: the pod loads into the datalake and BigQuery.
+            "PIPELINES_ENV": "dev",
+            "PIPELINES_DATALAKE_BUCKET": lake,
+            "PIPELINES_BIGQUERY_PROJECT": bigquery_emulator.project,
             "PIPELINES_SECRETS_BACKEND": "vault",
             "PIPELINES_VAULT_ADDR": openbao.address,
             "PIPELINES_VAULT_PREFIX": "pipelines/",
@@ -365,7 +370,7 @@ def test_a_dump_reads_its_vault_secret_inside_the_pod_and_logs_no_password(
         repo_copy,
     )
     cluster.secrets["pipelines-env"] = {"PIPELINES_VAULT_TOKEN": openbao.root_token}
-    cluster.start_agent()
+    cluster.start_agent(pod_env={"PIPELINES_BIGQUERY_API_ENDPOINT": bigquery_emulator.endpoint})
     try:
         run_id = start_run(
             cluster,

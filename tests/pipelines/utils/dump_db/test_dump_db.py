@@ -877,3 +877,29 @@ def test_incremental_never_stalls_on_a_future_row_and_takes_rows_without_a_day(
     assert {10, 11, 12, 13, 14} <= set(texts), texts
     assert texts[13] == "today" and texts[14] == "another without a day"
     assert "1 partition(s) lie beyond tomorrow (the last: 9999-12-31)" in caplog.text
+
+
+@pytest.mark.parametrize("how", ["table", "query"])
+def test_columns_differing_only_in_case_are_refused_naming_both(
+    local_env, postgres_url, monkeypatch, how
+):
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    name = f"cased_{uuid.uuid4().hex[:8]}"
+    with connect_postgres() as conn:
+        conn.execute(f'CREATE TABLE {name} ("X" int, x int, "Day" date)')
+        conn.execute(f"INSERT INTO {name} VALUES (1, 2, '2024-01-01')")
+        try:
+            source = {"table": name} if how == "table" else {"query": f"SELECT * FROM {name}"}
+            flow = create_dump_db_flow("tests: dump_db", org="tests")
+            state = run_local(
+                flow, {"connection": "pg", "dataset_id": "tests", "table_id": name, **source}
+            )
+        finally:
+            conn.execute(f"DROP TABLE {name}")
+    assert state.is_failed()
+    (error,) = [s.result for t, s in state.result.items() if t.name == "dump_db_to_datalake"]
+    assert str(error).startswith(
+        "columns 'X' and 'x' differ only in case, and DuckDB and BigQuery take such names for "
+        "one column"
+    )
+    assert not (local_env / "datalake" / "tests" / name).exists()
