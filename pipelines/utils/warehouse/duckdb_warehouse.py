@@ -176,7 +176,10 @@ class DuckDBWarehouse(Warehouse):
         assert isinstance(datalake, LocalDatalake)  # load_from_datalake checked it
         dataset_id, table_id, keys = files.dataset_id, files.table_id, files.keys
         schema, table = _quoted(dataset_id, "dataset_id"), _quoted(table_id, "table_id")
-        reader = "read_parquet(?, hive_partitioning = true, union_by_name = true)"
+        # Partition keys have one type whatever folders exist ('mes=02' is no text, a
+        # __HIVE_DEFAULT_PARTITION__ folder makes no column text): BigQuery's INT64, DATE.
+        hive = _HIVE_TYPES if any("/ano=" in f"/{key}" for key in keys) else ""
+        reader = f"read_parquet(?, hive_partitioning = true, union_by_name = true{hive})"
         if files.format == "csv":
             declared = ""
             if files.columns:  # CSV holds text: the dump's types, not guesses (digits, offsets)
@@ -187,7 +190,7 @@ class DuckDBWarehouse(Warehouse):
             # allow_quoted_nulls off: "" is an empty string, an empty field is NULL.
             reader = (
                 "read_csv(?, header = true, hive_partitioning = true, union_by_name = true, "
-                f"allow_quoted_nulls = false{declared})"
+                f"allow_quoted_nulls = false{declared}{hive})"
             )
         paths = [datalake.uri(k) for k in keys]
         # <dataset>_staging.<table> reads the files themselves, as BigQuery's external table
@@ -311,6 +314,9 @@ def _note_loads(connection: Any, tables: list[str], when: dt.datetime) -> None:
     connection.executemany(
         f"INSERT OR REPLACE INTO {_LOAD_TIMES} VALUES (?, ?)", [[t, when] for t in tables]
     )
+
+
+_HIVE_TYPES = ", hive_types = {'ano': BIGINT, 'mes': BIGINT, 'data': DATE}"
 
 
 def query_command(data_dir: Path, sql: str) -> str:

@@ -119,3 +119,34 @@ def test_a_dbt_build_recorded_is_a_load_time_and_a_later_build_moves_it(tmp_path
     later = first + dt.timedelta(hours=1)
     warehouse.record_builds(["ds.model"], later)
     assert warehouse.load_times(["ds.model", "ds.other"]) == {"ds.model": later, "ds.other": first}
+
+
+@pytest.mark.parametrize(
+    "partitions",
+    [
+        ["ano=2024/mes=02/data=2024-02-01"],  # 'mes=02' read alone was text
+        ["ano=2024/mes=12/data=2024-12-01", "ano=__HIVE_DEFAULT_PARTITION__/"
+         "mes=__HIVE_DEFAULT_PARTITION__/data=__HIVE_DEFAULT_PARTITION__"],  # fmt: skip
+        ["ano=0000/mes=01/data=0000-01-01", "ano=2024/mes=01/data=2024-01-01"],  # year 0
+    ],
+)
+def test_partition_keys_have_one_type_whatever_partitions_exist(tmp_path, partitions):
+    lake, warehouse = LocalDatalake(tmp_path / "lake"), DuckDBWarehouse(tmp_path / "w.duckdb")
+    for number, partition in enumerate(partitions):
+        write(lake, tmp_path, f"ds/t/{partition}", pa.table({"v": [number]}), f"{number}.parquet")
+
+    warehouse.load_from_datalake(lake, "ds", "t")
+
+    for schema in ("ds", "ds_staging"):
+        types = dict(
+            warehouse.rows(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                f"WHERE table_schema = '{schema}' AND table_name = 't'"
+            )
+        )
+        assert {k: types[k] for k in ("ano", "mes", "data")} == {
+            "ano": "BIGINT", "mes": "BIGINT", "data": "DATE"
+        }, schema  # fmt: skip
+    assert warehouse.rows("SELECT count(*) FROM ds.t WHERE mes BETWEEN 1 AND 12") == [
+        (sum("__HIVE" not in p for p in partitions),)
+    ]
