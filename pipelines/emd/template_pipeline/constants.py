@@ -13,6 +13,9 @@ CODE_OWNERS: list[str] = ["data-office"]
 SOURCE = "pipelines/emd/template_pipeline/data/rain_gauges.csv"
 NA_VALUES = ["ND"]
 COLUMN_TYPES = {"estacao": "string", "data_hora": "timestamp", "chuva_15_min_mm": "float"}
+# The gauges' export writes day-first times (12/02/2024 00:15): a date is never guessed, so
+# its form is given (only ISO 8601 is read without one).
+COLUMN_FORMATS = {"data_hora": "%d/%m/%Y %H:%M"}
 
 DATASET_ID = "template_pipeline"
 TABLE_ID = "rain_per_hour"

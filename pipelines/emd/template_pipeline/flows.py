@@ -13,6 +13,7 @@ from pipelines.utils.warehouse.tasks import load_to_warehouse
 
 from .constants import (
     CODE_OWNERS,
+    COLUMN_FORMATS,
     COLUMN_TYPES,
     DATASET_ID,
     FLOW_NAME,
@@ -41,7 +42,7 @@ with PipelineFlow(
     table_id = Parameter("table_id", default=TABLE_ID)
 
     raw = read_csv(source, na_values=NA_VALUES)
-    readings = cast_columns(clean_dataframe(raw), COLUMN_TYPES)
+    readings = cast_columns(clean_dataframe(raw), COLUMN_TYPES, formats=COLUMN_FORMATS)
     hourly = rain_per_hour(readings)
     written = write_parquet_partitions(hourly, dataset_id, table_id, partition_column="hora")
     loaded = load_to_warehouse(written)

@@ -85,17 +85,32 @@ def snake_case_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @task
-def cast_columns(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
-    """Give columns types: string, int, float, bool, date or timestamp.
+def cast_columns(
+    frame: pd.DataFrame,
+    types: dict[str, str],
+    formats: dict[str, str] | None = None,
+    decimal: str = ".",
+) -> pd.DataFrame:
+    """Give columns types: string, int, float, bool, date or timestamp. Nothing is guessed:
+    dates and numbers are read in the form given, or refused.
 
     Args:
         frame: Rows to convert.
         types: Column -> type. Timestamps without an offset are read in America/Sao_Paulo.
+        formats: Column -> its date or timestamp form (strftime codes), e.g.
+            {"data": "%d/%m/%Y"}; without one, only ISO 8601 text (2024-03-04) is read.
+        decimal: The decimal mark of numbers given as text: "." or "," ("1.234,56").
 
     Returns:
         The converted rows.
 
     Raises:
-        ValueError: Unknown type, missing column, or values that do not parse (with examples).
+        ValueError: Unknown type, missing column, or values that do not parse: the column,
+            examples and the option that reads them (with formats=, the first row that does
+            not match).
+
+    Example:
+        cast_columns(frame, {"data": "date", "valor": "float"},
+                     formats={"data": "%d/%m/%Y"}, decimal=",")
     """
-    return cast(frame, types)
+    return cast(frame, types, formats, decimal)

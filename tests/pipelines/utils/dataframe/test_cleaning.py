@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -63,3 +65,53 @@ def test_cast_names_unknown_types_and_missing_columns():
         cast(pd.DataFrame({"x": ["1"]}), {"x": "decimal"})
     with pytest.raises(ValueError, match="cannot cast missing column"):
         cast(pd.DataFrame({"x": ["1"]}), {"y": "int"})
+
+
+def test_a_day_first_date_is_refused_without_its_format_whatever_the_first_row():
+    for values in (["04/03/2024 00:00", "13/03/2024 10:00"], ["13/03/2024 10:00", "04/03/2024"]):
+        with pytest.raises(ValueError) as refused:
+            cast(pd.DataFrame({"d": values}), {"d": "timestamp"})
+        assert str(refused.value).startswith("column 'd': 2 value(s) are not timestamp, e.g. ")
+        assert "give the column's form, e.g. formats={'d': '%d/%m/%Y %H:%M'}" in str(refused.value)
+
+
+def test_formats_read_day_first_dates_and_name_the_row_that_does_not_match():
+    frame = pd.DataFrame({"d": ["04/03/2024", "05/03/2024", None], "t": ["04/03/2024 10:30"] * 3})
+    typed = cast(frame, {"d": "date", "t": "timestamp"},
+                 formats={"d": "%d/%m/%Y", "t": "%d/%m/%Y %H:%M"})  # fmt: skip
+    assert typed["d"].tolist()[:2] == [dt.date(2024, 3, 4), dt.date(2024, 3, 5)]
+    assert typed["t"].iloc[0].isoformat() == "2024-03-04T10:30:00-03:00"
+    with pytest.raises(ValueError, match=r"row 1 \('2024-03-05'\) does not match "
+                                         r"formats\['d'\]='%d/%m/%Y'"):  # fmt: skip
+        cast(pd.DataFrame({"d": ["04/03/2024", "2024-03-05"]}), {"d": "date"},
+             formats={"d": "%d/%m/%Y"})  # fmt: skip
+
+
+def test_iso_dates_need_no_help_and_date_objects_pass():
+    typed = cast(pd.DataFrame({"d": ["2024-03-04", "2024-03-05T10:00"]}), {"d": "timestamp"})
+    assert [t.day for t in typed["d"]] == [4, 5]
+    objects = pd.DataFrame({"d": [dt.date(2024, 3, 4), None]})
+    assert cast(objects, {"d": "date"})["d"].tolist()[0] == dt.date(2024, 3, 4)
+
+
+@pytest.mark.parametrize(
+    ("values", "kind", "expected"),
+    [
+        (["1.234,56", "-0,5", "7"], "float", [1234.56, -0.5, 7.0]),
+        (["1.234", "12"], "int", [1234, 12]),
+    ],
+)
+def test_a_decimal_comma_is_read_when_asked(values, kind, expected):
+    typed = cast(pd.DataFrame({"x": values}), {"x": kind}, decimal=",")
+    assert typed["x"].tolist() == expected
+
+
+@pytest.mark.parametrize("value", ["1.234,56", "0,5"])
+def test_a_decimal_comma_is_refused_without_decimal_never_misread(value):
+    with pytest.raises(ValueError, match=r"For a decimal comma \(1.234,56\), pass decimal=','"):
+        cast(pd.DataFrame({"x": [value]}), {"x": "float"})
+
+
+def test_with_decimal_comma_a_point_decimal_is_refused_not_read_as_thousands():
+    with pytest.raises(ValueError, match="are not float"):
+        cast(pd.DataFrame({"x": ["1.5"]}), {"x": "float"}, decimal=",")

@@ -125,8 +125,11 @@ def test_a_dbt_build_recorded_is_a_load_time_and_a_later_build_moves_it(tmp_path
     "partitions",
     [
         ["ano=2024/mes=02/data=2024-02-01"],  # 'mes=02' read alone was text
-        ["ano=2024/mes=12/data=2024-12-01", "ano=__HIVE_DEFAULT_PARTITION__/"
-         "mes=__HIVE_DEFAULT_PARTITION__/data=__HIVE_DEFAULT_PARTITION__"],  # fmt: skip
+        [
+            "ano=2024/mes=12/data=2024-12-01",
+            "ano=__HIVE_DEFAULT_PARTITION__/"
+            "mes=__HIVE_DEFAULT_PARTITION__/data=__HIVE_DEFAULT_PARTITION__",
+        ],  # fmt: skip
         ["ano=0000/mes=01/data=0000-01-01", "ano=2024/mes=01/data=2024-01-01"],  # year 0
     ],
 )
