@@ -9,17 +9,25 @@ import prefect
 from prefect import task
 
 from pipelines.utils.dataframe.cleaning import cast, clean, snake_case_names
+from pipelines.utils.dataframe.separators import (
+    SAMPLE_BYTES,
+    one_column_problem,
+    shown,
+    sniff_separator,
+)
 from pipelines.utils.resources import current_settings
 
 
 @task
-def read_csv(source: str, separator: str = ",", na_values: list[str] | None = None) -> pd.DataFrame:
+def read_csv(
+    source: str, separator: str | None = None, na_values: list[str] | None = None
+) -> pd.DataFrame:
     """Read a CSV file as text columns, so nothing is guessed before cast_columns.
 
     Args:
         source: Path of the file; relative paths are read from the repository root, so the
             same parameter works locally and in the flow-run image.
-        separator: Field separator.
+        separator: Field separator; by default read from the file (, ; tab or |) and logged.
         na_values: Extra markers of missing values (only the empty field by default, so text
             such as "None of the above" or "NA" survives).
 
@@ -28,12 +36,20 @@ def read_csv(source: str, separator: str = ",", na_values: list[str] | None = No
 
     Raises:
         FileNotFoundError: The file does not exist.
+        ValueError: It read as one column whose header holds another separator.
     """
     path = Path(source)
     if not path.is_absolute():
         path = current_settings().root / path
     if not path.is_file():
         raise FileNotFoundError(f"CSV file {path} does not exist.")
+    logger = prefect.context.get("logger")
+    if separator is None:
+        with path.open(encoding="utf-8", errors="replace", newline="") as file:
+            separator = sniff_separator(file.read(SAMPLE_BYTES)) or ","
+        logger.info(
+            "Separator: %s (read from the file; pass separator= to set it)", shown(separator)
+        )
     frame = pd.read_csv(
         path,
         sep=separator,
@@ -41,7 +57,10 @@ def read_csv(source: str, separator: str = ",", na_values: list[str] | None = No
         keep_default_na=False,
         na_values=["", *(na_values or [])],
     )
-    prefect.context.get("logger").info("Read %s rows x %s columns from %s", *frame.shape, path)
+    problem = one_column_problem([str(c) for c in frame.columns], separator)
+    if problem:
+        raise ValueError(f"{path.name}: {problem}")
+    logger.info("Read %s rows x %s columns from %s", *frame.shape, path)
     return frame
 
 

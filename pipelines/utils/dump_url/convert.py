@@ -8,6 +8,7 @@ from typing import TypedDict
 
 from pipelines.errors import DumpUrlError
 from pipelines.utils.dataframe.cleaning import snake_case_names
+from pipelines.utils.dataframe.separators import one_column_problem
 from pipelines.utils.scratch import temporary_folder
 
 # Encodings DuckDB's CSV reader decodes itself; any other is re-encoded to UTF-8 first.
@@ -43,7 +44,8 @@ def _names(columns: list[str]) -> list[str]:
 
 
 def _same_width(path: Path, encoding: str, separator: str, columns: list[str]) -> None:
-    """Refuse rows wider than the header (DuckDB would name the extra fields column2, ...).
+    """Refuse rows wider than the header (DuckDB would name the extra fields column2, ...),
+    and a header read as one column that holds another separator.
 
     Raises:
         DumpUrlError: Naming both widths.
@@ -53,6 +55,9 @@ def _same_width(path: Path, encoding: str, separator: str, columns: list[str]) -
 
     with io.TextIOWrapper(path.open("rb"), encoding=encoding, newline="") as text:
         header = next(csv.reader(text, delimiter=separator), [])
+    problem = one_column_problem(header, separator)
+    if problem:
+        raise DumpUrlError(f"{path.name}: {problem}")
     if len(columns) > len(header):
         raise DumpUrlError(
             f"{path.name}: rows have {len(columns)} fields but the header names "

@@ -15,12 +15,12 @@ from pipelines.utils.warehouse.tasks import load_to_warehouse
 def create_dump_url_flow() -> None:
     """Build a flow that loads a CSV or Excel file at a URL into the datalake and warehouse.
 
-    Parameters of the flow: url, dataset_id, table_id, format ("auto"), separator (","),
-    encoding ("utf-8"), sheet (0), mode ("overwrite"), materialize_after_dump (False) and
-    dbt_select (default: the model models/<dataset_id>/<table_id>.sql). Column names are
-    snake_cased; every row and value is kept as text; rows read = rows written is checked
-    when Parquet is written. A CSV streams from the download to one Parquet file, so memory
-    stays bounded whatever the file's size.
+    Parameters of the flow: url, dataset_id, table_id, format ("auto"), separator (None: read
+    from the file, and logged), encoding ("utf-8"), sheet (0), mode ("overwrite"),
+    materialize_after_dump (False) and dbt_select (default: the model
+    models/<dataset_id>/<table_id>.sql). Column names are snake_cased; every row and value is
+    kept as text; rows read = rows written is checked when Parquet is written. A CSV streams
+    from the download to one Parquet file, so memory stays bounded whatever the file's size.
     """
     url = Parameter("url")
     path = download(url)
@@ -28,7 +28,7 @@ def create_dump_url_flow() -> None:
         path,
         source=url,
         format=Parameter("format", default="auto"),
-        separator=Parameter("separator", default=","),
+        separator=Parameter("separator", default=None),
         encoding=Parameter("encoding", default="utf-8"),
         sheet=Parameter("sheet", default=0),
     )

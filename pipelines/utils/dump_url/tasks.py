@@ -10,6 +10,7 @@ from prefect import task
 from prefect.triggers import always_run
 
 from pipelines.errors import DumpUrlError
+from pipelines.utils.dataframe.separators import SAMPLE_BYTES, shown, sniff_separator
 from pipelines.utils.dump_url.convert import Converted, csv_to_parquet, excel_to_parquet
 from pipelines.utils.dump_url.links import download_url
 from pipelines.utils.retries import with_retries
@@ -106,11 +107,28 @@ def _detect(path: Path, fmt: str) -> str:
     return "excel" if head in (_XLSX, _XLS) else "csv"
 
 
+def _sniffed(file: Path, encoding: str) -> str:
+    """The separator a CSV's first lines show (',' when they show none), logged."""
+    import codecs
+
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    except LookupError:
+        raise DumpUrlError(f"encoding={encoding!r} is not an encoding Python knows.") from None
+    with file.open("rb") as start:
+        sample = decoder.decode(start.read(SAMPLE_BYTES))
+    separator = sniff_separator(sample) or ","
+    prefect.context.get("logger").info(
+        "Separator: %s (read from the file; pass separator= to set it)", shown(separator)
+    )
+    return separator
+
+
 @task
 def to_parquet(
     path: str,
     format: str = "auto",
-    separator: str = ",",
+    separator: str | None = None,
     encoding: str = "utf-8",
     sheet: str | int = 0,
     source: str | None = None,
@@ -121,7 +139,8 @@ def to_parquet(
     Args:
         path: Local file (from download).
         format: "auto" (by the file's first bytes), "csv" or "excel".
-        separator: CSV field separator (one character).
+        separator: CSV field separator (one character); by default read from the file
+            (, ; tab or |) and logged.
         encoding: CSV text encoding (any Python knows).
         sheet: Excel sheet name or index.
         source: The URL the file came from: errors name it, not the temporary file.
@@ -142,6 +161,8 @@ def to_parquet(
         if kind == "excel":
             converted = excel_to_parquet(file, Path(name), sheet)
         else:
+            if separator is None:
+                separator = _sniffed(file, encoding)
             converted = csv_to_parquet(file, Path(name), separator, encoding)
     except DumpUrlError as error:
         release(name)

@@ -291,3 +291,48 @@ def test_ctrl_c_after_the_download_leaves_no_file(served, temp_dir, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run_local(flow, parameters)
     assert _downloads(temp_dir) == []
+
+
+# How a city's departments export: ';' (Excel in a pt-BR locale), decimal commas, day-first
+# dates, Latin-1; and a tab- and a pipe-separated file.
+SEMICOLON_LATIN1 = (
+    "Estação;Data;Valor (R$)\r\nCentro;04/03/2024;1.234,56\r\nMéier;05/03/2024;0,5\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "encoding", "separator"),
+    [
+        ("semicolon.csv", SEMICOLON_LATIN1, "latin-1", ";"),
+        ("tabs.csv", "a\tb\tc\n1\t2,5\t3\n4\t5\t6\n", "utf-8", "\t"),
+        ("pipes.csv", "a|b\n1|x,y\n2|z\n", "utf-8", "|"),
+    ],
+)
+def test_the_separator_is_read_from_the_file_and_said(
+    served, tmp_path, caplog, name, body, encoding, separator
+):
+    www = tmp_path / "www"
+    (www / name).write_bytes(body.encode(encoding))
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    table = name.split(".")[0]
+    state = run_local(flow, {"url": f"{served}/{name}", "dataset_id": "tests",
+                             "table_id": table, "encoding": encoding})  # fmt: skip
+    assert state.is_successful(), state.message
+    said = {";": "';'", "\t": "tab (\\t)", "|": "'|'"}[separator]
+    assert f"Separator: {said} (read from the file; pass separator= to set it)" in caplog.text
+    columns = get_warehouse().rows(
+        "SELECT count(*) FROM information_schema.columns "
+        f"WHERE table_schema = 'tests' AND table_name = '{table}'"
+    )
+    assert columns == [(len(body.splitlines()[0].split(separator)),)]
+
+
+def test_a_one_column_read_whose_header_holds_another_separator_is_refused(served, tmp_path):
+    (tmp_path / "www" / "semicolon.csv").write_bytes(SEMICOLON_LATIN1.encode("latin-1"))
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    state = run_local(flow, {"url": f"{served}/semicolon.csv", "dataset_id": "tests",
+                             "table_id": "one", "encoding": "latin-1", "separator": ","})  # fmt: skip
+    assert state.is_failed()
+    assert "the file read as one column, whose header holds ';': pass separator=';'" in str(
+        [s.result for s in state.result.values() if s.is_failed()]
+    )
