@@ -330,8 +330,8 @@ def test_the_separator_is_read_from_the_file_and_said(
 def test_a_one_column_read_whose_header_holds_another_separator_is_refused(served, tmp_path):
     (tmp_path / "www" / "semicolon.csv").write_bytes(SEMICOLON_LATIN1.encode("latin-1"))
     flow = create_dump_url_flow("tests: dump_url", org="tests")
-    state = run_local(flow, {"url": f"{served}/semicolon.csv", "dataset_id": "tests",
-                             "table_id": "one", "encoding": "latin-1", "separator": ","})  # fmt: skip
+    given = {"url": f"{served}/semicolon.csv", "dataset_id": "tests", "table_id": "one"}
+    state = run_local(flow, {**given, "encoding": "latin-1", "separator": ","})
     assert state.is_failed()
     assert "the file read as one column, whose header holds ';': pass separator=';'" in str(
         [s.result for s in state.result.values() if s.is_failed()]
