@@ -15,10 +15,13 @@ _FALSE = {"false", "f", "0", "no", "n", "nao", "não"}
 
 
 def snake_case(name: str) -> str:
-    """'Chuva 15 min (mm)' -> 'chuva_15_min_mm'; 'Estação' -> 'estacao'."""
+    """The one column-name rule of every shared flow (docs/shared-flows.md, "Column names"):
+    'Chuva 15 min (mm)' -> 'chuva_15_min_mm'; 'Estação' -> 'estacao'; '2021' -> '_2021' (a
+    name starting with a digit needs quoting in every SQL engine)."""
     ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
     ascii_name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", ascii_name)
-    return "_".join(re.findall(r"[a-z0-9]+", ascii_name.lower())) or "column"
+    words = "_".join(re.findall(r"[a-z0-9]+", ascii_name.lower())) or "column"
+    return f"_{words}" if words[0].isdigit() else words
 
 
 def snake_case_names(columns) -> list[str]:

@@ -18,6 +18,11 @@ from pipelines.utils.dataframe.cleaning import cast, clean, snake_case
         ("Data/Hora", "data_hora"),
         ("camelCase", "camel_case"),
         ("???", "column"),
+        ("2021", "_2021"),  # a leading digit needs quoting in SQL: prefixed
+        ("1º Trimestre", "_1o_trimestre"),
+        ("Código INEP", "codigo_inep"),
+        ("  Valor (R$)  ", "valor_r"),
+        ("nomeDaEscola", "nome_da_escola"),
     ],
 )
 def test_snake_case(raw, expected):
