@@ -145,6 +145,12 @@ SETTINGS: tuple[Setting, ...] = (
         "dump_to_gcs refuses exports whose CSV would be larger than this many MB.",
     ),
     Setting(
+        "PIPELINES_DOWNLOAD_MAX_MB",
+        "2048",
+        "dump_url stops a download past this many MB (counted after decompression) and "
+        "fails, naming it (the flow's max_mb parameter overrides it).",
+    ),
+    Setting(
         "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S",
         str(DEFAULT_LOCK_TIMEOUT_S),
         "Seconds a local run waits for another process (a notebook, another run) to release "
@@ -386,6 +392,7 @@ NUMBERS = {  # name -> minimum
     "PIPELINES_ALERT_INTERVAL_MIN": 0.0,
     "PIPELINES_LATE_AFTER_MIN": 1.0,
     "PIPELINES_DUMP_TO_GCS_MAX_MB": 1.0,
+    "PIPELINES_DOWNLOAD_MAX_MB": 1.0,
     "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S": 0.0,
 }
 _DASK_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")

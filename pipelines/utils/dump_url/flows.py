@@ -16,14 +16,19 @@ def create_dump_url_flow() -> None:
     """Build a flow that loads a CSV or Excel file at a URL into the datalake and warehouse.
 
     Parameters of the flow: url, dataset_id, table_id, format ("auto"), separator (None: read
-    from the file, and logged), encoding ("utf-8"), sheet (0), mode ("overwrite"),
+    from the file, and logged), encoding ("utf-8"), timeout_s (3600, the whole download),
+    max_mb (None: PIPELINES_DOWNLOAD_MAX_MB), sheet (0), mode ("overwrite"),
     materialize_after_dump (False) and dbt_select (default: the model
     models/<dataset_id>/<table_id>.sql). Column names are snake_cased; every row and value is
     kept as text; rows read = rows written is checked when Parquet is written. A CSV streams
     from the download to one Parquet file, so memory stays bounded whatever the file's size.
     """
     url = Parameter("url")
-    path = download(url)
+    path = download(
+        url,
+        timeout_s=Parameter("timeout_s", default=3600),
+        max_mb=Parameter("max_mb", default=None),
+    )
     converted = to_parquet(
         path,
         source=url,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import prefect
@@ -13,6 +16,7 @@ from pipelines.errors import DumpUrlError
 from pipelines.utils.dataframe.separators import SAMPLE_BYTES, shown, sniff_separator
 from pipelines.utils.dump_url.convert import Converted, csv_to_parquet, excel_to_parquet
 from pipelines.utils.dump_url.links import download_url
+from pipelines.utils.resources import current_settings
 from pipelines.utils.retries import with_retries
 from pipelines.utils.scratch import release, scratch_file
 
@@ -23,29 +27,50 @@ _XLSX, _XLS = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 
 
 @task
-def download(url: str, timeout_s: int = 300) -> str:
-    """Stream a URL to a local temporary file (bounded memory), following share links.
+def download(url: str, timeout_s: int = 3600, max_mb: int | None = None, stall_s: int = 60) -> str:
+    """Stream a URL to a local temporary file (bounded memory and disk), following share
+    links.
 
     Args:
         url: A direct link, a Google Drive share link or a Google Sheets link.
-        timeout_s: Seconds to wait for the server between bytes.
+        timeout_s: Seconds the whole download may take, retries included.
+        max_mb: Largest file, in MB after decompression; default PIPELINES_DOWNLOAD_MAX_MB.
+        stall_s: Seconds the server may send nothing before the attempt fails (and is
+            retried, within timeout_s).
 
     Returns:
         The local file's path.
 
     Raises:
-        DumpUrlError: Not an http(s) URL.
+        DumpUrlError: Not an http(s) URL, a bad limit, a file past max_mb, a download past
+            timeout_s, or a disk that filled (each named with what to change).
         requests.HTTPError: The server answered with an error status.
     """
     import requests
 
+    for name, value in (("timeout_s", timeout_s), ("stall_s", stall_s), ("max_mb", max_mb)):
+        if value is not None and (not isinstance(value, int | float) or value <= 0):
+            raise DumpUrlError(f"{name}={value!r} must be a positive number.")
     direct = download_url(url)
     logger = prefect.context.get("logger")
-    return with_retries(lambda: _fetch(requests, direct, timeout_s, logger), logger)
+    limit_mb = max_mb or float(current_settings().require("PIPELINES_DOWNLOAD_MAX_MB"))
+    limits = _Limits(time.monotonic() + timeout_s, timeout_s, int(limit_mb * 2**20), stall_s)
+    return with_retries(lambda: _fetch(requests, direct, limits, logger), logger)
 
 
-def _fetch(requests, direct: str, timeout_s: int, logger) -> str:
-    with requests.get(direct, stream=True, timeout=timeout_s) as response:
+@dataclass(frozen=True)
+class _Limits:
+    deadline: float  # time.monotonic() by which the download must be done
+    timeout_s: float
+    max_bytes: int
+    stall_s: float
+
+
+def _fetch(requests, direct: str, limits: _Limits, logger) -> str:
+    if time.monotonic() >= limits.deadline:
+        raise _too_slow(direct, limits)
+    # connect, then at most stall_s between bytes; the deadline bounds a server that trickles.
+    with requests.get(direct, stream=True, timeout=(30, limits.stall_s)) as response:
         response.raise_for_status()
         if "text/html" in response.headers.get("Content-Type", ""):
             raise DumpUrlError(
@@ -56,9 +81,30 @@ def _fetch(requests, direct: str, timeout_s: int, logger) -> str:
         size = 0
         try:
             with open(name, "wb") as out:
-                for chunk in response.iter_content(CHUNK):
-                    out.write(chunk)
+                # What has arrived, up to CHUNK (waiting for a full CHUNK would let a trickling
+                # server outlast the deadline), decompressed: the cap counts what lands.
+                while chunk := response.raw.read1(CHUNK, decode_content=True):
                     size += len(chunk)
+                    if size > limits.max_bytes:
+                        raise DumpUrlError(
+                            f"{direct} is larger than the download limit of "
+                            f"{limits.max_bytes / 2**20:,.0f} MB (after decompression); "
+                            "nothing was published. Raise max_mb= (or the setting "
+                            "PIPELINES_DOWNLOAD_MAX_MB) if the file is really that large."
+                        )
+                    if time.monotonic() >= limits.deadline:
+                        raise _too_slow(direct, limits, size)
+                    out.write(chunk)
+        except OSError as error:
+            release(name)
+            if error.errno != errno.ENOSPC:
+                raise
+            where = Path(name).parent
+            raise DumpUrlError(
+                f"the disk holding {where} filled after {size:,} bytes of {direct}"
+                f"{_expected(response)}; free space there (or point TMPDIR elsewhere), then "
+                "run again. Nothing was published."
+            ) from None
         except BaseException:  # a broken transfer leaves no partial file behind
             release(name)
             raise
@@ -71,6 +117,19 @@ def _fetch(requests, direct: str, timeout_s: int, logger) -> str:
         )
     logger.info("Downloaded %s bytes from %s", f"{size:,}", direct)
     return name
+
+
+def _too_slow(direct: str, limits: _Limits, size: int = 0) -> DumpUrlError:
+    return DumpUrlError(
+        f"{direct} did not finish downloading within timeout_s={limits.timeout_s:g} "
+        f"({size:,} bytes arrived); nothing was published. Raise timeout_s if the server is "
+        "that slow."
+    )
+
+
+def _expected(response: object) -> str:
+    length = getattr(response, "headers", {}).get("Content-Length")
+    return f" (the server announced {int(length):,} bytes)" if length else ""
 
 
 # How an HTML or XML document starts (after a BOM and blank space), in any letter case.

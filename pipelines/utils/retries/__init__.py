@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from pipelines.errors import PipelinesError
 from pipelines.utils.redaction import redact
 
 RETRIES = 3
@@ -31,7 +32,11 @@ T = TypeVar("T")
 
 
 def is_transient(error: BaseException) -> bool:
-    """Connection-level failures worth retrying; anything else (bad SQL, 404, types) is not."""
+    """Connection-level failures worth retrying; anything else (bad SQL, 404, types) is not.
+    An error of this project's own is transient only by its type: its message may name a
+    setting such as timeout_s without being a timeout."""
+    if isinstance(error, PipelinesError) and not isinstance(error, ConnectionError | TimeoutError):
+        return False
     text = str(error).lower()
     status = getattr(error, "code", None)
     return (

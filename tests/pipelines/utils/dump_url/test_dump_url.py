@@ -28,6 +28,34 @@ ROWS = [
 ]
 
 
+# 3 MB of one line, gzipped to a few KB: decompressed by the client as it arrives.
+BOMB = __import__("gzip").compress(b"a,b\n" + b"1,2\n" * (3 * 2**18))
+
+
+def hostile(handler) -> None:
+    """What some servers do: a compressed body far larger than it looks, one byte at a time,
+    or nothing at all after the headers."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/csv")
+    if handler.path == "/bomb.csv":
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(BOMB)))
+    handler.end_headers()
+    try:
+        if handler.path == "/bomb.csv":
+            handler.wfile.write(BOMB)
+        elif handler.path == "/trickle.csv":
+            handler.wfile.write(b"a,b\n")
+            for _ in range(600):
+                handler.wfile.write(b"1")
+                handler.wfile.flush()
+                time.sleep(0.1)
+        else:
+            time.sleep(30)
+    except OSError:
+        return
+
+
 @pytest.fixture
 def served(tmp_path):
     folder = tmp_path / "www"
@@ -51,6 +79,8 @@ def served(tmp_path):
             pass
 
         def do_GET(self):
+            if self.path in ("/bomb.csv", "/trickle.csv", "/stall.csv"):
+                return hostile(self)
             if self.path == "/endless.csv":  # a download that goes on until it is stopped
                 self.send_response(200)
                 self.send_header("Content-Type", "text/csv")
@@ -336,3 +366,36 @@ def test_a_one_column_read_whose_header_holds_another_separator_is_refused(serve
     assert "the file read as one column, whose header holds ';': pass separator=';'" in str(
         [s.result for s in state.result.values() if s.is_failed()]
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "limits", "message"),
+    [
+        ("bomb.csv", {"max_mb": 1}, "is larger than the download limit of 1 MB (after "
+         "decompression); nothing was published. Raise max_mb= (or the setting "
+         "PIPELINES_DOWNLOAD_MAX_MB)"),
+        ("endless.csv", {"max_mb": 2}, "is larger than the download limit of 2 MB"),
+        ("trickle.csv", {"timeout_s": 2}, "did not finish downloading within timeout_s=2 ("),
+        ("stall.csv", {"timeout_s": 4, "stall_s": 1}, "did not finish downloading within "
+         "timeout_s=4"),
+    ],
+)  # fmt: skip
+def test_downloads_are_bounded_in_size_and_time(served, temp_dir, path, limits, message):
+    from pipelines.errors import DumpUrlError
+    from pipelines.utils.dump_url.tasks import download
+
+    started = time.monotonic()
+    with pytest.raises(DumpUrlError) as refused:
+        download.run(f"{served}/{path}", **limits)
+    assert message in str(refused.value)
+    assert time.monotonic() - started < 30
+    assert not list(temp_dir.glob("pipelines-url-*"))  # no partial file left
+
+
+def test_the_flow_takes_timeout_s_and_max_mb(served):
+    flow = create_dump_url_flow("tests: dump_url", org="tests")
+    names = {p.name for p in flow.parameters()}
+    assert {"timeout_s", "max_mb"} <= names
+    state = run_local(flow, {"url": f"{served}/bomb.csv", "dataset_id": "tests",
+                             "table_id": "bomb", "max_mb": 1})  # fmt: skip
+    assert state.is_failed()
