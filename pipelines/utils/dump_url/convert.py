@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from pipelines.errors import DumpUrlError
 from pipelines.utils.dataframe.cleaning import snake_case_names
@@ -184,16 +185,132 @@ def csv_to_parquet(
     return Converted(path=str(out), rows=count, columns=names)
 
 
-def excel_to_parquet(path: Path, out: Path, sheet: str | int = 0) -> Converted:
+def excel_to_parquet(
+    path: Path,
+    out: Path,
+    sheet: str | int = 0,
+    cells: str | None = None,
+    header_row: int | None = None,
+) -> Converted:
     """Read a sheet (an Excel sheet holds at most 1,048,576 rows) as text and write it to
-    Parquet, with the same rules as csv_to_parquet."""
+    Parquet, with the same rules as csv_to_parquet.
+
+    Args:
+        path: The workbook.
+        out: The Parquet file to write.
+        sheet: The sheet's name, or its position from 0.
+        cells: A range such as "A2:I1000": its first row is the header, columns and rows
+            outside it are ignored.
+        header_row: The header's row number (from 1) when title rows sit above it.
+
+    Raises:
+        DumpUrlError: No such sheet, a bad range, no header row, column names that collide,
+            or formula cells with no saved value (named: no value was computed for them).
+    """
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    frame = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False, na_values=[""])
+    first, last, columns = _window(cells, header_row)
+    with path.open("rb") as start:
+        is_xlsx = start.read(4) == b"PK\x03\x04"  # a zip: .xlsx (.xls keeps no formulas here)
+    if is_xlsx:
+        _refuse_uncomputed(path, sheet, first, last, columns)
+    try:
+        frame = pd.read_excel(
+            path, sheet_name=sheet, dtype=str, keep_default_na=False, na_values=[""],
+            skiprows=first - 1, nrows=None if last is None else last - first,
+            usecols=columns,
+        )  # fmt: skip
+    except (ValueError, IndexError, KeyError) as error:
+        if "not found" in str(error) or isinstance(error, IndexError):
+            raise DumpUrlError(f"{path.name} has no sheet {sheet!r}: {error}") from None
+        raise
     if frame.columns.empty:
         raise DumpUrlError(f"{path.name} has no header row.")
     frame = frame.set_axis(_names(frame.columns), axis=1)
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), out)
     return Converted(path=str(out), rows=len(frame), columns=list(frame.columns))
+
+
+def _window(cells: str | None, header_row: int | None) -> tuple[int, int | None, str | None]:
+    """(header row, last row or None, columns like "A:I" or None) of a range or header row."""
+    if cells and header_row:
+        raise DumpUrlError("Give range= (its first row is the header) or header_row=, not both.")
+    if header_row is not None:
+        if not isinstance(header_row, int) or header_row < 1:
+            raise DumpUrlError(f"header_row={header_row!r} must be a row number from 1.")
+        return header_row, None, None
+    if not cells:
+        return 1, None, None
+    match = re.fullmatch(r"\s*([A-Za-z]{1,3})(\d+):([A-Za-z]{1,3})(\d+)?\s*", cells)
+    if not match or int(match.group(2)) < 1:
+        raise DumpUrlError(f"range={cells!r} is not a range such as 'A2:I1000' (or 'A2:I').")
+    left, top, right, bottom = match.groups()
+    last = int(bottom) if bottom else None
+    if last is not None and last <= int(top):
+        raise DumpUrlError(f"range={cells!r} holds no row below its header row {top}.")
+    return int(top), last, f"{left.upper()}:{right.upper()}"
+
+
+def _refuse_uncomputed(
+    path: Path, sheet: str | int, first: int, last: int | None, columns: str | None
+) -> None:
+    """Refuse formula cells saved without their value (a workbook written by a program, never
+    opened in Excel): they would read as empty."""
+    from openpyxl import load_workbook
+
+    # Opened as files: openpyxl judges a path by its extension, and a download has none.
+    with path.open("rb") as one, path.open("rb") as other:
+        formulas = load_workbook(one, read_only=True, data_only=False)
+        values = load_workbook(other, read_only=True, data_only=True)
+        _compare(path, formulas, values, sheet, first, last, columns)
+
+
+def _compare(
+    path: Path,
+    formulas: Any,
+    values: Any,
+    sheet: str | int,
+    first: int,
+    last: int | None,
+    columns: str | None,
+) -> None:
+    from openpyxl.utils import column_index_from_string
+
+    try:
+        names = formulas.sheetnames
+        if (
+            isinstance(sheet, int)
+            and not 0 <= sheet < len(names)
+            or (isinstance(sheet, str) and sheet not in names)
+        ):
+            raise DumpUrlError(
+                f"{path.name} has no sheet {sheet!r}; its sheets: {', '.join(names)}."
+            )
+        name = names[sheet] if isinstance(sheet, int) else sheet
+        left, right = (
+            (column_index_from_string(c) for c in columns.split(":")) if columns else (None, None)
+        )
+        window = {"min_row": first, "max_row": last, "min_col": left, "max_col": right}
+        found = []
+        for row_f, row_v in zip(
+            formulas[name].iter_rows(**window), values[name].iter_rows(**window), strict=False
+        ):
+            for cell_f, cell_v in zip(row_f, row_v, strict=False):
+                text = getattr(cell_f, "value", None)
+                if isinstance(text, str) and text.startswith("=") and cell_v.value is None:
+                    found.append(cell_f.coordinate)
+        if found:
+            shown = ", ".join(found[:10]) + (
+                f" and {len(found) - 10} more" if len(found) > 10 else ""
+            )
+            raise DumpUrlError(
+                f"{path.name}, sheet {name!r}: formula cell(s) {shown} were saved without their "
+                "value (the workbook was written by a program and never recalculated), so they "
+                "would read as empty: open and save it in a spreadsheet program, or export it "
+                "with values."
+            )
+    finally:
+        formulas.close()
+        values.close()

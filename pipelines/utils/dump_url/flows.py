@@ -17,7 +17,8 @@ def create_dump_url_flow() -> None:
 
     Parameters of the flow: url, dataset_id, table_id, format ("auto"), separator (None: read
     from the file, and logged), encoding ("utf-8"), timeout_s (3600, the whole download),
-    max_mb (None: PIPELINES_DOWNLOAD_MAX_MB), sheet (0), mode ("overwrite"),
+    max_mb (None: PIPELINES_DOWNLOAD_MAX_MB), sheet (0: a name or a position), range (None:
+    the whole sheet; "A2:I1000"), header_row (None: the first row), mode ("overwrite"),
     materialize_after_dump (False) and dbt_select (default: the model
     models/<dataset_id>/<table_id>.sql). Column names are snake_cased; every row and value is
     kept as text; rows read = rows written is checked when Parquet is written. A CSV streams
@@ -36,6 +37,8 @@ def create_dump_url_flow() -> None:
         separator=Parameter("separator", default=None),
         encoding=Parameter("encoding", default="utf-8"),
         sheet=Parameter("sheet", default=0),
+        range=Parameter("range", default=None),
+        header_row=Parameter("header_row", default=None),
     )
     remove_download(path, upstream_tasks=[converted])
     dataset_id, table_id = Parameter("dataset_id"), Parameter("table_id")

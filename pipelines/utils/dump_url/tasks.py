@@ -191,6 +191,8 @@ def to_parquet(
     encoding: str = "utf-8",
     sheet: str | int = 0,
     source: str | None = None,
+    range: str | None = None,
+    header_row: int | None = None,
 ) -> Converted:
     """Convert a downloaded CSV or Excel file to one Parquet file, every column as text and
     named in snake_case. A CSV streams through (memory stays bounded, whatever its size).
@@ -202,6 +204,8 @@ def to_parquet(
             (, ; tab or |) and logged.
         encoding: CSV text encoding (any Python knows).
         sheet: Excel sheet name or index.
+        range: Excel cells to read, e.g. "A2:I1000" (its first row is the header).
+        header_row: The Excel header's row number (from 1), when title rows sit above it.
         source: The URL the file came from: errors name it, not the temporary file.
 
     Returns:
@@ -218,7 +222,7 @@ def to_parquet(
     name = str(scratch_file(TEMP_PREFIX, ".parquet"))
     try:
         if kind == "excel":
-            converted = excel_to_parquet(file, Path(name), sheet)
+            converted = excel_to_parquet(file, Path(name), sheet, range, header_row)
         else:
             if separator is None:
                 separator = _sniffed(file, encoding)

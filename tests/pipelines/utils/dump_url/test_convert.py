@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.errors import DumpUrlError
-from pipelines.utils.dump_url.convert import csv_to_parquet
+from pipelines.utils.dump_url.convert import csv_to_parquet, excel_to_parquet
 
 TRICKY = (
     "Nome da Escola,Código,Observação\n"
@@ -77,3 +77,70 @@ def test_bad_files_and_settings_are_refused_by_name(
     out = tmp_path / "out.parquet"
     with pytest.raises(DumpUrlError, match="^" + re.escape(message)):
         csv_to_parquet(source, out, separator, encoding)
+
+
+@pytest.fixture
+def goals_workbook(tmp_path: Path) -> Path:
+    """As a department lays a sheet out: two title rows above the header, a second tab, and a
+    formula written by a program (so saved with no value)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    first = book.active
+    first.title = "Resumo"
+    first.append(["Relação de metas por área"])
+    first.append(["Atualizado em 04/03/2024"])
+    first.append(["Área", "Meta", "Valor", "Fora"])
+    first.append(["Saúde", "Leitos", "120", "x"])
+    first.append(["Educação", "Vagas", "300", "y"])
+    second = book.create_sheet("Metas 2024")
+    second.append(["Área", "Total"])
+    second.append(["Saúde", "=1+1"])
+    path = tmp_path / "metas.xlsx"
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("options", "columns", "rows"),
+    [
+        ({"header_row": 3}, ["area", "meta", "valor", "fora"], 2),
+        ({"cells": "A3:C5"}, ["area", "meta", "valor"], 2),
+        ({"cells": "A3:C4"}, ["area", "meta", "valor"], 1),
+    ],
+)
+def test_a_sheet_with_title_rows_is_read_from_its_header(goals_workbook, tmp_path, options,
+                                                          columns, rows):  # fmt: skip
+    out = tmp_path / "out.parquet"
+    converted = excel_to_parquet(goals_workbook, out, "Resumo", **options)
+    assert converted["columns"] == columns and converted["rows"] == rows
+    assert pq.read_table(out).column("area").to_pylist()[0] == "Saúde"
+
+
+def test_without_a_header_row_the_title_becomes_the_header_as_before(goals_workbook, tmp_path):
+    converted = excel_to_parquet(goals_workbook, tmp_path / "out.parquet", 0)
+    assert converted["columns"][0] == "relacao_de_metas_por_area"
+
+
+@pytest.mark.parametrize(
+    ("sheet", "options", "message"),
+    [
+        ("Metas 2024", {}, "metas.xlsx, sheet 'Metas 2024': formula cell(s) B2 were saved "
+         "without their value"),
+        (1, {}, "metas.xlsx, sheet 'Metas 2024': formula cell(s) B2 were saved without"),
+        ("Nope", {}, "metas.xlsx has no sheet 'Nope'; its sheets: Resumo, Metas 2024."),
+        (0, {"cells": "A3:C"}, None),
+        (0, {"cells": "3:C5"}, "range='3:C5' is not a range such as 'A2:I1000'"),
+        (0, {"cells": "A3:C5", "header_row": 3}, "Give range= (its first row is the header) or "
+         "header_row=, not both."),
+    ],
+)  # fmt: skip
+def test_sheets_ranges_and_uncomputed_formulas_are_checked(
+    goals_workbook, tmp_path, sheet, options, message
+):
+    out = tmp_path / "out.parquet"
+    if message is None:
+        assert excel_to_parquet(goals_workbook, out, sheet, **options)["rows"] == 2
+        return
+    with pytest.raises(DumpUrlError, match="^" + re.escape(message)):
+        excel_to_parquet(goals_workbook, out, sheet, **options)
