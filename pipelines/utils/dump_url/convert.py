@@ -164,7 +164,7 @@ def csv_to_parquet(
             header = json.loads(child.stdout.readline() or "{}")
             if isinstance(header, dict):
                 raise DumpUrlError(
-                    f"{path.name} is not a CSV readable as given: {header.get('error')}"
+                    _csv_problem(path.name, str(header.get("error")), separator, encoding)
                 )
             try:
                 _same_width(source, native or "utf-8", separator, header)
@@ -177,12 +177,41 @@ def csv_to_parquet(
             result = json.loads(child.stdout.readline() or "{}")
         if "rows" not in result:
             why = result.get("error", "the converting process ended without an answer")
-            raise DumpUrlError(f"{path.name} is not a CSV readable as given: {why}")
+            raise DumpUrlError(_csv_problem(path.name, str(why), separator, encoding))
     count = int(result["rows"])
     written = pq.read_metadata(out).num_rows
     if written != count:
         raise DumpUrlError(f"{out} holds {written} rows but {count} were read.")
     return Converted(path=str(out), rows=count, columns=names)
+
+
+def _csv_problem(name: str, error: str, separator: str, encoding: str) -> str:
+    """DuckDB's reading error in this project's words: where, what, and which of dump_url's
+    own options (separator=, encoding=, format=) may fix it; never DuckDB's options."""
+    low = error.lower()
+    line = re.search(r"\bline:? (\d+)", error, re.I)
+    where = f" (line {line.group(1)})" if line else ""
+    if "maximum line size" in low or "max_line_size" in low and "exceed" in low:
+        what = (
+            "a line is longer than a CSV line can be here (2 MiB): a file that is not a CSV, "
+            "or one with no line breaks; check format= ('csv' or 'excel') and the file"
+        )
+    elif "unicode" in low or "invalid utf" in low or "encoding" in low and "invalid" in low:
+        what = (
+            f"its bytes are not {encoding}: pass the file's encoding= (e.g. encoding='latin-1' "
+            "for an export from a Brazilian Excel)"
+        )
+    elif "expected number of columns" in low or "too many columns" in low:
+        what = f"rows have more fields than the header: check separator= (it is {separator!r})"
+    elif "quote" in low or "dialect" in low:
+        what = (
+            'a quoted field ("...") never closes, or the text is not a CSV of this kind: fix '
+            f"the quote in the file, or check separator= (it is {separator!r}) and encoding="
+        )
+    else:
+        first = error.strip().splitlines()[0] if error.strip() else "no message"
+        what = f"{first} (check separator=, encoding= and format=)"
+    return f"{name} is not a CSV readable as given{where}: {what}."
 
 
 def excel_to_parquet(
