@@ -92,7 +92,20 @@ def _stage(
     folder.mkdir(parents=True)
     dialect = request.connection.dialect
     if dialect == "postgres" and request.format == "parquet":
-        return merge_partitions(stage_postgres(request, folder, logger), request.format)
+        try:
+            return merge_partitions(stage_postgres(request, folder, logger), request.format)
+        except Exception as error:
+            # DuckDB's partitioned writer holds a buffer per partition and column in its
+            # memory cap: hundreds of days of a wide table do not fit (365 days of 15 text
+            # columns did not). Those dumps spool one file per day from a stream instead.
+            if request.partition_column is None or type(error).__name__ != "OutOfMemoryException":
+                raise
+            logger.warning(
+                "Too many days x columns for the fast partitioned writer in its memory cap; "
+                "writing the partitions from a stream, one spool file per day, instead."
+            )
+            shutil.rmtree(folder)
+            folder.mkdir(parents=True)
     # The Arrow path (other servers, CSV) loads pyarrow; PostgreSQL to Parquet never does.
     from pipelines.utils.dump_db.writer import write_stream
 

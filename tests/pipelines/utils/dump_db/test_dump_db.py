@@ -903,3 +903,29 @@ def test_columns_differing_only_in_case_are_refused_naming_both(
         "one column"
     )
     assert not (local_env / "datalake" / "tests" / name).exists()
+
+
+def test_a_year_of_days_of_a_wide_postgres_table_dumps_with_partitions(
+    local_env, postgres_url, monkeypatch, caplog
+):
+    """365 days x 15 text columns: DuckDB's partitioned writer runs out of its memory cap
+    (it holds a buffer per day and column); the dump writes the days from a stream instead."""
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    name = f"wide_{uuid.uuid4().hex[:8]}"
+    columns = ", ".join(f"c{i} varchar(200)" for i in range(15))
+    with connect_postgres() as conn:
+        conn.execute(f"CREATE TABLE {name} (id int, day date, {columns})")
+        conn.execute(
+            f"INSERT INTO {name} SELECT n, DATE '2023-01-01' + (n % 365), "
+            + ", ".join(f"'value ' || n || ' {i} ' || repeat('x', 40)" for i in range(15))
+            + " FROM generate_series(0, 1094) AS n"
+        )
+        try:
+            written = dump(connection="pg", dataset_id="tests", table_id=name, table=name,
+                           partition_column="day")  # fmt: skip
+        finally:
+            conn.execute(f"DROP TABLE {name}")
+    assert written.rows == 1095 and len(written.partitions) == 365
+    assert get_warehouse().rows(f"SELECT count(*), count(DISTINCT data) FROM tests.{name}") == [
+        (1095, 365)
+    ]
