@@ -573,6 +573,8 @@ def test_a_clock_whose_parameters_the_flow_would_refuse_is_named_by_check_and_sk
     assert f"problem: pipelines.emd.test_flow.flows: flow 'emd: test_flow': {problem}" in (
         checked.stdout
     )
+    if "table_id" in new:
+        return  # run --all's skip is the same code path: tried once, below, for a stale name
     env = {**__import__("os").environ, "PIPELINES_ENV": "local",
            "PIPELINES_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
     ran = subprocess.run(

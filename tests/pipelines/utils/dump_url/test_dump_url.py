@@ -380,8 +380,8 @@ def test_a_one_column_read_whose_header_holds_another_separator_is_refused(serve
          "PIPELINES_DOWNLOAD_MAX_MB)"),
         ("endless.csv", {"max_mb": 2}, "is larger than the download limit of 2 MB"),
         ("trickle.csv", {"timeout_s": 2}, "did not finish downloading within timeout_s=2 ("),
-        ("stall.csv", {"timeout_s": 4, "stall_s": 1}, "did not finish downloading within "
-         "timeout_s=4"),
+        ("stall.csv", {"timeout_s": 2, "stall_s": 1}, "did not finish downloading within "
+         "timeout_s=2"),
     ],
 )  # fmt: skip
 def test_downloads_are_bounded_in_size_and_time(served, temp_dir, path, limits, message):
