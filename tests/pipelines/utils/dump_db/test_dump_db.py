@@ -836,6 +836,20 @@ def test_zero_dates_null_reads_them_as_null_and_counts_them(local_env, zero_date
     assert "ts: 1 zero date(s) read as NULL (zero_dates='null')" in caplog.text
 
 
+def _insert(server: str, table: str, rows: list[tuple]) -> None:
+    """Add (id, day, txt) rows to a table of the PostgreSQL ("pg") or MariaDB ("my") server."""
+    sql = f"INSERT INTO {table} (id, day, txt) VALUES (%s, %s, %s)"
+    if server == "pg":
+        with connect_postgres() as conn, conn.cursor() as cur:
+            cur.executemany(sql, rows)
+        return
+    conn = connect_mariadb()
+    with conn.cursor() as cur:
+        cur.executemany(sql, rows)
+    conn.commit()
+    conn.close()
+
+
 @pytest.mark.parametrize("server", ["pg", "my"])
 def test_incremental_never_stalls_on_a_future_row_and_takes_rows_without_a_day(
     local_env, pg_table, my_table, server, caplog
@@ -849,28 +863,10 @@ def test_incremental_never_stalls_on_a_future_row_and_takes_rows_without_a_day(
         (11, (dt.date.today() - dt.timedelta(days=1)).isoformat(), "yesterday"),
         (12, None, "no day yet"),
     ]
-    if server == "pg":
-        with connect_postgres() as conn:
-            for row in added:
-                conn.execute(f"INSERT INTO {table} (id, day, txt) VALUES (%s, %s, %s)", row)
-    else:
-        conn = connect_mariadb()
-        with conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO {table} (id, day, txt) VALUES (%s, %s, %s)", added)
-        conn.commit()
-        conn.close()
+    _insert(server, table, added)
     dump(**base, incremental=True)  # takes the future row, and must not stop at it
     later = [(13, dt.date.today().isoformat(), "today"), (14, None, "another without a day")]
-    if server == "pg":
-        with connect_postgres() as conn:
-            for row in later:
-                conn.execute(f"INSERT INTO {table} (id, day, txt) VALUES (%s, %s, %s)", row)
-    else:
-        conn = connect_mariadb()
-        with conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO {table} (id, day, txt) VALUES (%s, %s, %s)", later)
-        conn.commit()
-        conn.close()
+    _insert(server, table, later)
     dump(**base, incremental=True)
 
     texts = dict(get_warehouse().rows(f"SELECT id, txt FROM tests.{table}"))
