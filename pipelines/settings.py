@@ -86,6 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
         "unset in dev/prod.",
     ),
     Setting(
+        "PIPELINES_GOOGLE_API_ENDPOINT",
+        None,
+        "Where Google Sheets and Drive links are fetched instead of Google's hosts (a local "
+        "fake, e.g. http://127.0.0.1:9060); unset in dev/prod.",
+    ),
+    Setting(
         "PIPELINES_DATALAKE_PREFIX",
         "staging",
         "Folder of the datalake in its GCS bucket: tables are under <prefix>/<dataset>/<table>.",
@@ -163,7 +169,8 @@ CLOUD_VARIABLES: tuple[Setting, ...] = (
     Setting(
         "GOOGLE_APPLICATION_CREDENTIALS",
         None,
-        "Path to a service-account JSON key that can write to PIPELINES_FLOWS_BUCKET.",
+        "Path to a service-account JSON key that can write to PIPELINES_FLOWS_BUCKET "
+        "(dump_url also reads Google Sheets and Drive files shared with it).",
     ),
     Setting("PREFECT__BACKEND", "server", "Prefect backend; must be 'server'."),
     Setting(

@@ -23,12 +23,21 @@ def create_dump_url_flow() -> None:
     models/<dataset_id>/<table_id>.sql). Column names are snake_cased; every row and value is
     kept as text; rows read = rows written is checked when Parquet is written. A CSV streams
     from the download to one Parquet file, so memory stays bounded whatever the file's size.
+    A Google Sheets link reads its own tab; sheet, range or header_row read the workbook, so
+    a clock can name any tab. A Sheets or Drive link not shared publicly is read as the
+    service account of GOOGLE_APPLICATION_CREDENTIALS.
     """
     url = Parameter("url")
+    sheet = Parameter("sheet", default=0)
+    cells = Parameter("range", default=None)
+    header_row = Parameter("header_row", default=None)
     path = download(
         url,
         timeout_s=Parameter("timeout_s", default=3600),
         max_mb=Parameter("max_mb", default=None),
+        sheet=sheet,
+        range=cells,
+        header_row=header_row,
     )
     converted = to_parquet(
         path,
@@ -36,9 +45,9 @@ def create_dump_url_flow() -> None:
         format=Parameter("format", default="auto"),
         separator=Parameter("separator", default=None),
         encoding=Parameter("encoding", default="utf-8"),
-        sheet=Parameter("sheet", default=0),
-        range=Parameter("range", default=None),
-        header_row=Parameter("header_row", default=None),
+        sheet=sheet,
+        range=cells,
+        header_row=header_row,
     )
     remove_download(path, upstream_tasks=[converted])
     dataset_id, table_id = Parameter("dataset_id"), Parameter("table_id")

@@ -15,7 +15,8 @@ from prefect.triggers import always_run
 from pipelines.errors import DumpUrlError
 from pipelines.utils.dataframe.separators import SAMPLE_BYTES, shown, sniff_separator
 from pipelines.utils.dump_url.convert import Converted, csv_to_parquet, excel_to_parquet
-from pipelines.utils.dump_url.links import download_url
+from pipelines.utils.dump_url.google import Account, service_account
+from pipelines.utils.dump_url.links import download_url, google_file, private_url
 from pipelines.utils.resources import current_settings
 from pipelines.utils.retries import with_retries
 from pipelines.utils.scratch import release, scratch_file
@@ -27,9 +28,18 @@ _XLSX, _XLS = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 
 
 @task
-def download(url: str, timeout_s: int = 3600, max_mb: int | None = None, stall_s: int = 60) -> str:
+def download(
+    url: str,
+    timeout_s: int = 3600,
+    max_mb: int | None = None,
+    stall_s: int = 60,
+    sheet: str | int = 0,
+    range: str | None = None,
+    header_row: int | None = None,
+) -> str:
     """Stream a URL to a local temporary file (bounded memory and disk), following share
-    links.
+    links. A Google Sheets or Drive link not shared publicly is read as the service account
+    of GOOGLE_APPLICATION_CREDENTIALS.
 
     Args:
         url: A direct link, a Google Drive share link or a Google Sheets link.
@@ -37,13 +47,18 @@ def download(url: str, timeout_s: int = 3600, max_mb: int | None = None, stall_s
         max_mb: Largest file, in MB after decompression; default PIPELINES_DOWNLOAD_MAX_MB.
         stall_s: Seconds the server may send nothing before the attempt fails (and is
             retried, within timeout_s).
+        sheet: For a Google Sheets link, a tab other than the link's own (a name or a
+            position) downloads the whole workbook, for to_parquet to pick the tab from.
+        range: For a Google Sheets link, downloads the whole workbook (to_parquet reads it).
+        header_row: For a Google Sheets link, downloads the whole workbook (as range does).
 
     Returns:
         The local file's path.
 
     Raises:
         DumpUrlError: Not an http(s) URL, a bad limit, a file past max_mb, a download past
-            timeout_s, or a disk that filled (each named with what to change).
+            timeout_s, a disk that filled, or a Google file neither public nor readable by
+            the service account (each named with what to change).
         requests.HTTPError: The server answered with an error status.
     """
     import requests
@@ -51,11 +66,36 @@ def download(url: str, timeout_s: int = 3600, max_mb: int | None = None, stall_s
     for name, value in (("timeout_s", timeout_s), ("stall_s", stall_s), ("max_mb", max_mb)):
         if value is not None and (not isinstance(value, int | float) or value <= 0):
             raise DumpUrlError(f"{name}={value!r} must be a positive number.")
-    direct = download_url(url)
+    settings = current_settings()
+    endpoint = settings.get("PIPELINES_GOOGLE_API_ENDPOINT")
+    # The link's own tab exports as CSV; any sheet option needs the workbook.
+    workbook = sheet not in (0, None) or bool(range) or header_row is not None
+    sheet_format = "xlsx" if workbook else "csv"
+    direct = download_url(url, sheet_format, endpoint)
     logger = prefect.context.get("logger")
-    limit_mb = max_mb or float(current_settings().require("PIPELINES_DOWNLOAD_MAX_MB"))
+    limit_mb = max_mb or float(settings.require("PIPELINES_DOWNLOAD_MAX_MB"))
     limits = _Limits(time.monotonic() + timeout_s, timeout_s, int(limit_mb * 2**20), stall_s)
-    return with_retries(lambda: _fetch(requests, direct, limits, logger), logger)
+    found = google_file(url)
+    try:
+        return with_retries(lambda: _fetch(requests, direct, limits, logger), logger)
+    except _NotPublic:
+        if found is None:
+            raise
+    key = settings.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not key:
+        raise DumpUrlError(
+            f"{url} is not shared publicly and GOOGLE_APPLICATION_CREDENTIALS is unset: share "
+            "it as 'Anyone with the link', or set GOOGLE_APPLICATION_CREDENTIALS to the key of "
+            "a service account the file is shared with."
+        )
+    account = service_account(key)
+    logger.info("%s is not public: reading it as the service account %s", url, account.email)
+    private = private_url(found, sheet_format, endpoint)
+    return with_retries(lambda: _fetch(requests, private, limits, logger, account), logger)
+
+
+class _NotPublic(DumpUrlError):
+    """The server answered with a login page or a refusal instead of the file."""
 
 
 @dataclass(frozen=True)
@@ -66,14 +106,27 @@ class _Limits:
     stall_s: float
 
 
-def _fetch(requests, direct: str, limits: _Limits, logger) -> str:
+def _fetch(requests, direct: str, limits: _Limits, logger, account: Account | None = None) -> str:
     if time.monotonic() >= limits.deadline:
         raise _too_slow(direct, limits)
+    headers = {"Authorization": f"Bearer {account.token}"} if account else {}
     # connect, then at most stall_s between bytes; the deadline bounds a server that trickles.
-    with requests.get(direct, stream=True, timeout=(30, limits.stall_s)) as response:
+    with requests.get(
+        direct, stream=True, timeout=(30, limits.stall_s), headers=headers
+    ) as response:
+        if account and response.status_code in (401, 403, 404):
+            raise DumpUrlError(
+                f"the service account {account.email} cannot read {direct} (HTTP "
+                f"{response.status_code}): share the file with {account.email} (Viewer is "
+                "enough), then run again."
+            )
+        if not account and response.status_code in (401, 403):
+            raise _NotPublic(
+                f"{direct} refused an anonymous download (HTTP {response.status_code})."
+            )
         response.raise_for_status()
         if "text/html" in response.headers.get("Content-Type", ""):
-            raise DumpUrlError(
+            raise _NotPublic(
                 f"{direct} returned an HTML page, not a file: is the link shared publicly?"
             )
         # Named after this process: the next run removes what a killed one left (GBs, maybe).
@@ -111,7 +164,7 @@ def _fetch(requests, direct: str, limits: _Limits, logger) -> str:
         served = response.headers.get("Content-Type") or "no Content-Type"
     if is_markup(Path(name)):  # a login or error page, whatever it was served as
         release(name)
-        raise DumpUrlError(
+        raise (DumpUrlError if account else _NotPublic)(
             f"{direct} sent an HTML page (served as {served}), not the data: a login or error "
             "page? Nothing was published; the table is as it was."
         )
@@ -224,6 +277,11 @@ def to_parquet(
         if kind == "excel":
             converted = excel_to_parquet(file, Path(name), sheet, range, header_row)
         else:
+            if range or header_row is not None:
+                raise DumpUrlError(
+                    f"range= and header_row= read Excel sheets and Google Sheets; {file} is "
+                    "a CSV (format='csv' or read as one): remove them."
+                )
             if separator is None:
                 separator = _sniffed(file, encoding)
             converted = csv_to_parquet(file, Path(name), separator, encoding)
