@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from pipelines.errors import DumpUrlError
 from pipelines.utils.dataframe.cleaning import snake_case_names
 from pipelines.utils.dataframe.separators import one_column_problem
+from pipelines.utils.dump_url.csv_problems import csv_problem, locate
 from pipelines.utils.scratch import temporary_folder
 
 # Encodings DuckDB's CSV reader decodes itself; any other is re-encoded to UTF-8 first.
@@ -60,8 +61,11 @@ def _same_width(path: Path, encoding: str, separator: str, columns: list[str]) -
     if problem:
         raise DumpUrlError(f"{path.name}: {problem}")
     if len(columns) > len(header):
+        found = locate(path, encoding, separator)
         raise DumpUrlError(
-            f"{path.name}: rows have {len(columns)} fields but the header names "
+            f"{path.name}: {found}."
+            if found
+            else f"{path.name}: rows have {len(columns)} fields but the header names "
             f"{len(header)}: check the separator (separator={separator!r}) or fix the file."
         )
 
@@ -163,8 +167,9 @@ def csv_to_parquet(
             assert child.stdin is not None and child.stdout is not None
             header = json.loads(child.stdout.readline() or "{}")
             if isinstance(header, dict):
+                why = str(header.get("error"))
                 raise DumpUrlError(
-                    _csv_problem(path.name, str(header.get("error")), separator, encoding)
+                    _unreadable(path.name, source, why, separator, native or "utf-8")
                 )
             try:
                 _same_width(source, native or "utf-8", separator, header)
@@ -177,7 +182,9 @@ def csv_to_parquet(
             result = json.loads(child.stdout.readline() or "{}")
         if "rows" not in result:
             why = result.get("error", "the converting process ended without an answer")
-            raise DumpUrlError(_csv_problem(path.name, str(why), separator, encoding))
+            raise DumpUrlError(
+                _unreadable(path.name, source, str(why), separator, native or "utf-8")
+            )
     count = int(result["rows"])
     written = pq.read_metadata(out).num_rows
     if written != count:
@@ -185,33 +192,13 @@ def csv_to_parquet(
     return Converted(path=str(out), rows=count, columns=names)
 
 
-def _csv_problem(name: str, error: str, separator: str, encoding: str) -> str:
-    """DuckDB's reading error in this project's words: where, what, and which of dump_url's
-    own options (separator=, encoding=, format=) may fix it; never DuckDB's options."""
-    low = error.lower()
-    line = re.search(r"\bline:? (\d+)", error, re.I)
-    where = f" (line {line.group(1)})" if line else ""
-    if "maximum line size" in low or "max_line_size" in low and "exceed" in low:
-        what = (
-            "a line is longer than a CSV line can be here (2 MiB): a file that is not a CSV, "
-            "or one with no line breaks; check format= ('csv' or 'excel') and the file"
-        )
-    elif "unicode" in low or "invalid utf" in low or "encoding" in low and "invalid" in low:
-        what = (
-            f"its bytes are not {encoding}: pass the file's encoding= (e.g. encoding='latin-1' "
-            "for an export from a Brazilian Excel)"
-        )
-    elif "expected number of columns" in low or "too many columns" in low:
-        what = f"rows have more fields than the header: check separator= (it is {separator!r})"
-    elif "quote" in low or "dialect" in low:
-        what = (
-            'a quoted field ("...") never closes, or the text is not a CSV of this kind: fix '
-            f"the quote in the file, or check separator= (it is {separator!r}) and encoding="
-        )
-    else:
-        first = error.strip().splitlines()[0] if error.strip() else "no message"
-        what = f"{first} (check separator=, encoding= and format=)"
-    return f"{name} is not a CSV readable as given{where}: {what}."
+def _unreadable(name: str, source: Path, error: str, separator: str, encoding: str) -> str:
+    """Why DuckDB could not read the CSV: found again in the file (line, column, what was
+    expected), else DuckDB's own diagnosis in this project's words."""
+    found = locate(source, encoding, separator)
+    if found:
+        return f"{name} is not a CSV readable as given: {found}."
+    return csv_problem(name, error, separator, encoding)
 
 
 def excel_to_parquet(

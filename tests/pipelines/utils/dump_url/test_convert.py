@@ -64,8 +64,8 @@ def test_values_match_pandas_text_only_read(tmp_path: Path, encoding: str, separ
             "a,b\n1,2\n3,4,5,6\n",
             ",",
             "utf-8",
-            "in.csv: rows have 4 fields but the header names 2: check the separator "
-            "(separator=',') or fix the file.",
+            "in.csv: line 3 has 4 fields where the header has 2 (expected at most 2; the first "
+            "without a name is field 3): check separator= (it is ',') or the quotes on that line.",
         ),
     ],
 )
@@ -77,6 +77,40 @@ def test_bad_files_and_settings_are_refused_by_name(
     out = tmp_path / "out.parquet"
     with pytest.raises(DumpUrlError, match="^" + re.escape(message)):
         csv_to_parquet(source, out, separator, encoding)
+
+
+# A city export: ';'-separated Latin-1 with a title row's worth of lines before the damage.
+CITY = "escola;bairro;nota\n" + "".join(f"Escola {i};Centro;{i},5\n" for i in range(2, 40))
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "message"),
+    [
+        ((CITY + 'Escola X;"Centro;7,0\nEscola Y;Maré;8\n').encode("latin-1"), "latin-1",
+         "line 40, column 'bairro' (field 2): a quoted field never closes (expected a closing "
+         '" before the end of its field); fix the quote in the file, or check separator= (it '
+         "is ';')."),
+        ((CITY + "Escola Z;Maré;8\n").encode("latin-1"), "utf-8",
+         "line 40, column 'bairro' (field 2): the bytes b'\\xe9' are not utf-8 text; pass the "
+         "file's encoding= (e.g. encoding='latin-1' for an export from a Brazilian Excel)."),
+        ((CITY + '"Escola A"B;Centro;1\n').encode("latin-1"), "latin-1",
+         "line 40: expected ';' after a closing quote; a quote inside a field must be doubled "
+         '(""), or check separator= (it is \';\').'),
+        ((CITY + "Escola W;Centro;1;extra\n").encode("latin-1"), "latin-1",
+         "line 40 has 4 fields where the header has 3 (expected at most 3; the first without a "
+         "name is field 4): check separator= (it is ';') or the quotes on that line."),
+    ],
+)  # fmt: skip
+def test_csv_errors_name_the_line_the_column_and_the_option(tmp_path, data, encoding, message):
+    source = tmp_path / "in.csv"
+    source.write_bytes(data)
+    with pytest.raises(DumpUrlError) as refused:
+        csv_to_parquet(source, tmp_path / "out.parquet", ";", encoding)
+    text = str(refused.value)
+    assert text.endswith(message), text
+    assert "\n" not in text
+    for foreign in ("ignore_errors", "max_line_size", "strict_mode", "skip=", "compression"):
+        assert foreign not in text
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from pipelines.settings import REPO_ROOT
-from pipelines.utils.dump_url import create_dump_url_flow, download_url
+from pipelines.utils.dump_url import create_dump_url_flow, download, download_url
 from pipelines.utils.execution import run_local
 from pipelines.utils.warehouse import get_warehouse
 
@@ -403,3 +403,26 @@ def test_the_flow_takes_timeout_s_and_max_mb(served):
     state = run_local(flow, {"url": f"{served}/bomb.csv", "dataset_id": "tests",
                              "table_id": "bomb", "max_mb": 1})  # fmt: skip
     assert state.is_failed()
+
+
+def test_a_disk_that_fills_names_the_folder_and_the_size(served, temp_dir, monkeypatch):
+    """The download's file lands on /dev/full, which fails every write with ENOSPC, as a
+    full disk does."""
+    from pipelines.errors import DumpUrlError
+    from pipelines.utils.dump_url import tasks
+
+    def on_a_full_disk(prefix, suffix=""):
+        path = temp_dir / f"{prefix}full{suffix}"
+        path.symlink_to("/dev/full")
+        return path
+
+    monkeypatch.setattr(tasks, "scratch_file", on_a_full_disk)
+    size = (temp_dir.parent / "www" / "escolas.csv").stat().st_size
+    with pytest.raises(DumpUrlError) as refused:
+        download.run(f"{served}/escolas.csv")
+    assert str(refused.value) == (
+        f"the disk holding {temp_dir} filled after {size:,} bytes of {served}/escolas.csv (the "
+        f"server announced {size:,} bytes); free space there (or point TMPDIR elsewhere), then "
+        "run again. Nothing was published."
+    )
+    assert list(temp_dir.iterdir()) == []  # nothing left behind
