@@ -72,15 +72,45 @@ def check_inputs(
     if (incremental or since) and not partition_column:
         raise DumpError("incremental and since need partition_column (a date or timestamp column).")
     if incremental and since:
-        raise DumpError("Give incremental=True or since=YYYY-MM-DD, not both.")
+        raise DumpError("Give incremental=True or since=, not both.")
     if (incremental or since) and mode == "overwrite":
         raise DumpError("incremental/since dumps a part of the table; use mode='append'.")
     if since is None:
         return None
+    return since_day(since, pendulum.now(TIMEZONE).date())
+
+
+_OFFSET = re.compile(r"^-(\d{1,5})([dwmy])$")
+
+
+def since_day(since: str, today: dt.date) -> dt.date:
+    """The first day a `since` names: a date (2024-01-31), the start of the current year,
+    month or day ("current_year", "current_month", "current_day"), or an offset back from
+    today ("-7d", "-2w", "-3m", "-1y": days, weeks, calendar months, years).
+
+    Raises:
+        DumpError: Anything else, listing the forms.
+    """
+    if since == "current_year":
+        return today.replace(month=1, day=1)
+    if since == "current_month":
+        return today.replace(day=1)
+    if since == "current_day":
+        return today
+    offset = _OFFSET.match(since.strip()) if isinstance(since, str) else None
+    if offset:
+        count, unit = int(offset.group(1)), offset.group(2)
+        day = pendulum.date(today.year, today.month, today.day)
+        back = {"d": "days", "w": "weeks", "m": "months", "y": "years"}[unit]
+        shifted = day.subtract(**{back: count})
+        return dt.date(shifted.year, shifted.month, shifted.day)
     try:
         return dt.date.fromisoformat(since)
-    except ValueError as error:
-        raise DumpError(f"since={since!r} is not a date such as 2024-01-31.") from error
+    except (TypeError, ValueError):
+        raise DumpError(
+            f"since={since!r} is not a day: give a date (2024-01-31), current_year, "
+            "current_month, current_day or an offset back from today (-7d, -2w, -3m, -1y)."
+        ) from None
 
 
 def _stage(
@@ -177,7 +207,9 @@ def dump_db_to_datalake(
         partition_column: Date/timestamp column; output goes to ano=/mes=/data= folders by
             its day (in America/Sao_Paulo for timestamps with time zone).
         incremental: Only rows from the last partition already in the datalake on.
-        since: Only rows from this day (YYYY-MM-DD) on.
+        since: Only rows from this day on: a date (YYYY-MM-DD), "current_year",
+            "current_month", "current_day" or an offset back ("-7d", "-2w", "-3m", "-1y"),
+            resolved when the task runs, in America/Sao_Paulo, and logged.
         mode: "append" replaces the partitions the rows touch and keeps the others (without
             partitions it adds files); "overwrite" makes the table hold exactly these rows.
             Default: "append" with a partition_column, else "overwrite", so a rerun never
@@ -197,7 +229,7 @@ def dump_db_to_datalake(
     mode = mode or ("append" if partition_column else "overwrite")
     if zero_dates not in ZERO_DATES:
         raise DumpError(f"zero_dates={zero_dates!r} must be one of {', '.join(ZERO_DATES)}.")
-    since_day = check_inputs(
+    since_day = check_inputs(  # a relative since resolves now, when the task runs
         dataset_id, table_id, table, query, format, batch_size, partition_column,
         incremental, since, mode,
     )  # fmt: skip
@@ -207,6 +239,8 @@ def dump_db_to_datalake(
     datalake = chosen.datalake()
     prefix = table_prefix(dataset_id, table_id)
     lower = since_day
+    if since is not None:
+        logger.info("since=%s: rows from %s on", since, since_day)
     if incremental:
         lower = incremental_bound(datalake.partitions(prefix), logger)
     # A new folder named by pid: making it removes what killed runs left there.

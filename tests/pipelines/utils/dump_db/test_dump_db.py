@@ -187,6 +187,31 @@ def test_incremental_dumps_only_from_the_last_partition_without_duplicates(local
     assert texts[5] == "changed" and texts[6] == "new" and texts[1] == TEXT
 
 
+def test_a_relative_since_is_resolved_when_the_task_runs_and_logged(
+    local_env, postgres_url, monkeypatch, caplog
+):
+    import pendulum
+
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    name = f"since_{uuid.uuid4().hex[:8]}"
+    today = pendulum.now("America/Sao_Paulo").date()
+    days = [today.subtract(days=n) for n in (400, 8, 3, 0)]
+    with connect_postgres() as conn:
+        conn.execute(f"CREATE TABLE {name} (id int, dia date)")
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {name} VALUES (%s, %s)", list(enumerate(days)))
+        try:
+            written = dump(connection="pg", dataset_id="tests", table_id=name, table=name,
+                           partition_column="dia", since="-7d")  # fmt: skip
+        finally:
+            conn.execute(f"DROP TABLE {name}")
+    assert [key.rsplit("data=", 1)[1] for key in written.partitions] == [
+        days[2].isoformat(),
+        days[3].isoformat(),
+    ]
+    assert f"since=-7d: rows from {today.subtract(days=7).isoformat()} on" in caplog.text
+
+
 def test_a_failure_while_publishing_and_a_rerun_leave_no_duplicates(
     local_env, pg_table, monkeypatch
 ):
@@ -280,7 +305,7 @@ def test_credentials_never_appear_in_errors_or_logs(local_env, monkeypatch, capl
         ({"batch_size": 10}, "batch_size=10 must be an integer of at least 1000"),
         ({"mode": "merge"}, "mode='merge' must be one of"),
         ({"incremental": True}, "need partition_column"),
-        ({"since": "2024-13-01", "partition_column": "d"}, "since='2024-13-01' is not a date"),
+        ({"since": "2024-13-01", "partition_column": "d"}, "since='2024-13-01' is not a day"),
         (
             {"since": "2024-01-01", "partition_column": "d", "mode": "overwrite"},
             "use mode='append'",
@@ -294,6 +319,37 @@ def test_inputs_are_checked_before_connecting(kwargs, message):
     params.update(kwargs)
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_inputs(**params)
+
+
+@pytest.mark.parametrize(
+    ("since", "today", "day"),
+    [
+        ("2024-01-31", "2026-03-15", "2024-01-31"),
+        ("current_year", "2026-03-15", "2026-01-01"),
+        ("current_month", "2026-03-15", "2026-03-01"),
+        ("current_day", "2026-03-15", "2026-03-15"),
+        ("-7d", "2026-03-05", "2026-02-26"),
+        ("-2w", "2026-03-05", "2026-02-19"),
+        ("-1m", "2026-03-31", "2026-02-28"),  # a calendar month, clamped to its last day
+        ("-1y", "2024-02-29", "2023-02-28"),
+    ],
+)
+def test_since_takes_dates_and_relative_days(since, today, day):
+    from pipelines.utils.dump_db.tasks import since_day
+
+    assert since_day(since, dt.date.fromisoformat(today)) == dt.date.fromisoformat(day)
+
+
+@pytest.mark.parametrize("since", ["last_year", "7d", "-7h", "2024/01/31", "", 20240131])
+def test_a_since_that_is_no_day_lists_the_forms(since):
+    from pipelines.utils.dump_db.tasks import since_day
+
+    with pytest.raises(ValueError) as refused:
+        since_day(since, dt.date(2026, 3, 15))
+    assert str(refused.value) == (
+        f"since={since!r} is not a day: give a date (2024-01-31), current_year, current_month, "
+        "current_day or an offset back from today (-7d, -2w, -3m, -1y)."
+    )
 
 
 def test_unknown_connection_names_its_setting(local_env):
