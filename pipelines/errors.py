@@ -68,6 +68,10 @@ class FlowModuleError(PipelinesError, LookupError):
     """A flow that is not defined in a module of the repo's pipelines package."""
 
 
+class OrgSettingError(PipelinesError, ValueError):
+    """A constant an org declares for the whole org (DISPLAY_NAME) has a value it cannot take."""
+
+
 class HealthError(PipelinesError, ValueError):
     """A freshness or failing-streak option a flow cannot have."""
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+from pipelines.errors import OrgSettingError
 from pipelines.manage.clocks import clock_problems
 from pipelines.manage.discover import unaggregated
 from pipelines.manage.inventory import RepoFlows, load_repo_flows
@@ -53,14 +54,25 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
 
     sources, unreadable = readable_freshness(repo.root / "queries")
     problems += unreadable
+    display: dict[str, str] = {}
     for module, flow in loaded.flows:
         where = f"{module}: flow {flow.name!r}"
         if module != "pipelines.flows":
             org = module.split(".")[1]
-            if not flow.name.startswith(f"{org}: "):
-                problems.append(
-                    f"{where}: its name must start with '{org}: ', the org whose folder holds it"
+            if org not in display:
+                try:
+                    display[org] = repo.display_name(org)
+                except OrgSettingError as error:
+                    problems.append(str(error))
+                    display[org] = org
+            if not flow.name.startswith(f"{display[org]}: "):
+                source = (
+                    f"DISPLAY_NAME in pipelines/{org}/constants.py"
+                    if display[org] != org
+                    else f"the org whose folder holds it (or DISPLAY_NAME in pipelines/{org}/"
+                    "constants.py)"
                 )
+                problems.append(f"{where}: its name must start with '{display[org]}: ', {source}")
             flow_org = getattr(flow, "org", org)
             if flow_org != org:
                 problems.append(

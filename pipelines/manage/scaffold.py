@@ -83,11 +83,11 @@ def model_dir(repo: Repo, name: str) -> Path:
     return repo.root / "queries" / "models" / name
 
 
-def _project_context(name: str, org: str, owners: list[str]) -> dict[str, str]:
+def _project_context(repo: Repo, name: str, org: str, owners: list[str]) -> dict[str, str]:
     return {
         "project_name": name,
         "org": org,
-        "flow_name": f"{org}: {name}",
+        "flow_name": f"{repo.display_name(org)}: {name}",
         "code_owners": json.dumps(owners),  # a JSON list of strings is a Python literal too
     }
 
@@ -122,7 +122,7 @@ def _add_project(
         if problem:
             raise CliError(problem)
     handles = list(dict.fromkeys(o.removeprefix("@") for o in owners))
-    context = _project_context(name, org, handles)
+    context = _project_context(repo, name, org, handles)
     package = repo.project_dir(org, name)
     tests = repo.project_tests(org, name)
     models = model_dir(repo, name)
@@ -198,7 +198,7 @@ def unsaved_work(repo: Repo, name: str, org: str) -> list[str]:
     project just added, nothing edited). Elsewhere: files that differ from that render.
     """
     owners = _owners_in(repo.project_dir(org, name) / "constants.py")
-    context = _project_context(name, org, owners)
+    context = _project_context(repo, name, org, owners)
     with tempfile.TemporaryDirectory(prefix="pipelines-compare-") as tmp:
         rendered = _render(repo, "project", context, Path(tmp)) / name
         _write_model(rendered / "model", name)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.constants import SHARED_PACKAGES
+from pipelines.errors import OrgSettingError
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class Repo:
         """Project packages of an org, sorted."""
         return sorted(entry.name for entry in _packages(self.package / org))
 
+    def display_name(self, org: str) -> str:
+        """The name an org's flow names start with: DISPLAY_NAME in its constants.py (e.g.
+        "COR" for the folder rj_cor), else the folder's name. Read from the file, as a plain
+        string assignment, so nothing of the org is imported."""
+        return display_name_in(self.package / org / "constants.py") or org
+
     def tree(self) -> dict[str, list[str]]:
         """Every org with its projects."""
         return {org: self.projects(org) for org in self.orgs()}
@@ -75,3 +82,36 @@ def _packages(folder: Path) -> list[Path]:
         and not entry.name.startswith(("_", "."))
         and (entry / "__init__.py").is_file()
     ]
+
+
+def display_name_in(constants: Path) -> str | None:
+    """The string a module assigns to DISPLAY_NAME at its top level, if any.
+
+    Raises:
+        OrgSettingError: DISPLAY_NAME is assigned something other than a non-empty string
+            without ':' (flow names put ': ' after it).
+    """
+    import ast
+
+    if not constants.is_file():
+        return None
+    tree = ast.parse(constants.read_text(encoding="utf-8"), filename=str(constants))
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if isinstance(node, ast.AnnAssign):
+            target = node.target
+        if not (isinstance(target, ast.Name) and target.id == "DISPLAY_NAME"):
+            continue
+        value = getattr(node, "value", None)
+        if (
+            isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+            and value.value.strip()
+            and ":" not in value.value
+        ):
+            return value.value.strip()
+        raise OrgSettingError(
+            f"{constants}: DISPLAY_NAME must be a plain string without ':' (e.g. "
+            'DISPLAY_NAME = "COR"), the start of every flow name of the org.'
+        )
+    return None

@@ -73,6 +73,14 @@ def test_generated_project_imports_serializes_runs_and_passes_its_own_test(repo_
     assert imported.stdout.strip() == "emd: qa_counts True", imported.stderr
 
 
+def test_add_project_names_the_flow_after_the_org_display_name(repo_copy: Path):
+    constants = repo_copy / "pipelines/emd/constants.py"
+    constants.write_text(constants.read_text() + 'DISPLAY_NAME = "EMD"\n')
+    assert invoke(repo_copy, "add-project", "qa_counts", "--org", "emd").exit_code == 0
+    flows = (repo_copy / "pipelines/emd/qa_counts/constants.py").read_text()
+    assert 'FLOW_NAME = "EMD: qa_counts"' in flows
+
+
 def test_add_project_uses_the_default_org_from_settings(repo_copy: Path, monkeypatch):
     assert invoke(repo_copy, "add-org", "qa_org").exit_code == 0
     monkeypatch.setenv("PIPELINES_DEFAULT_ORG", "qa_org")

@@ -150,10 +150,37 @@ def test_check_imports_org_level_flows_and_their_names_and_orgs(repo_copy: Path)
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem:")]
     assert problems == [
         "problem: pipelines.emd.flows: flow 'sme: shared': its name must start with 'emd: ', "
-        "the org whose folder holds it",
+        "the org whose folder holds it (or DISPLAY_NAME in pipelines/emd/constants.py)",
         "problem: pipelines.emd.flows: flow 'emd: elsewhere': says org='sme' but lives in "
         "pipelines/emd/; alerts and agent labels would go to 'sme': pass org='emd'",
     ]
+
+
+def test_an_org_display_name_starts_its_flow_names(repo_copy: Path):
+    """A ported department keeps its flows' names ("EMD: ..."), so the server keeps their
+    history; labels, alerts and the catalog still use the folder's org."""
+    constants = repo_copy / "pipelines/emd/constants.py"
+    constants.write_text(constants.read_text() + 'DISPLAY_NAME = "EMD"\n')
+    (repo_copy / "pipelines/emd/flows.py").write_text(
+        '"""Flows shared by the projects of the emd org."""\n\n'
+        "from pipelines.utils.pipeline_flow import PipelineFlow\n\n"
+        'kept = PipelineFlow("EMD: Meteorologia - Meteorologia INMET", org="emd")\n'
+    )
+    result = check_copy(repo_copy)
+    problems = [line for line in result.stdout.splitlines() if line.startswith("problem:")]
+    # Every flow still named "emd: ..." is now one problem; the ported name is none.
+    assert problems and all(
+        "its name must start with 'EMD: ', DISPLAY_NAME in pipelines/emd/constants.py" in line
+        for line in problems
+    ), problems
+    assert not any("Meteorologia INMET" in line for line in problems)
+
+    constants.write_text(constants.read_text().replace('"EMD"', '"EMD: "'))
+    result = check_copy(repo_copy)
+    assert (
+        f"problem: {constants}: DISPLAY_NAME must be a plain string without ':' (e.g. "
+        'DISPLAY_NAME = "COR"), the start of every flow name of the org.'
+    ) in result.stdout
 
 
 def test_check_refuses_a_parameter_default_that_names_this_checkout(repo_copy: Path):
