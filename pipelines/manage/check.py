@@ -99,7 +99,8 @@ def check_repo(repo: Repo, loaded: RepoFlows | None = None) -> tuple[int, list[s
                     problems.append(f"{where}: its schedule yields no future runs")
             except Exception as error:
                 problems.append(f"{where}: schedule fails: {error}")
-            problems += [f"{where}: {problem}" for problem in clock_problems(flow)]
+            models = repo.root / "queries" / "models"
+            problems += [f"{where}: {problem}" for problem in clock_problems(flow, models)]
         try:
             problems += [f"{where}: {problem}" for problem in expectation_problems(flow, sources)]
         except Exception as error:

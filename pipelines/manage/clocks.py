@@ -1,20 +1,33 @@
-"""Whether each clock of a flow's schedule can start a run: its parameters against the flow's."""
+"""Whether each clock of a flow's schedule can start a run: its parameters against the flow's,
+and against what the flow's tasks would refuse once running."""
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
 from typing import Any
 
+from pipelines.errors import PipelinesError
 
-def clock_problems(flow: Any) -> list[str]:
-    """One line per clock whose parameter_defaults name a parameter the flow does not have,
-    or leave out one the flow requires: the server would start runs that fail at once.
-    Each names the clock (its place in the schedule and when it fires) and the parameter."""
+
+def clock_problems(flow: Any, models: Path | None = None) -> list[str]:
+    """One line per problem a clock's parameter_defaults would cause on the server, each
+    naming the clock (its place in the schedule and when it fires) and the parameter:
+
+    - a parameter the flow does not have, or a required one left out;
+    - a value of another kind than the flow's default (a string where it is a number);
+    - values a task refuses before doing anything (its `preflight`, such as dump_db's
+      `mode` with `since`);
+    - materialize_after_dump=True where no model under `models` builds the table.
+    """
     from pipelines.manage.catalog.when import clock_words
+    from pipelines.utils.inventory.tables import parameter_sets
 
     clocks = getattr(flow.schedule, "clocks", None) or []
     parameters = {p.name: p for p in flow.parameters()}
+    sets = parameter_sets(flow)[1:]  # one per clock, the flow's defaults filled in
     problems = []
-    for number, clock in enumerate(clocks, start=1):
+    for number, (clock, values) in enumerate(zip(clocks, sets, strict=True), start=1):
         given = dict(getattr(clock, "parameter_defaults", None) or {})
         which = f"clock {number} ({clock_words(clock)})"
         for name in sorted(set(given) - set(parameters)):
@@ -27,5 +40,95 @@ def clock_problems(flow: Any) -> list[str]:
             problems.append(
                 f"{which} does not set parameter {name!r}, which the flow requires: add it to "
                 "the clock's parameter_defaults (or give the parameter a default)."
+            )
+        kinds = [
+            f"{which} sets parameter {name!r} to {given[name]!r}: {wrong}."
+            for name in sorted(set(given) & set(parameters))
+            if (wrong := _kind_problem(given[name], parameters[name].default))
+        ]
+        problems += kinds
+        if not kinds:  # a value of the wrong kind would be refused again, less clearly
+            problems += [f"{which}: {line}" for line in _refusals(flow, values.values)]
+        if models is not None:
+            problems += [f"{which} {line}" for line in _missing_models(flow, values.values, models)]
+    return problems
+
+
+def _kind_problem(value: Any, default: Any) -> str | None:
+    """Why a value does not fit where the flow's default shows its kind, or None."""
+    if default is None or value is None:
+        return None
+    kinds: list[tuple[type | tuple[type, ...], type | tuple[type, ...], str]] = [
+        (bool, bool, "True or False"),
+        (int, int, "a whole number"),
+        (float, (int, float), "a number"),
+        (str, str, "a string"),
+        ((list, tuple), (list, tuple), "a list"),
+        (dict, dict, "a mapping"),
+    ]
+    for default_kind, accepted, words in kinds:
+        if isinstance(default, default_kind):
+            # bool is an int to Python, never to a parameter that means a count.
+            fits = isinstance(value, accepted) and (
+                isinstance(default, bool) or not isinstance(value, bool)
+            )
+            return None if fits else f"the flow's default is {default!r}, so it must be {words}"
+    return None
+
+
+def _refusals(flow: Any, values: dict[str, Any]) -> list[str]:
+    """What each task with a `preflight` (the checks it makes before doing anything, given
+    its arguments by name) says about the arguments these parameter values give it."""
+    from pipelines.utils.inventory.tables import UNSET, _argument, _resolve
+
+    problems = []
+    for task in sorted(flow.tasks, key=lambda t: t.name):
+        check = getattr(task, "preflight", None)
+        if check is None:
+            continue
+        keys = {edge.key for edge in flow.edges_to(task)}
+        arguments: dict[str, Any] = {}
+        for name, declared in inspect.signature(task.run).parameters.items():
+            how = _argument(flow, task, name)
+            if how is None and name in keys:
+                break  # an upstream task's result: known only when the flow runs
+            value = _resolve(how, values)
+            if value is UNSET:
+                if declared.default is inspect.Parameter.empty:
+                    break  # a required value no clock gives: reported above
+                value = declared.default
+            arguments[name] = value
+        else:
+            try:
+                check(arguments)
+            except PipelinesError as error:
+                problems.append(f"{task.name} would refuse its arguments: {error}")
+    return problems
+
+
+def _missing_models(flow: Any, values: dict[str, Any], models: Path) -> list[str]:
+    """materialize_after_dump=True where the table has no model of its own (and no
+    dbt_select says which to build): the run would fail after its dump."""
+    from pipelines.utils.inventory.tables import MATERIALIZERS, UNSET, _argument, _resolve
+
+    problems = []
+    for task in sorted(flow.tasks, key=lambda t: t.name):
+        if task.name not in MATERIALIZERS:
+            continue
+        enabled = _resolve(_argument(flow, task, "enabled"), values)
+        select = _resolve(_argument(flow, task, "select"), values)
+        dataset = _resolve(_argument(flow, task, "dataset_id"), values)
+        table = _resolve(_argument(flow, task, "table_id"), values)
+        if enabled not in (True, UNSET) or select not in (None, UNSET):
+            continue
+        if not (isinstance(dataset, str) and isinstance(table, str)):
+            continue
+        model = models / dataset / f"{table}.sql"
+        if not model.is_file():
+            shown = model.relative_to(models.parent.parent).as_posix()
+            problems.append(
+                f"sets materialize_after_dump=True, but no model builds {dataset}.{table} "
+                f"({shown} does not exist): add that model, set dbt_select, or turn "
+                "materialize_after_dump off."
             )
     return problems

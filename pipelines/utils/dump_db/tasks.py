@@ -7,7 +7,9 @@ import logging
 import re
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pendulum
 import prefect
@@ -226,13 +228,7 @@ def dump_db_to_datalake(
         ImportError: The source's driver is not installed (the message says what to install).
         DumpError: Rows read and written differ for a partition (nothing is published).
     """
-    mode = mode or ("append" if partition_column else "overwrite")
-    if zero_dates not in ZERO_DATES:
-        raise DumpError(f"zero_dates={zero_dates!r} must be one of {', '.join(ZERO_DATES)}.")
-    since_day = check_inputs(  # a relative since resolves now, when the task runs
-        dataset_id, table_id, table, query, format, batch_size, partition_column,
-        incremental, since, mode,
-    )  # fmt: skip
+    mode, since_day = preflight(locals())  # a relative since resolves now, as the task runs
     logger = prefect.context.get("logger")
     source = get_connection(connection)
     chosen = resources()
@@ -313,3 +309,31 @@ def dump_db_to_datalake(
         columns=staged.duckdb_columns() if format == "csv" else {},
         mode=mode,
     )
+
+
+def preflight(arguments: Mapping[str, Any]) -> tuple[str, dt.date | None]:
+    """What dump_db_to_datalake refuses before connecting, given its arguments by name (every
+    one, defaults included): `check` runs it on each clock's values too, so a copied clock
+    fails there, not on the server.
+
+    Returns:
+        The mode (its default filled in) and the first day `since` names, if any.
+
+    Raises:
+        DumpError: The first argument it refuses, named with its rule.
+    """
+    given = dict(arguments)
+    mode = given["mode"] or ("append" if given["partition_column"] else "overwrite")
+    if given["zero_dates"] not in ZERO_DATES:
+        raise DumpError(
+            f"zero_dates={given['zero_dates']!r} must be one of {', '.join(ZERO_DATES)}."
+        )
+    since_day = check_inputs(
+        given["dataset_id"], given["table_id"], given["table"], given["query"],
+        given["format"], given["batch_size"], given["partition_column"],
+        given["incremental"], given["since"], mode,
+    )  # fmt: skip
+    return mode, since_day
+
+
+dump_db_to_datalake.preflight = preflight  # type: ignore[attr-defined]
