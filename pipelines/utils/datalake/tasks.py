@@ -16,8 +16,8 @@ from pipelines.constants import TIMEZONE
 from pipelines.errors import DatalakeError
 from pipelines.utils.datalake.base import (
     MODES,
-    PARTITION_KEYS,
     DatalakeWrite,
+    partition_keys,
     partition_path,
     table_prefix,
 )
@@ -52,8 +52,9 @@ def write_parquet_partitions(
     """Write a DataFrame to the datalake as Parquet, one folder per day.
 
     Partitions are Hive-style ano=YYYY/mes=MM/data=YYYY-MM-DD folders under
-    <dataset_id>/<table_id>. Each partition is written whole and swapped in, so rerunning a
-    period replaces its rows instead of duplicating them.
+    <dataset_id>/<table_id> (ano_particao=/mes_particao=/data_particao= when the frame has
+    its own ano, mes or data column, as dump_db does). Each partition is written whole and
+    swapped in, so rerunning a period replaces its rows instead of duplicating them.
 
     Args:
         frame: The rows to write.
@@ -67,8 +68,8 @@ def write_parquet_partitions(
         Where the rows went, how many, and which partitions.
 
     Raises:
-        DatalakeError: Unknown mode, missing column, a column that clashes with a partition
-            key, or two columns whose names differ only in case.
+        DatalakeError: Unknown mode, missing column, columns named like both sets of
+            partition keys, or two columns whose names differ only in case.
         TypeError: The partition column holds neither dates nor timestamps.
         DatalakeError: A written file does not hold the rows it was given.
     """
@@ -91,12 +92,9 @@ def write_parquet_partitions(
                 f"partition_column {partition_column!r} is not a column; columns: "
                 f"{', '.join(map(str, frame.columns))}."
             )
-        clashes = sorted(set(PARTITION_KEYS) & set(frame.columns))
-        if clashes:
-            raise DatalakeError(
-                f"column(s) {', '.join(clashes)} clash with the partition keys "
-                f"{'/'.join(PARTITION_KEYS)}; rename them before writing."
-            )
+        # A frame with its own ano, mes or data column gets ano_particao=... folders, as
+        # dump_db does: a partition key never shadows a column.
+        partition_names = partition_keys(map(str, frame.columns))
     logger = prefect.context.get("logger")
     datalake = get_datalake()
     groups: list[tuple[str, pd.DataFrame]]
@@ -105,7 +103,7 @@ def write_parquet_partitions(
     else:
         days = _partition_days(frame, partition_column)
         groups = [
-            (partition_path(day), part)
+            (partition_path(day, partition_names), part)
             for day, part in frame.groupby(days, sort=True, dropna=False)
         ]
     partitions: list[str] = []

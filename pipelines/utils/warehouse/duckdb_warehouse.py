@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
 from pipelines.errors import WarehouseError
-from pipelines.utils.datalake.base import Datalake, check_table_name
+from pipelines.utils.datalake.base import (
+    PARTITION_KEYS,
+    SUFFIXED_KEYS,
+    Datalake,
+    check_table_name,
+)
 from pipelines.utils.datalake.local import LocalDatalake
 from pipelines.utils.warehouse.base import LoadedTable, Preview, TableFiles, Warehouse
 from pipelines.utils.warehouse.naming import staging_dataset
@@ -178,7 +183,7 @@ class DuckDBWarehouse(Warehouse):
         schema, table = _quoted(dataset_id, "dataset_id"), _quoted(table_id, "table_id")
         # Partition keys have one type whatever folders exist ('mes=02' is no text, a
         # __HIVE_DEFAULT_PARTITION__ folder makes no column text): BigQuery's INT64, DATE.
-        hive = _HIVE_TYPES if any("/ano=" in f"/{key}" for key in keys) else ""
+        hive = _hive_types(keys)
         reader = f"read_parquet(?, hive_partitioning = true, union_by_name = true{hive})"
         if files.format == "csv":
             declared = ""
@@ -316,7 +321,13 @@ def _note_loads(connection: Any, tables: list[str], when: dt.datetime) -> None:
     )
 
 
-_HIVE_TYPES = ", hive_types = {'ano': BIGINT, 'mes': BIGINT, 'data': DATE}"
+def _hive_types(keys: list[str]) -> str:
+    """The read option typing a table's partition keys (either set of names), if it has any."""
+    for names in (PARTITION_KEYS, SUFFIXED_KEYS):
+        if any(f"/{names[0]}=" in f"/{key}" for key in keys):
+            year, month, day = names
+            return f", hive_types = {{'{year}': BIGINT, '{month}': BIGINT, '{day}': DATE}}"
+    return ""
 
 
 def query_command(data_dir: Path, sql: str) -> str:

@@ -66,6 +66,33 @@ def test_dates_partition_too():
     ]
 
 
+def test_a_frame_with_its_own_data_column_partitions_as_dump_db_does():
+    """A city table often has its own `data` (a date) or `ano`: the partition folders take
+    the suffixed names, and the warehouse reads both, typed, side by side."""
+    from pipelines.utils.warehouse import get_warehouse
+    from pipelines.utils.warehouse.tasks import load_to_warehouse
+
+    frame = frame_of(["2024-01-01", "2024-02-10"]).assign(
+        data=["01/01/2024", "10/02/2024"], ano=[2023, 2024]
+    )
+    with Flow("write and load") as flow:
+        written = write_parquet_partitions(frame, "ds", "tbl", partition_column="at")
+        load_to_warehouse(written)
+    state = flow.run()
+    assert state.is_successful(), state.result
+    assert state.result[written].result.partitions == [
+        "ano_particao=2024/mes_particao=01/data_particao=2024-01-01",
+        "ano_particao=2024/mes_particao=02/data_particao=2024-02-10",
+    ]
+    rows = get_warehouse().rows(
+        "SELECT data, ano, ano_particao, mes_particao, data_particao FROM ds.tbl ORDER BY ano"
+    )
+    assert rows == [
+        ("01/01/2024", 2023, 2024, 1, dt.date(2024, 1, 1)),
+        ("10/02/2024", 2024, 2024, 2, dt.date(2024, 2, 10)),
+    ]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "frame", "message"),
     [
@@ -74,8 +101,9 @@ def test_dates_partition_too():
         ({"partition_column": "value"}, frame_of(["2024-01-01"]), "must hold dates or timestamps"),
         (
             {"partition_column": "at"},
-            frame_of(["2024-01-01"]).assign(data=1),
-            "clash with the partition keys",
+            frame_of(["2024-01-01"]).assign(data=1, mes_particao=2),
+            "the table has columns named like the partition keys ano/mes/data and "
+            "ano_particao/mes_particao/data_particao",
         ),
         (
             {},
