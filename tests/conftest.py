@@ -30,6 +30,19 @@ def _isolate_projects() -> None:
 _isolate_projects()
 
 
+def _hear_ctrl_c() -> None:
+    """A suite started in the background of a script (CI runs its two halves so) inherits
+    SIGINT ignored, and so would every process a test starts: the tests that press Ctrl-C
+    in one would wait for nothing. A handler here is reset to the default in each child."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_hear_ctrl_c()
+
+
 @pytest.fixture(autouse=True)
 def _forget_secrets_after_each_test(monkeypatch):
     """Values a test registers for masking stay with that test (one process runs them all: a
