@@ -100,3 +100,21 @@ def test_search_and_highlighting_work_with_the_site_opened_from_disk(tmp_path):
         assert errors == [], errors
     finally:
         driver.quit()
+
+
+def _python_blocks(page: str) -> list[str]:
+    return re.findall(r"```py\n(.*?)```", (REPO_ROOT / "docs" / page).read_text(), re.S)
+
+
+@pytest.mark.parametrize("index", [1, 2])
+def test_the_porting_guides_worked_ports_build_flows_whose_clocks_check_clean(index):
+    """The 'after' of the dump and the sheets port run as written, and every clock they make
+    is one the server could start."""
+    from pipelines.manage.clocks import clock_problems
+
+    code = _python_blocks("porting.md")[index]
+    scope: dict = {}
+    exec(compile(code, f"porting.md block {index}", "exec"), scope)
+    flow = scope["flow"]
+    assert flow.name.startswith(("SME: ", "SMFP: ")) and len(flow.schedule.clocks) == 2
+    assert clock_problems(flow) == []

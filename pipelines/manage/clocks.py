@@ -44,7 +44,7 @@ def clock_problems(flow: Any, models: Path | None = None) -> list[str]:
         kinds = [
             f"{which} sets parameter {name!r} to {given[name]!r}: {wrong}."
             for name in sorted(set(given) & set(parameters))
-            if (wrong := _kind_problem(given[name], parameters[name].default))
+            if (wrong := _kind_problem(given[name], parameters[name], flow))
         ]
         problems += kinds
         if not kinds:  # a value of the wrong kind would be refused again, less clearly
@@ -54,26 +54,65 @@ def clock_problems(flow: Any, models: Path | None = None) -> list[str]:
     return problems
 
 
-def _kind_problem(value: Any, default: Any) -> str | None:
-    """Why a value does not fit where the flow's default shows its kind, or None."""
-    if default is None or value is None:
+# Kinds a value may have, in words, by the Python type a task's annotation or a default shows.
+_WORDS = {bool: "True or False", int: "a whole number", float: "a number", str: "a string",
+          list: "a list", tuple: "a list", dict: "a mapping"}  # fmt: skip
+
+
+def _kind_problem(value: Any, parameter: Any, flow: Any) -> str | None:
+    """Why a value does not fit the parameter, or None: the kinds the annotations of the task
+    arguments it feeds accept (`sheet: str | int`), else the kind of its default."""
+    if value is None:
         return None
-    kinds: list[tuple[type | tuple[type, ...], type | tuple[type, ...], str]] = [
-        (bool, bool, "True or False"),
-        (int, int, "a whole number"),
-        (float, (int, float), "a number"),
-        (str, str, "a string"),
-        ((list, tuple), (list, tuple), "a list"),
-        (dict, dict, "a mapping"),
-    ]
-    for default_kind, accepted, words in kinds:
-        if isinstance(default, default_kind):
-            # bool is an int to Python, never to a parameter that means a count.
-            fits = isinstance(value, accepted) and (
-                isinstance(default, bool) or not isinstance(value, bool)
-            )
-            return None if fits else f"the flow's default is {default!r}, so it must be {words}"
-    return None
+    accepted = _annotated_kinds(parameter, flow)
+    if accepted is None:
+        default = parameter.default
+        if default is None or type(default) not in _WORDS:
+            return None
+        accepted = {type(default)}
+        reason = f"the flow's default is {default!r}, so it must be"
+    else:
+        reason = "the flow takes"
+    if float in accepted:
+        accepted.add(int)
+    if list in accepted or tuple in accepted:
+        accepted |= {list, tuple}
+    kind = type(value)
+    if kind in accepted or (kind is not bool and any(isinstance(value, k) for k in accepted)):
+        return None
+    words = sorted({_WORDS[k] for k in accepted if k in _WORDS and k is not tuple})
+    return f"{reason} {' or '.join(words)}" if words else None
+
+
+def _annotated_kinds(parameter: Any, flow: Any) -> set[type] | None:
+    """The plain types the task arguments fed by this parameter are annotated with (None when
+    any argument takes anything, or no annotation says)."""
+    import types
+    import typing
+
+    kinds: set[type] = set()
+    for edge in flow.edges:
+        if edge.upstream_task is not parameter or edge.key is None:
+            continue
+        try:
+            hint = typing.get_type_hints(edge.downstream_task.run).get(edge.key)
+        except Exception:  # an annotation that does not resolve says nothing
+            return None
+        if hint is None or hint is Any:
+            return None
+        parts = (
+            typing.get_args(hint)
+            if isinstance(hint, types.UnionType) or (typing.get_origin(hint) is typing.Union)
+            else (hint,)
+        )
+        for part in parts:
+            plain = typing.get_origin(part) or part
+            if plain is type(None):
+                continue
+            if not isinstance(plain, type) or plain not in _WORDS:
+                return None
+            kinds.add(plain)
+    return kinds or None
 
 
 def _refusals(flow: Any, values: dict[str, Any]) -> list[str]:

@@ -41,12 +41,12 @@ def test_a_clock_a_dump_flow_takes_has_no_problem(models):
 @pytest.mark.parametrize(
     ("values", "problem"),
     [
-        ({"batch_size": "50000"}, " sets parameter 'batch_size' to '50000': the flow's default "
-         "is 50000, so it must be a whole number."),
-        ({"incremental": "true"}, " sets parameter 'incremental' to 'true': the flow's default "
-         "is False, so it must be True or False."),
-        ({"batch_size": True}, " sets parameter 'batch_size' to True: the flow's default is "
-         "50000, so it must be a whole number."),
+        ({"batch_size": "50000"}, " sets parameter 'batch_size' to '50000': the flow takes a "
+         "whole number."),
+        ({"incremental": "true"}, " sets parameter 'incremental' to 'true': the flow takes True "
+         "or False."),
+        ({"batch_size": True}, " sets parameter 'batch_size' to True: the flow takes a whole "
+         "number."),
         ({"partition_column": "dia", "since": "2024-01-01", "mode": "overwrite"},
          ": dump_db_to_datalake would refuse its arguments: incremental/since dumps a part of "
          "the table; use mode='append'."),
@@ -70,3 +70,40 @@ def test_materialize_after_dump_is_fine_with_a_model_or_a_selection(models):
     assert clock_problems(_flow(**with_model), models) == []
     selected = {**TABLE, "materialize_after_dump": True, "dbt_select": "+turmas"}
     assert clock_problems(_flow(**selected), models) == []
+
+
+def test_a_parameter_taking_several_kinds_takes_each_and_only_those():
+    """dump_url's sheet is a tab's name or its position (its task says `str | int`)."""
+    from pipelines.utils.dump_url import create_dump_url_flow
+
+    def flow_with(sheet):
+        flow = create_dump_url_flow("smfp: metas", org="smfp")
+        values = {"url": "https://x.org/a.xlsx", "dataset_id": "d", "table_id": "t",
+                  "sheet": sheet}  # fmt: skip
+        flow.schedule = Schedule(clocks=[IntervalClock(
+            pendulum.duration(days=1), start_date=START, parameter_defaults=values)])  # fmt: skip
+        return clock_problems(flow)
+
+    assert flow_with("METAS CONSOLIDADO") == flow_with(2) == []
+    assert flow_with([2]) == [
+        f"{WHEN} sets parameter 'sheet' to [2]: the flow takes a string or a whole number."
+    ]
+
+
+def test_without_an_annotation_the_default_shows_the_kind():
+    from prefect import Parameter, task
+
+    from pipelines.utils.pipeline_flow import PipelineFlow
+
+    @task
+    def repeat(times):
+        return times
+
+    clock = IntervalClock(pendulum.duration(days=1), start_date=START,
+                          parameter_defaults={"times": "3"})  # fmt: skip
+    with PipelineFlow("emd: repeat", org="emd", schedule=Schedule(clocks=[clock])) as flow:
+        repeat(Parameter("times", default=2))
+    assert clock_problems(flow) == [
+        f"{WHEN} sets parameter 'times' to '3': the flow's default is 2, so it must be a whole "
+        "number."
+    ]
