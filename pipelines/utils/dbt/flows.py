@@ -27,13 +27,14 @@ def create_materialize_flow() -> None:
 
 
 def materialize_after_dump(dataset_id: Any, table_id: Any, upstream: Task) -> Task:
-    """Inside a flow's `with` block: the parameters materialize_after_dump (False) and
-    dbt_select (None: the table's own model), and the task that builds the model after
-    `upstream` (the load)."""
+    """Inside a flow's `with` block: the parameters materialize_after_dump (False),
+    dbt_select (None: the table's own model) and dbt_vars (None; `secret:<path>#<key>` values
+    are read when dbt runs), and the task that builds the model after `upstream` (the load)."""
     return materialize(
         dataset_id,
         table_id,
         select=Parameter("dbt_select", default=None),
         enabled=Parameter("materialize_after_dump", default=False),
+        vars=Parameter("dbt_vars", default=None),
         upstream_tasks=[upstream],
     )

@@ -81,6 +81,28 @@ def model_selector(dataset_id: str, table_id: str) -> str:
     return f"path:models/{dataset_id}/{table_id}.sql"
 
 
+def resolved_vars(vars: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """dbt vars with each `secret:<path>[#<key>]` string read from the secret store (without
+    `#key`: the secret's only key, or the key named like the var). Read when dbt runs, so a
+    flow's parameters, a child run's and the server only ever hold the reference; the values
+    are masked in every log from then on.
+
+    Raises:
+        DbtError: vars is not a mapping of names.
+        SecretError: The secret cannot be read (named by its path, never its value).
+    """
+    from pipelines.utils.secrets.reading import SECRET_PREFIX, resolve
+
+    if not isinstance(vars, Mapping) or not all(isinstance(k, str) for k in vars):
+        raise DbtError(f"vars must map dbt var names to values, got {type(vars).__name__}.")
+    return {
+        name: resolve(value, settings, default_key=name)
+        if isinstance(value, str) and value.startswith(SECRET_PREFIX)
+        else value
+        for name, value in vars.items()
+    }
+
+
 def run_dbt_command(
     command: str,
     settings: Settings,
@@ -98,7 +120,8 @@ def run_dbt_command(
         settings: Where to run (the profile is built from them).
         logger: Receives dbt's events (model started, finished with rows and seconds, errors).
         select: A dbt selection: 'path:models/<dataset>/<table>.sql', 'tag:daily', '+model'...
-        vars: dbt vars.
+        vars: dbt vars; a string value `secret:<path>#<key>` is read from the secret store
+            now (and masked from then on), see resolved_vars.
         full_refresh: Rebuild incremental models from scratch.
         warn_only: Failing dbt tests are logged as warnings instead of failing the run.
         project_dir: The dbt project; default queries/ at the repo root (QUERIES_DIR).
@@ -144,7 +167,7 @@ def run_dbt_command(
     if select:
         args += ["--select", select]
     if vars:
-        args += ["--vars", json.dumps(dict(vars))]
+        args += ["--vars", json.dumps(resolved_vars(vars, settings))]
     if full_refresh and command in ("build", "run"):
         args.append("--full-refresh")
     # A one-writer file (DuckDB): hold the warehouse's lock so none of our connections is open.

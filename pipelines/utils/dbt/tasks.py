@@ -57,7 +57,7 @@ def run_dbt(
         select: dbt selection, e.g. 'path:models/<dataset>/<table>.sql', 'tag:daily',
             '+<model>'; None runs every model.
         command: build (models and their tests), run or test.
-        vars: dbt vars.
+        vars: dbt vars; a value `secret:<path>#<key>` is read when dbt runs, and masked.
         full_refresh: Rebuild incremental models from scratch.
         warn_only: Failing dbt tests are warnings, not a failed task.
 
@@ -79,7 +79,13 @@ def child_flow_name(parent: str, org: str) -> str:
     return MATERIALIZE_FLOW.format(org=org)
 
 
-def _materialize_on_server(select: str, full_refresh: bool, timeout_s: float, poll_s: float) -> str:
+def _materialize_on_server(
+    select: str,
+    vars: Mapping[str, Any] | None,
+    full_refresh: bool,
+    timeout_s: float,
+    poll_s: float,
+) -> str:
     """A child run of the org's materialization flow, in the parent's project and deployment
     with the parent's labels, waited for (and cancelled on timeout)."""
     parent = prefect.context.get("flow_name") or ""
@@ -87,7 +93,7 @@ def _materialize_on_server(select: str, full_refresh: bool, timeout_s: float, po
     name = child_flow_name(parent, org)
     try:
         run_id = create_child(
-            name, {"select": select, "full_refresh": full_refresh},
+            name, {"select": select, "vars": vars, "full_refresh": full_refresh},
             run_name=f"materialize {select}",
         )  # fmt: skip
         wait_for(run_id, timeout_s, poll_s)
@@ -106,6 +112,7 @@ def materialize(
     full_refresh: bool = False,
     timeout_s: float = 3600.0,
     poll_s: float = 10.0,
+    vars: Mapping[str, Any] | None = None,
 ) -> DbtRun | str:
     """Build the dbt model of a dumped table (or `select`) after its load.
 
@@ -121,6 +128,8 @@ def materialize(
         full_refresh: Rebuild incremental models from scratch.
         timeout_s: How long to wait for the child run.
         poll_s: Seconds between checks of the child run.
+        vars: dbt vars; a value `secret:<path>#<key>` is read when dbt runs (in the child
+            run, on the server: only the reference is sent) and masked.
 
     Returns:
         The dbt results (local), or the child flow run's id (server).
@@ -133,5 +142,5 @@ def materialize(
         raise signals.SKIP("materialize_after_dump is off")
     select = select or model_selector(dataset_id, table_id)
     if on_server():
-        return _materialize_on_server(select, full_refresh, timeout_s, poll_s)
-    return _dbt("build", select, None, full_refresh, False)
+        return _materialize_on_server(select, vars, full_refresh, timeout_s, poll_s)
+    return _dbt("build", select, vars, full_refresh, False)

@@ -14,9 +14,10 @@ from pipelines.utils.warehouse.tasks import load_to_warehouse
 def create_dump_db_flow() -> None:
     """Build a flow that dumps a database table or query into the datalake and warehouse.
 
-    Parameters of the flow: those of dump_db_to_datalake, plus materialize_after_dump (False)
-    and dbt_select (default: the model models/<dataset_id>/<table_id>.sql), which build the
-    dbt model after the load.
+    Parameters of the flow: those of dump_db_to_datalake, plus materialize_after_dump (False),
+    dbt_select (default: the model models/<dataset_id>/<table_id>.sql) and dbt_vars (None;
+    `secret:<path>#<key>` values are read when dbt runs), which build the dbt model after the
+    load.
 
     Example:
         flow = create_dump_db_flow(

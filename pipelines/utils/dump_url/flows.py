@@ -19,10 +19,11 @@ def create_dump_url_flow() -> None:
     from the file, and logged), encoding ("utf-8"), timeout_s (3600, the whole download),
     max_mb (None: PIPELINES_DOWNLOAD_MAX_MB), sheet (0: a name or a position), range (None:
     the whole sheet; "A2:I1000"), header_row (None: the first row), mode ("overwrite"),
-    materialize_after_dump (False) and dbt_select (default: the model
-    models/<dataset_id>/<table_id>.sql). Column names are snake_cased; every row and value is
-    kept as text; rows read = rows written is checked when Parquet is written. A CSV streams
-    from the download to one Parquet file, so memory stays bounded whatever the file's size.
+    materialize_after_dump (False), dbt_select (default: the model
+    models/<dataset_id>/<table_id>.sql) and dbt_vars (None). Column names are snake_cased;
+    every row and value is kept as text; rows read = rows written is checked when Parquet is
+    written. A CSV streams from the download to one Parquet file, so memory stays bounded
+    whatever the file's size.
     A Google Sheets link reads its own tab; sheet, range or header_row read the workbook, so
     a clock can name any tab. A Sheets or Drive link not shared publicly is read as the
     service account of GOOGLE_APPLICATION_CREDENTIALS.

@@ -140,6 +140,30 @@ def test_a_selection_that_matches_nothing_is_an_error(local_env, queries):
         )
 
 
+def test_dbt_vars_from_a_secret_reach_the_model_and_no_log(
+    local_env, queries, pg_source, monkeypatch, caplog
+):
+    """The original's dbt_model_secret_parameters: a hash seed kept in the secret store."""
+    monkeypatch.setenv("PIPELINES_SECRET_SME_HASH", '{"seed": "s3cr3t-seed-42"}')
+    add_model(
+        queries, pg_source,
+        "select md5(station || '{{ var(\"hash_seed\") }}') as hashed, "
+        "'{{ var(\"label\") }}' as label from SOURCE",
+    )  # fmt: skip
+    state = dump(pg_source, materialize_after_dump=True,
+                 dbt_vars={"hash_seed": "secret:sme/hash#seed", "label": "plain"})  # fmt: skip
+
+    assert state.is_successful(), state.message
+    import hashlib
+
+    rows = get_warehouse().rows(f"SELECT DISTINCT hashed, label FROM tests.{pg_source}")
+    assert sorted(rows) == sorted(
+        (hashlib.md5(f"{station}s3cr3t-seed-42".encode()).hexdigest(), "plain")
+        for station in ("a", "b")
+    )
+    assert "s3cr3t-seed-42" not in caplog.text
+
+
 def test_child_flow_names_follow_the_parents_deployment():
     assert child_flow_name("emd: dump_db", "emd") == "emd: materialize"
     assert child_flow_name("emd: dump_db (staging)", "emd") == "emd: materialize (staging)"
@@ -171,6 +195,18 @@ def test_on_the_server_the_child_runs_in_the_parents_project_with_its_labels(pro
     assert child["flow_id"] == (staging_child if project == "staging" else main_child)
     assert child["labels"] == ["emd", "team-a"]
     assert child["parameters"]["select"] == "path:models/tests/t.sql"
+
+
+def test_a_child_run_gets_the_reference_to_a_secret_var_never_its_value(monkeypatch):
+    monkeypatch.setenv("PIPELINES_SECRET_SME_HASH", '{"seed": "s3cr3t-seed-42"}')
+    with PrefectTestServer() as server:
+        server.add_project("main")
+        server.plant_flow("emd: materialize", "main")
+        vars = {"hash_seed": "secret:sme/hash#seed"}
+        state = _parent_task_on_server(server, "main", vars=vars)
+        (child,) = [r for r in server.flow_runs.values() if r.get("name", "").startswith("mat")]
+    assert state.is_successful(), state.message
+    assert child["parameters"]["vars"] == vars
 
 
 @pytest.mark.parametrize(
