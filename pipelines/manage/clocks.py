@@ -59,6 +59,14 @@ _WORDS = {bool: "True or False", int: "a whole number", float: "a number", str: 
           list: "a list", tuple: "a list", dict: "a mapping"}  # fmt: skip
 
 
+def default_refusals(flow: Any) -> list[str]:
+    """What the flow's tasks would refuse in a run started with its defaults alone (a
+    materialize flow with no selection, say)."""
+    from pipelines.utils.inventory.tables import parameter_sets
+
+    return _refusals(flow, parameter_sets(flow)[0].values)
+
+
 def _kind_problem(value: Any, parameter: Any, flow: Any) -> str | None:
     """Why a value does not fit the parameter, or None: the kinds the annotations of the task
     arguments it feeds accept (`sheet: str | int`), else the kind of its default."""

@@ -56,6 +56,8 @@ class Lineage:
             self.where[name] = where
 
     def link(self, upstream: str, downstream: str, relation: str) -> None:
+        if upstream == downstream:  # a model over the raw table of its own name: one node
+            return
         edge = Edge(upstream, downstream, relation)
         if edge not in self._edge_set:
             self._edge_set.add(edge)
@@ -190,7 +192,8 @@ def build_lineage(flows: list[tuple[str, Any]], queries: Path) -> Lineage:
             lineage.add(table.warehouse_table, "table")
             lineage.link(table.warehouse_table, flow.name, "read by")
         for dataset_id, table_id, _ in built:
-            lineage.add(f"{dataset_id}.{table_id}", "model")
+            if f"{dataset_id}.{table_id}" not in models:
+                continue  # no such model file (check says so): nothing to draw
             lineage.link(flow.name, f"{dataset_id}.{table_id}", "materializes")
     for upstream, model, relation in inputs:
         lineage.add(upstream, "table")

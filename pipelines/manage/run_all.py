@@ -103,7 +103,7 @@ def select(lineage: Lineage, selectors: Sequence[str]) -> set[str]:
 def skip_reason(flow: Any, settings: Settings, clock_given: bool = False) -> str:
     """Why this flow cannot run here with its defaults, or with a clock's parameters when
     `clock_given` ("" when it can)."""
-    from pipelines.manage.clocks import clock_problems
+    from pipelines.manage.clocks import clock_problems, default_refusals
 
     broken = clock_problems(flow)
     if broken:  # its clocks' parameters are the ones a run here would take
@@ -111,6 +111,9 @@ def skip_reason(flow: Any, settings: Settings, clock_given: bool = False) -> str
     required = [] if clock_given else sorted(p.name for p in flow.parameters() if p.required)
     if required:
         return f"no default for {', '.join(required)} (run it alone with --param)"
+    refused = [] if clock_given else default_refusals(flow)
+    if refused:
+        return f"{refused[0].rstrip('.')} (run it alone with --param)"
     return needs_reason(flow, settings)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import Parameter, Task
 
-from pipelines.utils.dbt.tasks import materialize, run_dbt
+from pipelines.utils.dbt.tasks import dbt_selection, materialize, run_dbt
 from pipelines.utils.pipeline_flow.factory import flow_factory
 
 
@@ -14,11 +14,21 @@ from pipelines.utils.pipeline_flow.factory import flow_factory
 def create_materialize_flow() -> None:
     """Build a flow that runs dbt on a selection of the repo's models.
 
-    Parameters of the flow: select (required: a dbt selection), command ("build"),
-    full_refresh (False), vars (None), warn_only (False).
+    Parameters of the flow: select (a dbt selection) or dataset_id and table_id (the model
+    models/<dataset_id>/<table_id>.sql) with upstream (False: also the models it reads) and
+    downstream (False: also those that read it); command ("build"), full_refresh (False),
+    vars (None), warn_only (False). Clocks may say what to build either way: lineage, the
+    catalog and run --all read both.
     """
+    selection = dbt_selection(
+        select=Parameter("select", default=None),
+        dataset_id=Parameter("dataset_id", default=None),
+        table_id=Parameter("table_id", default=None),
+        upstream=Parameter("upstream", default=False),
+        downstream=Parameter("downstream", default=False),
+    )
     run_dbt(
-        select=Parameter("select"),
+        select=selection,
         command=Parameter("command", default="build"),
         vars=Parameter("vars", default=None),
         full_refresh=Parameter("full_refresh", default=False),

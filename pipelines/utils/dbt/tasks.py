@@ -144,3 +144,50 @@ def materialize(
     if on_server():
         return _materialize_on_server(select, vars, full_refresh, timeout_s, poll_s)
     return _dbt("build", select, vars, full_refresh, False)
+
+
+@task
+def dbt_selection(
+    select: str | None = None,
+    dataset_id: str | None = None,
+    table_id: str | None = None,
+    upstream: bool = False,
+    downstream: bool = False,
+) -> str:
+    """The dbt selection a materialize run builds: `select` as given, or the model of
+    dataset_id.table_id (models/<dataset_id>/<table_id>.sql), with the models it reads
+    (upstream) and those that read it (downstream).
+
+    Args:
+        select: A dbt selection; give it or dataset_id and table_id, not both.
+        dataset_id: The model's dataset (its folder under models/).
+        table_id: The model (its file's name).
+        upstream: Build the models it depends on first ("+model").
+        downstream: Build the models that depend on it after it ("model+").
+
+    Returns:
+        The selection, e.g. "+path:models/saude/vacinas.sql".
+
+    Raises:
+        DbtError: Neither or both of select and dataset_id/table_id, or only one of those two.
+    """
+    by_table = dataset_id is not None or table_id is not None
+    if bool(select) == by_table:
+        raise DbtError(
+            "Give select (a dbt selection) or dataset_id and table_id (the model "
+            "models/<dataset_id>/<table_id>.sql), not both and not neither."
+        )
+    if select:
+        return select
+    if dataset_id is None or table_id is None:
+        raise DbtError(f"dataset_id={dataset_id!r} and table_id={table_id!r}: give both.")
+    selection = model_selector(dataset_id, table_id)
+    return f"{'+' if upstream else ''}{selection}{'+' if downstream else ''}"
+
+
+def _selection_preflight(arguments: Mapping[str, Any]) -> None:
+    """check and run --all ask this of a clock's (or the defaults') values: the same rule."""
+    dbt_selection.run(**arguments)
+
+
+dbt_selection.preflight = _selection_preflight  # type: ignore[attr-defined]

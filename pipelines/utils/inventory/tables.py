@@ -6,13 +6,14 @@ The catalog shows them; the freshness expectations are built on them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 # Shared tasks that take dataset_id and table_id but do not write that table: they read it
 # (dump_to_gcs exports a warehouse table) or build a dbt model named by it (materialize).
 READERS = frozenset({"dump_to_gcs"})
-MATERIALIZERS = frozenset({"materialize"})
+MATERIALIZERS = frozenset({"materialize", "dbt_selection"})
 UNSET = object()
 BY_HAND = "a run started by hand"
 
@@ -90,8 +91,11 @@ def table_uses(flow: Any, sets: list[ParameterSet] | None = None) -> list[TableU
         role = (
             "model" if task.name in MATERIALIZERS else "read" if task.name in READERS else "write"
         )
+        select = _argument(flow, task, "select")
         for values in sets:
             names = (_resolve(dataset, values.values), _resolve(table, values.values))
+            if role == "model" and any(not isinstance(n, str) for n in names):
+                names = selected_model(_resolve(select, values.values)) or names
             if any(not isinstance(n, str) for n in names):
                 continue  # a required parameter no clock sets: known only per run
             if role == "model" and _resolve(enabled, values.values) is False:
@@ -100,3 +104,13 @@ def table_uses(flow: Any, sets: list[ParameterSet] | None = None) -> list[TableU
             if values not in reached:
                 reached.append(values)
     return [TableUse(role, ds, t, tuple(s)) for (role, ds, t), s in sorted(found.items())]
+
+
+_PATH_SELECTION = re.compile(r"^\+?path:models/([A-Za-z0-9_]+)/([A-Za-z0-9_]+)\.sql\+?$")
+
+
+def selected_model(select: Any) -> tuple[str, str] | None:
+    """(dataset_id, table_id) of a dbt selection naming one model by its file
+    ("path:models/<dataset>/<table>.sql", with + before or after), else None."""
+    match = _PATH_SELECTION.match(select.strip()) if isinstance(select, str) else None
+    return (match.group(1), match.group(2)) if match else None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from prefect.schedules import Schedule
+from prefect.schedules.clocks import IntervalClock
 
 from pipelines.manage.cli import cli
 from pipelines.manage.errors import CliError
-from pipelines.manage.lineage import Lineage, describe, model_links
+from pipelines.manage.lineage import Edge, Lineage, describe, model_links
 from tests.conftest import REPO_ROOT
 
 MODEL = "template_pipeline.rain_per_station_day"
@@ -159,3 +163,55 @@ def test_a_flow_in_another_org_that_reads_the_model_is_downstream_of_the_example
         f"  table template_pipeline.rain_per_hour  --source of-->  model {MODEL}",
         f"  model {MODEL}  --read by-->  flow sme: rain export",
     ]
+
+
+def _materialize_flow(*clock_values: dict):
+    from pipelines.utils.dbt import create_materialize_flow
+
+    clocks = [
+        IntervalClock(dt.timedelta(days=1), start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                      parameter_defaults=values)
+        for values in clock_values
+    ]  # fmt: skip
+    return create_materialize_flow("COR: materializar", org="rj_cor", schedule=Schedule(clocks))
+
+
+def test_a_materialize_flow_is_seen_whichever_way_its_clocks_name_the_model():
+    """The original's shape (dataset_id, table_id, upstream) and a path selection: lineage
+    draws both; a clock naming a model that has no file draws nothing (check says so)."""
+    from pipelines.manage.lineage import build_lineage
+
+    flow = _materialize_flow(
+        {"dataset_id": "template_pipeline", "table_id": "rain_per_station_day", "upstream": True},
+        {"select": "path:models/template_pipeline/rain_per_station_day.sql+"},
+        {"dataset_id": "template_pipeline", "table_id": "no_such_model"},
+    )
+    graph = build_lineage([("pipelines.rj_cor.x.flows", flow)], REPO_ROOT / "queries")
+
+    assert [e for e in graph.edges if e.upstream == flow.name] == [
+        Edge(flow.name, MODEL, "materializes")
+    ]
+    assert "template_pipeline.no_such_model" not in graph.kinds
+    assert all(edge.upstream != edge.downstream for edge in graph.edges)
+
+
+def test_a_model_over_its_own_raw_table_draws_no_loop(tmp_path):
+    """A dump writes template_pipeline.rain_per_hour and a model of that very name reads it:
+    one node, no edge from it to itself."""
+    from pipelines.manage.lineage import build_lineage
+    from pipelines.utils.dump_db import create_dump_db_flow
+
+    queries = tmp_path / "queries"
+    shutil.copytree(REPO_ROOT / "queries", queries, ignore=shutil.ignore_patterns("target"))
+    (queries / "models" / "template_pipeline" / "rain_per_hour.sql").write_text(
+        "select * from {{ source('template_pipeline_staging', 'rain_per_hour') }}"
+    )
+    values = {"connection": "pg", "table": "t", "dataset_id": "template_pipeline",
+              "table_id": "rain_per_hour", "materialize_after_dump": True}  # fmt: skip
+    clock = IntervalClock(dt.timedelta(days=1), start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                          parameter_defaults=values)  # fmt: skip
+    dump = create_dump_db_flow("emd: dump", org="emd", schedule=Schedule([clock]))
+    graph = build_lineage([("pipelines.emd.x.flows", dump)], queries)
+    assert graph.kinds["template_pipeline.rain_per_hour"] == "model"
+    assert all(edge.upstream != edge.downstream for edge in graph.edges)
+    assert Edge("emd: dump", "template_pipeline.rain_per_hour", "materializes") in graph.edges

@@ -32,6 +32,13 @@ def manage(*args: str):
     return CliRunner().invoke(cli, ["--repo-root", str(REPO_ROOT), *args])
 
 
+NO_SELECTION = (
+    "dbt_selection would refuse its arguments: Give select (a dbt selection) or dataset_id and "
+    "table_id (the model models/<dataset_id>/<table_id>.sql), not both and not neither (run it "
+    "alone with --param)"
+)
+
+
 def test_run_all_fills_an_empty_warehouse_in_order_and_names_each_skip(empty_data: Path):
     result = manage("run", "--all")
 
@@ -44,14 +51,14 @@ def test_run_all_fills_an_empty_warehouse_in_order_and_names_each_skip(empty_dat
     )
     server = f"needs {SERVER} (Prefect Server API host, e.g. "
     assert lines[1:] == [
-        "[1/8] flow admin: materialize: skipped: no default for select (run it alone with --param)",
+        f"[1/8] flow admin: materialize: skipped: {NO_SELECTION}",
         "[2/8] flow admin: backfill: skipped: no default for end, flow_name, start (run it alone "
         "with --param)",
         f"[3/8] flow admin: housekeeping: skipped: {server}"
         "http://prefect-apollo.prefect.svc.cluster.local)",
         f"[4/8] flow admin: watchdog: skipped: {server}"
         "http://prefect-apollo.prefect.svc.cluster.local)",
-        "[5/8] flow emd: materialize: skipped: no default for select (run it alone with --param)",
+        f"[5/8] flow emd: materialize: skipped: {NO_SELECTION}",
         "[6/8] flow emd: backfill: skipped: no default for end, flow_name, start (run it alone "
         "with --param)",
         "[7/8] flow emd: template_pipeline: ran (N s)",

@@ -279,3 +279,45 @@ def test_the_bigquery_profile_runs_a_model_on_the_emulated_api(
         "SELECT station, mm FROM `tests_dev.rain` ORDER BY station"
     )
     assert rows == [("a", 3.5), ("b", 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "selection"),
+    [
+        ({"select": "tag:daily"}, "tag:daily"),
+        ({"dataset_id": "saude", "table_id": "vacinas"}, "path:models/saude/vacinas.sql"),
+        ({"dataset_id": "saude", "table_id": "vacinas", "upstream": True},
+         "+path:models/saude/vacinas.sql"),
+        ({"dataset_id": "saude", "table_id": "vacinas", "downstream": True},
+         "path:models/saude/vacinas.sql+"),
+    ],
+)  # fmt: skip
+def test_a_materialize_run_selects_by_selection_or_by_table(arguments, selection):
+    from pipelines.utils.dbt.tasks import dbt_selection
+
+    assert dbt_selection.run(**arguments) == selection
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{}, {"select": "tag:daily", "dataset_id": "saude", "table_id": "vacinas"},
+     {"dataset_id": "saude"}],
+)  # fmt: skip
+def test_a_materialize_run_needs_one_way_of_saying_what_to_build(arguments):
+    from pipelines.errors import DbtError
+    from pipelines.manage.clocks import clock_problems
+    from pipelines.utils.dbt import create_materialize_flow
+    from pipelines.utils.dbt.tasks import dbt_selection
+
+    with pytest.raises(DbtError, match="give both|not both and not neither"):
+        dbt_selection.run(**arguments)
+    import pendulum
+    from prefect.schedules import Schedule
+    from prefect.schedules.clocks import IntervalClock
+
+    start = pendulum.datetime(2024, 1, 1, tz="America/Sao_Paulo")
+    clock = IntervalClock(pendulum.duration(days=1), start, parameter_defaults=arguments)
+    flow = create_materialize_flow("emd: m", org="emd", schedule=Schedule(clocks=[clock]))
+    (problem,) = clock_problems(flow)
+    assert problem.startswith("clock 1 (every day from 2024-01-01 00:00 (America/Sao_Paulo)): "
+                              "dbt_selection would refuse its arguments: ")  # fmt: skip
