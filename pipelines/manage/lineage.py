@@ -43,6 +43,9 @@ class Lineage:
 
     kinds: dict[str, Kind] = field(default_factory=dict)
     where: dict[str, str] = field(default_factory=dict)  # node -> module or model file
+    # model -> the raw tables its source() calls read, its own name included (a model over
+    # the raw table of its name is one node, so no edge can say it).
+    sources: dict[str, list[str]] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     _edge_set: set[Edge] = field(default_factory=set, repr=False, compare=False)
     _by_node: dict[tuple[str, int], dict[str, list[Edge]]] = field(
@@ -196,6 +199,8 @@ def build_lineage(flows: list[tuple[str, Any]], queries: Path) -> Lineage:
                 continue  # no such model file (check says so): nothing to draw
             lineage.link(flow.name, f"{dataset_id}.{table_id}", "materializes")
     for upstream, model, relation in inputs:
+        if relation == "source of":
+            lineage.sources.setdefault(model, []).append(upstream)
         lineage.add(upstream, "table")
         lineage.link(upstream, model, relation)
     return lineage

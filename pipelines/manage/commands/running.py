@@ -107,8 +107,7 @@ def _run_many(repo: Repo, selectors: list[str]) -> None:
     touching = selected_nodes(lineage, selectors) if selectors else None
     settings = load_settings(root=repo.root)
     logger = logging.getLogger("dbt")
-    raw = {m: [e.upstream for e in lineage.edges if e.downstream == m and e.relation ==
-               "source of"] for m in models}  # fmt: skip
+    raw = {m: lineage.sources.get(m, []) for m in models}
 
     def run_model(name: str) -> str:
         from pipelines.utils.resources import resources

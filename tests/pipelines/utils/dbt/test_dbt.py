@@ -204,7 +204,7 @@ def test_a_child_run_gets_the_reference_to_a_secret_var_never_its_value(monkeypa
         server.plant_flow("emd: materialize", "main")
         vars = {"hash_seed": "secret:sme/hash#seed"}
         state = _parent_task_on_server(server, "main", vars=vars)
-        (child,) = [r for r in server.flow_runs.values() if r.get("name", "").startswith("mat")]
+        (child,) = [r for r in server.flow_runs.values() if (r.get("name") or "").startswith("mat")]
     assert state.is_successful(), state.message
     assert child["parameters"]["vars"] == vars
 
