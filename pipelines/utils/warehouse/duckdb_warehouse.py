@@ -203,6 +203,10 @@ class DuckDBWarehouse(Warehouse):
         staging = _quoted(staging_dataset(dataset_id), "dataset_id")
         glob = datalake.uri(files.prefix) + "/**/*" + Path(keys[0]).suffix
         with _LOCK, self._connect() as connection:
+            if files.format == "csv":
+                # Each reading thread holds a CSV buffer per file it has open: at the memory
+                # cap, 2 threads over 365 day files (15 text columns) ran out; one does not.
+                connection.execute("SET threads = 1")
             connection.execute("BEGIN TRANSACTION")
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             connection.execute(

@@ -148,6 +148,45 @@ def test_csv_keeps_text_nulls_and_row_counts(local_env, pg_table):
     assert _is_na(values[2])
 
 
+@pytest.mark.parametrize("server", ["pg", "my"])
+def test_a_year_of_days_of_a_wide_table_dumps_to_csv_and_loads(
+    local_env, postgres_url, mariadb_url, monkeypatch, server
+):
+    """A school system's table: 15 text columns, 3 rows a day for a year, as CSV (the
+    original system's default format). The local load ran out of memory at 365 files."""
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    name = f"wide_{uuid.uuid4().hex[:8]}"
+    columns = ", ".join(f"c{i} varchar(200)" for i in range(15))
+    values = ", ".join("repeat('x', 150)" for _ in range(15))
+    rows = 365 * 3
+    if server == "pg":
+        setup = [f"CREATE TABLE {name} (dia date, {columns})",
+                 f"INSERT INTO {name} SELECT DATE '2024-01-01' + (n / 3), {values} "
+                 f"FROM generate_series(0, {rows - 1}) AS n"]  # fmt: skip
+        connect, drop = connect_postgres, f"DROP TABLE {name}"
+    else:
+        setup = [f"CREATE TABLE {name} (dia date, {columns})",
+                 f"INSERT INTO {name} SELECT DATE '2024-01-01' + INTERVAL (seq DIV 3) DAY, "
+                 f"{values} FROM seq_0_to_{rows - 1}"]  # fmt: skip
+        connect, drop = connect_mariadb, f"DROP TABLE {name}"
+    connection = connect()
+    try:
+        with connection.cursor() as cursor:
+            for statement in setup:
+                cursor.execute(statement)
+        written = dump(connection=server, dataset_id="tests", table_id=name, table=name,
+                       format="csv", partition_column="dia")  # fmt: skip
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(drop)
+        connection.close()
+    assert written.rows == rows and len(written.partitions) == 365
+    assert get_warehouse().rows(
+        f"SELECT count(*), count(DISTINCT dia), min(length(c14)) FROM tests.{name}"
+    ) == [(rows, 365, 150)]
+
+
 def test_an_unpartitioned_rerun_replaces_the_table(local_env, pg_table):
     params = dict(connection="pg", dataset_id="tests", table_id=pg_table, table=pg_table)
     dump(**params)
