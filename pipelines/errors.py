@@ -68,6 +68,12 @@ class FlowModuleError(PipelinesError, LookupError):
     """A flow that is not defined in a module of the repo's pipelines package."""
 
 
+class CommandError(PipelinesError, RuntimeError):
+    """What manage.py's operations refuse or cannot do (scaffold, register, check, the
+    catalog, lineage, status, run --all), callable from a script: manage.py's commands turn
+    it into their one-line error message."""
+
+
 class OrgSettingError(PipelinesError, ValueError):
     """A constant an org declares for the whole org (DISPLAY_NAME) has a value it cannot take."""
 

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.manage.errors import CliError
+from pipelines.errors import CommandError
 from pipelines.manage.lock import RUNTIME_LOCK, pins_text
 from pipelines.utils.deploy.graph import ModuleGraph
 from pipelines.utils.inventory import Repo, flow_modules
@@ -63,9 +63,9 @@ def _git(root: Path, *args: str) -> str:
             ["git", *args], cwd=root, capture_output=True, text=True, check=True
         )
     except FileNotFoundError as error:
-        raise CliError("git is not installed; --since needs it (or use --all).") from error
+        raise CommandError("git is not installed; --since needs it (or use --all).") from error
     except subprocess.CalledProcessError as error:
-        raise CliError(f"git {args[0]} failed: {error.stderr.strip()}") from error
+        raise CommandError(f"git {args[0]} failed: {error.stderr.strip()}") from error
     return result.stdout
 
 
@@ -73,24 +73,24 @@ def merge_base(root: Path, since: str) -> str:
     """The commit where HEAD's branch left `since`: what `--since REV` compares against.
 
     Raises:
-        CliError: since is not a commit (checked before it reaches any other git command, so a
+        CommandError: since is not a commit (checked before it reaches any other git command, so a
             value like `--output=FILE` can never act as an option), or shares no history.
     """
     if not since or since.startswith("-"):
-        raise CliError(f"--since {since!r} is not a revision: give a commit, branch or tag.")
+        raise CommandError(f"--since {since!r} is not a revision: give a commit, branch or tag.")
     try:
         commit = _git(
             root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{since}^{{commit}}"
         )
-    except CliError:
-        raise CliError(
+    except CommandError:
+        raise CommandError(
             f"--since {since!r} is not a commit here (for a remote branch, "
             "`git fetch` it first, e.g. origin/main)."
         ) from None
     try:
         return _git(root, "merge-base", commit.strip(), "HEAD").strip()
-    except CliError:
-        raise CliError(f"--since {since!r} shares no history with HEAD.") from None
+    except CommandError:
+        raise CommandError(f"--since {since!r} shares no history with HEAD.") from None
 
 
 def changed_files(root: Path, since: str) -> set[Path]:
@@ -114,7 +114,7 @@ def _dependencies_changed(root: Path, base: str) -> bool:
     def at_base(name: str) -> str:
         try:
             return _git(root, "show", f"{base}:{name}")
-        except CliError:
+        except CommandError:
             return ""  # not in that commit
 
     before = dependencies_digest(at_base(RUNTIME_LOCK), at_base("Dockerfile"))

@@ -14,7 +14,7 @@ from typing import Any
 import pendulum
 
 from pipelines.constants import TIMEZONE
-from pipelines.manage.errors import CliError
+from pipelines.errors import CommandError
 from pipelines.utils.inventory import Repo
 
 # The first line of the comment: CI finds its own comment by it and edits it in place.
@@ -60,7 +60,7 @@ def clocks_at(tree: Path, now: pendulum.DateTime) -> dict[str, list[list[Any]]]:
     """Each flow's clocks in the checkout at `tree`: [words, next runs].
 
     Raises:
-        CliError: Its flows did not load.
+        CommandError: Its flows did not load.
     """
     done = subprocess.run(
         [sys.executable, "-c", _CLOCKS_SCRIPT, now.isoformat(), str(NEXT_RUNS)],
@@ -68,7 +68,7 @@ def clocks_at(tree: Path, now: pendulum.DateTime) -> dict[str, list[list[Any]]]:
     )  # fmt: skip
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CliError(f"the flows in {tree} did not load: {last}")
+        raise CommandError(f"the flows in {tree} did not load: {last}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -78,7 +78,7 @@ def base_clocks(repo: Repo, since: str, now: pendulum.DateTime) -> dict[str, lis
     main after the branch started is not this change's.
 
     Raises:
-        CliError: The revision could not be checked out or its flows read.
+        CommandError: The revision could not be checked out or its flows read.
     """
     from pipelines.manage.affected import merge_base
     from pipelines.utils.scratch import temporary_folder
@@ -93,11 +93,11 @@ def base_clocks(repo: Repo, since: str, now: pendulum.DateTime) -> dict[str, lis
             cwd=repo.root, capture_output=True, text=True,
         )  # fmt: skip
         if added.returncode != 0:
-            raise CliError(f"git worktree add {since}: {added.stderr.strip()}")
+            raise CommandError(f"git worktree add {since}: {added.stderr.strip()}")
         try:
             return clocks_at(tree, now)
-        except CliError as error:
-            raise CliError(f"the flows at {since} did not load: {error}") from None
+        except CommandError as error:
+            raise CommandError(f"the flows at {since} did not load: {error}") from None
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(tree)],
@@ -144,7 +144,7 @@ def collect(repo: Repo, since: str, now: pendulum.DateTime | None = None) -> Cha
         change.facts[flow.name] = flow_facts(module, flow, repo.root, [], None, now, sources)
     try:
         before = base_clocks(repo, since, now)
-    except CliError as error:
+    except CommandError as error:
         before, change.base_unreadable = {}, str(error)
     if not change.base_unreadable:
         # The head in a process of its own too: this one's `pipelines` may not be the tree's

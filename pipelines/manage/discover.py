@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from pipelines.manage.errors import CliError
+from pipelines.errors import CommandError
 from pipelines.utils.inventory import Repo
 
 
@@ -13,7 +13,7 @@ def read_source(path: Path) -> str:
     """A source file of the tree as text.
 
     Raises:
-        CliError: It is not UTF-8: the file, line and byte, and how to fix it (Python reads
+        CommandError: It is not UTF-8: the file, line and byte, and how to fix it (Python reads
             source as UTF-8, and so does every command).
     """
     data = path.read_bytes()
@@ -21,7 +21,7 @@ def read_source(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise CliError(
+        raise CommandError(
             f"{path}:{line}: not UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8."
         ) from None
 

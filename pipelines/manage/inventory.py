@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipelines.manage.errors import CliError
+from pipelines.errors import CommandError
 from pipelines.utils.inventory import Repo, flow_modules, flows_in, import_project_module, own_flows
 
 if TYPE_CHECKING:
@@ -16,22 +16,22 @@ def load_flow(dotted: str) -> Flow:
     """Import `package.module.attribute` and return it if it is a Flow.
 
     Raises:
-        CliError: The module does not import, the attribute is missing, or it is no Flow.
+        CommandError: The module does not import, the attribute is missing, or it is no Flow.
     """
     from prefect import Flow
 
     module_name, _, attribute = dotted.rpartition(".")
     if not module_name or not all(part.isidentifier() for part in dotted.split(".")):
-        raise CliError(
+        raise CommandError(
             f"{dotted!r} is not a dotted path to a flow: names separated by single dots, no "
             "leading dot or slash, e.g. pipelines.emd.test_flow.flows.flow"
         )
     try:
         module = import_project_module(module_name)
     except ModuleNotFoundError as error:
-        raise CliError(f"Cannot import {module_name!r}: {error}.") from error
+        raise CommandError(f"Cannot import {module_name!r}: {error}.") from error
     except Exception as error:  # the project's own code raised while importing
-        raise CliError(
+        raise CommandError(
             f"Importing {module_name!r} failed{_where(error)}: {type(error).__name__}: {error}"
         ) from error
     candidates = sorted(flows_in(module))
@@ -40,11 +40,11 @@ def load_flow(dotted: str) -> Flow:
         inside = sorted(flows_in(import_project_module(dotted)))
         paths = " or ".join(f"{dotted}.{name}" for name in inside)
         hint = f"give {paths}" if inside else "it defines no flow"
-        raise CliError(f"{dotted!r} is a module, not a flow: {hint}.")
+        raise CommandError(f"{dotted!r} is a module, not a flow: {hint}.")
     if not isinstance(value, Flow):
         found = ", ".join(f"{module_name}.{name}" for name in candidates) or "none"
         what = "is not defined" if value is None else f"is a {type(value).__name__}, not a Flow"
-        raise CliError(f"{dotted!r} {what}. Flows in {module_name}: {found}.")
+        raise CommandError(f"{dotted!r} {what}. Flows in {module_name}: {found}.")
     return value
 
 

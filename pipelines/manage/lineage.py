@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pipelines.manage.errors import CliError
+from pipelines.errors import CommandError
 from pipelines.utils.warehouse.naming import raw_table_of
 
 Kind = Literal["flow", "table", "model"]
@@ -70,7 +70,7 @@ class Lineage:
         """The node called `name` (a source's `_staging` dataset names its raw table).
 
         Raises:
-            CliError: No node has that name; the nearest names are suggested.
+            CommandError: No node has that name; the nearest names are suggested.
         """
         dataset, _, table = name.partition(".")
         for candidate in (name, raw_table_of(dataset, table) if table else name):
@@ -78,7 +78,7 @@ class Lineage:
                 return candidate
         near = difflib.get_close_matches(name, sorted(self.kinds), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(near)}?" if near else ""
-        raise CliError(
+        raise CommandError(
             f"{name!r} is no table, model or flow in the lineage (tables are "
             f"dataset_id.table_id, flows their full name, e.g. 'emd: template_pipeline').{hint}"
         )

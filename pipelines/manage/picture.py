@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.manage.errors import CliError
+from pipelines.errors import CommandError
 from pipelines.utils.redaction import MASK, is_credential
 
 FORMATS = ("svg", "png", "dot")
@@ -73,7 +73,7 @@ def renderer() -> str:
     """The graphviz-pure binary (installed beside this interpreter by make install).
 
     Raises:
-        CliError: It is not installed.
+        CommandError: It is not installed.
     """
     found = Path(sys.executable).parent / "graphviz-pure"
     if found.exists():
@@ -81,7 +81,7 @@ def renderer() -> str:
     on_path = shutil.which("graphviz-pure")
     if on_path:
         return on_path
-    raise CliError(
+    raise CommandError(
         "graph needs graphviz-pure (Graphviz's layout in a wheel): "
         "pip install -r requirements-cli.txt (make install does)."
     )
@@ -92,7 +92,7 @@ def render_svgs(dots: list[str]) -> list[str]:
     cost more than the layouts).
 
     Raises:
-        CliError: The renderer failed or returned another number of pictures.
+        CommandError: The renderer failed or returned another number of pictures.
     """
     if not dots:
         return []
@@ -100,11 +100,11 @@ def render_svgs(dots: list[str]) -> list[str]:
         [renderer(), "-Tsvg"], input="".join(dots).encode(), capture_output=True, timeout=600
     )
     if done.returncode != 0:
-        raise CliError(f"graphviz-pure failed: {done.stderr.decode(errors='replace').strip()}")
+        raise CommandError(f"graphviz-pure failed: {done.stderr.decode(errors='replace').strip()}")
     marker = "<?xml"
     svgs = [marker + part for part in done.stdout.decode().split(marker)[1:]]
     if len(svgs) != len(dots):
-        raise CliError(f"graphviz-pure drew {len(svgs)} picture(s) for {len(dots)} graph(s).")
+        raise CommandError(f"graphviz-pure drew {len(svgs)} picture(s) for {len(dots)} graph(s).")
     return svgs
 
 
@@ -112,15 +112,17 @@ def check_picture_output(output: Path) -> None:
     """Refuse an -o the picture cannot go to, before anything is computed.
 
     Raises:
-        CliError: Another extension, a folder, or a file this command did not draw.
+        CommandError: Another extension, a folder, or a file this command did not draw.
     """
     kind = output.suffix.lstrip(".").lower()
     if kind not in FORMATS:
-        raise CliError(f"-o {output}: the picture is .svg, .png or .dot, not {output.suffix!r}.")
+        raise CommandError(
+            f"-o {output}: the picture is .svg, .png or .dot, not {output.suffix!r}."
+        )
     if output.is_dir():
-        raise CliError(f"-o {output} is a folder: give the picture's file name, e.g. flow.svg.")
+        raise CommandError(f"-o {output} is a folder: give the picture's file name, e.g. flow.svg.")
     if output.is_file() and not _is_picture(output, kind):
-        raise CliError(
+        raise CommandError(
             f"-o {output} exists and is not a {kind} picture this command drew: refusing to "
             "overwrite it. Give another file name."
         )
@@ -130,7 +132,7 @@ def render(dot: str, output: Path) -> Path:
     """Write the picture: .svg or .png through graphviz-pure, .dot as is.
 
     Raises:
-        CliError: An output check_picture_output refuses, or the renderer failed.
+        CommandError: An output check_picture_output refuses, or the renderer failed.
     """
     check_picture_output(output)
     kind = output.suffix.lstrip(".").lower()
@@ -147,7 +149,7 @@ def render(dot: str, output: Path) -> Path:
             )  # fmt: skip
             if done.returncode != 0:
                 error = done.stderr.decode(errors="replace").strip()
-                raise CliError(f"graphviz-pure failed: {error}")
+                raise CommandError(f"graphviz-pure failed: {error}")
         partial.replace(output)
     finally:
         partial.unlink(missing_ok=True)

@@ -104,7 +104,7 @@ def register(
     Raises:
         ValueError: Neither or both of since and all_flows.
         SettingsError: The target's settings are missing (before any request).
-        CliError: since is no revision of this repository.
+        CommandError: since is no revision of this repository.
     """
     from pipelines.manage.affected import affected_flows, changed_files, image_tag
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipelines.manage.errors import CliError
+from pipelines.errors import CommandError
 from pipelines.manage.lineage import Lineage
 from pipelines.settings import Settings
 
@@ -93,7 +93,7 @@ def select(lineage: Lineage, selectors: Sequence[str]) -> set[str]:
     chosen brings the flows that write or materialize it.
 
     Raises:
-        CliError: A selector names nothing in the lineage.
+        CommandError: A selector names nothing in the lineage.
     """
     nodes = selected_nodes(lineage, selectors)
     writers = {e.upstream for e in lineage.edges if e.downstream in nodes}
@@ -158,7 +158,7 @@ def run_all(
     `run_model` builds one model, or returns why it cannot here (the model is skipped).
 
     Raises:
-        CliError: A flow or model failed; the summary names what ran, failed and was skipped.
+        CommandError: A flow or model failed; the summary names what ran, failed and was skipped.
     """
     from pipelines.utils.execution import failed_tasks, run_local
 
@@ -217,6 +217,6 @@ def run_all(
     }
     summary = ", ".join(f"{o} {n}" for o, n in counts.items() if n or o != "not run")
     if failed:
-        raise CliError(f"Stopped at the first failure: {summary}.")
+        raise CommandError(f"Stopped at the first failure: {summary}.")
     echo(f"Done: {summary}.")
     return steps

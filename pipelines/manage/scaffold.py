@@ -10,13 +10,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.errors import CommandError
 from pipelines.manage.discover import (
     org_import_line,
     project_import_line,
     read_source,
     statement_imports,
 )
-from pipelines.manage.errors import CliError
 from pipelines.manage.names import check_name, check_owner
 from pipelines.manage.transaction import Transaction, recover, repo_lock
 from pipelines.utils.inventory import Repo
@@ -32,18 +32,18 @@ class Created:
 
 
 def validate_new_name(repo: Repo, name: str, kind: str) -> None:
-    """Raise CliError when name breaks a naming rule."""
+    """Raise CommandError when name breaks a naming rule."""
     problem = check_name(name, kind, repo.taken_names())
     if problem:
-        raise CliError(problem)
+        raise CommandError(problem)
 
 
 def require_org(repo: Repo, org: str) -> None:
-    """Raise CliError unless org exists."""
+    """Raise CommandError unless org exists."""
     orgs = repo.orgs()
     if org not in orgs:
         listed = ", ".join(orgs) or "none yet"
-        raise CliError(
+        raise CommandError(
             f"Org '{org}' does not exist (existing orgs: {listed}). "
             f"Create it with `python manage.py add-org {org}` or pass --org."
         )
@@ -120,7 +120,7 @@ def _add_project(
     for owner in owners:
         problem = check_owner(owner)
         if problem:
-            raise CliError(problem)
+            raise CommandError(problem)
     handles = list(dict.fromkeys(o.removeprefix("@") for o in owners))
     context = _project_context(repo, name, org, handles)
     package = repo.project_dir(org, name)
@@ -128,7 +128,7 @@ def _add_project(
     models = model_dir(repo, name)
     for target in (package, tests, *([models] if with_model else [])):
         if target.exists():
-            raise CliError(f"{target.relative_to(repo.root)} already exists; remove it first.")
+            raise CommandError(f"{target.relative_to(repo.root)} already exists; remove it first.")
     init = repo.org_init(org)
     with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
         rendered = _render(repo, "project", context, Path(tmp)) / name
@@ -152,7 +152,7 @@ def _add_org(repo: Repo, name: str) -> Created:
     validate_new_name(repo, name, "org")
     package = repo.package / name
     if package.exists():
-        raise CliError(f"{_rel(repo, package)} already exists; remove it first.")
+        raise CommandError(f"{_rel(repo, package)} already exists; remove it first.")
     with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
         rendered = _render(repo, "org", {"org": name}, Path(tmp)) / name
         with Transaction(repo.root, f"add-org {name}") as tx:
@@ -169,7 +169,7 @@ def _remove_project(repo: Repo, name: str, org: str) -> Created:
     if name not in repo.projects(org):
         elsewhere = [o for o, projects in repo.tree().items() if name in projects]
         hint = f" It lives in org '{elsewhere[0]}': pass --org {elsewhere[0]}." if elsewhere else ""
-        raise CliError(f"Project '{name}' does not exist in org '{org}'.{hint}")
+        raise CommandError(f"Project '{name}' does not exist in org '{org}'.{hint}")
     tests = repo.project_tests(org, name)
     model = model_dir(repo, name)
     init = repo.org_init(org)
@@ -303,10 +303,10 @@ def _remove_org(repo: Repo, name: str) -> Created:
     """Undo add_org: remove an org that has no projects, and its import line."""
     if name not in repo.orgs():
         listed = ", ".join(repo.orgs()) or "none"
-        raise CliError(f"Org '{name}' does not exist (existing orgs: {listed}).")
+        raise CommandError(f"Org '{name}' does not exist (existing orgs: {listed}).")
     projects = repo.projects(name)
     if projects:
-        raise CliError(
+        raise CommandError(
             f"Org '{name}' still has projects ({', '.join(projects)}); remove each first with "
             f"`python manage.py remove-project PROJECT --org {name}`."
         )
@@ -330,7 +330,9 @@ def _render(repo: Repo, template: str, context: dict[str, str], output: Path) ->
 
     source = repo.root / "templates" / template
     if not (source / "cookiecutter.json").is_file():
-        raise CliError(f"Template folder {_rel(repo, source)} is missing its cookiecutter.json.")
+        raise CommandError(
+            f"Template folder {_rel(repo, source)} is missing its cookiecutter.json."
+        )
     cookiecutter(
         str(source),
         no_input=True,
@@ -369,14 +371,14 @@ def _without_import(source: str, package: str, where: str) -> str:
     removed with exactly the lines it spans.
 
     Raises:
-        CliError: A statement also imports something else, shares a line with another
+        CommandError: A statement also imports something else, shares a line with another
             statement, or is the only statement of a block (removing it would leave the file
             unparseable), or the file does not parse; the message names the line to edit.
     """
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
-        raise CliError(
+        raise CommandError(
             f"{where} does not parse (line {error.lineno}: {error.msg}); fix it, then rerun."
         ) from None
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
@@ -391,14 +393,14 @@ def _without_import(source: str, package: str, where: str) -> str:
         before = lines[node.lineno - 1].encode()[: node.col_offset].decode()
         after = lines[node.end_lineno - 1].encode()[node.end_col_offset :].decode().strip()
         if before.strip() or (after and not after.startswith("#")):
-            raise CliError(
+            raise CommandError(
                 f"{where}:{node.lineno} imports {project} on a line it shares with other code; "
                 "put the import on a line of its own (or remove it by hand), then rerun."
             )
         block = _block_of(node, parents.get(node))
         if block is not None and all(sibling in ours for sibling in block):
             header = getattr(parents[node], "lineno", "?")
-            raise CliError(
+            raise CommandError(
                 f"{where}:{node.lineno} imports {project} as the only statement of the block "
                 f"at line {header} (removing it would leave the file unparseable); edit that "
                 "block by hand, then rerun."
@@ -410,7 +412,7 @@ def _without_import(source: str, package: str, where: str) -> str:
     try:
         ast.parse(kept)
     except SyntaxError as error:  # a case the checks above missed: never write it
-        raise CliError(
+        raise CommandError(
             f"{where}: removing the import of {project} would leave the file unparseable "
             f"(line {error.lineno}: {error.msg}); remove it by hand, then rerun."
         ) from None
@@ -425,7 +427,7 @@ def _imports_package(node: ast.stmt, package: str, where: str) -> bool:
     names = statement_imports(node, here)
     ours = [n for n in names if n == package or n.startswith(package + ".")]
     if ours and len(ours) != len(names):
-        raise CliError(
+        raise CommandError(
             f"{where}:{node.lineno} imports {project} together with other modules; remove "
             f"{project} from that statement by hand, then rerun."
         )
@@ -482,7 +484,7 @@ def add_project(
         The files and folders created and the files edited.
 
     Raises:
-        CliError: The name, org or an owner is invalid, or the target already exists.
+        CommandError: The name, org or an owner is invalid, or the target already exists.
     """
     return _locked(repo, lambda: _add_project(repo, name, org, with_model, owners))
 

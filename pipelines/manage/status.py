@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.constants import TIMEZONE
-from pipelines.manage.errors import CliError
+from pipelines.errors import CommandError
 from pipelines.manage.inventory import load_modules
 from pipelines.settings import Settings, load_settings
 from pipelines.utils.health import expectation_of
@@ -44,12 +44,12 @@ def parse_now(value: str | None) -> dt.datetime | None:
     try:
         found = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise CliError(
+        raise CommandError(
             f"--now {value!r} is not a date/time: write e.g. 2026-12-06T08:00 or "
             "2026-12-06T08:00+00:00."
         ) from None
     if not 1970 <= found.year <= 2200:  # schedules cannot be stepped to year 9999
-        raise CliError(
+        raise CommandError(
             f"--now {value!r} is out of range: give a time between 1970 and 2200, e.g. "
             "2026-12-06T08:00."
         )
@@ -72,7 +72,7 @@ def status(
     """Read every flow (or an org's, or an owner's) and judge its health at `now`.
 
     Raises:
-        CliError: --org names no org of the repo, or --owner no owner of its flows.
+        CommandError: --org names no org of the repo, or --owner no owner of its flows.
     """
     given_now = now is not None
     now = now or dt.datetime.now(dt.UTC)
@@ -81,7 +81,7 @@ def status(
     if org is not None:
         orgs = sorted({m.org for m in modules})
         if org not in orgs:
-            raise CliError(f"--org {org!r} is no org of this repo (orgs: {', '.join(orgs)}).")
+            raise CommandError(f"--org {org!r} is no org of this repo (orgs: {', '.join(orgs)}).")
         modules = [m for m in modules if m.org == org]
     loaded = load_modules([m.module for m in modules])
     flows = [flow for _, flow in loaded.flows]
@@ -94,7 +94,7 @@ def status(
         known = sorted({o for f in flows for o in owners_of(f)})
         flows = [f for f in flows if wanted in owners_of(f)]
         if not flows:
-            raise CliError(
+            raise CommandError(
                 f"--owner {owner!r} owns no flow here (owners: {', '.join(known) or 'none'}); "
                 "owners are the GitHub handles in each project's CODE_OWNERS."
             )

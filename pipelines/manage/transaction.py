@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-from pipelines.manage.errors import CliError
+from pipelines.errors import CommandError
 from pipelines.utils.scratch import atomic_write, sweep
 
 LOCK_WAIT_S = 120
@@ -36,7 +36,7 @@ def repo_lock(root: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise CliError(
+                    raise CommandError(
                         f"Another manage.py command has been changing {root} for over "
                         f"{wait_s:.0f} s (lock {path}); wait for it, or remove the lock file "
                         "if no such command runs."
@@ -138,7 +138,7 @@ class Transaction:
             return
         except OSError as error:
             if error.errno != errno.EXDEV:
-                raise CliError(
+                raise CommandError(
                     f"Could not move {path} aside to remove it: {error.strerror}. "
                     "Nothing was removed."
                 ) from error
@@ -150,14 +150,16 @@ class Transaction:
 
     def rollback(self) -> None:
         """Undo every recorded change, newest first. A step that cannot be undone does not stop
-        the others; afterwards CliError says what is left and where (nothing is lost: a removed
+        the others; afterwards CommandError says what is left and where (nothing is lost: a removed
         folder stays at its backup path)."""
         left = _undo_steps(self._undo)
         if not left:
             self._finish()  # nothing left to undo: no journal, and the trash is empty
         self._undo.clear()
         if left:
-            raise CliError("Could not undo every step; fix these by hand:\n  " + "\n  ".join(left))
+            raise CommandError(
+                "Could not undo every step; fix these by hand:\n  " + "\n  ".join(left)
+            )
 
 
 def _undo_steps(steps: list[tuple[str, Path, bytes | None]]) -> list[str]:
@@ -211,7 +213,7 @@ def recover(root: Path) -> str | None:
         What was undone, for the user; None when no command was interrupted.
 
     Raises:
-        CliError: Some step could not be undone (the journal is kept for the next try).
+        CommandError: Some step could not be undone (the journal is kept for the next try).
     """
     journal = root / JOURNAL
     sweep(f".{JOURNAL}.", root)  # a kill while the journal itself was being written
@@ -228,7 +230,7 @@ def recover(root: Path) -> str | None:
             for step in record["steps"]
         ]
     except (ValueError, KeyError, TypeError) as error:
-        raise CliError(
+        raise CommandError(
             f"{journal} is unreadable ({error}); check the tree with `git status`, then delete it."
         ) from None
     for action, path, _ in steps:
@@ -236,7 +238,7 @@ def recover(root: Path) -> str | None:
             sweep(f".{path.name}.", path.parent)
     left = _undo_steps(steps)
     if left:
-        raise CliError(
+        raise CommandError(
             f"`manage.py {record.get('command')}` was interrupted and could not be fully undone; "
             "fix these by hand, then delete " + str(journal) + ":\n  " + "\n  ".join(left)
         )

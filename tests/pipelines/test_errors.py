@@ -29,3 +29,24 @@ def test_every_error_class_the_package_defines_is_a_pipelines_error():
 
 def _module(path: Path) -> str:
     return ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
+
+
+def test_only_the_commands_speak_click():
+    """manage.py's operations (register, check, the catalog, scaffolding, run --all) raise
+    PipelinesError and are callable from a script; click stays in cli.py, errors.py and the
+    commands, the one edge that turns errors into messages."""
+    edge = {"cli.py", "errors.py", "__main__.py"}
+    speaking = []
+    for path in sorted((REPO_ROOT / "pipelines" / "manage").rglob("*.py")):
+        if path.name in edge or "commands" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if any(n == "click" or n.startswith("click.") or n == "pipelines.manage.errors"
+                   for n in names):  # fmt: skip
+                speaking.append(f"{_module(path)} (line {node.lineno})")
+    assert speaking == []

@@ -14,10 +14,10 @@ from typing import Any
 import pendulum
 
 from pipelines.constants import TIMEZONE
+from pipelines.errors import CommandError
 from pipelines.manage.catalog.facts import FlowFacts, flow_facts
 from pipelines.manage.catalog.history import History, git
 from pipelines.manage.catalog.when import runs_between
-from pipelines.manage.errors import CliError
 from pipelines.utils.inventory import Repo
 from pipelines.utils.scratch import release, scratch_dir, umask
 
@@ -124,25 +124,25 @@ def check_output(output: Path) -> None:
     make, or its own folder holding files it did not write (a user's notes, a checkout).
 
     Raises:
-        CliError: Naming the folder (and a file not the catalog's); nothing is changed.
+        CommandError: Naming the folder (and a file not the catalog's); nothing is changed.
     """
     if not output.exists() and not output.is_symlink():
         return
     if not output.is_dir():
-        raise CliError(f"{output} is not a folder: give `catalog -o` a new or empty folder.")
+        raise CommandError(f"{output} is not a folder: give `catalog -o` a new or empty folder.")
     if not any(output.iterdir()):
         return
     try:
         listed = set(json.loads((output / MARKER).read_text(encoding="utf-8"))["files"])
     except (OSError, ValueError, KeyError, TypeError):
-        raise CliError(
+        raise CommandError(
             f"{output} is not empty and was not made by `manage.py catalog`: refusing to "
             "replace it. Give a new or empty folder (the default is build/catalog)."
         ) from None
     extra = sorted(_files(output) - {MARKER} - listed)
     if extra:
         more = f" and {len(extra) - 1} other file(s)" if len(extra) > 1 else ""
-        raise CliError(
+        raise CommandError(
             f"{output} holds {extra[0]}{more}, which the catalog did not write: move them "
             "out of the folder first. Nothing was changed."
         )
@@ -159,7 +159,7 @@ def read_health(path: Path) -> dict[str, Any]:
     """A `manage.py status --json` document (or the watchdog's _health/status.json).
 
     Raises:
-        CliError: The file is missing or is not such a document.
+        CommandError: The file is missing or is not such a document.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -167,7 +167,7 @@ def read_health(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as error:
         problem = str(error)
     if problem:
-        raise CliError(
+        raise CommandError(
             f"--health {path}: not a `manage.py status --json` document ({problem}). Write "
             "one with: python manage.py status --json > health.json"
         )
@@ -265,13 +265,13 @@ def build_catalog(
         docs: A built docs site (`make docs`): copied under docs/, linked from every page.
 
     Raises:
-        CliError: The templates are missing or broken, a picture could not be drawn, or
+        CommandError: The templates are missing or broken, a picture could not be drawn, or
             `docs` is no built docs site.
     """
     import jinja2
 
     if docs is not None and not (docs / "index.html").is_file():
-        raise CliError(f"--docs {docs}: no index.html there; build the docs with `make docs`.")
+        raise CommandError(f"--docs {docs}: no index.html there; build the docs with `make docs`.")
 
     from pipelines.manage.check import check_repo
     from pipelines.manage.inventory import load_repo_flows
@@ -282,7 +282,7 @@ def build_catalog(
 
     templates = repo.root / "templates" / "catalog"
     if not (templates / "index.html").is_file():
-        raise CliError(f"The catalog's templates are missing from {templates}.")
+        raise CommandError(f"The catalog's templates are missing from {templates}.")
     output = output.resolve()
     check_output(output)  # before anything is imported or written
     now = now or pendulum.now(TIMEZONE)
@@ -398,7 +398,7 @@ def build_catalog(
         release(staging)
         where = getattr(error, "filename", None) or getattr(error, "name", None) or "a template"
         line = getattr(error, "lineno", None)
-        raise CliError(
+        raise CommandError(
             f"The catalog's template {where}{f' (line {line})' if line else ''} is broken: "
             f"{error.message or error}. Nothing was written; the last catalog is as it was."
         ) from error

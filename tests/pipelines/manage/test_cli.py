@@ -300,14 +300,14 @@ def test_the_same_name_added_twice_at_once_is_one_success_and_one_message(repo_c
 
 
 def test_rollback_goes_on_past_a_step_it_cannot_undo(tmp_path: Path):
-    from pipelines.manage.errors import CliError
+    from pipelines.errors import CommandError
     from pipelines.manage.transaction import Transaction
 
     kept = tmp_path / "kept.txt"
     kept.write_text("before")
     new = tmp_path / "new.txt"
     with (
-        pytest.raises(CliError, match="Could not undo every step") as raised,
+        pytest.raises(CommandError, match="Could not undo every step") as raised,
         Transaction() as tx,
     ):
         tx.write_text(kept, "after")

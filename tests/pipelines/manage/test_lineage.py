@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from prefect.schedules import Schedule
 from prefect.schedules.clocks import IntervalClock
 
+from pipelines.errors import CommandError
 from pipelines.manage.cli import cli
-from pipelines.manage.errors import CliError
 from pipelines.manage.lineage import Edge, Lineage, describe, model_links
 from tests.conftest import REPO_ROOT
 
@@ -131,7 +131,7 @@ def test_find_takes_the_staging_name_and_refuses_an_unknown_one():
     graph.add("sales.orders", "table")
 
     assert graph.find("sales_staging.orders") == "sales.orders"
-    with pytest.raises(CliError, match="Did you mean sales.orders"):
+    with pytest.raises(CommandError, match="Did you mean sales.orders"):
         graph.find("sales.order")
 
 

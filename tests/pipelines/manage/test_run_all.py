@@ -10,8 +10,8 @@ import prefect
 import pytest
 from click.testing import CliRunner
 
+from pipelines.errors import CommandError
 from pipelines.manage.cli import cli
-from pipelines.manage.errors import CliError
 from pipelines.manage.lineage import Lineage
 from pipelines.manage.run_all import plan, run_all, select
 from pipelines.settings import SettingsError, load_settings
@@ -119,7 +119,7 @@ def test_the_first_failure_stops_the_rest_and_the_summary_names_it(empty_data: P
         fine()
     printed: list[str] = []
 
-    with pytest.raises(CliError) as raised:
+    with pytest.raises(CommandError) as raised:
         run_all([("m", first), ("m", second)], [], load_settings(), printed.append, print)
 
     assert (
@@ -294,7 +294,7 @@ def test_a_missing_setting_beside_a_real_failure_is_a_failure(empty_data: Path):
         boom()
     printed: list[str] = []
 
-    with pytest.raises(CliError):
+    with pytest.raises(CommandError):
         run_all([("m", flow)], [], load_settings(), printed.append, print)
 
     assert printed[1].startswith("[1/1] flow emd: both: failed: ")
