@@ -84,3 +84,30 @@ class HealthError(PipelinesError, ValueError):
 
 class ServiceUnreachableError(PipelinesError, ConnectionError):
     """A service the settings name (Prefect Server, BigQuery) did not answer."""
+
+
+class SettingsError(PipelinesError, RuntimeError):
+    """A setting is missing or has an invalid value."""
+
+
+class MissingSettingError(SettingsError):
+    """A setting a run needs is unset; `setting` names it (`run --all` skips on it)."""
+
+    def __init__(self, message: str, setting: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # the setting survives pickling
+        return (type(self), (str(self), self.setting))
+
+
+class MissingLocalSecretError(SecretNotFoundError, MissingSettingError):
+    """A local secret's setting is unset: a secret not found, and a setting to set."""
+
+
+class FlowParameterError(PipelinesError, ValueError):
+    """Parameters do not match the flow's Parameters."""
+
+
+class NotReadOnlyError(PipelinesError, ValueError):
+    """A statement `query` refuses to run, with the rule it breaks."""

@@ -10,25 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
-from pipelines.errors import PipelinesError
+from pipelines.errors import MissingSettingError, SettingsError
 
 ENVIRONMENTS = ("local", "dev", "prod")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-class SettingsError(PipelinesError, RuntimeError):
-    """A setting is missing or has an invalid value."""
-
-
-class MissingSettingError(SettingsError):
-    """A setting a run needs is unset; `setting` names it (`run --all` skips on it)."""
-
-    def __init__(self, message: str, setting: str = "") -> None:
-        super().__init__(message)
-        self.setting = setting
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # the setting survives pickling
-        return (type(self), (str(self), self.setting))
 
 
 @dataclass(frozen=True)

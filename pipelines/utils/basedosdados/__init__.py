@@ -6,7 +6,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from pipelines.settings import Settings, SettingsError
+from pipelines.errors import SettingsError
+from pipelines.settings import Settings
 
 CREDENTIALS = ("BASEDOSDADOS_CREDENTIALS_PROD", "BASEDOSDADOS_CREDENTIALS_STAGING")
 

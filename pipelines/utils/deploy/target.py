@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Literal
 
 from pipelines.constants import DEV_FLOW_SUFFIX, STAGING_FLOW_SUFFIX
-from pipelines.settings import CLOUD_VARIABLES, Settings, SettingsError
+from pipelines.errors import SettingsError
+from pipelines.settings import CLOUD_VARIABLES, Settings
 
 Kind = Literal["production", "staging", "development"]
 

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from pipelines.errors import DumpError
-from pipelines.settings import MissingSettingError, Settings, SettingsError
+from pipelines.errors import DumpError, MissingSettingError, SettingsError
+from pipelines.settings import Settings
 from pipelines.utils.redaction import (
     ambiguous_userinfo,
     mask_url,

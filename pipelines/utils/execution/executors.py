@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from prefect.executors import DaskExecutor, Executor, LocalDaskExecutor, LocalExecutor
 
-from pipelines.settings import Settings, SettingsError
+from pipelines.errors import SettingsError
+from pipelines.settings import Settings
 
 _BY_KIND: dict[str, Callable[[], Executor]] = {
     "local": LocalExecutor,

@@ -7,11 +7,9 @@ from typing import Any
 
 from prefect import Flow
 
-from pipelines.errors import PipelinesError
+from pipelines.errors import FlowParameterError
 
-
-class FlowParameterError(PipelinesError, ValueError):
-    """Parameters do not match the flow's Parameters."""
+__all__ = ["FlowParameterError", "check_parameters", "describe_parameters"]
 
 
 def describe_parameters(flow: Flow) -> str:

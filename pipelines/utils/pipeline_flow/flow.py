@@ -11,8 +11,8 @@ from prefect import Flow
 from prefect.run_configs import KubernetesRun
 
 from pipelines.constants import SHARED_PACKAGES
-from pipelines.errors import HealthError, ResourceError
-from pipelines.settings import SettingsError, is_setting
+from pipelines.errors import HealthError, ResourceError, SettingsError
+from pipelines.settings import is_setting
 from pipelines.utils.alerts import notify_failure
 from pipelines.utils.health.expectations import DEFAULT_FAILING_STREAK, check_freshness
 from pipelines.utils.pipeline_flow.pod_size import check_resources

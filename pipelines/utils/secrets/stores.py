@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import (
+    MissingLocalSecretError,
     SecretAccessDeniedError,
     SecretNotFoundError,
     SecretStoreUnreachableError,
 )
-from pipelines.settings import MissingSettingError, Settings
+from pipelines.settings import Settings
 from pipelines.utils.redaction import redact
 
 _PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
@@ -38,10 +39,6 @@ def setting_for(path: str) -> str:
     """The setting that holds a secret locally: PIPELINES_SECRET_<PATH>, e.g.
     sme/postgres -> PIPELINES_SECRET_SME_POSTGRES."""
     return "PIPELINES_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", path).upper()
-
-
-class MissingLocalSecretError(SecretNotFoundError, MissingSettingError):
-    """A local secret's setting is unset: a secret not found, and a setting to set."""
 
 
 class SecretStore(ABC):

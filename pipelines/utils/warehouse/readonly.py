@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-from pipelines.errors import PipelinesError
+from pipelines.errors import NotReadOnlyError
 
-
-class NotReadOnlyError(PipelinesError, ValueError):
-    """A statement `query` refuses to run, with the rule it breaks."""
+__all__ = ["NotReadOnlyError", "check_read_only"]
 
 
 # Statements that only read. Locally DuckDB's own parser decides; elsewhere (BigQuery) the

@@ -10,11 +10,11 @@ import prefect
 import pytest
 from click.testing import CliRunner
 
-from pipelines.errors import CommandError
+from pipelines.errors import CommandError, SettingsError
 from pipelines.manage.cli import cli
 from pipelines.manage.lineage import Lineage
 from pipelines.manage.run_all import plan, run_all, select
-from pipelines.settings import SettingsError, load_settings
+from pipelines.settings import load_settings
 from pipelines.utils.pipeline_flow import PipelineFlow
 from tests.conftest import REPO_ROOT
 
@@ -248,8 +248,7 @@ def test_a_flow_whose_local_secret_is_unset_is_skipped_naming_the_setting(empty_
 def test_a_missing_setting_keeps_its_name_through_pickling():
     import pickle
 
-    from pipelines.settings import MissingSettingError
-    from pipelines.utils.secrets.stores import MissingLocalSecretError
+    from pipelines.errors import MissingLocalSecretError, MissingSettingError
 
     for error in (
         MissingSettingError("Missing setting X.", "X"),
