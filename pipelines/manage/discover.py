@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 from pipelines.errors import CommandError
-from pipelines.utils.inventory import Repo
+from pipelines.utils.inventory import Repo, project_module
 
 
 def read_source(path: Path) -> str:
@@ -28,7 +28,7 @@ def read_source(path: Path) -> str:
 
 def project_import_line(org: str, project: str) -> str:
     """The line an org's __init__ uses to import a project's flows."""
-    return f"import pipelines.{org}.{project}.flows  # noqa: F401"
+    return f"import {project_module(org, project)}.flows  # noqa: F401"
 
 
 def org_import_line(org: str) -> str:
@@ -81,7 +81,7 @@ def unaggregated(repo: Repo) -> list[str]:
             )
             continue
         for project in projects:
-            if f"pipelines.{org}.{project}.flows" not in org_imports:
+            if f"{project_module(org, project)}.flows" not in org_imports:
                 problems.append(
                     f"pipelines/{org}/__init__.py does not import the project '{project}': "
                     f"add `{project_import_line(org, project)}`"

@@ -19,7 +19,7 @@ from pipelines.manage.discover import (
 )
 from pipelines.manage.names import check_name, check_owner
 from pipelines.manage.transaction import Transaction, recover, repo_lock
-from pipelines.utils.inventory import Repo
+from pipelines.utils.inventory import Repo, project_module
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,35 @@ def model_dir(repo: Repo, name: str) -> Path:
     return repo.root / "queries" / "models" / name
 
 
+def split_project(name: str) -> tuple[str, str]:
+    """(group, project) of `project` or `group/project` ("" when not grouped).
+
+    Raises:
+        CommandError: More than one group level, or an empty part.
+    """
+    if "/" not in name:
+        return "", name  # an empty name is the name rules' to refuse
+    parts = name.split("/")
+    if len(parts) > 2 or not all(parts):
+        raise CommandError(
+            f"Invalid project {name!r}: give NAME or GROUP/NAME (one group level), e.g. "
+            "meteorologia_inmet or meteorologia/meteorologia_inmet."
+        )
+    return ("", parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+
+
+def group_init_text(org: str, group: str) -> str:
+    """The __init__.py add-project writes in a new group folder."""
+    return f'"""The {group} projects of the {org} org."""\n'
+
+
 def _project_context(repo: Repo, name: str, org: str, owners: list[str]) -> dict[str, str]:
+    _, leaf = split_project(name)
     return {
-        "project_name": name,
+        "project_name": leaf,
         "org": org,
-        "flow_name": f"{repo.display_name(org)}: {name}",
+        "project_module": project_module(org, name),
+        "flow_name": f"{repo.display_name(org)}: {leaf}",
         "code_owners": json.dumps(owners),  # a JSON list of strings is a Python literal too
     }
 
@@ -116,7 +140,10 @@ def _add_project(
     repo: Repo, name: str, org: str, with_model: bool = False, owners: Sequence[str] = ()
 ) -> Created:
     require_org(repo, org)
-    validate_new_name(repo, name, "project")
+    group, leaf = split_project(name)
+    validate_new_name(repo, leaf, "project")
+    if group and group not in repo.groups(org):
+        validate_new_name(repo, group, "group")
     for owner in owners:
         problem = check_owner(owner)
         if problem:
@@ -125,17 +152,20 @@ def _add_project(
     context = _project_context(repo, name, org, handles)
     package = repo.project_dir(org, name)
     tests = repo.project_tests(org, name)
-    models = model_dir(repo, name)
+    models = model_dir(repo, leaf)
     for target in (package, tests, *([models] if with_model else [])):
         if target.exists():
             raise CommandError(f"{target.relative_to(repo.root)} already exists; remove it first.")
     init = repo.org_init(org)
+    group_init = package.parent / "__init__.py"
     with tempfile.TemporaryDirectory(prefix="pipelines-scaffold-") as tmp:
-        rendered = _render(repo, "project", context, Path(tmp)) / name
+        rendered = _render(repo, "project", context, Path(tmp)) / leaf
         if with_model:
-            _write_model(rendered / "model", name)
+            _write_model(rendered / "model", leaf)
         with Transaction(repo.root, f"add-project {name} --org {org}") as tx:
             tx.move_tree(rendered / "project", package)
+            if group and not group_init.exists():
+                tx.write_text(group_init, group_init_text(org, group))
             tx.move_tree(rendered / "tests", tests)
             if with_model:
                 tx.move_tree(rendered / "model", models)
@@ -171,15 +201,27 @@ def _remove_project(repo: Repo, name: str, org: str) -> Created:
         hint = f" It lives in org '{elsewhere[0]}': pass --org {elsewhere[0]}." if elsewhere else ""
         raise CommandError(f"Project '{name}' does not exist in org '{org}'.{hint}")
     tests = repo.project_tests(org, name)
-    model = model_dir(repo, name)
+    group, leaf = split_project(name)
+    model = model_dir(repo, leaf)
     init = repo.org_init(org)
     removed = [_rel(repo, package) + "/"]
     source = read_source(init)
-    edited = _without_import(source, f"pipelines.{org}.{name}", _rel(repo, init))
+    edited = _without_import(source, project_module(org, name), _rel(repo, init))
+    # The group folder goes with its last project, when it holds only what add-project wrote.
+    siblings = [p for p in repo.projects(org) if group and p != name and p.startswith(f"{group}/")]
+    folder_of_group = package.parent
+    lone_group = (
+        group
+        and not siblings
+        and {p.name for p in folder_of_group.iterdir()} - {"__pycache__"} == {"__init__.py", leaf}
+        and read_source(folder_of_group / "__init__.py") == group_init_text(org, group)
+    )
     # Every step is journaled first: a kill at any point is undone by the next command.
     with Transaction(repo.root, f"remove-project {name} --org {org}") as tx:
         tx.write_text(init, edited)
-        tx.remove_tree(package)
+        tx.remove_tree(folder_of_group if lone_group else package)
+        if lone_group:
+            removed[0] = _rel(repo, folder_of_group) + "/"
         for folder in (tests, model):
             if folder.exists():
                 tx.remove_tree(folder)
@@ -199,13 +241,14 @@ def unsaved_work(repo: Repo, name: str, org: str) -> list[str]:
     """
     owners = _owners_in(repo.project_dir(org, name) / "constants.py")
     context = _project_context(repo, name, org, owners)
+    _, leaf = split_project(name)
     with tempfile.TemporaryDirectory(prefix="pipelines-compare-") as tmp:
-        rendered = _render(repo, "project", context, Path(tmp)) / name
-        _write_model(rendered / "model", name)
+        rendered = _render(repo, "project", context, Path(tmp)) / leaf
+        _write_model(rendered / "model", leaf)
         pristine = {
             repo.project_dir(org, name): rendered / "project",
             repo.project_tests(org, name): rendered / "tests",
-            model_dir(repo, name): rendered / "model",
+            model_dir(repo, leaf): rendered / "model",
         }
         return _changed_files(repo, pristine)
 
@@ -285,7 +328,7 @@ def importers(repo: Repo, package: str) -> list[str]:
     from pipelines.utils.deploy.graph import ModuleGraph
 
     graph = ModuleGraph.build(repo.root, cache=False)  # a refusal writes nothing
-    org = package.rpartition(".")[0]
+    org = ".".join(package.split(".")[:2])  # pipelines.<org>, above any group
 
     def inside(name: str) -> bool:
         return name == package or name.startswith(package + ".")
@@ -475,7 +518,7 @@ def add_project(
 
     Args:
         repo: The repository to change.
-        name: A validated project name.
+        name: A project name, or group/name for a project in a group folder.
         org: An existing org.
         with_model: Also create the dbt model queries/models/<name>/<name>.sql.
         owners: GitHub handles for CODE_OWNERS ('@' optional).

@@ -59,7 +59,7 @@ def test_every_public_error_type_is_declared_in_errors_py():
         if path.name == "errors.py":
             continue  # pipelines/errors.py, and manage's CliError: click's, at the edge
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
-                if not node.name.startswith("_"):
-                    stray.append(f"{_module(path)}.{node.name}")
+            public = isinstance(node, ast.ClassDef) and not node.name.startswith("_")
+            if public and node.name.endswith("Error"):
+                stray.append(f"{_module(path)}.{node.name}")
     assert stray == []

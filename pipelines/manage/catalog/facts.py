@@ -178,7 +178,7 @@ def flow_facts(
         slug=slugify(flow.name),
         module=module,
         org=org,
-        project=parts[2] if len(parts) == 4 else None,
+        project="/".join(parts[2:-1]) if len(parts) >= 4 else None,  # group/name too
         owners=list(getattr(flow, "code_owners", [])),
         labels=sorted(labels),
         parameters=parameters,

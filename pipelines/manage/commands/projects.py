@@ -16,7 +16,7 @@ from pipelines.manage.commands.base import (
 )
 from pipelines.manage.errors import CliError
 from pipelines.manage.names import reserved_names
-from pipelines.utils.inventory import Repo
+from pipelines.utils.inventory import Repo, project_module
 
 
 @click.command("add-project")
@@ -38,9 +38,13 @@ from pipelines.utils.inventory import Repo
 def add_project(repo: Repo, name: str, org: str, with_model: bool, owners: tuple[str, ...]) -> None:
     """Create pipelines/<org>/NAME from the project template, with its test.
 
+    NAME may sit in a group folder, one level deep: GROUP/NAME (pipelines/<org>/GROUP/NAME;
+    the group's folder is made with its first project and goes with its last).
+
     \b
     Example:
       python manage.py add-project bike_counts --org emd --owner ana-souza --with-model
+      python manage.py add-project meteorologia/meteorologia_inmet --org rj_cor
     """
     from pipelines.manage.scaffold import add_project as scaffold
 
@@ -55,7 +59,7 @@ def add_project(repo: Repo, name: str, org: str, with_model: bool, owners: tuple
         )
     click.echo(
         f"Next: edit pipelines/{org}/{name}/flows.py, then run its test with "
-        f"`make test` or `python manage.py run pipelines.{org}.{name}.flows.flow`."
+        f"`make test` or `python manage.py run {project_module(org, name)}.flows.flow`."
     )
 
 
@@ -96,25 +100,33 @@ def remove_project(repo: Repo, name: str, org: str, yes: bool, force: bool) -> N
     Example:
       python manage.py remove-project bike_counts --org emd --yes
     """
-    from pipelines.manage.scaffold import importers, model_dir, require_org, unsaved_work
+    from pipelines.manage.scaffold import (
+        importers,
+        model_dir,
+        require_org,
+        split_project,
+        unsaved_work,
+    )
     from pipelines.manage.scaffold import remove_project as scaffold
 
     require_org(repo, org)
     exists = name in repo.projects(org)
-    users = importers(repo, f"pipelines.{org}.{name}") if exists else []
+    module = project_module(org, name)
+    users = importers(repo, module) if exists else []
     if users:
         listed = ", ".join(users)
         if not force:
             raise CliError(
-                f"Nothing removed: {listed} import(s) pipelines.{org}.{name}, and would fail "
+                f"Nothing removed: {listed} import(s) {module}, and would fail "
                 "to import without it (and `check` with them). Remove those imports first, "
                 "or pass --force to remove it anyway."
             )
-        click.echo(f"Warning: {listed} will fail to import: they import pipelines.{org}.{name}.")
+        click.echo(f"Warning: {listed} will fail to import: they import {module}.")
     work = unsaved_work(repo, name, org) if exists else []
     what = f"pipelines/{org}/{name} and its tests"
-    if model_dir(repo, name).exists():
-        what = f"pipelines/{org}/{name}, its tests and queries/models/{name}"
+    leaf = split_project(name)[1]
+    if model_dir(repo, leaf).exists():
+        what = f"pipelines/{org}/{name}, its tests and queries/models/{leaf}"
     _confirm_removal(name, what, work, yes, force, "add-project")
     result = scaffold(repo, name, org)
     say_recovered(result.recovered)

@@ -10,7 +10,7 @@ from pipelines.utils.inventory.modules import (
     own_flows,
     stub_org,
 )
-from pipelines.utils.inventory.tree import Repo
+from pipelines.utils.inventory.tree import Repo, project_module
 
 __all__ = [
     "FlowModule",
@@ -20,5 +20,6 @@ __all__ = [
     "flows_in",
     "import_project_module",
     "own_flows",
+    "project_module",
     "stub_org",
 ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from pipelines.utils.inventory.tree import Repo
+from pipelines.utils.inventory.tree import Repo, project_module
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -42,7 +42,7 @@ def flow_modules(repo: Repo) -> list[FlowModule]:
     for org, projects in repo.tree().items():
         if (repo.package / org / "flows.py").is_file():
             modules.append(FlowModule(f"pipelines.{org}.flows", org, None))
-        modules += [FlowModule(f"pipelines.{org}.{p}.flows", org, p) for p in projects]
+        modules += [FlowModule(f"{project_module(org, p)}.flows", org, p) for p in projects]
     return modules
 
 

@@ -39,8 +39,20 @@ class Repo:
         )
 
     def projects(self, org: str) -> list[str]:
-        """Project packages of an org, sorted."""
-        return sorted(entry.name for entry in _packages(self.package / org))
+        """Project packages of an org, sorted: `name`, or `group/name` for a project in a
+        group folder (a package without flows.py whose packages have one; one level only)."""
+        found = []
+        for entry in _packages(self.package / org):
+            grouped = [c.name for c in _packages(entry) if (c / "flows.py").is_file()]
+            if grouped and not (entry / "flows.py").is_file():
+                found += [f"{entry.name}/{child}" for child in grouped]
+            else:  # a project (a broken one too, without flows.py: import reports it)
+                found.append(entry.name)
+        return sorted(found)
+
+    def groups(self, org: str) -> list[str]:
+        """The group folders of an org (those that hold projects)."""
+        return sorted({p.split("/")[0] for p in self.projects(org) if "/" in p})
 
     def display_name(self, org: str) -> str:
         """The name an org's flow names start with: DISPLAY_NAME in its constants.py (e.g.
@@ -60,7 +72,10 @@ class Repo:
         for org, projects in self.tree().items():
             taken[org] = f"the org pipelines/{org}"
             for project in projects:
-                taken.setdefault(project, f"the project pipelines/{org}/{project}")
+                group, _, leaf = project.rpartition("/")
+                taken.setdefault(leaf, f"the project pipelines/{org}/{project}")
+                if group:
+                    taken.setdefault(group, f"the project group pipelines/{org}/{group}")
         for folder in [self.package, *(self.package / org for org in self.orgs())]:
             for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
                 name = entry.stem if entry.suffix == ".py" else entry.name
@@ -115,3 +130,8 @@ def display_name_in(constants: Path) -> str | None:
             'DISPLAY_NAME = "COR"), the start of every flow name of the org.'
         )
     return None
+
+
+def project_module(org: str, project: str) -> str:
+    """The dotted package of a project: pipelines.<org>.<project>, a group's name included."""
+    return f"pipelines.{org}.{project.replace('/', '.')}"

@@ -891,3 +891,69 @@ def test_manage_py_without_the_projects_packages_says_how_to_get_them():
     assert done.returncode == 1
     assert done.stderr.startswith("manage.py needs click and prefect, which this Python (")
     assert "Activate it (`source " in done.stderr or "Run `make install` first" in done.stderr
+
+
+def test_a_grouped_project_is_added_listed_checked_and_removed(repo_copy: Path):
+    """The original system grouped projects one level deeper (rj_cor/meteorologia/...)."""
+    before = snapshot(repo_copy)
+    for name in ("meteorologia/meteorologia_inmet", "meteorologia/precipitacao_inea"):
+        result = invoke(repo_copy, "add-project", name, "--org", "emd", "--owner", "ana")
+        assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:4] == [
+        "Created project 'meteorologia/precipitacao_inea' in org 'emd':",
+        "  created pipelines/emd/meteorologia/precipitacao_inea/",
+        "  created tests/pipelines/emd/meteorologia/precipitacao_inea/",
+        "  edited  pipelines/emd/__init__.py",
+    ]
+    group = repo_copy / "pipelines/emd/meteorologia"
+    assert files_under(group) == {"__init__.py"} | {
+        f"{p}/{f}" for p in ("meteorologia_inmet", "precipitacao_inea") for f in PROJECT_FILES
+    }
+    init = (repo_copy / "pipelines/emd/__init__.py").read_text()
+    assert "import pipelines.emd.meteorologia.meteorologia_inmet.flows  # noqa: F401" in init
+    listed = json.loads(invoke(repo_copy, "list-projects", "--json").output)
+    assert "meteorologia/meteorologia_inmet" in json.dumps(listed)
+    assert Repo(repo_copy).projects("emd") == [
+        "meteorologia/meteorologia_inmet", "meteorologia/precipitacao_inea", "template_pipeline",
+        "test_flow",
+    ]  # fmt: skip
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/pipelines/emd/meteorologia"],
+        cwd=repo_copy, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    checked = subprocess.run([sys.executable, "manage.py", "check"], cwd=repo_copy,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("ok: 10 flow(s) checked, no problems.")
+
+    for name in ("meteorologia/precipitacao_inea", "meteorologia/meteorologia_inmet"):
+        result = invoke(repo_copy, "remove-project", name, "--org", "emd", "--yes")
+        assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == "  removed pipelines/emd/meteorologia/"
+    left = (".pipelines-cache", "data")  # what check and the tests leave behind
+    after = {k: v for k, v in snapshot(repo_copy).items()
+             if k.split("/")[0] not in left and "__pycache__" not in k}  # fmt: skip
+    assert after == before  # the group went with its last project
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("meteorologia/inmet/estacoes", "Invalid project 'meteorologia/inmet/estacoes': give NAME "
+         "or GROUP/NAME (one group level)"),
+        ("Meteorologia/inmet", "Invalid group name 'Meteorologia'"),
+        ("meteorologia/Inmet", "Invalid project name 'Inmet'"),
+        ("test_flow/inmet", "'test_flow'"),
+        ("meteorologia/test_flow", "'test_flow'"),
+    ],
+)  # fmt: skip
+def test_each_level_of_a_grouped_name_is_checked_before_anything_is_written(
+    repo_copy: Path, name: str, message: str
+):
+    before = snapshot(repo_copy)
+    result = invoke(repo_copy, "add-project", name, "--org", "emd")
+    assert result.exit_code == 1
+    assert message in result.output
+    assert snapshot(repo_copy) == before

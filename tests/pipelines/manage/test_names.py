@@ -28,9 +28,9 @@ HOSTILE = [
     ("123", SNAKE),
     ("my.project", SNAKE),
     ("../escape", SNAKE),
-    ("a/b", SNAKE),
+    ("a/b/c", "give NAME or GROUP/NAME (one group level)"),  # a/b is a grouped project
     ("a\\b", SNAKE),
-    ("/abs", SNAKE),
+    ("/abs", "give NAME or GROUP/NAME (one group level)"),
     ("proj$", SNAKE),
     ("tab\tname", SNAKE),
     ("new\nline", SNAKE),

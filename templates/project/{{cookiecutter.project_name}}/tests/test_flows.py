@@ -20,7 +20,7 @@ def data_dir(tmp_path, monkeypatch):
 def project():
     # Imported here, not at the top: if this project fails to import, its own tests fail
     # and every other project's tests still run.
-    return importlib.import_module("pipelines.{{cookiecutter.org}}.{{cookiecutter.project_name}}.flows")
+    return importlib.import_module("{{cookiecutter.project_module}}.flows")
 
 
 def test_flow_builds_serializes_and_is_scheduled(project):
