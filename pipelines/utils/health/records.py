@@ -16,7 +16,6 @@ MAX_RUNS_BYTES = 2_000_000
 KEEP_RUNS_PER_FLOW = 100
 # Prefect's state names, by what the watchdog makes of them.
 FAILED = frozenset({"Failed", "TimedOut", "Cancelled"})
-NOT_STARTED = frozenset({"Scheduled", "Submitted", "Queued", "Pending"})
 
 
 @dataclass(frozen=True)

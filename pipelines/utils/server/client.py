@@ -9,6 +9,7 @@ from prefect import Client
 
 from pipelines.errors import ServiceUnreachableError
 from pipelines.utils.server import documents as doc
+from pipelines.utils.server import states
 
 # Names or ids per request: a long `_in` list stays well under the server's body limit.
 BATCH = 250
@@ -50,17 +51,21 @@ class Server:
 
     def other_running_runs(self, flow_id: str, run_id: str) -> list[str]:
         """Ids of the runs of any version of the flow in Running, other than `run_id`."""
-        found = self._data(doc.RUNNING_RUNS, flow_id=flow_id, run_id=run_id)
+        found = self._data(doc.RUNNING_RUNS, flow_id=flow_id, run_id=run_id, running=states.RUNNING)
         return [run["id"] for run in found["flow_run"]]
 
     def recent_states(self, run_id: str, limit: int) -> list[str]:
         """The states of the last `limit` finished runs of each version of the run's flow."""
-        found = self._data(doc.RECENT_RUNS, run_id=run_id, limit=limit)["flow_run_by_pk"]
+        found = self._data(
+            doc.RECENT_RUNS, run_id=run_id, limit=limit, states=list(states.CONCLUDED)
+        )["flow_run_by_pk"]
         return [r["state"] for f in found["flow"]["flow_group"]["flows"] for r in f["flow_runs"]]
 
     def failed_tasks(self, run_id: str) -> list[dict[str, Any]]:
         """The run's failed task runs, oldest first: map_index, state_message, task.name."""
-        return self._data(doc.FAILED_TASKS, run_id=run_id)["task_run"]
+        return self._data(doc.FAILED_TASKS, run_id=run_id, states=list(states.FAILED_TASK))[
+            "task_run"
+        ]
 
     def runs_in_state_since(self, states: Sequence[str], before: str) -> list[dict[str, Any]]:
         """Runs in one of `states` since before `before` (ISO 8601), oldest first."""
@@ -161,7 +166,9 @@ class Server:
 
     def late_runs(self, project: str, before: str) -> list[dict[str, Any]]:
         """Runs due before `before` (ISO 8601) not started yet, oldest first, with flow.name."""
-        return self._data(doc.LATE_RUNS, project=project, before=before)["flow_run"]
+        return self._data(
+            doc.LATE_RUNS, project=project, before=before, states=list(states.NOT_STARTED)
+        )["flow_run"]
 
     def pause_schedule(self, flow_id: str) -> bool:
         """Turn a flow version's schedule off (its scheduled runs are removed)."""

@@ -18,11 +18,11 @@ query RunState($id: uuid!) { flow_run_by_pk(id: $id) { id state state_message } 
 """
 # Runs of any version of a flow (its flow group) in Running, other than the given one.
 RUNNING_RUNS = """
-query RunningRuns($flow_id: uuid!, $run_id: uuid!) {
+query RunningRuns($flow_id: uuid!, $run_id: uuid!, $running: String!) {
   flow_run(
     where: {
       flow: {flow_group: {flows: {id: {_eq: $flow_id}}}}
-      state: {_eq: "Running"}
+      state: {_eq: $running}
       id: {_neq: $run_id}
     }
   ) { id }
@@ -30,13 +30,13 @@ query RunningRuns($flow_id: uuid!, $run_id: uuid!) {
 """
 # The last finished runs of every version of the run's flow, newest first.
 RECENT_RUNS = """
-query RecentRuns($run_id: uuid!, $limit: Int!) {
+query RecentRuns($run_id: uuid!, $limit: Int!, $states: [String!]) {
   flow_run_by_pk(id: $run_id) {
     flow {
       flow_group {
         flows {
           flow_runs(
-            where: {state: {_in: ["Success", "Failed", "TimedOut", "Cancelled"]}}
+            where: {state: {_in: $states}}
             order_by: {end_time: desc_nulls_last}
             limit: $limit
           ) { id state }
@@ -49,11 +49,11 @@ query RecentRuns($run_id: uuid!, $limit: Int!) {
 # A run on the server (CloudFlowRunner) returns no task states with the flow's state: the
 # failed tasks' messages are read from its task runs.
 FAILED_TASKS = """
-query FailedTasks($run_id: uuid!) {
+query FailedTasks($run_id: uuid!, $states: [String!]) {
   task_run(
     where: {
       flow_run_id: {_eq: $run_id}
-      state: {_in: ["Failed", "TimedOut", "ValidationFailed"]}
+      state: {_in: $states}
     }
     order_by: {state_timestamp: asc}
   ) { map_index state_message task { name } }
@@ -164,11 +164,11 @@ query WatchedFlows($project: String!, $names: [String!], $limit: Int!) {
 # Runs due before `before` that no agent has started (the server makes at most ten ahead
 # per flow, so this stays small even with an agent down for days).
 LATE_RUNS = """
-query LateRuns($project: String!, $before: timestamptz!) {
+query LateRuns($project: String!, $before: timestamptz!, $states: [String!]) {
   flow_run(
     where: {
       flow: {project: {name: {_eq: $project}}, archived: {_eq: false}}
-      state: {_in: ["Scheduled", "Submitted", "Queued"]}
+      state: {_in: $states}
       scheduled_start_time: {_lt: $before}
     }
     order_by: {scheduled_start_time: asc}

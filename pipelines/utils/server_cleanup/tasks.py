@@ -11,10 +11,9 @@ import prefect
 from prefect import task
 
 from pipelines.utils.server import Server
-from pipelines.utils.server.states import FINISHED
+from pipelines.utils.server.states import FINISHED, STUCK
 
 # A run in these states is stuck when its state has not changed for longer than the limit.
-STUCK_STATES = ["Running", "Submitted"]
 
 # How each action is logged: (dry run, done).
 _WORDS = {
@@ -63,7 +62,7 @@ def cancel_stuck_runs(
     before = _iso(now - dt.timedelta(minutes=min([limit_minutes, *limits.values()])))
     server = Server()
     lines = []
-    for run in server.runs_in_state_since(STUCK_STATES, before):
+    for run in server.runs_in_state_since(list(STUCK), before):
         limit = limits.get(run["flow"]["name"], limit_minutes)
         since = pendulum.parse(run["state_timestamp"])
         if now - since < dt.timedelta(minutes=limit):

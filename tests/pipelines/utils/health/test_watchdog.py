@@ -186,3 +186,17 @@ def test_without_published_expectations_the_watchdog_says_where_they_come_from(t
         one_pass(server, settings, dt.datetime.now(dt.UTC))
     assert type(raised.value).__name__ == "HealthError"
     assert "manage.py register` publishes them" in str(raised.value)
+
+
+def test_a_run_no_agent_picked_up_is_late_whichever_not_started_state_it_is_in(world):
+    """Pending counts as not started for the watchdog as it does everywhere (one list of
+    states, in pipelines/utils/server/states.py, that the query takes as a variable)."""
+    server, settings, _, ids = world
+    now = load_table(settings) + dt.timedelta(minutes=30)
+    for state, minutes in (("Pending", 40), ("Queued", 50), ("Submitted", 60)):
+        server.plant_flow_run(
+            ids["emd: late"], state, scheduled_start_time=now - dt.timedelta(minutes=minutes)
+        )
+    dry = one_pass(server, settings, now, dry_run=True)
+    (text,) = [text for _, text in dry["would_send"]]
+    assert "3 scheduled run(s) have not started, the oldest due 1 hour ago" in text
