@@ -17,6 +17,7 @@ from pipelines.settings import Settings
 from pipelines.utils.redaction import redact
 from pipelines.utils.resources import current_settings
 from pipelines.utils.server import Server
+from pipelines.utils.server.context import run_page, server_run_id
 
 # GitHub handle -> {discord: id, slack: id}: the ids an alert mentions for each code owner.
 OWNERS_FILE = Path(__file__).resolve().parents[2] / "owners.yaml"
@@ -56,8 +57,8 @@ def webhook_for(org: str | None, settings: Settings) -> str | None:
 
 def recent_failures() -> str | None:
     """'k of the last n runs failed' for the current flow (on the server), else None."""
-    run_id = prefect.context.get("flow_run_id")
-    if not (prefect.context.get("running_with_backend") and run_id):
+    run_id = server_run_id()
+    if run_id is None:
         return None
     states = Server().recent_states(run_id, RECENT_RUNS)
     if not states:  # the first run: nothing to compare with yet
@@ -75,8 +76,8 @@ def failed_task_messages(state: State) -> list[tuple[str, str]]:
             for task, task_state in task_states.items()
             if task_state.is_failed() and not isinstance(task_state, TriggerFailed)
         ]
-    run_id = prefect.context.get("flow_run_id")
-    if not (prefect.context.get("running_with_backend") and run_id):
+    run_id = server_run_id()
+    if run_id is None:
         return []
     found = []
     for task_run in Server().failed_tasks(run_id):
@@ -89,12 +90,9 @@ def failed_task_messages(state: State) -> list[tuple[str, str]]:
 
 def failure_text(flow: Flow, state: State, webhook: str, settings: Settings) -> str:
     """Flow, run link, state message and each failed task's, owners, parameters, history."""
-    # flow.run() makes up a run id too; only runs from a backend have a page to link to.
-    run_id = (
-        prefect.context.get("flow_run_id") if prefect.context.get("running_with_backend") else None
-    )
-    ui = settings.require("PIPELINES_PREFECT_UI_URL").rstrip("/")
-    link = f"{ui}/flow-run/{run_id}" if run_id else "a local run (no link)"
+    run_id = server_run_id()  # only a run from the server has a page to link to
+    ui = settings.require("PIPELINES_PREFECT_UI_URL")
+    link = run_page(ui, run_id) if run_id else "a local run (no link)"
     owners = mentions(list(getattr(flow, "code_owners", []) or []), webhook, owner_ids())
     lines = [
         f"Flow {flow.name!r} failed: {redact(str(state.message))}",

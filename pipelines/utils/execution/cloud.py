@@ -15,6 +15,7 @@ from pipelines.utils.deploy.target import build_target, check_target
 from pipelines.utils.execution.dev_flows import archive_other_versions
 from pipelines.utils.execution.parameters import check_parameters
 from pipelines.utils.resources import current_settings
+from pipelines.utils.server.context import run_page
 
 _NEEDS = "run_cloud needs these environment variables (docs/cloud.md says what each is):"
 
@@ -80,8 +81,8 @@ def run_cloud(
     if not flow_id:
         raise RuntimeError(f"Prefect Server returned no flow id for {dev.name!r}.")
     run_id = client.create_flow_run(flow_id=flow_id, parameters=given)
-    ui = settings.require("PIPELINES_PREFECT_UI_URL").rstrip("/")
-    print(f"Run submitted, please check it at:\n{ui}/flow-run/{run_id}")
+    page = run_page(settings.require("PIPELINES_PREFECT_UI_URL"), run_id)
+    print(f"Run submitted, please check it at:\n{page}")
     if cleanup:
         archived = archive_other_versions(client, project, dev.name, keep=flow_id)
         print(f"Archived {len(archived)} older development version(s) of {dev.name!r}.")

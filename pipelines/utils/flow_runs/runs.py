@@ -17,6 +17,7 @@ from pipelines.constants import TIMEZONE
 from pipelines.errors import ChildRunError
 from pipelines.utils.resources import current_settings
 from pipelines.utils.server import Server
+from pipelines.utils.server.context import run_page, server_run_id
 from pipelines.utils.server.states import FINISHED, SUCCEEDED
 
 
@@ -33,7 +34,7 @@ class RunInfo:
 
 def on_server() -> bool:
     """Whether this task runs in a flow run from Prefect Server (else run_local / flow.run)."""
-    return bool(prefect.context.get("running_with_backend") and prefect.context.get("flow_run_id"))
+    return server_run_id() is not None
 
 
 def current_run(client: Client | None = None) -> RunInfo:
@@ -47,7 +48,7 @@ def current_run(client: Client | None = None) -> RunInfo:
 
 def run_link(run_id: str) -> str:
     """The Prefect UI page of a run."""
-    return f"{current_settings().require('PIPELINES_PREFECT_UI_URL').rstrip('/')}/flow-run/{run_id}"
+    return run_page(current_settings().require("PIPELINES_PREFECT_UI_URL"), run_id)
 
 
 def render_name(template: str, now: pendulum.DateTime | None = None) -> str:

@@ -10,6 +10,7 @@ from prefect.exceptions import ClientError
 
 from pipelines.errors import ServiceUnreachableError
 from pipelines.utils.server import Server
+from pipelines.utils.server.context import server_run_id
 
 
 def skip_if_running(flow: Flow, old_state: State, new_state: State) -> State:
@@ -28,9 +29,8 @@ def skip_if_running(flow: Flow, old_state: State, new_state: State) -> State:
     Returns:
         Skipped when another run is running, else new_state.
     """
-    run_id, flow_id = prefect.context.get("flow_run_id"), prefect.context.get("flow_id")
-    from_backend = prefect.context.get("running_with_backend")
-    if not new_state.is_running() or not from_backend or not run_id or not flow_id:
+    run_id, flow_id = server_run_id(), prefect.context.get("flow_id")
+    if not new_state.is_running() or run_id is None or not flow_id:
         return new_state
     logger = prefect.context.get("logger")
     try:
