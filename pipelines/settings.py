@@ -136,6 +136,18 @@ SETTINGS: tuple[Setting, ...] = (
         "dump_to_gcs refuses exports whose CSV would be larger than this many MB.",
     ),
     Setting(
+        "PIPELINES_DUMP_MEMORY_MB",
+        "64",
+        "Memory cap, in MB, of the reader of a PostgreSQL dump (DuckDB's); a dump whose single "
+        "values reach tens of MB fails naming it: raise it for such a source.",
+    ),
+    Setting(
+        "PIPELINES_WAREHOUSE_MEMORY_MB",
+        "100",
+        "Memory cap, in MB, of the local warehouse's loads (DuckDB's); a load whose single "
+        "values reach tens of MB fails naming it: raise it for such a table.",
+    ),
+    Setting(
         "PIPELINES_DOWNLOAD_MAX_MB",
         "2048",
         "dump_url stops a download past this many MB (counted after decompression) and "
@@ -385,6 +397,8 @@ NUMBERS = {  # name -> minimum
     "PIPELINES_LATE_AFTER_MIN": 1.0,
     "PIPELINES_DUMP_TO_GCS_MAX_MB": 1.0,
     "PIPELINES_DOWNLOAD_MAX_MB": 1.0,
+    "PIPELINES_DUMP_MEMORY_MB": 16.0,
+    "PIPELINES_WAREHOUSE_MEMORY_MB": 16.0,
     "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S": 0.0,
 }
 _DASK_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")

@@ -29,7 +29,7 @@ def _relation(table: str | None, query: str | None) -> str:
     return f"postgres_query('src', $pg${sql}$pg$)"
 
 
-def _attach(connection: Connection):
+def _attach(connection: Connection, memory_mb: int = 64):
     import duckdb
 
     db = duckdb.connect()
@@ -38,7 +38,8 @@ def _attach(connection: Connection):
     # stays open per partition (DuckDB's default, 100, closed and reopened files: 1,159 files
     # for 365 days); the session zone makes a timestamptz's day the city's day.
     db.execute(
-        "SET threads = 2; SET memory_limit = '64MB'; SET preserve_insertion_order = false;"
+        f"SET threads = 2; SET memory_limit = '{int(memory_mb)}MB'; "
+        "SET preserve_insertion_order = false;"
         f"SET partitioned_write_flush_threshold = 50000; "
         f"SET partitioned_write_max_open_files = {MAX_OPEN_FILES}; SET TimeZone = '{TIMEZONE}'"
     )
@@ -202,7 +203,7 @@ def open_postgres(request: Request) -> Source:
     connection, table, query = request.connection, request.table, request.query
     column, lower = request.partition_column, request.lower_bound
     base_query("postgres", table, query)
-    db = _attach(connection)
+    db = _attach(connection, request.memory_mb)
     select, types = _exact_select(db, connection, table, query)
     assert types is not None  # guarded selects are described
     aware = _partition_type(types, column) if column else False
@@ -245,7 +246,7 @@ def stage_postgres(
     connection, table, query = request.connection, request.table, request.query
     column, lower = request.partition_column, request.lower_bound
     base_query("postgres", table, query)  # exactly one of table / query
-    db = _attach(connection)
+    db = _attach(connection, request.memory_mb)
     try:
         select, _ = _exact_select(db, connection, table, query, guard=False)
         options = "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"

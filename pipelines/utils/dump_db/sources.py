@@ -42,6 +42,7 @@ class Request:
             partition column is NULL always come too).
         zero_dates: What a MySQL zero date ('0000-00-00', '2024-00-00') becomes: "fail"
             refuses the dump naming the column; "null" reads it as NULL, counted.
+        memory_mb: The memory cap of the reader of a PostgreSQL source (DuckDB's).
     """
 
     connection: Connection
@@ -52,6 +53,7 @@ class Request:
     partition_column: str | None = None
     lower_bound: dt.date | None = None
     zero_dates: str = "fail"
+    memory_mb: int = 64
 
 
 ZERO_DATES = ("fail", "null")

@@ -130,8 +130,10 @@ def _stage(
             # DuckDB's partitioned writer holds a buffer per partition and column in its
             # memory cap: hundreds of days of a wide table do not fit (365 days of 15 text
             # columns did not). Those dumps spool one file per day from a stream instead.
-            if request.partition_column is None or type(error).__name__ != "OutOfMemoryException":
+            if type(error).__name__ != "OutOfMemoryException":
                 raise
+            if request.partition_column is None:
+                raise _too_big_for_memory(request, error) from None
             logger.warning(
                 "Too many days x columns for the fast partitioned writer in its memory cap; "
                 "writing the partitions from a stream, one spool file per day, instead."
@@ -145,6 +147,8 @@ def _stage(
         source = open_postgres(request) if dialect == "postgres" else open_source(request)
         return merge_partitions(write_stream(source, request, folder, logger), request.format)
     except BaseException as error:
+        if type(error).__name__ == "OutOfMemoryException":
+            raise _too_big_for_memory(request, error) from None
         # A Rust reader's panic is a BaseException: it would end the process (no summary, no
         # record, no alert). A value it cannot convert fails this dump instead.
         if type(error).__name__ != "PanicException":
@@ -154,6 +158,19 @@ def _stage(
             f"the database driver could not convert a value of the source ({first}); nothing "
             "was published. Cast that column in query= (e.g. to text), or fix the value."
         ) from None
+
+
+def _too_big_for_memory(request: Request, error: BaseException) -> DumpError:
+    """DuckDB's out-of-memory error in the project's words: the cap, the setting that raises
+    it, and the shape that meets it."""
+    needed = re.search(r"size (\d+(?:\.\d+)? [KMG]iB)", str(error))
+    block = f" (it needed a block of {needed.group(1)})" if needed else ""
+    return DumpError(
+        f"the rows of this source do not fit the reader's memory cap of {request.memory_mb} MB"
+        f"{block}: a single value of tens of MB (text, bytea, json) or very wide rows do that. "
+        f"Raise the setting PIPELINES_DUMP_MEMORY_MB (e.g. to {request.memory_mb * 8}) for "
+        "this dump, or leave the widest columns out with query=. Nothing was published."
+    )
 
 
 def incremental_bound(
@@ -250,9 +267,11 @@ def dump_db_to_datalake(
     )
     started = time.monotonic()
     try:
+        memory_mb = int(float(chosen.settings.require("PIPELINES_DUMP_MEMORY_MB")))
         request = Request(
-            source, table, query, format, batch_size, partition_column, lower, zero_dates
-        )
+            source, table, query, format, batch_size, partition_column, lower, zero_dates,
+            memory_mb,
+        )  # fmt: skip
         staged = with_retries(lambda: _stage(request, folder, logger), logger, mask=mask)
         for column, count in sorted(staged.nulled.items()):
             logger.warning("%s: %s zero date(s) read as NULL (zero_dates='null')", column, count)

@@ -106,6 +106,7 @@ class LocalResources(Resources):
             self.warehouse_file,
             readable=self.settings.data_dir / "datalake",
             lock_timeout=float(self.settings.require("PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S")),
+            memory_mb=int(float(self.settings.require("PIPELINES_WAREHOUSE_MEMORY_MB"))),
         )
 
     def dbt_output(self) -> dict[str, Any]:

@@ -58,6 +58,7 @@ class DuckDBWarehouse(Warehouse):
         path: Path,
         readable: Path | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
+        memory_mb: int = 100,
     ) -> None:
         """
         Args:
@@ -66,10 +67,13 @@ class DuckDBWarehouse(Warehouse):
                 the staging views read); queries reach nothing else on the host.
             lock_timeout: Seconds to wait for another process (a notebook, another run) to
                 release the file.
+            memory_mb: The memory cap of each connection (loads stream; a cap keeps a
+                pipeline's memory flat on big tables).
         """
         self.path = Path(path)
         self.readable = Path(readable) if readable is not None else None
         self.lock_timeout = lock_timeout
+        self.memory_mb = memory_mb
 
     @property
     def location(self) -> str:
@@ -89,7 +93,9 @@ class DuckDBWarehouse(Warehouse):
         }
         connection = self._open(read_only, config)
         # Loads stream from Parquet; a cap keeps a pipeline's memory flat on big tables.
-        connection.execute("SET memory_limit = '100MB'; SET preserve_insertion_order = false")
+        connection.execute(
+            f"SET memory_limit = '{int(self.memory_mb)}MB'; SET preserve_insertion_order = false"
+        )
         if sandboxed:
             # What a user's query may reach: the warehouse file and the datalake folder (the
             # staging views read it); no other file, no network, no extension; locked so the
@@ -168,9 +174,17 @@ class DuckDBWarehouse(Warehouse):
         write_id = datalake.write_id(files.prefix)
         try:
             loaded = self._replace(datalake, files, write_id)
-        except BaseException:
+        except BaseException as error:
             # The table and its view are as they were: so is the datalake folder.
             datalake.settle(files.prefix, loaded=False)
+            if type(error).__name__ == "OutOfMemoryException":
+                raise WarehouseError(
+                    f"loading {files.dataset_id}.{files.table_id} into the local warehouse "
+                    f"ran past its memory cap of {self.memory_mb} MB ({str(error).splitlines()[0]}"
+                    "): a single value of tens of MB does that. Raise the setting "
+                    f"PIPELINES_WAREHOUSE_MEMORY_MB (e.g. to {self.memory_mb * 8}); the table "
+                    "is as it was."
+                ) from None
             raise
         datalake.settle(files.prefix, loaded=True)
         return loaded

@@ -187,6 +187,49 @@ def test_a_year_of_days_of_a_wide_table_dumps_to_csv_and_loads(
     ) == [(rows, 365, 150)]
 
 
+@pytest.mark.parametrize("partition_column", [None, "dia"])
+def test_a_value_of_tens_of_mb_names_the_memory_cap_and_fits_once_it_is_raised(
+    local_env, postgres_url, monkeypatch, partition_column
+):
+    """A 40 MB text value (a scanned document's text, a JSON payload) met DuckDB's memory cap
+    with its own words; the dump now says which setting raises it, and with it raised the
+    value arrives whole."""
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    name = f"big_{uuid.uuid4().hex[:8]}"
+    params = dict(connection="pg", dataset_id="tests", table_id=name, table=name,
+                  partition_column=partition_column)  # fmt: skip
+    with connect_postgres() as conn:
+        conn.execute(f"CREATE TABLE {name} (id int, dia date, v text)")
+        conn.execute(f"INSERT INTO {name} VALUES (1, '2024-01-01', repeat('x', 40 * 1048576)),"
+                     " (2, '2024-01-02', 'small')")  # fmt: skip
+        try:
+            state = run_local(create_dump_db_flow("tests: dump_db", org="tests"), params)
+            monkeypatch.setenv("PIPELINES_DUMP_MEMORY_MB", "512")
+            stopped = run_local(create_dump_db_flow("tests: dump_db", org="tests"), params)
+            monkeypatch.setenv("PIPELINES_WAREHOUSE_MEMORY_MB", "512")
+            written = dump(**params)
+        finally:
+            conn.execute(f"DROP TABLE {name}")
+    assert state.is_failed()
+    (message,) = [str(s.result) for t, s in state.result.items()
+                  if t.name == "dump_db_to_datalake"]  # fmt: skip
+    assert message.startswith(
+        "the rows of this source do not fit the reader's memory cap of 64 MB (it needed a block of "
+    ), message
+    assert "Raise the setting PIPELINES_DUMP_MEMORY_MB (e.g. to 512) for this dump" in message
+    # Read, the value then meets the local warehouse's own cap, which says its setting.
+    (loading,) = [str(s.result) for t, s in stopped.result.items()
+                  if t.name == "load_to_warehouse"]  # fmt: skip
+    assert f"loading tests.{name} into the local warehouse ran past its memory cap of 100 MB" in (
+        loading
+    )
+    assert "Raise the setting PIPELINES_WAREHOUSE_MEMORY_MB (e.g. to 800)" in loading
+    assert written.rows == 2
+    assert get_warehouse().rows(f"SELECT id, length(v) FROM tests.{name} ORDER BY id") == [
+        (1, 40 * 1048576), (2, 5)
+    ]  # fmt: skip
+
+
 def test_an_unpartitioned_rerun_replaces_the_table(local_env, pg_table):
     params = dict(connection="pg", dataset_id="tests", table_id=pg_table, table=pg_table)
     dump(**params)
