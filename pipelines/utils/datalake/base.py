@@ -84,16 +84,36 @@ def table_prefix(dataset_id: str, table_id: str) -> str:
 SUFFIXED_KEYS = tuple(f"{key}_particao" for key in PARTITION_KEYS)
 
 
-def partition_keys(columns: Iterable[str]) -> tuple[str, ...]:
-    """The partition folder names for a table with these columns.
+# How coarse a table's partitions are: a folder per year (ano=), month (ano=/mes=) or day.
+GRAINS = ("year", "month", "day")
+
+
+def grain_depth(partition_by: str) -> int:
+    """How many partition folder levels a grain has (year 1, month 2, day 3).
 
     Raises:
-        DatalakeError: The table has columns named like both sets of keys.
+        DatalakeError: Not one of GRAINS.
     """
+    if partition_by not in GRAINS:
+        raise DatalakeError(
+            f"partition_by={partition_by!r} must be one of {', '.join(GRAINS)}: a folder per "
+            "year (ano=), per month (ano=/mes=) or per day (ano=/mes=/data=)."
+        )
+    return GRAINS.index(partition_by) + 1
+
+
+def partition_keys(columns: Iterable[str], partition_by: str = "day") -> tuple[str, ...]:
+    """The partition folder names for a table with these columns, at this grain.
+
+    Raises:
+        DatalakeError: The table has columns named like both sets of keys, or an unknown
+            grain.
+    """
+    depth = grain_depth(partition_by)
     names = {column.lower() for column in columns}
     for keys in (PARTITION_KEYS, SUFFIXED_KEYS):
-        if not names & set(keys):
-            return keys
+        if not names & set(keys[:depth]):
+            return keys[:depth]
     raise DatalakeError(
         "the table has columns named like the partition keys ano/mes/data and "
         "ano_particao/mes_particao/data_particao; rename one in a query= (SELECT ... AS ...)."
@@ -101,9 +121,24 @@ def partition_keys(columns: Iterable[str]) -> tuple[str, ...]:
 
 
 def partition_path(day: dt.date, keys: tuple[str, ...] = PARTITION_KEYS) -> str:
-    """The partition folder of a day: ano=2024/mes=01/data=2024-01-31."""
-    year, month, date = keys
-    return f"{year}={day.year}/{month}={day.month:02d}/{date}={day.isoformat()}"
+    """The partition folder of a day at the grain `keys` has: ano=2024/mes=01/data=2024-01-31,
+    ano=2024/mes=01 or ano=2024."""
+    values = (str(day.year), f"{day.month:02d}", day.isoformat())
+    return "/".join(f"{key}={value}" for key, value in zip(keys, values, strict=False))
+
+
+def partition_start(partition: str) -> dt.date | None:
+    """The first day a partition folder holds (ano=2024/mes=03 -> 2024-03-01); None for the
+    NULL partition or a folder that names no day."""
+    values = [part.split("=", 1)[1] for part in partition.split("/") if "=" in part]
+    if not values or "__HIVE_DEFAULT_PARTITION__" in values:
+        return None
+    try:
+        if len(values) >= 3:
+            return dt.date.fromisoformat(values[2])
+        return dt.date(int(values[0]), int(values[1]) if len(values) == 2 else 1, 1)
+    except ValueError:
+        return None
 
 
 def null_partition(keys: tuple[str, ...] = PARTITION_KEYS) -> str:
@@ -161,14 +196,14 @@ class Datalake(ABC):
         """Upload one local file to key; returns the key."""
 
     def partitions(self, prefix: str) -> list[str]:
-        """Partition folders (ano=/mes=/data=) holding files under a table prefix, sorted."""
+        """Partition folders (ano=[/mes=[/data=]]) holding files under a table prefix, sorted."""
         found = set()
         for key in self.list_keys(prefix):
             relative = key[len(prefix) + 1 :]
             if relative.startswith(
                 tuple(f"{keys[0]}=" for keys in (PARTITION_KEYS, SUFFIXED_KEYS))
-            ):
-                found.add("/".join(relative.split("/")[:3]))
+            ):  # the folders above the file, whatever the grain
+                found.add("/".join(p for p in relative.split("/")[:-1] if "=" in p))
         return sorted(found)
 
     @abstractmethod

@@ -17,6 +17,8 @@ from pipelines.errors import DatalakeError
 from pipelines.utils.datalake.base import (
     MODES,
     DatalakeWrite,
+    grain_depth,
+    null_partition,
     partition_keys,
     partition_path,
     table_prefix,
@@ -26,9 +28,17 @@ from pipelines.utils.scratch import temporary_folder
 from pipelines.utils.warehouse.factory import begin_table_write
 
 
-def _partition_days(frame: pd.DataFrame, column: str) -> pd.Series:
-    """The city's calendar day of each row, from a date or timestamp column."""
+def _partition_days(frame: pd.DataFrame, column: str, partition_by: str = "day") -> pd.Series:
+    """The city's calendar day of each row, from a date or timestamp column; at the year
+    grain, an integer year column gives its year's first day."""
     values = frame[column]
+    if partition_by == "year" and pd.api.types.is_integer_dtype(values):
+        return values.map(lambda year: None if pd.isna(year) else dt.date(int(year), 1, 1))
+    if pd.api.types.is_integer_dtype(values):
+        raise TypeError(
+            f"partition_column {column!r} holds whole numbers; it must hold dates or timestamps "
+            "(a year column partitions with partition_by='year')."
+        )
     if pd.api.types.is_datetime64_any_dtype(values):
         if values.dt.tz is not None:
             values = values.dt.tz_convert(TIMEZONE)
@@ -48,8 +58,9 @@ def write_parquet_partitions(
     table_id: str,
     partition_column: str | None = None,
     mode: str = "append",
+    partition_by: str = "day",
 ) -> DatalakeWrite:
-    """Write a DataFrame to the datalake as Parquet, one folder per day.
+    """Write a DataFrame to the datalake as Parquet, one folder per day (or month, or year).
 
     Partitions are Hive-style ano=YYYY/mes=MM/data=YYYY-MM-DD folders under
     <dataset_id>/<table_id> (ano_particao=/mes_particao=/data_particao= when the frame has
@@ -63,6 +74,8 @@ def write_parquet_partitions(
         partition_column: A date or timestamp column to partition by; None for one file.
         mode: "append" keeps the partitions the rows do not touch and replaces those they do;
             "overwrite" makes the table hold exactly these rows.
+        partition_by: "day" (ano=/mes=/data= folders), "month" (ano=/mes=) or "year" (ano=);
+            at the year grain the column may be an integer year.
 
     Returns:
         Where the rows went, how many, and which partitions.
@@ -75,6 +88,7 @@ def write_parquet_partitions(
     """
     if mode not in MODES:
         raise DatalakeError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
+    grain_depth(partition_by)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
     prefix = table_prefix(dataset_id, table_id)
@@ -94,18 +108,23 @@ def write_parquet_partitions(
             )
         # A frame with its own ano, mes or data column gets ano_particao=... folders, as
         # dump_db does: a partition key never shadows a column.
-        partition_names = partition_keys(map(str, frame.columns))
+        partition_names = partition_keys(map(str, frame.columns), partition_by)
     logger = prefect.context.get("logger")
     datalake = get_datalake()
     groups: list[tuple[str, pd.DataFrame]]
     if partition_column is None:
         groups = [("", frame)]
     else:
-        days = _partition_days(frame, partition_column)
-        groups = [
-            (partition_path(day, partition_names), part)
-            for day, part in frame.groupby(days, sort=True, dropna=False)
-        ]
+        days = _partition_days(frame, partition_column, partition_by)
+        # Grouped by folder, not by day: a month's (or a year's) days are one partition.
+        folders = days.map(
+            lambda day: (
+                null_partition(partition_names)
+                if day is None or pd.isna(day)
+                else partition_path(day, partition_names)
+            )
+        )
+        groups = list(frame.groupby(folders, sort=True))
     partitions: list[str] = []
     keys: list[str] = []
     begin_table_write(datalake, prefix)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,15 +73,6 @@ def count_written(files: dict[str, list[Path]], fmt: str) -> dict[str, int]:
             parse = pcsv.ParseOptions(newlines_in_values=True)
             written[key] = sum(pcsv.read_csv(p, parse_options=parse).num_rows for p in paths)
     return written
-
-
-def day_of(key: str) -> dt.date | None:
-    """The day a partition key stands for (None for the null partition)."""
-    value = key.rsplit("=", 1)[-1]
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def merge_partitions(staged: Staged, fmt: str) -> Staged:

@@ -17,11 +17,11 @@ from prefect import task
 
 from pipelines.constants import TIMEZONE
 from pipelines.errors import DumpError
-from pipelines.utils.datalake.base import MODES, DatalakeWrite, table_prefix
+from pipelines.utils.datalake.base import MODES, DatalakeWrite, partition_start, table_prefix
 from pipelines.utils.dump_db.connections import get_connection, mask
 from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
 from pipelines.utils.dump_db.sources import ZERO_DATES, Request, open_source
-from pipelines.utils.dump_db.staged import FORMATS, Staged, day_of, merge_partitions
+from pipelines.utils.dump_db.staged import FORMATS, Staged, merge_partitions
 from pipelines.utils.resources import resources
 from pipelines.utils.retries import with_retries
 from pipelines.utils.scratch import release, scratch_dir
@@ -180,7 +180,7 @@ def incremental_bound(
     time zone). A partition beyond tomorrow (a row dated 9999-12-31) is reported, never the
     bound: it would stop every later run from reading new rows."""
     today = pendulum.now(TIMEZONE).date()
-    days = [d for d in map(day_of, partitions) if d is not None]
+    days = [d for d in map(partition_start, partitions) if d is not None]
     ahead = sorted(d for d in days if d > today + dt.timedelta(days=1))
     if ahead:
         logger.warning(

@@ -340,11 +340,14 @@ def _note_loads(connection: Any, tables: list[str], when: dt.datetime) -> None:
 
 
 def _hive_types(keys: list[str]) -> str:
-    """The read option typing a table's partition keys (either set of names), if it has any."""
+    """The read option typing a table's partition keys (either set of names, at whatever
+    grain its folders have), if it has any."""
+    types = ("BIGINT", "BIGINT", "DATE")
     for names in (PARTITION_KEYS, SUFFIXED_KEYS):
-        if any(f"/{names[0]}=" in f"/{key}" for key in keys):
-            year, month, day = names
-            return f", hive_types = {{'{year}': BIGINT, '{month}': BIGINT, '{day}': DATE}}"
+        present = [n for n in names if any(f"/{n}=" in f"/{key}" for key in keys)]
+        if present:
+            pairs = ", ".join(f"'{n}': {types[names.index(n)]}" for n in present)
+            return f", hive_types = {{{pairs}}}"
     return ""
 
 

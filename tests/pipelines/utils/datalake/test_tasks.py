@@ -116,3 +116,58 @@ def test_bad_input_fails_with_a_specific_message(kwargs, frame, message):
     state = run_write(frame, **kwargs)
     assert state.is_failed()
     assert message in str(state.result)
+
+
+@pytest.mark.parametrize(
+    ("partition_by", "column", "values", "folders", "keys"),
+    [
+        ("month", "at", ["2024-01-05", "2024-01-20", "2024-02-10"],
+         ["ano=2024/mes=01", "ano=2024/mes=02"], "ano, mes"),
+        ("year", "at", ["2023-12-31", "2024-01-01", "2024-06-30"], ["ano=2023", "ano=2024"],
+         "ano"),
+        ("year", "exercicio", [2023, 2024, 2024], ["ano=2023", "ano=2024"], "ano"),
+    ],
+)  # fmt: skip
+def test_a_table_partitions_by_month_or_year_and_reads_typed_keys(
+    partition_by, column, values, folders, keys
+):
+    from pipelines.utils.warehouse import get_warehouse
+    from pipelines.utils.warehouse.tasks import load_to_warehouse
+
+    if column == "at":
+        frame = frame_of(values)
+    else:  # an integer year column, as budget tables have
+        frame = pd.DataFrame({column: values, "value": range(len(values))})
+    with Flow("by grain") as flow:
+        written = write_parquet_partitions(frame, "ds", "tbl", partition_column=column,
+                                           partition_by=partition_by)  # fmt: skip
+        load_to_warehouse(written)
+    state = flow.run()
+    assert state.is_successful(), state.result
+    assert state.result[written].result.partitions == folders
+    rows = get_warehouse().rows(f"SELECT {keys}, count(*) FROM ds.tbl GROUP BY ALL ORDER BY ALL")
+    expected = {"month": [(2024, 1, 2), (2024, 2, 1)], "year": [(2023, 1), (2024, 2)]}
+    assert rows == expected[partition_by]
+
+    # The last row alone, appended, replaces its whole month (year) and keeps the others:
+    # February held only it; 2024 held two rows.
+    with Flow("again") as flow:
+        again = write_parquet_partitions(frame.iloc[-1:], "ds", "tbl", partition_column=column,
+                                         partition_by=partition_by)  # fmt: skip
+        load_to_warehouse(again)
+    assert flow.run().is_successful()
+    assert get_warehouse().row_count("ds", "tbl") == {"month": 3, "year": 2}[partition_by]
+
+
+@pytest.mark.parametrize(
+    ("partition_by", "frame", "message"),
+    [
+        ("week", frame_of(["2024-01-01"]), "partition_by='week' must be one of year, month, day"),
+        ("month", pd.DataFrame({"ano": [2024]}), "holds whole numbers; it must hold dates or "
+         "timestamps (a year column partitions with partition_by='year')"),
+    ],
+)  # fmt: skip
+def test_a_grain_that_cannot_be_is_refused(partition_by, frame, message):
+    column = "ano" if "ano" in frame.columns else "at"
+    state = run_write(frame, partition_column=column, partition_by=partition_by)
+    assert state.is_failed() and message in str(state.result)
