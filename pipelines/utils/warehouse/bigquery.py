@@ -90,17 +90,34 @@ def csv_column_type(duckdb_type: str) -> str:
 
 
 def partition_layout(keys: Iterable[str]) -> tuple[str, ...] | None:
-    """The partition key names the files use (ano/mes/data or the _particao ones), or None."""
+    """The partition key names the files use (ano[/mes[/data]] or the _particao ones, at the
+    grain the folders have), or None."""
+    keys = list(keys)
     for names in (PARTITION_KEYS, SUFFIXED_KEYS):
-        if any(f"/{names[0]}=" in f"/{key}" for key in keys):
-            return names
+        present = tuple(n for n in names if any(f"/{n}=" in f"/{key}" for key in keys))
+        if present:
+            return present
     return None
 
 
-def partition_day(partition: str) -> dt.date | None:
-    """The day of a partition folder 'ano=2024/mes=01/data=2024-01-31' (None: the NULL one)."""
-    value = partition.rsplit("=", 1)[-1]
-    return None if value == "__HIVE_DEFAULT_PARTITION__" else dt.date.fromisoformat(value)
+def partitioning(layout: tuple[str, ...] | None, keys: Iterable[str]) -> str:
+    """The PARTITION BY (and CLUSTER BY) of a table whose files have these partition keys:
+    by day on its date (by month past MAX_DAY_PARTITIONS days); by year or month, an integer
+    range per year of `ano`, months clustered."""
+    if not layout:
+        return ""
+    if len(layout) < 3:
+        cluster = f"CLUSTER BY {layout[1]} " if len(layout) == 2 else ""
+        return f"PARTITION BY RANGE_BUCKET({layout[0]}, GENERATE_ARRAY(1900, 2200, 1)) {cluster}"
+    date_key = layout[2]
+    count = len({k.split(f"{date_key}=")[1].split("/")[0] for k in keys if date_key in k})
+    if count <= MAX_DAY_PARTITIONS:
+        return f"PARTITION BY {date_key} "
+    return f"PARTITION BY DATE_TRUNC({date_key}, MONTH) "
+
+
+def _partition_values(partition: str) -> list[str]:
+    return [part.split("=", 1)[1] for part in partition.split("/") if "=" in part]
 
 
 class BigQueryWarehouse(Warehouse):
@@ -171,28 +188,18 @@ class BigQueryWarehouse(Warehouse):
             current = self.client.get_table(f"{self.project}.{dataset_id}.{table_id}", **self._api)
         except NotFound:
             current = None
-        days = {partition_day(p) for p in partitions or []}
+        touched = list(partitions or [])
         same = current is not None and same_schema(current.schema, staging.schema)
         target, source = (
             self._table(dataset_id, table_id),
             self._table(staging.dataset_id, table_id),
         )
-        if layout and days and same:
+        if layout and touched and same:
             self.client.query_and_wait(
-                self._replace_days(target, source, staging, layout, days), **self._job
+                self._replace_partitions(target, source, staging, layout, touched), **self._job
             )
         else:
-            partition_by = ""
-            if layout:
-                date_key = layout[2]
-                count = len(
-                    {k.split(f"{date_key}=")[1].split("/")[0] for k in keys if date_key in k}
-                )
-                partition_by = (
-                    f"PARTITION BY {date_key} "
-                    if count <= MAX_DAY_PARTITIONS
-                    else f"PARTITION BY DATE_TRUNC({date_key}, MONTH) "
-                )
+            partition_by = partitioning(layout, keys)
             self.client.query_and_wait(
                 f"CREATE OR REPLACE TABLE {target} {partition_by}AS SELECT * FROM {source}",
                 **self._job,
@@ -232,8 +239,10 @@ class BigQueryWarehouse(Warehouse):
         if layout:
             hive = bigquery.HivePartitioningOptions()
             hive.mode = "CUSTOM"
-            year, month, day = layout
-            hive.source_uri_prefix = f"{uri}/{{{year}:INTEGER}}/{{{month}:INTEGER}}/{{{day}:DATE}}"
+            kinds = ("INTEGER", "INTEGER", "DATE")
+            hive.source_uri_prefix = uri + "".join(
+                f"/{{{name}:{kind}}}" for name, kind in zip(layout, kinds, strict=False)
+            )
             config.hive_partitioning = hive
         table = bigquery.Table(f"{self.project}.{dataset_id}.{table_id}")
         if csv_columns is not None:
@@ -250,17 +259,29 @@ class BigQueryWarehouse(Warehouse):
         return self.client.create_table(table, **self._api)
 
     @staticmethod
-    def _replace_days(
-        target: str, source: str, staging: Any, layout: tuple[str, ...], days: set
+    def _replace_partitions(
+        target: str, source: str, staging: Any, layout: tuple[str, ...], partitions: list[str]
     ) -> str:
-        """One MERGE that replaces the rows of the given days: atomic, so a rerun or a
-        failure never leaves a day half-replaced or doubled."""
-        key = f"`{layout[2]}`"
-        dates = sorted(f"DATE '{day.isoformat()}'" for day in days if day is not None)
-        tests = ([f"{{t}}.{key} IN ({', '.join(dates)})"] if dates else []) + (
-            [f"{{t}}.{key} IS NULL"] if None in days else []
-        )
-        where = " OR ".join(tests)
+        """One MERGE that replaces the rows of the given partitions (days, months or years):
+        atomic, so a rerun or a failure never leaves a partition half-replaced or doubled."""
+        keys = [f"`{name}`" for name in layout]
+        tests, days, years = [], [], []
+        for partition in partitions:
+            values = _partition_values(partition)
+            if not values or "__HIVE_DEFAULT_PARTITION__" in values:
+                tests.append(f"{{t}}.{keys[0]} IS NULL")
+            elif len(layout) == 3:
+                days.append(f"DATE '{dt.date.fromisoformat(values[2]).isoformat()}'")
+            elif len(layout) == 1:
+                years.append(str(int(values[0])))
+            else:
+                year, month = int(values[0]), int(values[1])
+                tests.append(f"({{t}}.{keys[0]} = {year} AND {{t}}.{keys[1]} = {month})")
+        if days:
+            tests.insert(0, f"{{t}}.{keys[2]} IN ({', '.join(sorted(days))})")
+        if years:
+            tests.insert(0, f"{{t}}.{keys[0]} IN ({', '.join(sorted(years))})")
+        where = " OR ".join(dict.fromkeys(tests))
         names = ", ".join(f"`{field.name}`" for field in staging.schema)
         return (
             f"MERGE {target} T USING (SELECT * FROM {source} S WHERE "

@@ -237,3 +237,60 @@ def test_a_table_a_query_builds_has_its_build_time_as_a_dbt_model_would(
     # Canary: the build's own time, not the recorded one, a constant or the epoch.
     assert set(found) == {"ds.model"}
     assert before < found["ds.model"] <= dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    ("folders", "touched", "keys"),
+    [
+        (["ano=2023", "ano=2024"], "ano=2024", "ano"),
+        (["ano=2024/mes=01", "ano=2024/mes=02"], "ano=2024/mes=02", "ano, mes"),
+    ],
+)
+def test_year_and_month_partitions_load_typed_and_append_replaces_only_theirs(
+    lake_and_warehouse, tmp_path, folders, touched, keys
+):
+    """Tables partitioned by year (a budget's exercicio) or month load with integer keys, and
+    an append replaces only the touched partition: the canary row of an untouched one stays,
+    so a MERGE that replaced too much (or nothing) would be caught."""
+    lake, warehouse = lake_and_warehouse
+    table = "by_" + ("year" if keys == "ano" else "month")
+    for number, folder in enumerate(folders):
+        local = tmp_path / f"{number}.parquet"
+        pq.write_table(
+            pa.table({"id": pa.array([number * 10, number * 10 + 1], pa.int64())}), local
+        )
+        lake.replace_prefix(f"ds/{table}/{folder}", {"part.parquet": local})
+    warehouse.load_from_datalake(lake, "ds", table)
+    assert schema(warehouse, f"ds.{table}")["ano"] == "INTEGER"
+    grouped = warehouse.rows(
+        f"SELECT {keys}, count(*) FROM `ds.{table}` GROUP BY {keys} ORDER BY {keys}"
+    )
+    expected = {"ano": [(2023, 2), (2024, 2)], "ano, mes": [(2024, 1, 2), (2024, 2, 2)]}[keys]
+    assert grouped == expected
+
+    local = tmp_path / "again.parquet"
+    pq.write_table(pa.table({"id": pa.array([99], pa.int64())}), local)
+    lake.replace_prefix(f"ds/{table}/{touched}", {"part.parquet": local})
+    for _ in range(2):  # a rerun changes nothing
+        warehouse.load_from_datalake(lake, "ds", table, partitions=[touched])
+        assert warehouse.rows(f"SELECT id FROM `ds.{table}` ORDER BY id") == [(0,), (1,), (99,)]
+
+
+@pytest.mark.parametrize(
+    ("layout", "keys", "clause"),
+    [
+        (("ano", "mes", "data"), ["ano=2024/mes=01/data=2024-01-05/p.parquet"],
+         "PARTITION BY data "),
+        (("ano", "mes"), ["ano=2024/mes=01/p.parquet"],
+         "PARTITION BY RANGE_BUCKET(ano, GENERATE_ARRAY(1900, 2200, 1)) CLUSTER BY mes "),
+        (("ano_particao",), ["ano_particao=2024/p.parquet"],
+         "PARTITION BY RANGE_BUCKET(ano_particao, GENERATE_ARRAY(1900, 2200, 1)) "),
+        (None, ["p.parquet"], ""),
+    ],
+)  # fmt: skip
+def test_the_table_is_partitioned_at_its_folders_grain(layout, keys, clause):
+    """The emulator keeps no partitioning (it accepts the clause and drops it): the clause
+    itself is checked here."""
+    from pipelines.utils.warehouse.bigquery import partitioning
+
+    assert partitioning(layout, keys) == clause
