@@ -42,6 +42,7 @@ def create_dump_db_flow() -> None:
         since=Parameter("since", default=None),
         mode=Parameter("mode", default=None),
         zero_dates=Parameter("zero_dates", default="fail"),
+        partition_by=Parameter("partition_by", default="day"),
     )
     loaded = load_to_warehouse(written)
     materialize_after_dump(dataset_id, table_id, upstream=loaded)

@@ -16,7 +16,7 @@ from pipelines.utils.datalake.base import null_partition, partition_keys
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import check_distinct, quote, quote_ident, split_name
-from pipelines.utils.dump_db.sources import Request, Source, base_query, lower_bound_literal
+from pipelines.utils.dump_db.sources import Request, Source, base_query, bound_literal
 from pipelines.utils.dump_db.staged import MAX_OPEN_FILES, Staged
 
 
@@ -184,18 +184,24 @@ def _footers(db, files: list[str]) -> dict[str, int]:
     return counts
 
 
-def _partition_type(described: dict[str, str], column: str) -> bool:
-    """Check the partition column among the described columns; returns whether it is a
-    timestamp with time zone."""
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+
+
+def _partition_type(described: dict[str, str], column: str, partition_by: str = "day") -> str:
+    """Check the partition column among the described columns; returns its kind: "aware" (a
+    timestamp with time zone), "integer" (a year, at the year grain) or "date"."""
     kind = described.get(column)
     if kind is None:
         raise DumpError(f"partition_column {column!r} is not a column: {list(described)}")
+    if kind in _INTEGERS and partition_by == "year":
+        return "integer"
     if not (kind == "DATE" or kind.startswith("TIMESTAMP")):
+        also = " (or a whole-number year, with partition_by='year')" if kind in _INTEGERS else ""
         raise DumpError(
             f"partition_column {column!r} has type {kind}; it must be a date or a "
-            f"timestamp. Cast it in the query, e.g. CAST(col AS DATE)."
+            f"timestamp{also}. Cast it in the query, e.g. CAST(col AS DATE)."
         )
-    return kind == "TIMESTAMP WITH TIME ZONE"
+    return "aware" if kind == "TIMESTAMP WITH TIME ZONE" else "date"
 
 
 def open_postgres(request: Request) -> Source:
@@ -206,10 +212,11 @@ def open_postgres(request: Request) -> Source:
     db = _attach(connection, request.memory_mb)
     select, types = _exact_select(db, connection, table, query)
     assert types is not None  # guarded selects are described
-    aware = _partition_type(types, column) if column else False
+    kind = _partition_type(types, column, request.partition_by) if column else "date"
     if column and lower is not None:
         col = quote("postgres", column)  # rows without a day come on every run
-        select += f" WHERE ({col} >= '{lower_bound_literal(lower, aware)}' OR {col} IS NULL)"
+        literal = bound_literal(lower, kind == "aware", kind == "integer")
+        select += f" WHERE ({col} >= {literal} OR {col} IS NULL)"
     reader = db.execute(select).to_arrow_reader(request.batch_size)
     return Source(reader=reader, closers=[db.close], types=types)
 
@@ -252,20 +259,22 @@ def stage_postgres(
         options = "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"
         if column:
             described = _describe(db, select)
-            aware = _partition_type(described, column)
+            kind = _partition_type(described, column, request.partition_by)
             col = quote("postgres", column)
-            if lower is not None:
-                bound = lower_bound_literal(lower, aware)  # rows without a day: every run
-                select += f" WHERE ({col} >= '{bound}' OR {col} IS NULL)"
+            if lower is not None:  # rows without a day: every run
+                literal = bound_literal(lower, kind == "aware", kind == "integer")
+                select += f" WHERE ({col} >= {literal} OR {col} IS NULL)"
             day = f"CAST({col} AS DATE)"
-            keys = partition_keys(described)
-            year, month, date = keys
+            keys = partition_keys(described, request.partition_by)
+            formats = ("%Y", "%m", "%Y-%m-%d")
+            values = [
+                f"CAST({col} AS BIGINT)" if kind == "integer" else f"strftime({day}, '{form}')"
+                for form in formats[: len(keys)]
+            ]
             rows_select = select
-            select = (
-                f"SELECT *, strftime({day}, '%Y') AS {year}, strftime({day}, '%m') AS {month}, "
-                f"strftime({day}, '%Y-%m-%d') AS {date} FROM ({select})"
-            )
-            options += f", PARTITION_BY ({year}, {month}, {date}), FILENAME_PATTERN 'part-{{uuid}}'"
+            added = ", ".join(f"{value} AS {key}" for value, key in zip(values, keys, strict=True))
+            select = f"SELECT *, {added} FROM ({select})"
+            options += f", PARTITION_BY ({', '.join(keys)}), FILENAME_PATTERN 'part-{{uuid}}'"
             target = folder
         else:
             target = folder / "part.parquet"

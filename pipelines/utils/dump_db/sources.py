@@ -43,6 +43,8 @@ class Request:
         zero_dates: What a MySQL zero date ('0000-00-00', '2024-00-00') becomes: "fail"
             refuses the dump naming the column; "null" reads it as NULL, counted.
         memory_mb: The memory cap of the reader of a PostgreSQL source (DuckDB's).
+        partition_by: The partition grain: "day", "month" or "year" (an integer year column
+            partitions by year).
     """
 
     connection: Connection
@@ -54,6 +56,7 @@ class Request:
     lower_bound: dt.date | None = None
     zero_dates: str = "fail"
     memory_mb: int = 64
+    partition_by: str = "day"
 
 
 ZERO_DATES = ("fail", "null")
@@ -116,14 +119,31 @@ def open_source(request: Request) -> Source:
 
 
 def _filtered(
-    dialect: str, sql: str, column: str | None, bound: dt.date | None, aware: bool
+    dialect: str,
+    sql: str,
+    column: str | None,
+    bound: dt.date | None,
+    aware: bool,
+    integer: bool = False,
 ) -> str:
     if column is None or bound is None:
         return sql
-    literal = lower_bound_literal(bound, aware, utc_naive=dialect == "mysql")
+    literal = bound_literal(bound, aware, integer, utc_naive=dialect == "mysql")
     # Rows without a day come on every run: their partition is replaced whole each time.
     quoted = quote(dialect, column)
-    return f"SELECT * FROM ({sql}) q WHERE ({quoted} >= '{literal}' OR {quoted} IS NULL)"
+    return f"SELECT * FROM ({sql}) q WHERE ({quoted} >= {literal} OR {quoted} IS NULL)"
+
+
+def bound_literal(day: dt.date, aware: bool, integer: bool, utc_naive: bool = False) -> str:
+    """The SQL literal a partition column is compared with: its first day (or instant), or
+    the day's year for an integer year column."""
+    if integer:
+        return str(day.year)
+    return f"'{lower_bound_literal(day, aware, utc_naive)}'"
+
+
+# MySQL's integer type codes (TINY, SHORT, LONG, LONGLONG, INT24, YEAR): a year column.
+_INTEGERS = {1, 2, 3, 8, 9, 13}
 
 
 # MySQL type codes (PyMySQL's FIELD_TYPE) and the UNSIGNED column flag.
@@ -198,8 +218,9 @@ def _mysql(connection, sql, batch_size, column, bound, zero_dates="fail") -> Sou
     aware = column is not None and fixes.get(column) == pa.timestamp("us", tz="UTC")
     if column is not None and column not in {d[0] for d in description}:
         raise DumpError(f"partition_column {column!r} is not a column of the query.")
+    integer = column is not None and {d[0]: d[1] for d in description}[column] in _INTEGERS
     typed = f"SELECT {', '.join(select)} FROM ({sql}) q0"
-    query = _filtered("mysql", typed, column, bound, aware)
+    query = _filtered("mysql", typed, column, bound, aware, integer)
     url = connection.url if parts.password is not None else connection.url.replace("@", ":@", 1)
     reader = cx.read_sql(url, query, return_type="arrow_stream", batch_size=batch_size)
 

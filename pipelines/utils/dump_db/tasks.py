@@ -17,7 +17,13 @@ from prefect import task
 
 from pipelines.constants import TIMEZONE
 from pipelines.errors import DumpError
-from pipelines.utils.datalake.base import MODES, DatalakeWrite, partition_start, table_prefix
+from pipelines.utils.datalake.base import (
+    MODES,
+    DatalakeWrite,
+    grain_depth,
+    partition_start,
+    table_prefix,
+)
 from pipelines.utils.dump_db.connections import get_connection, mask
 from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
 from pipelines.utils.dump_db.sources import ZERO_DATES, Request, open_source
@@ -208,6 +214,7 @@ def dump_db_to_datalake(
     since: str | None = None,
     mode: str | None = None,
     zero_dates: str = "fail",
+    partition_by: str = "day",
 ) -> DatalakeWrite:
     """Dump a database table or query into the datalake, streaming in bounded memory.
 
@@ -235,6 +242,10 @@ def dump_db_to_datalake(
             duplicates rows.
         zero_dates: MySQL/MariaDB zero dates ('0000-00-00', '2024-00-00'): "fail" refuses
             the dump naming the column and a value; "null" reads them as NULL (counted).
+        partition_by: "day" (ano=/mes=/data= folders), "month" (ano=/mes=) or "year" (ano=);
+            at the year grain partition_column may be a whole-number year (PostgreSQL,
+            MySQL/MariaDB). incremental and since work at the grain: the last partition
+            (month, year) is dumped again whole.
 
     Returns:
         What was written where.
@@ -270,7 +281,7 @@ def dump_db_to_datalake(
         memory_mb = int(float(chosen.settings.require("PIPELINES_DUMP_MEMORY_MB")))
         request = Request(
             source, table, query, format, batch_size, partition_column, lower, zero_dates,
-            memory_mb,
+            memory_mb, partition_by,
         )  # fmt: skip
         staged = with_retries(lambda: _stage(request, folder, logger), logger, mask=mask)
         for column, count in sorted(staged.nulled.items()):
@@ -342,6 +353,7 @@ def preflight(arguments: Mapping[str, Any]) -> tuple[str, dt.date | None]:
         DumpError: The first argument it refuses, named with its rule.
     """
     given = dict(arguments)
+    grain_depth(given.get("partition_by", "day"))
     mode = given["mode"] or ("append" if given["partition_column"] else "overwrite")
     if given["zero_dates"] not in ZERO_DATES:
         raise DumpError(

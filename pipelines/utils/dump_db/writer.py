@@ -30,19 +30,26 @@ PROGRESS_EVERY_S = 5.0
 CLOSERS = 2  # files finished at once when the dump ends
 
 
-def partition_days(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+def partition_days(column: pa.Array | pa.ChunkedArray, partition_by: str = "day") -> pa.Array:
     """The day of each value: dates as they are, naive timestamps by their date, aware
-    timestamps by their date in America/Sao_Paulo."""
+    timestamps by their date in America/Sao_Paulo; at the year grain, an integer year as
+    its first day."""
     kind = column.type
+    if pa.types.is_integer(kind) and partition_by == "year":
+        text = pc.binary_join_element_wise(pc.cast(column, pa.string()), "-01-01", "")
+        return pc.cast(pc.strptime(text, format="%Y-%m-%d", unit="s"), pa.date32())
     if pa.types.is_date(kind):
         return column.cast(pa.date32())
     if pa.types.is_timestamp(kind):
         if kind.tz is not None:
             column = pc.local_timestamp(column.cast(pa.timestamp(kind.unit, tz=TIMEZONE)))
         return column.cast(pa.date32())
+    also = (
+        " (or a whole-number year, with partition_by='year')" if pa.types.is_integer(kind) else ""
+    )
     raise DumpError(
-        f"the partition column has type {kind}; it must be a date or a timestamp. Cast it in "
-        f"the query, e.g. CAST(col AS DATE)."
+        f"the partition column has type {kind}; it must be a date or a timestamp{also}. Cast "
+        f"it in the query, e.g. CAST(col AS DATE)."
     )
 
 
@@ -106,12 +113,20 @@ class PartitionedWriter:
         stem: File name stem.
     """
 
-    def __init__(self, folder: Path, fmt: str, partition_column: str | None, stem: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        fmt: str,
+        partition_column: str | None,
+        stem: str,
+        partition_by: str = "day",
+    ) -> None:
         if fmt not in FORMATS:
             raise DumpError(f"format={fmt!r} must be one of {', '.join(FORMATS)}.")
         self.folder = folder
         self.fmt = fmt
         self.column = partition_column
+        self.partition_by = partition_by
         self.stem = stem
         self.read: dict[str, int] = {}  # partition -> rows read
         self.files: dict[str, list[Path]] = {}
@@ -132,12 +147,12 @@ class PartitionedWriter:
             self._schema = batch.schema
             if self.column is not None and self.column not in batch.schema.names:
                 raise DumpError(f"partition_column {self.column!r} is not in the result.")
-            self._keys = partition_keys(batch.schema.names)
+            self._keys = partition_keys(batch.schema.names, self.partition_by)
         if self.column is None:
             self._file("").add(batch)
             self.read[""] = self.read.get("", 0) + batch.num_rows
             return
-        days = partition_days(batch.column(self.column))
+        days = partition_days(batch.column(self.column), self.partition_by)
         for day in pc.unique(days).to_pylist():
             mask = pc.is_null(days) if day is None else pc.equal(days, pa.scalar(day, pa.date32()))
             rows = batch.filter(mask)
@@ -183,7 +198,11 @@ class PartitionedWriter:
                 schema = pa.schema([f.with_type(_csv_type(f.type)) for f in schema])
             self._schema = schema
             # Partitioned, the empty file goes where rows without a day would.
-            key = "" if self.column is None else null_partition(partition_keys(schema.names))
+            key = (
+                ""
+                if self.column is None
+                else null_partition(partition_keys(schema.names, self.partition_by))
+            )
             self._file(key)
             self.read[key] = 0
         # Spooled partitions become Parquet here; pyarrow encodes without the GIL, so two at once.
@@ -216,8 +235,9 @@ def write_stream(
         The staged files with rows read and written per partition.
     """
     writer = PartitionedWriter(
-        folder, request.format, request.partition_column, stem=uuid.uuid4().hex[:12]
-    )
+        folder, request.format, request.partition_column, stem=uuid.uuid4().hex[:12],
+        partition_by=request.partition_by,
+    )  # fmt: skip
     started = last = time.monotonic()
     rows = 0
     try:

@@ -56,6 +56,9 @@ def test_a_clock_a_dump_flow_takes_has_no_problem(models):
          "-3m, -1y)."),
         ({"format": "xlsx"}, ": dump_db_to_datalake would refuse its arguments: format='xlsx' "
          "must be one of parquet, csv."),
+        ({"partition_column": "dia", "partition_by": "week"}, ": dump_db_to_datalake would "
+         "refuse its arguments: partition_by='week' must be one of year, month, day: a folder "
+         "per year (ano=), per month (ano=/mes=) or per day (ano=/mes=/data=)."),
         ({"materialize_after_dump": True}, " sets materialize_after_dump=True, but no model "
          "builds educacao.alunos (queries/models/educacao/alunos.sql does not exist): add that "
          "model, set dbt_select, or turn materialize_after_dump off."),

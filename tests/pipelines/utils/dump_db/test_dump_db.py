@@ -3,6 +3,7 @@ type with what the warehouse holds; reruns, kills and incremental dumps leave no
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
@@ -1063,3 +1064,91 @@ def test_a_year_of_days_of_a_wide_postgres_table_dumps_with_partitions(
     assert get_warehouse().rows(f"SELECT count(*), count(DISTINCT data) FROM tests.{name}") == [
         (1095, 365)
     ]
+
+
+def _grain_table(server: str, name: str, rows: list[tuple]) -> None:
+    kind = "int" if isinstance(rows[0][1], int) else "date"
+    create = f"CREATE TABLE {name} (id int, periodo {kind}, v text)"
+    if server == "pg":
+        with connect_postgres() as conn:
+            conn.execute(create)
+            with conn.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {name} VALUES (%s, %s, %s)", rows)
+    else:
+        conn = connect_mariadb()
+        with conn.cursor() as cursor:
+            cursor.execute(create)
+            cursor.executemany(f"INSERT INTO {name} VALUES (%s, %s, %s)", rows)
+        conn.close()
+
+
+def _drop(server: str, name: str) -> None:
+    if server == "pg":
+        with connect_postgres() as conn:
+            conn.execute(f"DROP TABLE {name}")
+    else:
+        conn = connect_mariadb()
+        with conn.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {name}")
+        conn.close()
+
+
+@pytest.mark.parametrize("server", ["pg", "my"])
+def test_a_dump_partitions_by_month_and_its_incremental_run_takes_the_last_month(
+    local_env, postgres_url, mariadb_url, monkeypatch, server
+):
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    name = f"mensal_{uuid.uuid4().hex[:8]}"
+    days = [dt.date(2024, 1, 5), dt.date(2024, 1, 28), dt.date(2024, 2, 3), dt.date(2024, 3, 9)]
+    _grain_table(server, name, [(i, day, "a") for i, day in enumerate(days)])
+    base = dict(connection=server, dataset_id="tests", table_id=name, table=name,
+                partition_column="periodo", partition_by="month")  # fmt: skip
+    try:
+        assert dump(**base).partitions == ["ano=2024/mes=01", "ano=2024/mes=02", "ano=2024/mes=03"]
+        extra = [(10, dt.date(2024, 3, 20), "new"), (11, dt.date(2024, 1, 2), "late, old month")]
+        with connect_postgres() if server == "pg" else _mariadb_cursor() as handle:
+            for row in extra:
+                handle.execute(f"INSERT INTO {name} VALUES ({row[0]}, '{row[1]}', '{row[2]}')")
+        written = dump(**base, incremental=True)
+    finally:
+        _drop(server, name)
+    assert written.partitions == ["ano=2024/mes=03"]  # the last month, whole, again
+    assert get_warehouse().rows(
+        f"SELECT ano, mes, count(*) FROM tests.{name} GROUP BY ALL ORDER BY ALL"
+    ) == [(2024, 1, 2), (2024, 2, 1), (2024, 3, 2)]
+
+
+@pytest.mark.parametrize("server", ["pg", "my"])
+def test_an_integer_year_column_partitions_by_year_from_the_current_year(
+    local_env, postgres_url, mariadb_url, monkeypatch, server
+):
+    """A budget table's exercicio (2024, 2025, ...) with since='current_year', as the
+    original system's lower_bound_date='current_year' dumps did."""
+    import pendulum
+
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    year = pendulum.now("America/Sao_Paulo").year
+    name = f"anual_{uuid.uuid4().hex[:8]}"
+    _grain_table(server, name, [(1, year - 2, "a"), (2, year - 1, "b"), (3, year, "c"),
+                                (4, year, "d")])  # fmt: skip
+    base = dict(connection=server, dataset_id="tests", table_id=name, table=name,
+                partition_column="periodo", partition_by="year")  # fmt: skip
+    try:
+        assert dump(**base).partitions == [f"ano={year - 2}", f"ano={year - 1}", f"ano={year}"]
+        written = dump(**base, since="current_year")
+    finally:
+        _drop(server, name)
+    assert written.partitions == [f"ano={year}"] and written.rows == 2
+    counts = f"SELECT ano, count(*) FROM tests.{name} GROUP BY ALL ORDER BY ALL"
+    assert get_warehouse().rows(counts) == [(year - 2, 1), (year - 1, 1), (year, 2)]
+
+
+@contextlib.contextmanager
+def _mariadb_cursor():
+    conn = connect_mariadb()
+    try:
+        yield conn.cursor()
+    finally:
+        conn.close()
