@@ -702,14 +702,7 @@ def test_each_partition_is_one_file_however_its_rows_arrive(
             partition_column="day", batch_size=1000,
         )  # fmt: skip
     finally:
-        if dialect == "pg":
-            with connect_postgres() as conn:
-                conn.execute(f"DROP TABLE {name}")
-        else:
-            conn = connect_mariadb()
-            with conn.cursor() as cur:
-                cur.execute(f"DROP TABLE {name}")
-            conn.close()
+        _drop("pg" if dialect == "pg" else "my", name)
 
     assert written.rows == 6000
     folders = {}
