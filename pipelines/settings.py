@@ -65,6 +65,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PIPELINES_BIGQUERY_PROJECT", None, "GCP project of the BigQuery warehouse."),
     Setting("PIPELINES_BIGQUERY_LOCATION", "US", "Location of the BigQuery datasets loads create."),
     Setting(
+        "PIPELINES_PUBLIC_BIGQUERY_PROJECT",
+        None,
+        "Open-data BigQuery project that publish=True copies a model's table to (locally, "
+        "public.duckdb in the data folder).",
+    ),
+    Setting(
         "PIPELINES_BIGQUERY_API_ENDPOINT",
         None,
         "BigQuery API of an emulator, e.g. http://127.0.0.1:9050 (anonymous credentials); "

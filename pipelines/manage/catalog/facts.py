@@ -14,7 +14,7 @@ from pipelines.manage.catalog.when import ClockRuns, clock_runs
 from pipelines.utils.health import FlowExpectation, expectation_of
 from pipelines.utils.health.dbt_sources import SourceFreshness
 from pipelines.utils.health.expectations import words
-from pipelines.utils.inventory.tables import parameter_sets, table_uses
+from pipelines.utils.inventory.tables import parameter_sets, published_tables, table_uses
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Model:
     path: str
     exists: bool
     when: str
+    public: bool = False  # published to the open-data project
 
 
 @dataclass
@@ -166,10 +167,11 @@ def flow_facts(
                 parameter.overrides.append((number, value))
     parameters.sort(key=lambda p: p.name)
     writes, reads, model_names = tables(flow)
+    public = published_tables(flow)
     models = []
     for dataset_id, table_id, when in model_names:
-        path = f"queries/models/{dataset_id}/{table_id}.sql"
-        models.append(Model(f"{dataset_id}.{table_id}", path, (root / path).is_file(), when))
+        path, name = f"queries/models/{dataset_id}/{table_id}.sql", f"{dataset_id}.{table_id}"
+        models.append(Model(name, path, (root / path).is_file(), when, name in public))
     labels = set(getattr(flow.run_config, "labels", None) or [])
     for clock in clocks:
         labels |= set(clock.labels)

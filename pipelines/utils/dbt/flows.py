@@ -38,13 +38,17 @@ def create_materialize_flow() -> None:
 
 def materialize_after_dump(dataset_id: Any, table_id: Any, upstream: Task) -> Task:
     """Inside a flow's `with` block: the parameters materialize_after_dump (False),
-    dbt_select (None: the table's own model) and dbt_vars (None; `secret:<path>#<key>` values
-    are read when dbt runs), and the task that builds the model after `upstream` (the load)."""
+    dbt_select (None: the table's own model), dbt_vars (None; `secret:<path>#<key>` values
+    are read when dbt runs), publish (False: copy the model's table to the open-data project)
+    and export_csv (False: then write its zipped CSV download), and the task that builds the
+    model after `upstream` (the load)."""
     return materialize(
         dataset_id,
         table_id,
         select=Parameter("dbt_select", default=None),
         enabled=Parameter("materialize_after_dump", default=False),
         vars=Parameter("dbt_vars", default=None),
+        publish=Parameter("publish", default=False),
+        export_csv=Parameter("export_csv", default=False),
         upstream_tasks=[upstream],
     )

@@ -113,6 +113,8 @@ def materialize(
     timeout_s: float = 3600.0,
     poll_s: float = 10.0,
     vars: Mapping[str, Any] | None = None,
+    publish: bool = False,
+    export_csv: bool = False,
 ) -> DbtRun | str:
     """Build the dbt model of a dumped table (or `select`) after its load.
 
@@ -130,6 +132,9 @@ def materialize(
         poll_s: Seconds between checks of the child run.
         vars: dbt vars; a value `secret:<path>#<key>` is read when dbt runs (in the child
             run, on the server: only the reference is sent) and masked.
+        publish: After the build, copy the table dataset_id.table_id to the open-data
+            project (PIPELINES_PUBLIC_BIGQUERY_PROJECT; locally public.duckdb).
+        export_csv: After publishing, write its zipped CSV download (dump_to_gcs's export).
 
     Returns:
         The dbt results (local), or the child flow run's id (server).
@@ -140,10 +145,28 @@ def materialize(
     """
     if not enabled:
         raise signals.SKIP("materialize_after_dump is off")
+    if export_csv and not publish:
+        raise signals.FAIL("export_csv=True exports the published table: set publish=True too.")
     select = select or model_selector(dataset_id, table_id)
     if on_server():
-        return _materialize_on_server(select, vars, full_refresh, timeout_s, poll_s)
-    return _dbt("build", select, vars, full_refresh, False)
+        built: DbtRun | str = _materialize_on_server(select, vars, full_refresh, timeout_s, poll_s)
+    else:
+        built = _dbt("build", select, vars, full_refresh, False)
+    if publish:
+        _publish(dataset_id, table_id, export_csv)
+    return built
+
+
+def _publish(dataset_id: str, table_id: str, export_csv: bool) -> None:
+    """The model's table, copied to the open-data project, and its CSV download."""
+    from pipelines.utils.dump_to_gcs.tasks import export_table
+    from pipelines.utils.warehouse import get_warehouse
+
+    logger = prefect.context.get("logger")
+    where = get_warehouse(current_settings()).publish(dataset_id, table_id)
+    logger.info("Published %s.%s to the open-data project: %s", dataset_id, table_id, where)
+    if export_csv:
+        export_table(dataset_id, table_id)
 
 
 @task

@@ -36,6 +36,13 @@ def dump_to_gcs(
         TableNameError: dataset_id or table_id breaks the naming rule.
         ExportError: An export above the cap.
     """
+    return export_table(dataset_id, table_id, query, max_mb)
+
+
+def export_table(
+    dataset_id: str, table_id: str, query: str | None = None, max_mb: float | None = None
+) -> Export:
+    """What the dump_to_gcs task does, for other tasks (materialize's export_csv)."""
     table_prefix(dataset_id, table_id)  # the one naming rule, before any work
     logger = prefect.context.get("logger")
     settings = current_settings()

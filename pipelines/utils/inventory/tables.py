@@ -114,3 +114,20 @@ def selected_model(select: Any) -> tuple[str, str] | None:
     ("path:models/<dataset>/<table>.sql", with + before or after), else None."""
     match = _PATH_SELECTION.match(select.strip()) if isinstance(select, str) else None
     return (match.group(1), match.group(2)) if match else None
+
+
+def published_tables(flow: Any, sets: list[ParameterSet] | None = None) -> set[str]:
+    """The tables ('<dataset_id>.<table_id>') a materialize task publishes to the open-data
+    project in some run (its `publish` argument true there)."""
+    sets = parameter_sets(flow) if sets is None else sets
+    found = set()
+    for task in flow.tasks:
+        if task.name != "materialize":
+            continue
+        how = {key: _argument(flow, task, key) for key in ("dataset_id", "table_id", "publish")}
+        for values in sets:
+            resolved = {key: _resolve(way, values.values) for key, way in how.items()}
+            names = (resolved["dataset_id"], resolved["table_id"])
+            if resolved["publish"] is True and all(isinstance(n, str) for n in names):
+                found.add(".".join(names))  # type: ignore[arg-type]
+    return found

@@ -148,3 +148,8 @@ class Warehouse(ABC):
     def load_times(self, tables: Iterable[str]) -> dict[str, dt.datetime]:
         """When each table ('<dataset_id>.<table_id>') last got new data, in UTC, in a few
         requests however many tables are asked; tables never loaded are left out."""
+
+    @abstractmethod
+    def publish(self, dataset_id: str, table_id: str) -> str:
+        """Copy a table, whole, to the open-data place (the public project); returns where
+        it went. A copy, not a view: the public table changes only when published again."""

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.errors import ServiceUnreachableError, WarehouseError
+from pipelines.errors import MissingSettingError, ServiceUnreachableError, WarehouseError
 from pipelines.settings import Settings
 from pipelines.utils.datalake.base import (
     PARTITION_KEYS,
@@ -132,6 +132,7 @@ class BigQueryWarehouse(Warehouse):
         self.project = settings.require("PIPELINES_BIGQUERY_PROJECT")
         self.dataset_location = settings.require("PIPELINES_BIGQUERY_LOCATION")
         self.endpoint = settings.get("PIPELINES_BIGQUERY_API_ENDPOINT")
+        self.public_project = settings.get("PIPELINES_PUBLIC_BIGQUERY_PROJECT")
         self._client = client
         from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
@@ -214,6 +215,27 @@ class BigQueryWarehouse(Warehouse):
             ),
             rows=rows,
         )
+
+    def publish(self, dataset_id: str, table_id: str) -> str:
+        from google.cloud import bigquery
+
+        public = self.public_project
+        if not public:
+            raise MissingSettingError(
+                "PIPELINES_PUBLIC_BIGQUERY_PROJECT is unset: it names the open-data project "
+                "publish=True copies tables to.",
+                "PIPELINES_PUBLIC_BIGQUERY_PROJECT",
+            )
+        check_table_name("dataset_id", dataset_id)
+        check_table_name("table_id", table_id)
+        dataset = bigquery.Dataset(f"{public}.{dataset_id}")
+        dataset.location = self.dataset_location
+        self.client.create_dataset(dataset, exists_ok=True, **self._api)
+        target, source = f"`{public}.{dataset_id}.{table_id}`", self._table(dataset_id, table_id)
+        self.client.query_and_wait(
+            f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}", **self._job
+        )
+        return f"BigQuery table {public}.{dataset_id}.{table_id}"
 
     def _ensure_dataset(self, dataset_id: str) -> None:
         from google.cloud import bigquery

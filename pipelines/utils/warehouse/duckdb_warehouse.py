@@ -253,6 +253,27 @@ class DuckDBWarehouse(Warehouse):
             rows=rows,
         )
 
+    @property
+    def public_path(self) -> Path:
+        """The open-data warehouse of a local run: public.duckdb beside this one."""
+        return self.path.parent / "public.duckdb"
+
+    def publish(self, dataset_id: str, table_id: str) -> str:
+        schema, table = _quoted(dataset_id, "dataset_id"), _quoted(table_id, "table_id")
+        with _LOCK, self._connect() as connection:
+            connection.execute(f"ATTACH {_literal(str(self.public_path))} AS public")
+            try:
+                connection.execute("BEGIN TRANSACTION")
+                connection.execute(f"CREATE SCHEMA IF NOT EXISTS public.{schema}")
+                connection.execute(
+                    f"CREATE OR REPLACE TABLE public.{schema}.{table} AS "
+                    f"SELECT * FROM {schema}.{table}"
+                )
+                connection.execute("COMMIT")
+            finally:
+                connection.execute("DETACH public")
+        return f"table {dataset_id}.{table_id} in {self.public_path}"
+
     @contextmanager
     def _user_query(self) -> Iterator:
         """The sandboxed read-only connection a user's SQL runs on, after a killed run's

@@ -106,6 +106,25 @@ def test_parameters_show_their_defaults_and_the_clocks_that_override_them(tmp_pa
     assert "educacao.turmas" in facts.search_text()
 
 
+def test_a_model_its_clocks_publish_is_marked_public(tmp_path: Path):
+    from pipelines.manage.catalog.facts import flow_facts
+    from pipelines.utils.dump_db import create_dump_db_flow
+    from pipelines.utils.schedules import staggered_clocks
+
+    common = {"connection": "sme", "dataset_id": "educacao", "materialize_after_dump": True}
+    clocks = staggered_clocks(pendulum.duration(days=1), [
+        {**common, "table": "a", "table_id": "escolas", "publish": True},
+        {**common, "table": "b", "table_id": "turmas"},
+    ])  # fmt: skip
+    flow = create_dump_db_flow("sme: dumps", org="sme", schedule=make_schedule(*clocks))
+
+    facts = flow_facts("pipelines.sme.dumps.flows", flow, tmp_path, [], None, NOW)
+
+    assert [(m.name, m.public) for m in facts.models] == [
+        ("educacao.escolas", True), ("educacao.turmas", False)
+    ]  # fmt: skip
+
+
 def _facts(name: str, module: str, models: list[Model] | None = None) -> FlowFacts:
     slug = name.replace(": ", "-")
     return FlowFacts(

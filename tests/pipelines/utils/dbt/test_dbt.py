@@ -321,3 +321,29 @@ def test_a_materialize_run_needs_one_way_of_saying_what_to_build(arguments):
     (problem,) = clock_problems(flow)
     assert problem.startswith("clock 1 (every day from 2024-01-01 00:00 (America/Sao_Paulo)): "
                               "dbt_selection would refuse its arguments: ")  # fmt: skip
+
+
+def test_publish_copies_the_model_to_the_open_data_warehouse_and_exports_its_csv(
+    local_env, queries, pg_source
+):
+    """The original's materialize_to_datario and dump_to_gcs after a dump."""
+    import duckdb
+
+    add_model(queries, pg_source, "select station, sum(mm) as mm from SOURCE group by 1")
+    state = dump(pg_source, materialize_after_dump=True, publish=True, export_csv=True)
+    assert state.is_successful(), state.message
+
+    public = local_env / "public.duckdb"
+    with duckdb.connect(str(public), read_only=True) as db:
+        rows = db.execute(f"SELECT * FROM tests.{pg_source} ORDER BY station").fetchall()
+    assert rows == [("a", 3.5), ("b", 0.5)]
+    export = local_env / "datalake" / "exports" / "tests" / pg_source / f"{pg_source}.csv.zip"
+    assert export.is_file()
+
+
+def test_export_csv_without_publish_is_refused(local_env, queries, pg_source):
+    add_model(queries, pg_source, "select * from SOURCE")
+    state = dump(pg_source, materialize_after_dump=True, export_csv=True)
+    assert state.is_failed()
+    (message,) = [str(s.message) for t, s in state.result.items() if t.name == "materialize"]
+    assert message == "export_csv=True exports the published table: set publish=True too."

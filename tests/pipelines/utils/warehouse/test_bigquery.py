@@ -294,3 +294,39 @@ def test_the_table_is_partitioned_at_its_folders_grain(layout, keys, clause):
     from pipelines.utils.warehouse.bigquery import partitioning
 
     assert partitioning(layout, keys) == clause
+
+
+def test_publish_copies_the_table_to_the_public_project(bigquery_emulator, gcs_bucket, tmp_path):
+    """A copy, not a view: a row added to the private table after publishing stays out of
+    the public one (an emulator that aliased the two would fail this)."""
+    client, bucket = gcs_bucket
+    settings = load_settings(
+        {
+            "PIPELINES_BIGQUERY_PROJECT": bigquery_emulator.project,
+            "PIPELINES_BIGQUERY_API_ENDPOINT": bigquery_emulator.endpoint,
+            "PIPELINES_PUBLIC_BIGQUERY_PROJECT": "datario-test",
+        },
+        root=tmp_path,
+    )
+    lake, warehouse = (
+        GCSDatalake(bucket, client=client, root="staging"),
+        BigQueryWarehouse(settings),
+    )
+    put_day(lake, tmp_path, "published", dt.date(2024, 1, 5), [1, 2])
+    warehouse.load_from_datalake(lake, "ds", "published")
+
+    where = warehouse.publish("ds", "published")
+
+    assert where == "BigQuery table datario-test.ds.published"
+    warehouse.client.query_and_wait("INSERT INTO `ds.published` (id) VALUES (3)")
+    public = "SELECT id FROM `datario-test.ds.published` ORDER BY id"
+    assert warehouse.rows(public) == [(1,), (2,)]
+    assert warehouse.row_count("ds", "published") == 3
+
+
+def test_publish_without_a_public_project_names_the_setting(lake_and_warehouse):
+    from pipelines.errors import MissingSettingError
+
+    _, warehouse = lake_and_warehouse
+    with pytest.raises(MissingSettingError, match="PIPELINES_PUBLIC_BIGQUERY_PROJECT is unset"):
+        warehouse.publish("ds", "anything")
