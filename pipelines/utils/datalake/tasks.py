@@ -19,6 +19,7 @@ from pipelines.utils.datalake.base import (
     DatalakeWrite,
     grain_depth,
     null_partition,
+    partition_columns,
     partition_keys,
     partition_path,
     table_prefix,
@@ -30,7 +31,17 @@ from pipelines.utils.warehouse.factory import begin_table_write
 
 def _partition_days(frame: pd.DataFrame, column: str, partition_by: str = "day") -> pd.Series:
     """The city's calendar day of each row, from a date or timestamp column; at the year
-    grain, an integer year column gives its year's first day."""
+    grain, an integer year column gives its year's first day, and two whole-number columns
+    (year,month) their month's."""
+    names = partition_columns(column, partition_by)
+    if len(names) == 2:
+        years, months = frame[names[0]], frame[names[1]]
+        if not all(pd.api.types.is_integer_dtype(v) for v in (years, months)):
+            raise TypeError(f"partition_column {column!r}: both must hold whole numbers.")
+        return pd.Series(
+            [dt.date(int(y), int(m), 1) for y, m in zip(years, months, strict=True)],
+            index=frame.index,
+        )
     values = frame[column]
     if partition_by == "year" and pd.api.types.is_integer_dtype(values):
         return values.map(lambda year: None if pd.isna(year) else dt.date(int(year), 1, 1))
@@ -75,7 +86,8 @@ def write_parquet_partitions(
         mode: "append" keeps the partitions the rows do not touch and replaces those they do;
             "overwrite" makes the table hold exactly these rows.
         partition_by: "day" (ano=/mes=/data= folders), "month" (ano=/mes=) or "year" (ano=);
-            at the year grain the column may be an integer year.
+            at the year grain the column may be an integer year, and by month
+            partition_column may name two whole-number columns, "year,month".
 
     Returns:
         Where the rows went, how many, and which partitions.
@@ -101,11 +113,12 @@ def write_parquet_partitions(
             )
         folded[column.casefold()] = column
     if partition_column is not None:
-        if partition_column not in frame.columns:
-            raise DatalakeError(
-                f"partition_column {partition_column!r} is not a column; columns: "
-                f"{', '.join(map(str, frame.columns))}."
-            )
+        for name in partition_columns(partition_column, partition_by):
+            if name not in frame.columns:
+                raise DatalakeError(
+                    f"partition_column {name!r} is not a column; columns: "
+                    f"{', '.join(map(str, frame.columns))}."
+                )
         # A frame with its own ano, mes or data column gets ano_particao=... folders, as
         # dump_db does: a partition key never shadows a column.
         partition_names = partition_keys(map(str, frame.columns), partition_by)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from pipelines.constants import TIMEZONE
 from pipelines.errors import DumpError
-from pipelines.utils.datalake.base import null_partition, partition_keys
+from pipelines.utils.datalake.base import null_partition, partition_columns, partition_keys
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import check_distinct, quote, quote_ident, split_name
-from pipelines.utils.dump_db.sources import Request, Source, base_query, bound_literal
+from pipelines.utils.dump_db.sources import Request, Source, base_query, bound_test
 from pipelines.utils.dump_db.staged import MAX_OPEN_FILES, Staged
 
 
@@ -204,6 +204,35 @@ def _partition_type(described: dict[str, str], column: str, partition_by: str = 
     return "aware" if kind == "TIMESTAMP WITH TIME ZONE" else "date"
 
 
+def _partition_kind(described: dict[str, str], column: str, partition_by: str) -> str:
+    """The partition column's kind (see _partition_type); two columns (year,month) must
+    both be whole numbers."""
+    names = partition_columns(column, partition_by)
+    kinds = [_partition_type(described, name, "year" if len(names) == 2 else partition_by)
+             for name in names]  # fmt: skip
+    if len(names) == 2 and kinds != ["integer", "integer"]:
+        raise DumpError(
+            f"partition_column={column!r}: a year and a month column must both be whole "
+            f"numbers; they are {described[names[0]]} and {described[names[1]]}."
+        )
+    return kinds[0]
+
+
+def _key_values(column: str, kind: str, depth: int) -> list[str]:
+    """The SQL of each partition folder's value, from the partition column(s)."""
+    names = [quote("postgres", name.strip()) for name in column.split(",")]
+    if len(names) == 2:
+        year, month = names
+        return [
+            f"CAST({year} AS BIGINT)",
+            f"lpad(CAST(CAST({month} AS BIGINT) AS VARCHAR), 2, '0')",
+        ]
+    if kind == "integer":
+        return [f"CAST({names[0]} AS BIGINT)"]
+    day = f"CAST({names[0]} AS DATE)"
+    return [f"strftime({day}, '{form}')" for form in ("%Y", "%m", "%Y-%m-%d")[:depth]]
+
+
 def open_postgres(request: Request) -> Source:
     """The rows as a stream of Arrow batches (for CSV output, written by PartitionedWriter)."""
     connection, table, query = request.connection, request.table, request.query
@@ -212,11 +241,10 @@ def open_postgres(request: Request) -> Source:
     db = _attach(connection, request.memory_mb)
     select, types = _exact_select(db, connection, table, query)
     assert types is not None  # guarded selects are described
-    kind = _partition_type(types, column, request.partition_by) if column else "date"
+    kind = _partition_kind(types, column, request.partition_by) if column else "date"
     if column and lower is not None:
-        col = quote("postgres", column)  # rows without a day come on every run
-        literal = bound_literal(lower, kind == "aware", kind == "integer")
-        select += f" WHERE ({col} >= {literal} OR {col} IS NULL)"
+        aware, integer = kind == "aware", kind == "integer"
+        select += f" WHERE {bound_test('postgres', column, lower, aware, integer)}"
     reader = db.execute(select).to_arrow_reader(request.batch_size)
     return Source(reader=reader, closers=[db.close], types=types)
 
@@ -259,18 +287,12 @@ def stage_postgres(
         options = "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"
         if column:
             described = _describe(db, select)
-            kind = _partition_type(described, column, request.partition_by)
-            col = quote("postgres", column)
+            kind = _partition_kind(described, column, request.partition_by)
             if lower is not None:  # rows without a day: every run
-                literal = bound_literal(lower, kind == "aware", kind == "integer")
-                select += f" WHERE ({col} >= {literal} OR {col} IS NULL)"
-            day = f"CAST({col} AS DATE)"
+                aware, integer = kind == "aware", kind == "integer"
+                select += f" WHERE {bound_test('postgres', column, lower, aware, integer)}"
             keys = partition_keys(described, request.partition_by)
-            formats = ("%Y", "%m", "%Y-%m-%d")
-            values = [
-                f"CAST({col} AS BIGINT)" if kind == "integer" else f"strftime({day}, '{form}')"
-                for form in formats[: len(keys)]
-            ]
+            values = _key_values(column, kind, len(keys))
             rows_select = select
             added = ", ".join(f"{value} AS {key}" for value, key in zip(values, keys, strict=True))
             select = f"SELECT *, {added} FROM ({select})"

@@ -108,8 +108,8 @@ def open_source(request: Request) -> Source:
         DumpError: A bad partition column name, or a PostgreSQL request.
     """
     connection, column, bound = request.connection, request.partition_column, request.lower_bound
-    if column is not None:
-        split_name(column, max_parts=1)
+    for name in column.split(",") if column is not None else []:
+        split_name(name.strip(), max_parts=1)
     if connection.dialect == "postgres":
         raise DumpError("PostgreSQL dumps go through postgres.stage_postgres, not a stream.")
     sql = base_query(connection.dialect, request.table, request.query)
@@ -128,10 +128,22 @@ def _filtered(
 ) -> str:
     if column is None or bound is None:
         return sql
+    return f"SELECT * FROM ({sql}) q WHERE {bound_test(dialect, column, bound, aware, integer)}"
+
+
+def bound_test(dialect: str, column: str, bound: dt.date, aware: bool, integer: bool) -> str:
+    """The rows from the lower bound's partition on, and those without a partition (they
+    come on every run: their partition is replaced whole each time). Two columns
+    (year,month) compare as a pair."""
+    names = [quote(dialect, name.strip()) for name in column.split(",")]
+    if len(names) == 2:
+        year, month = names
+        return (
+            f"({year} > {bound.year} OR ({year} = {bound.year} AND {month} >= {bound.month}) "
+            f"OR {year} IS NULL)"
+        )
     literal = bound_literal(bound, aware, integer, utc_naive=dialect == "mysql")
-    # Rows without a day come on every run: their partition is replaced whole each time.
-    quoted = quote(dialect, column)
-    return f"SELECT * FROM ({sql}) q WHERE ({quoted} >= {literal} OR {quoted} IS NULL)"
+    return f"({names[0]} >= {literal} OR {names[0]} IS NULL)"
 
 
 def bound_literal(day: dt.date, aware: bool, integer: bool, utc_naive: bool = False) -> str:
@@ -216,9 +228,11 @@ def _mysql(connection, sql, batch_size, column, bound, zero_dates="fail") -> Sou
             select.append(f"IF({zero}, CAST({raw} AS CHAR), NULL) AS {_ZERO.format(number)}")
         select.append(f"{column_sql} AS {quote_ident('mysql', name)}")
     aware = column is not None and fixes.get(column) == pa.timestamp("us", tz="UTC")
-    if column is not None and column not in {d[0] for d in description}:
-        raise DumpError(f"partition_column {column!r} is not a column of the query.")
-    integer = column is not None and {d[0]: d[1] for d in description}[column] in _INTEGERS
+    codes = {d[0]: d[1] for d in description}
+    for name in column.split(",") if column is not None else []:
+        if name.strip() not in codes:
+            raise DumpError(f"partition_column {name.strip()!r} is not a column of the query.")
+    integer = column is not None and codes[column.split(",")[0].strip()] in _INTEGERS
     typed = f"SELECT {', '.join(select)} FROM ({sql}) q0"
     query = _filtered("mysql", typed, column, bound, aware, integer)
     url = connection.url if parts.password is not None else connection.url.replace("@", ":@", 1)

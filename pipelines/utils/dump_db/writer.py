@@ -17,7 +17,12 @@ import pyarrow.parquet as pq
 
 from pipelines.constants import TIMEZONE
 from pipelines.errors import DumpError
-from pipelines.utils.datalake.base import null_partition, partition_keys, partition_path
+from pipelines.utils.datalake.base import (
+    null_partition,
+    partition_columns,
+    partition_keys,
+    partition_path,
+)
 from pipelines.utils.dump_db import staged
 from pipelines.utils.dump_db.staged import FORMATS, Staged, count_written, write_row_groups
 
@@ -51,6 +56,18 @@ def partition_days(column: pa.Array | pa.ChunkedArray, partition_by: str = "day"
         f"the partition column has type {kind}; it must be a date or a timestamp{also}. Cast "
         f"it in the query, e.g. CAST(col AS DATE)."
     )
+
+
+def month_days(years: pa.Array, months: pa.Array) -> pa.Array:
+    """The first day of each (year, month) pair of whole numbers (null where either is)."""
+    for column in (years, months):
+        if not pa.types.is_integer(column.type):
+            raise DumpError(
+                f"a year and a month column must both be whole numbers; one has type {column.type}."
+            )
+    month = pc.utf8_lpad(pc.cast(months, pa.string()), 2, "0")
+    text = pc.binary_join_element_wise(pc.cast(years, pa.string()), month, "01", "-")
+    return pc.cast(pc.strptime(text, format="%Y-%m-%d", unit="s"), pa.date32())
 
 
 class _File:
@@ -145,14 +162,19 @@ class PartitionedWriter:
             if self.fmt == "csv":
                 refuse_for_csv(batch.schema)
             self._schema = batch.schema
-            if self.column is not None and self.column not in batch.schema.names:
-                raise DumpError(f"partition_column {self.column!r} is not in the result.")
+            for name in partition_columns(self.column, self.partition_by) if self.column else ():
+                if name not in batch.schema.names:
+                    raise DumpError(f"partition_column {name!r} is not in the result.")
             self._keys = partition_keys(batch.schema.names, self.partition_by)
         if self.column is None:
             self._file("").add(batch)
             self.read[""] = self.read.get("", 0) + batch.num_rows
             return
-        days = partition_days(batch.column(self.column), self.partition_by)
+        names = partition_columns(self.column, self.partition_by)
+        if len(names) == 2:  # whole-number year and month: the month's first day
+            days = month_days(batch.column(names[0]), batch.column(names[1]))
+        else:
+            days = partition_days(batch.column(names[0]), self.partition_by)
         for day in pc.unique(days).to_pylist():
             mask = pc.is_null(days) if day is None else pc.equal(days, pa.scalar(day, pa.date32()))
             rows = batch.filter(mask)

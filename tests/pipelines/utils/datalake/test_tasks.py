@@ -126,6 +126,8 @@ def test_bad_input_fails_with_a_specific_message(kwargs, frame, message):
         ("year", "at", ["2023-12-31", "2024-01-01", "2024-06-30"], ["ano=2023", "ano=2024"],
          "ano"),
         ("year", "exercicio", [2023, 2024, 2024], ["ano=2023", "ano=2024"], "ano"),
+        ("month", "exercicio,mes_ref", [(2024, 1), (2024, 1), (2024, 2)],
+         ["ano=2024/mes=01", "ano=2024/mes=02"], "ano, mes"),
     ],
 )  # fmt: skip
 def test_a_table_partitions_by_month_or_year_and_reads_typed_keys(
@@ -136,6 +138,9 @@ def test_a_table_partitions_by_month_or_year_and_reads_typed_keys(
 
     if column == "at":
         frame = frame_of(values)
+    elif "," in column:  # whole-number year and month columns
+        years, months = zip(*values, strict=True)
+        frame = pd.DataFrame({"exercicio": years, "mes_ref": months, "value": range(len(values))})
     else:  # an integer year column, as budget tables have
         frame = pd.DataFrame({column: values, "value": range(len(values))})
     with Flow("by grain") as flow:

@@ -1145,3 +1145,39 @@ def _mariadb_cursor():
         yield conn.cursor()
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("server", ["pg", "my"])
+def test_year_and_month_columns_partition_by_month_and_incremental_takes_the_last(
+    local_env, postgres_url, mariadb_url, monkeypatch, server
+):
+    """A table that keeps its period as two numbers (exercicio, mes), as finance systems do."""
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+    name = f"mes_{uuid.uuid4().hex[:8]}"
+    create = f"CREATE TABLE {name} (exercicio int, mes int, v int)"
+    rows = [(2023, 12, 1), (2024, 1, 2), (2024, 2, 3), (2024, 2, 4)]
+    handle = connect_postgres() if server == "pg" else _mariadb_cursor()
+    with handle as cursor:
+        cursor.execute(create)
+        for row in rows:
+            cursor.execute(f"INSERT INTO {name} VALUES {row}")
+    base = dict(connection=server, dataset_id="tests", table_id=name, table=name,
+                partition_column="exercicio,mes", partition_by="month")  # fmt: skip
+    try:
+        first = dump(**base)
+        with connect_postgres() if server == "pg" else _mariadb_cursor() as cursor:
+            cursor.execute(f"INSERT INTO {name} VALUES (2024, 2, 5), (2023, 11, 6)")
+        again = dump(**base, incremental=True)
+    finally:
+        _drop(server, name)
+    # The table has its own mes column: the folders take the suffixed names.
+    assert first.partitions == [
+        "ano_particao=2023/mes_particao=12", "ano_particao=2024/mes_particao=01",
+        "ano_particao=2024/mes_particao=02",
+    ]  # fmt: skip
+    assert again.partitions == ["ano_particao=2024/mes_particao=02"] and again.rows == 3
+    counts = (
+        f"SELECT ano_particao, mes_particao, count(*) FROM tests.{name} GROUP BY ALL ORDER BY ALL"
+    )
+    assert get_warehouse().rows(counts) == [(2023, 12, 1), (2024, 1, 1), (2024, 2, 3)]
