@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -322,8 +323,50 @@ def _csv_type(kind: pa.DataType) -> pa.DataType:
     return kind
 
 
+# The dates a CSV (and BigQuery's DATE, TIMESTAMP) can hold: years 1 to 9999. Arrow holds
+# more, and its CSV writer prints a later year as '<value out of range: ...>' (a date) or as a
+# wrong year (a timestamp with time zone: 200000 became 3392).
+_FIRST_DAY, _LAST_DAY = dt.date(1, 1, 1), dt.date(9999, 12, 31)
+
+
+def _refuse_out_of_range(column: pa.Array, name: str) -> None:
+    """Refuse dates and timestamps outside years 1 to 9999, naming the column and a value."""
+    kind = column.type
+    if not (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
+        return
+    # As int64 days or time units: no conversion that could itself overflow.
+    if pa.types.is_date(kind):
+        ticks, unit = column.cast(pa.date32()).cast(pa.int32()), 1
+        first, last = (
+            d.toordinal() - dt.date(1970, 1, 1).toordinal() for d in (_FIRST_DAY, _LAST_DAY)
+        )
+    else:
+        per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[kind.unit]
+        ticks, unit = column.cast(pa.int64()), per_second
+        epoch = dt.datetime(1970, 1, 1)
+        first = int((dt.datetime(1, 1, 1) - epoch).total_seconds()) * per_second
+        # The last instant of 9999-12-31, to the unit (its fraction of a second included).
+        end = int((dt.datetime(9999, 12, 31) - epoch).total_seconds() + 86_400) * per_second
+        last = end - 1
+    outside = pc.or_(pc.less(ticks, first), pc.greater(ticks, last))
+    found = pc.filter(ticks, outside)
+    if len(found):
+        sample = found[0].as_py()
+        days = sample // unit // 86_400 if unit != 1 else sample
+        year = (dt.date(1970, 1, 1).toordinal() + days) // 365.2425 + 1
+        raise DumpError(
+            f"column {name!r} ({kind}) holds a value outside the years 1 to 9999 (about year "
+            f"{int(year)}), which CSV and BigQuery cannot hold: use format='parquet', or map it "
+            f"in a query=, e.g. CASE WHEN {name} < '10000-01-01' THEN {name} END. Nothing was "
+            "published."
+        )
+
+
 def csv_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The batch with its columns cast to the types CSV is written with (_csv_type)."""
+    """The batch with its columns cast to the types CSV is written with (_csv_type), after
+    refusing dates and timestamps a CSV cannot hold."""
+    for column, field_ in zip(batch.columns, batch.schema, strict=True):
+        _refuse_out_of_range(column, field_.name)
     columns, changed = [], False
     for column, field_ in zip(batch.columns, batch.schema, strict=True):
         kind = _csv_type(field_.type)

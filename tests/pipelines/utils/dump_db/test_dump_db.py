@@ -1181,3 +1181,35 @@ def test_year_and_month_columns_partition_by_month_and_incremental_takes_the_las
         f"SELECT ano_particao, mes_particao, count(*) FROM tests.{name} GROUP BY ALL ORDER BY ALL"
     )
     assert get_warehouse().rows(counts) == [(2023, 12, 1), (2024, 1, 1), (2024, 2, 3)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "year"),
+    [("date", "'200000-01-01'", "200000"), ("timestamp", "'0001-01-01 00:00 BC'", "0"),
+     ("timestamptz", "'200000-01-01 00:00+00'", "200000")],
+)  # fmt: skip
+def test_a_date_csv_cannot_hold_is_refused_by_name_and_parquet_keeps_it(
+    local_env, postgres_url, monkeypatch, kind, value, year
+):
+    """PostgreSQL holds years past 9999 and before 1; Arrow's CSV writer printed them as
+    '<value out of range: ...>' or as another year (200000 became 3392, silently)."""
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    name = f"range_{uuid.uuid4().hex[:8]}"
+    params = dict(connection="pg", dataset_id="tests", table_id=name, table=name)
+    with connect_postgres() as conn:
+        conn.execute(f"CREATE TABLE {name} (id int, v {kind})")
+        conn.execute(f"INSERT INTO {name} VALUES (1, {value}), (2, NULL)")
+        try:
+            state = run_local(create_dump_db_flow("tests: dump_db", org="tests"),
+                              {**params, "format": "csv"})  # fmt: skip
+            kept = dump(**params)
+        finally:
+            conn.execute(f"DROP TABLE {name}")
+    (message,) = [str(s.result) for t, s in state.result.items()
+                  if t.name == "dump_db_to_datalake"]  # fmt: skip
+    assert message.startswith(f"column 'v' ({'date32[day]' if kind == 'date' else 'timestamp'}"), (
+        message
+    )
+    assert f"holds a value outside the years 1 to 9999 (about year {year}), which CSV and " \
+           "BigQuery cannot hold: use format='parquet'" in message  # fmt: skip
+    assert kept.rows == 2  # Parquet holds it exactly
