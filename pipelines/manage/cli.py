@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 from pathlib import Path
 
 import click
@@ -35,6 +37,12 @@ class ManageGroup(click.Group):
             return super().invoke(ctx)
         except PipelinesError as error:  # expected: its message says what to do
             raise CliError(str(error)) from error
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, as other command-line tools do,
+            # with the status a process ended by SIGPIPE has.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # the final flush must not fail again
+            raise SystemExit(128 + signal.SIGPIPE) from None
         except OSError as error:
             where = f" ({error.filename})" if error.filename else ""
             raise CliError(

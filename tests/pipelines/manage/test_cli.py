@@ -957,3 +957,17 @@ def test_each_level_of_a_grouped_name_is_checked_before_anything_is_written(
     assert result.exit_code == 1
     assert message in result.output
     assert snapshot(repo_copy) == before
+
+
+def test_output_piped_to_a_reader_that_goes_away_ends_quietly():
+    """`manage.py list-projects | head -1`: no 'Error: Broken pipe' once head has its line,
+    and the status of a process ended by SIGPIPE, as other command-line tools have."""
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "list-projects"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the command has written anything
+    error = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert error == ""
