@@ -80,6 +80,13 @@ def my_table(mariadb_url, monkeypatch):
     conn.close()
 
 
+@pytest.fixture
+def both_servers(postgres_url, mariadb_url, monkeypatch) -> None:
+    """The connections "pg" and "my": the test PostgreSQL and MariaDB servers."""
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
+
+
 def dump(**params):
     flow = create_dump_db_flow("tests: dump_db", org="tests")
     state = run_local(flow, params)
@@ -150,13 +157,9 @@ def test_csv_keeps_text_nulls_and_row_counts(local_env, pg_table):
 
 
 @pytest.mark.parametrize("server", ["pg", "my"])
-def test_a_year_of_days_of_a_wide_table_dumps_to_csv_and_loads(
-    local_env, postgres_url, mariadb_url, monkeypatch, server
-):
+def test_a_year_of_days_of_a_wide_table_dumps_to_csv_and_loads(local_env, both_servers, server):
     """A school system's table: 15 text columns, 3 rows a day for a year, as CSV (the
     original system's default format). The local load ran out of memory at 365 files."""
-    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
-    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
     name = f"wide_{uuid.uuid4().hex[:8]}"
     columns = ", ".join(f"c{i} varchar(200)" for i in range(15))
     values = ", ".join("repeat('x', 150)" for _ in range(15))
@@ -1088,10 +1091,8 @@ def _drop(server: str, name: str) -> None:
 
 @pytest.mark.parametrize("server", ["pg", "my"])
 def test_a_dump_partitions_by_month_and_its_incremental_run_takes_the_last_month(
-    local_env, postgres_url, mariadb_url, monkeypatch, server
+    local_env, both_servers, server
 ):
-    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
-    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
     name = f"mensal_{uuid.uuid4().hex[:8]}"
     days = [dt.date(2024, 1, 5), dt.date(2024, 1, 28), dt.date(2024, 2, 3), dt.date(2024, 3, 9)]
     _grain_table(server, name, [(i, day, "a") for i, day in enumerate(days)])
@@ -1114,14 +1115,12 @@ def test_a_dump_partitions_by_month_and_its_incremental_run_takes_the_last_month
 
 @pytest.mark.parametrize("server", ["pg", "my"])
 def test_an_integer_year_column_partitions_by_year_from_the_current_year(
-    local_env, postgres_url, mariadb_url, monkeypatch, server
+    local_env, both_servers, server
 ):
     """A budget table's exercicio (2024, 2025, ...) with since='current_year', as the
     original system's lower_bound_date='current_year' dumps did."""
     import pendulum
 
-    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
-    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
     year = pendulum.now("America/Sao_Paulo").year
     name = f"anual_{uuid.uuid4().hex[:8]}"
     _grain_table(server, name, [(1, year - 2, "a"), (2, year - 1, "b"), (3, year, "c"),
@@ -1149,11 +1148,9 @@ def _mariadb_cursor():
 
 @pytest.mark.parametrize("server", ["pg", "my"])
 def test_year_and_month_columns_partition_by_month_and_incremental_takes_the_last(
-    local_env, postgres_url, mariadb_url, monkeypatch, server
+    local_env, both_servers, server
 ):
     """A table that keeps its period as two numbers (exercicio, mes), as finance systems do."""
-    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
-    monkeypatch.setenv("PIPELINES_DB_MY", mariadb_url)
     name = f"mes_{uuid.uuid4().hex[:8]}"
     create = f"CREATE TABLE {name} (exercicio int, mes int, v int)"
     rows = [(2023, 12, 1), (2024, 1, 2), (2024, 2, 3), (2024, 2, 4)]
