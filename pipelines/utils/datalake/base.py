@@ -102,13 +102,14 @@ def grain_depth(partition_by: str) -> int:
     return GRAINS.index(partition_by) + 1
 
 
-def partition_columns(partition_column: str, partition_by: str = "day") -> tuple[str, ...]:
+def partition_columns(partition_column: str, partition_by: str | None = None) -> tuple[str, ...]:
     """The column(s) a table partitions by: one date, timestamp or (by year) whole-number
     year column, or, by month, two whole-number columns "year,month" (a budget's
     "exercicio,mes").
 
     Raises:
-        DatalakeError: More than two columns, an empty name, or two columns at another grain.
+        DatalakeError: More than two columns, an empty name, or two columns at another grain
+            (partition_by None: the grain was checked already).
     """
     names = tuple(name.strip() for name in str(partition_column).split(","))
     if len(names) > 2 or not all(names):
@@ -116,7 +117,7 @@ def partition_columns(partition_column: str, partition_by: str = "day") -> tuple
             f"partition_column={partition_column!r} must name one column, or two (year,month) "
             "with partition_by='month'."
         )
-    if len(names) == 2 and partition_by != "month":
+    if len(names) == 2 and partition_by not in (None, "month"):
         raise DatalakeError(
             f"partition_column={partition_column!r} names a year and a month column: they "
             "partition with partition_by='month'."

@@ -220,7 +220,7 @@ def _partition_kind(described: dict[str, str], column: str, partition_by: str) -
 
 def _key_values(column: str, kind: str, depth: int) -> list[str]:
     """The SQL of each partition folder's value, from the partition column(s)."""
-    names = [quote("postgres", name.strip()) for name in column.split(",")]
+    names = [quote("postgres", name) for name in partition_columns(column)]
     if len(names) == 2:
         year, month = names
         return [

@@ -19,6 +19,7 @@ import pendulum
 
 from pipelines.constants import TIMEZONE
 from pipelines.errors import DumpError
+from pipelines.utils.datalake.base import partition_columns
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import check_distinct, quote, quote_ident, split_name
@@ -108,8 +109,8 @@ def open_source(request: Request) -> Source:
         DumpError: A bad partition column name, or a PostgreSQL request.
     """
     connection, column, bound = request.connection, request.partition_column, request.lower_bound
-    for name in column.split(",") if column is not None else []:
-        split_name(name.strip(), max_parts=1)
+    for name in partition_columns(column, request.partition_by) if column is not None else ():
+        split_name(name, max_parts=1)
     if connection.dialect == "postgres":
         raise DumpError("PostgreSQL dumps go through postgres.stage_postgres, not a stream.")
     sql = base_query(connection.dialect, request.table, request.query)
@@ -135,7 +136,7 @@ def bound_test(dialect: str, column: str, bound: dt.date, aware: bool, integer: 
     """The rows from the lower bound's partition on, and those without a partition (they
     come on every run: their partition is replaced whole each time). Two columns
     (year,month) compare as a pair."""
-    names = [quote(dialect, name.strip()) for name in column.split(",")]
+    names = [quote(dialect, name) for name in partition_columns(column)]
     if len(names) == 2:
         year, month = names
         return (
@@ -229,10 +230,11 @@ def _mysql(connection, sql, batch_size, column, bound, zero_dates="fail") -> Sou
         select.append(f"{column_sql} AS {quote_ident('mysql', name)}")
     aware = column is not None and fixes.get(column) == pa.timestamp("us", tz="UTC")
     codes = {d[0]: d[1] for d in description}
-    for name in column.split(",") if column is not None else []:
-        if name.strip() not in codes:
-            raise DumpError(f"partition_column {name.strip()!r} is not a column of the query.")
-    integer = column is not None and codes[column.split(",")[0].strip()] in _INTEGERS
+    names = partition_columns(column) if column is not None else ()
+    for name in names:
+        if name not in codes:
+            raise DumpError(f"partition_column {name!r} is not a column of the query.")
+    integer = bool(names) and codes[names[0]] in _INTEGERS
     typed = f"SELECT {', '.join(select)} FROM ({sql}) q0"
     query = _filtered("mysql", typed, column, bound, aware, integer)
     url = connection.url if parts.password is not None else connection.url.replace("@", ":@", 1)

@@ -145,6 +145,8 @@ class PartitionedWriter:
         self.fmt = fmt
         self.column = partition_column
         self.partition_by = partition_by
+        # Checked and split once, not for every batch.
+        self._names = partition_columns(partition_column, partition_by) if partition_column else ()
         self.stem = stem
         self.read: dict[str, int] = {}  # partition -> rows read
         self.files: dict[str, list[Path]] = {}
@@ -163,7 +165,7 @@ class PartitionedWriter:
             if self.fmt == "csv":
                 refuse_for_csv(batch.schema)
             self._schema = batch.schema
-            for name in partition_columns(self.column, self.partition_by) if self.column else ():
+            for name in self._names:
                 if name not in batch.schema.names:
                     raise DumpError(f"partition_column {name!r} is not in the result.")
             self._keys = partition_keys(batch.schema.names, self.partition_by)
@@ -171,7 +173,7 @@ class PartitionedWriter:
             self._file("").add(batch)
             self.read[""] = self.read.get("", 0) + batch.num_rows
             return
-        names = partition_columns(self.column, self.partition_by)
+        names = self._names
         if len(names) == 2:  # whole-number year and month: the month's first day
             days = month_days(batch.column(names[0]), batch.column(names[1]))
         else:
