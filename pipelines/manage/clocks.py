@@ -15,7 +15,8 @@ def clock_problems(flow: Any, models: Path | None = None) -> list[str]:
     naming the clock (its place in the schedule and when it fires) and the parameter:
 
     - a parameter the flow does not have, or a required one left out;
-    - a value of another kind than the flow's default (a string where it is a number);
+    - a value of another kind than the flow takes (its tasks' annotations say, else its
+      default: a string where it is a number);
     - values a task refuses before doing anything (its `preflight`, such as dump_db's
       `mode` with `since`);
     - materialize_after_dump=True where no model under `models` builds the table.
@@ -126,7 +127,7 @@ def _annotated_kinds(parameter: Any, flow: Any) -> set[type] | None:
 def _refusals(flow: Any, values: dict[str, Any]) -> list[str]:
     """What each task with a `preflight` (the checks it makes before doing anything, given
     its arguments by name) says about the arguments these parameter values give it."""
-    from pipelines.utils.inventory.tables import UNSET, _argument, _resolve
+    from pipelines.utils.inventory.tables import UNSET, argument_source, resolve_argument
 
     problems = []
     for task in sorted(flow.tasks, key=lambda t: t.name):
@@ -136,10 +137,10 @@ def _refusals(flow: Any, values: dict[str, Any]) -> list[str]:
         keys = {edge.key for edge in flow.edges_to(task)}
         arguments: dict[str, Any] = {}
         for name, declared in inspect.signature(task.run).parameters.items():
-            how = _argument(flow, task, name)
+            how = argument_source(flow, task, name)
             if how is None and name in keys:
                 break  # an upstream task's result: known only when the flow runs
-            value = _resolve(how, values)
+            value = resolve_argument(how, values)
             if value is UNSET:
                 if declared.default is inspect.Parameter.empty:
                     break  # a required value no clock gives: reported above
@@ -156,16 +157,21 @@ def _refusals(flow: Any, values: dict[str, Any]) -> list[str]:
 def _missing_models(flow: Any, values: dict[str, Any], models: Path) -> list[str]:
     """materialize_after_dump=True where the table has no model of its own (and no
     dbt_select says which to build): the run would fail after its dump."""
-    from pipelines.utils.inventory.tables import MATERIALIZERS, UNSET, _argument, _resolve
+    from pipelines.utils.inventory.tables import (
+        MATERIALIZERS,
+        UNSET,
+        argument_source,
+        resolve_argument,
+    )
 
     problems = []
     for task in sorted(flow.tasks, key=lambda t: t.name):
         if task.name not in MATERIALIZERS:
             continue
-        enabled = _resolve(_argument(flow, task, "enabled"), values)
-        select = _resolve(_argument(flow, task, "select"), values)
-        dataset = _resolve(_argument(flow, task, "dataset_id"), values)
-        table = _resolve(_argument(flow, task, "table_id"), values)
+        enabled = resolve_argument(argument_source(flow, task, "enabled"), values)
+        select = resolve_argument(argument_source(flow, task, "select"), values)
+        dataset = resolve_argument(argument_source(flow, task, "dataset_id"), values)
+        table = resolve_argument(argument_source(flow, task, "table_id"), values)
         if enabled not in (True, UNSET) or select not in (None, UNSET):
             continue
         if not (isinstance(dataset, str) and isinstance(table, str)):

@@ -58,7 +58,7 @@ def parameter_sets(flow: Any) -> list[ParameterSet]:
     return sets
 
 
-def _argument(flow: Any, task: Any, key: str) -> tuple[str, Any] | None:
+def argument_source(flow: Any, task: Any, key: str) -> tuple[str, Any] | None:
     """How a task gets an argument: ("constant", value) or ("parameter", name)."""
     from prefect import Parameter as PrefectParameter
 
@@ -71,7 +71,7 @@ def _argument(flow: Any, task: Any, key: str) -> tuple[str, Any] | None:
     return None
 
 
-def _resolve(how: tuple[str, Any] | None, values: dict[str, Any]) -> Any:
+def resolve_argument(how: tuple[str, Any] | None, values: dict[str, Any]) -> Any:
     if how is None:
         return UNSET
     kind, value = how
@@ -83,22 +83,25 @@ def table_uses(flow: Any, sets: list[ParameterSet] | None = None) -> list[TableU
     sets = parameter_sets(flow) if sets is None else sets
     found: dict[tuple[str, str, str], list[ParameterSet]] = {}
     for task in sorted(flow.tasks, key=lambda t: t.name):
-        dataset = _argument(flow, task, "dataset_id")
-        table = _argument(flow, task, "table_id")
-        enabled = _argument(flow, task, "enabled")  # materialize_after_dump's switch
+        dataset = argument_source(flow, task, "dataset_id")
+        table = argument_source(flow, task, "table_id")
+        enabled = argument_source(flow, task, "enabled")  # materialize_after_dump's switch
         if dataset is None or table is None:
             continue
         role = (
             "model" if task.name in MATERIALIZERS else "read" if task.name in READERS else "write"
         )
-        select = _argument(flow, task, "select")
+        select = argument_source(flow, task, "select")
         for values in sets:
-            names = (_resolve(dataset, values.values), _resolve(table, values.values))
+            names = (
+                resolve_argument(dataset, values.values),
+                resolve_argument(table, values.values),
+            )
             if role == "model" and any(not isinstance(n, str) for n in names):
-                names = selected_model(_resolve(select, values.values)) or names
+                names = selected_model(resolve_argument(select, values.values)) or names
             if any(not isinstance(n, str) for n in names):
                 continue  # a required parameter no clock sets: known only per run
-            if role == "model" and _resolve(enabled, values.values) is False:
+            if role == "model" and resolve_argument(enabled, values.values) is False:
                 continue
             reached = found.setdefault((role, *names), [])
             if values not in reached:
@@ -124,9 +127,11 @@ def published_tables(flow: Any, sets: list[ParameterSet] | None = None) -> set[s
     for task in flow.tasks:
         if task.name != "materialize":
             continue
-        how = {key: _argument(flow, task, key) for key in ("dataset_id", "table_id", "publish")}
+        how = {
+            key: argument_source(flow, task, key) for key in ("dataset_id", "table_id", "publish")
+        }
         for values in sets:
-            resolved = {key: _resolve(way, values.values) for key, way in how.items()}
+            resolved = {key: resolve_argument(way, values.values) for key, way in how.items()}
             names = (resolved["dataset_id"], resolved["table_id"])
             if resolved["publish"] is True and all(isinstance(n, str) for n in names):
                 found.add(".".join(names))  # type: ignore[arg-type]
