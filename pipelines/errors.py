@@ -20,6 +20,10 @@ class DatalakeError(PipelinesError, ValueError):
     """A datalake write or key that cannot be done as asked."""
 
 
+class SchemaContractError(DatalakeError):
+    """New rows change a table's columns or types in a way its on_schema_change refuses."""
+
+
 class WarehouseError(PipelinesError, ValueError):
     """A warehouse load or query that cannot be done as asked."""
 

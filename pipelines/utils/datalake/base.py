@@ -218,6 +218,13 @@ class Datalake(ABC):
     def put(self, key: str, source: Path) -> str:
         """Upload one local file to key; returns the key."""
 
+    def local_file(self, key: str, folder: Path) -> Path:
+        """A local file holding the key's content: the file itself where the datalake is a
+        folder, else a download into `folder` (streamed, never held in memory whole)."""
+        target = folder / key.replace("/", "__")
+        target.write_bytes(self.read_bytes(key))
+        return target
+
     def partitions(self, prefix: str) -> list[str]:
         """Partition folders (ano=[/mes=[/data=]]) holding files under a table prefix, sorted."""
         found = set()

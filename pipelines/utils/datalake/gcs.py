@@ -66,6 +66,11 @@ class GCSDatalake(Datalake):
             self.bucket.blob(self._name(stale)).delete()
         return written
 
+    def local_file(self, key: str, folder: Path) -> Path:
+        target = folder / key.replace("/", "__")
+        self.bucket.blob(self._name(key)).download_to_filename(str(target))
+        return target
+
     def put(self, key: str, source: Path) -> str:
         self.bucket.blob(self._name(key)).upload_from_filename(str(source))
         return key

@@ -11,6 +11,7 @@ from pathlib import Path
 from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
 from pipelines.errors import DatalakeError
 from pipelines.utils.datalake.base import Datalake
+from pipelines.utils.datalake.schema import history_key
 from pipelines.utils.scratch import release, scratch_path
 
 
@@ -75,6 +76,9 @@ class LocalDatalake(Datalake):
         finally:
             release(staging)
         return [f"{prefix}/{name}" for name in files]
+
+    def local_file(self, key: str, folder: Path) -> Path:
+        return self._path(key)
 
     def put(self, key: str, source: Path) -> str:
         target = self._path(key)
@@ -144,7 +148,16 @@ class LocalDatalake(Datalake):
         target = self._path(prefix)
         if target.is_dir():
             shutil.copytree(target, kept, copy_function=_link_or_copy)
-        entry = {"id": write_id, "prefix": prefix, "existed": target.is_dir()}
+        # The table's schema history goes back with its folder (it lives outside it).
+        history = self._path(history_key(prefix))
+        if history.is_file():
+            _link_or_copy(str(history), str(self._pending / f"{write_id}.schema"))
+        entry = {
+            "id": write_id,
+            "prefix": prefix,
+            "existed": target.is_dir(),
+            "history": history.is_file(),
+        }
         partial = self._pending / f".{write_id}.json"
         partial.write_text(json.dumps(entry), encoding="utf-8")
         partial.rename(self._pending / f"{write_id}.json")
@@ -153,6 +166,7 @@ class LocalDatalake(Datalake):
         entry = self._journals().get(prefix)
         if entry is not None:
             kept = self._pending / entry["id"]
+            kept_history = self._pending / f"{entry['id']}.schema"
             if not loaded:
                 target = self._path(prefix)
                 discard = self._pending / f"{entry['id']}-discard"
@@ -161,6 +175,12 @@ class LocalDatalake(Datalake):
                 if entry["existed"]:
                     kept.rename(target)
                 shutil.rmtree(discard, ignore_errors=True)
+                history = self._path(history_key(prefix))
+                if entry.get("history"):
+                    kept_history.rename(history)
+                else:
+                    history.unlink(missing_ok=True)
+            kept_history.unlink(missing_ok=True)
             (self._pending / f"{entry['id']}.json").unlink()
             shutil.rmtree(kept, ignore_errors=True)
         held = _HELD.pop(self._held_key(prefix), None)

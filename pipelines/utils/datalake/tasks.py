@@ -25,6 +25,16 @@ from pipelines.utils.datalake.base import (
     table_prefix,
 )
 from pipelines.utils.datalake.factory import get_datalake
+from pipelines.utils.datalake.publish import publish_files
+from pipelines.utils.datalake.schema import (
+    arrow_columns,
+    check_on_schema_change,
+    conform_file,
+    conform_table,
+    conforms,
+    parquet_columns,
+    schema_plan,
+)
 from pipelines.utils.scratch import temporary_folder
 from pipelines.utils.warehouse.factory import begin_table_write
 
@@ -70,6 +80,7 @@ def write_parquet_partitions(
     partition_column: str | None = None,
     mode: str = "append",
     partition_by: str = "day",
+    on_schema_change: str = "append_new_columns",
 ) -> DatalakeWrite:
     """Write a DataFrame to the datalake as Parquet, one folder per day (or month, or year).
 
@@ -88,19 +99,25 @@ def write_parquet_partitions(
         partition_by: "day" (ano=/mes=/data= folders), "month" (ano=/mes=) or "year" (ano=);
             at the year grain the column may be an integer year, and by month
             partition_column may name two whole-number columns, "year,month".
+        on_schema_change: What the rows may change of the table's columns (mode="overwrite"
+            takes any): "append_new_columns" adds new columns and widens types exactly,
+            refusing other type changes; "fail" refuses any change; "sync_all_columns"
+            makes the table take the rows' columns, rewriting the partitions it keeps.
 
     Returns:
-        Where the rows went, how many, and which partitions.
+        Where the rows went, how many, which partitions, and any schema change.
 
     Raises:
         DatalakeError: Unknown mode, missing column, columns named like both sets of
             partition keys, or two columns whose names differ only in case.
         TypeError: The partition column holds neither dates nor timestamps.
         DatalakeError: A written file does not hold the rows it was given.
+        SchemaContractError: A schema change on_schema_change refuses (nothing is published).
     """
     if mode not in MODES:
         raise DatalakeError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
     grain_depth(partition_by)
+    check_on_schema_change(on_schema_change)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
     prefix = table_prefix(dataset_id, table_id)
@@ -138,36 +155,41 @@ def write_parquet_partitions(
             )
         )
         groups = list(frame.groupby(folders, sort=True))
-    partitions: list[str] = []
-    keys: list[str] = []
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
     begin_table_write(datalake, prefix)
+    partitions: list[str] = []
+    files: dict[str, dict[str, Path]] = {}
     with temporary_folder("pipelines-parquet-") as tmp:
+        plan = schema_plan(
+            datalake, prefix, arrow_columns(schema), on_schema_change, mode, tmp, logger,
+            "cast the column before writing (e.g. with cast_columns)",
+        )  # fmt: skip
         for partition, part in groups:
             name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
             local = tmp / name
-            table = pa.Table.from_pandas(part, preserve_index=False)
-            pq.write_table(table, local)
+            table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+            pq.write_table(conform_table(table, plan.table), local)
             written_rows = pq.read_metadata(local).num_rows
             if written_rows != len(part):
                 raise DatalakeError(
                     f"{partition or prefix}: wrote {written_rows} rows but was given {len(part)}."
                 )
-            if partition:
-                target = f"{prefix}/{partition}"
-                keys += datalake.replace_prefix(target, {name: local})
-            else:
-                target, added = _publish_whole(datalake, prefix, name, local, mode)
-                keys += added
+            files[partition] = {name: local}
             partitions.append(partition or name)
-            logger.info("Wrote %s rows to %s", len(part), datalake.uri(target))
-    if mode == "overwrite" and partition_column is not None:
-        # New partitions are in place before stale ones go: a crash never empties the table.
-        for stale in sorted(set(datalake.partitions(prefix)) - set(partitions)):
-            datalake.delete_prefix(f"{prefix}/{stale}")
+        keys = publish_files(
+            datalake, prefix, files, mode, partition_column is not None, plan, tmp, move=True
+        )
+    for partition, part in groups:
+        target = f"{prefix}/{partition}" if partition else prefix
+        logger.info("Wrote %s rows to %s", len(part), datalake.uri(target))
+    summary = f"; {plan.summary()}" if plan.summary() else ""
     return DatalakeWrite(
         dataset_id=dataset_id,
         table_id=table_id,
-        location=f"{datalake.uri(prefix)} ({len(frame)} rows in {len(partitions)} partition(s))",
+        location=(
+            f"{datalake.uri(prefix)} ({len(frame)} rows in {len(partitions)} partition(s))"
+            + summary
+        ),
         rows=len(frame),
         partitions=partitions,
         keys=keys,
@@ -175,20 +197,14 @@ def write_parquet_partitions(
     )
 
 
-def _publish_whole(
-    datalake, prefix: str, name: str, local: Path, mode: str, move: bool = False
-) -> tuple[str, list[str]]:
-    """Put an unpartitioned table's file: "overwrite" replaces the folder, "append" adds one
-    more file beside the old ones. Returns the target and the keys written."""
-    if mode == "overwrite":
-        return prefix, datalake.replace_prefix(prefix, {name: local}, move=move)
-    target = f"{prefix}/{name}"
-    return target, [datalake.put(target, local)]
-
-
 @task
 def write_parquet_file(
-    path: str, rows: int, dataset_id: str, table_id: str, mode: str = "append"
+    path: str,
+    rows: int,
+    dataset_id: str,
+    table_id: str,
+    mode: str = "append",
+    on_schema_change: str = "append_new_columns",
 ) -> DatalakeWrite:
     """Publish a Parquet file written elsewhere (a streamed conversion) as an unpartitioned
     table: the file is moved, not read into memory.
@@ -199,29 +215,45 @@ def write_parquet_file(
         dataset_id: Dataset (folder, warehouse schema) of the table.
         table_id: Table name.
         mode: "overwrite" makes the table this file alone; "append" adds it.
+        on_schema_change: What the file may change of the table's columns when appended:
+            "append_new_columns", "fail" or "sync_all_columns" (see write_parquet_partitions).
 
     Returns:
         Where the rows went and how many.
 
     Raises:
         DatalakeError: Unknown mode, or the file does not hold `rows` rows.
+        SchemaContractError: A schema change on_schema_change refuses (nothing is published).
     """
     if mode not in MODES:
         raise DatalakeError(f"mode={mode!r} must be one of {', '.join(MODES)}.")
+    check_on_schema_change(on_schema_change)
     prefix = table_prefix(dataset_id, table_id)
     local = Path(path)
     written_rows = pq.read_metadata(local).num_rows
     if written_rows != rows:
         raise DatalakeError(f"{local.name} holds {written_rows} rows, not {rows}.")
     datalake = get_datalake()
+    logger = prefect.context.get("logger")
     name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
     begin_table_write(datalake, prefix)
-    target, keys = _publish_whole(datalake, prefix, name, local, mode, move=True)
-    prefect.context.get("logger").info("Wrote %s rows to %s", rows, datalake.uri(target))
+    with temporary_folder("pipelines-parquet-") as tmp:
+        plan = schema_plan(
+            datalake, prefix, parquet_columns([local]), on_schema_change, mode, tmp, logger,
+            "cast the column before writing",
+        )  # fmt: skip
+        if not conforms(parquet_columns([local]), plan.table):
+            conform_file(local, tmp / name, plan.table)
+            local.unlink()
+            local = tmp / name
+        keys = publish_files(datalake, prefix, {"": {name: local}}, mode, False, plan, tmp, True)
+    target = prefix if mode == "overwrite" else f"{prefix}/{name}"
+    logger.info("Wrote %s rows to %s", rows, datalake.uri(target))
+    summary = f"; {plan.summary()}" if plan.summary() else ""
     return DatalakeWrite(
         dataset_id=dataset_id,
         table_id=table_id,
-        location=f"{datalake.uri(prefix)} ({rows} rows in 1 file)",
+        location=f"{datalake.uri(prefix)} ({rows} rows in 1 file){summary}",
         rows=rows,
         partitions=[name],
         keys=keys,

@@ -43,6 +43,7 @@ def create_dump_db_flow() -> None:
         mode=Parameter("mode", default=None),
         zero_dates=Parameter("zero_dates", default="fail"),
         partition_by=Parameter("partition_by", default="day"),
+        on_schema_change=Parameter("on_schema_change", default="append_new_columns"),
     )
     loaded = load_to_warehouse(written)
     materialize_after_dump(dataset_id, table_id, upstream=loaded)

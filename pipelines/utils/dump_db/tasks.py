@@ -19,10 +19,22 @@ from pipelines.constants import TIMEZONE
 from pipelines.errors import DumpError
 from pipelines.utils.datalake.base import (
     MODES,
+    Datalake,
     DatalakeWrite,
     grain_depth,
     partition_start,
     table_prefix,
+)
+from pipelines.utils.datalake.publish import publish_files
+from pipelines.utils.datalake.schema import (
+    UNKNOWN,
+    Columns,
+    SchemaPlan,
+    check_on_schema_change,
+    conform_file,
+    conforms,
+    parquet_columns,
+    schema_plan,
 )
 from pipelines.utils.dump_db.connections import get_connection, mask
 from pipelines.utils.dump_db.postgres import open_postgres, stage_postgres
@@ -215,6 +227,7 @@ def dump_db_to_datalake(
     mode: str | None = None,
     zero_dates: str = "fail",
     partition_by: str = "day",
+    on_schema_change: str = "append_new_columns",
 ) -> DatalakeWrite:
     """Dump a database table or query into the datalake, streaming in bounded memory.
 
@@ -246,6 +259,11 @@ def dump_db_to_datalake(
             at the year grain partition_column may be a whole-number year (PostgreSQL,
             MySQL/MariaDB). incremental and since work at the grain: the last partition
             (month, year) is dumped again whole.
+        on_schema_change: What the rows may change of the table's columns, checked before
+            anything is published (mode="overwrite" takes any): "append_new_columns" adds
+            new columns and widens types exactly (INTEGER to BIGINT), refusing other type
+            changes; "fail" refuses any change; "sync_all_columns" makes the table take the
+            rows' columns, rewriting the partitions it keeps.
 
     Returns:
         What was written where.
@@ -255,6 +273,7 @@ def dump_db_to_datalake(
         SettingsError: The connection's setting is missing.
         ImportError: The source's driver is not installed (the message says what to install).
         DumpError: Rows read and written differ for a partition (nothing is published).
+        SchemaContractError: A schema change on_schema_change refuses (nothing is published).
     """
     mode, since_day = preflight(locals())  # a relative since resolves now, as the task runs
     logger = prefect.context.get("logger")
@@ -297,22 +316,16 @@ def dump_db_to_datalake(
             staged.files = {}
         elif rows == 0:
             logger.warning("The source returned no rows; the table is now empty.")
-        keys: list[str] = []
         begin_table_write(datalake, prefix)
+        plan = _schema_plan(datalake, prefix, staged, on_schema_change, mode, folder, logger)
+        files = {key: {p.name: p for p in paths} for key, paths in staged.files.items()}
+        keys = publish_files(
+            datalake, prefix, files, mode, bool(partition_column), plan, folder, move=True
+        )
         for key in sorted(staged.files):
-            files = {p.name: p for p in staged.files[key]}
-            if key:
-                keys += datalake.replace_prefix(f"{prefix}/{key}", files, move=True)
-            elif mode == "overwrite":
-                keys += datalake.replace_prefix(prefix, files, move=True)
-            else:
-                keys += [datalake.put(f"{prefix}/{name}", path) for name, path in files.items()]
             logger.info(
                 "%s: %s rows read, %s written", key or prefix, staged.read[key], staged.written[key]
             )
-        if mode == "overwrite" and partition_column and rows:
-            for stale in sorted(set(datalake.partitions(prefix)) - set(staged.files)):
-                datalake.delete_prefix(f"{prefix}/{stale}")
     except Exception as error:
         masked = mask(str(error))
         if masked != str(error):  # drivers may echo the URL: never let it out
@@ -332,13 +345,45 @@ def dump_db_to_datalake(
     return DatalakeWrite(
         dataset_id=dataset_id,
         table_id=table_id,
-        location=f"{datalake.uri(prefix)} ({rows} rows in {len(staged.files)} partition(s))",
+        location=(
+            f"{datalake.uri(prefix)} ({rows} rows in {len(staged.files)} partition(s))"
+            + (f"; {plan.summary()}" if plan.summary() else "")
+        ),
         rows=rows,
         partitions=sorted(k for k in staged.files if k),
         keys=keys,
-        columns=staged.duckdb_columns() if format == "csv" else {},
+        columns=csv_types(plan.table) if format == "csv" else {},
         mode=mode,
     )
+
+
+def _schema_plan(
+    datalake: Datalake,
+    prefix: str,
+    staged: Staged,
+    on_schema_change: str,
+    mode: str,
+    folder: Path,
+    logger: logging.Logger | logging.LoggerAdapter,
+) -> SchemaPlan:
+    """Check the staged rows' columns against the table's (refusing before anything is
+    published), and make every staged Parquet file hold exactly the table's columns."""
+    paths = [p for group in staged.files.values() for p in group]
+    parquet = [p for p in paths if p.suffix == ".parquet"]
+    new = parquet_columns(parquet) if parquet else staged.duckdb_columns()
+    hint = "cast the column in query= (e.g. CAST(v AS BIGINT) AS v)"
+    plan = schema_plan(datalake, prefix, new, on_schema_change, mode, folder, logger, hint)
+    if parquet and not conforms(new, plan.table):  # one query wrote them: one schema
+        for path in parquet:
+            conformed = path.with_name(f"conformed-{path.name}")
+            conform_file(path, conformed, plan.table)
+            conformed.replace(path)
+    return plan
+
+
+def csv_types(table: Columns) -> dict[str, str]:
+    """The types a CSV table's columns are read with (a column of NULLs only as text)."""
+    return {name: "VARCHAR" if kind == UNKNOWN else kind for name, kind in table.items()}
 
 
 def preflight(arguments: Mapping[str, Any]) -> tuple[str, dt.date | None]:
@@ -355,6 +400,7 @@ def preflight(arguments: Mapping[str, Any]) -> tuple[str, dt.date | None]:
     given = dict(arguments)
     grain_depth(given.get("partition_by", "day"))
     mode = given["mode"] or ("append" if given["partition_column"] else "overwrite")
+    check_on_schema_change(given.get("on_schema_change", "append_new_columns"))
     if given["zero_dates"] not in ZERO_DATES:
         raise DumpError(
             f"zero_dates={given['zero_dates']!r} must be one of {', '.join(ZERO_DATES)}."

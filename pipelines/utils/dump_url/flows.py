@@ -19,6 +19,8 @@ def create_dump_url_flow() -> None:
     from the file, and logged), encoding ("utf-8"), timeout_s (3600, the whole download),
     max_mb (None: PIPELINES_DOWNLOAD_MAX_MB), sheet (0: a name or a position), range (None:
     the whole sheet; "A2:I1000"), header_row (None: the first row), mode ("overwrite"),
+    on_schema_change ("append_new_columns": what an appended file may change of the table's
+    columns; "fail", "sync_all_columns"),
     materialize_after_dump (False), dbt_select (default: the model
     models/<dataset_id>/<table_id>.sql) and dbt_vars (None). Column names are snake_cased;
     every row and value is kept as text; rows read = rows written is checked when Parquet is
@@ -58,6 +60,7 @@ def create_dump_url_flow() -> None:
         dataset_id,
         table_id,
         mode=Parameter("mode", default="overwrite"),
+        on_schema_change=Parameter("on_schema_change", default="append_new_columns"),
     )
     remove_download(converted, upstream_tasks=[written])
     loaded = load_to_warehouse(written)

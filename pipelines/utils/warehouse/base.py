@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.errors import WarehouseError
 from pipelines.utils.datalake.base import Datalake, table_prefix
+from pipelines.utils.datalake.schema import declared_columns
 
 if TYPE_CHECKING:  # pandas is heavy; dumps that never query should not load it
     import pandas as pd
@@ -44,6 +45,9 @@ class TableFiles:
     keys: list[str]  # the data files: all Parquet, or (a CSV dump) all CSV
     format: str  # "parquet" or "csv"
     columns: dict[str, str]  # CSV: declared DuckDB types; Parquet carries its own
+    # The table's declared columns (schema history): every file is read with exactly these,
+    # NULL where an older file lacks a column. None: a table written before histories.
+    declared: dict[str, str] | None = None
 
 
 class Warehouse(ABC):
@@ -94,7 +98,8 @@ class Warehouse(ABC):
                 f"No Parquet or CSV files under {datalake.uri(prefix)}; write the table to the "
                 "datalake first."
             )
-        files = TableFiles(dataset_id, table_id, prefix, found, kind, dict(columns or {}))
+        declared = declared_columns(datalake, prefix)
+        files = TableFiles(dataset_id, table_id, prefix, found, kind, dict(columns or {}), declared)
         return self._load(datalake, files, partitions)
 
     @abstractmethod

@@ -74,19 +74,34 @@ _CSV_TYPES = {
     "DATE": "DATE",
     "TIME": "TIME",
     "TIMESTAMP": "DATETIME",
+    "TIMESTAMP_S": "DATETIME",
+    "TIMESTAMP_MS": "DATETIME",
+    "TIMESTAMP_NS": "DATETIME",
     "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",
     "VARCHAR": "STRING",
+    "BLOB": "BYTES",
+    "UBIGINT": "NUMERIC",
+    "HUGEINT": "BIGNUMERIC",
+    "UUID": "STRING",
+    "JSON": "STRING",
 }
 
 
 def csv_column_type(duckdb_type: str) -> str:
-    """The BigQuery type of a CSV column declared with a DuckDB type name."""
+    """The BigQuery type of a column declared with a DuckDB type name (STRING for a type
+    BigQuery has no scalar for, and for a column of NULLs only)."""
     upper = duckdb_type.upper()
     if upper.startswith("DECIMAL"):
         precision, _, scale = upper[len("DECIMAL(") : -1].partition(",")
         fits = int(precision) - int(scale or 0) <= 29 and int(scale or 0) <= 9
         return "NUMERIC" if fits else "BIGNUMERIC"
     return _CSV_TYPES.get(upper, "STRING")
+
+
+def _scalar(duckdb_type: str) -> bool:
+    """Whether a DuckDB type is one value (not a list, struct or map)."""
+    upper = duckdb_type.upper()
+    return not (upper.endswith("]") or upper.startswith(("STRUCT", "MAP", "UNION")))
 
 
 def partition_layout(keys: Iterable[str]) -> tuple[str, ...] | None:
@@ -182,7 +197,7 @@ class BigQueryWarehouse(Warehouse):
         layout = partition_layout(keys)
         staging = self._create_staging(
             datalake.uri(files.prefix), staging_dataset(dataset_id), table_id, layout,
-            files.columns if files.format == "csv" else None,
+            files.columns if files.format == "csv" else None, files.declared,
         )  # fmt: skip
         self._ensure_dataset(dataset_id)
         try:
@@ -251,8 +266,13 @@ class BigQueryWarehouse(Warehouse):
         table_id: str,
         layout: tuple[str, ...] | None,
         csv_columns: dict[str, str] | None,
+        declared: dict[str, str] | None = None,
     ) -> Any:
-        """(Re)create the external table over the folder; returns it, schema included."""
+        """(Re)create the external table over the folder; returns it, schema included.
+
+        Its schema is the table's declared one when the datalake keeps it (so files of an
+        older schema read as NULL in newer columns), else CSV's declared types, else the one
+        BigQuery detects from a file."""
         from google.cloud import bigquery
 
         self._ensure_dataset(dataset_id)
@@ -271,9 +291,13 @@ class BigQueryWarehouse(Warehouse):
             options = bigquery.CSVOptions()
             options.skip_leading_rows = 1  # the header
             config.csv_options = options
+        # Nested types (lists, structs) have no declared form here: BigQuery detects those.
+        columns = declared if declared and all(_scalar(k) for k in declared.values()) else None
+        columns = columns or csv_columns
+        if columns is not None:
             table.schema = [
                 bigquery.SchemaField(name, csv_column_type(kind))
-                for name, kind in csv_columns.items()
+                for name, kind in columns.items()
                 if not layout or name not in layout
             ]
         table.external_data_configuration = config

@@ -20,10 +20,12 @@ from pipelines.utils.datalake.base import (
     check_table_name,
 )
 from pipelines.utils.datalake.local import LocalDatalake
+from pipelines.utils.datalake.schema import select_list
 from pipelines.utils.warehouse.base import LoadedTable, Preview, TableFiles, Warehouse
 from pipelines.utils.warehouse.naming import staging_dataset
 
 if TYPE_CHECKING:
+    import duckdb
     import pandas as pd
 
 # One writer at a time per process: DuckDB allows a single read-write handle per file.
@@ -223,13 +225,14 @@ class DuckDBWarehouse(Warehouse):
                 connection.execute("SET threads = 1")
             connection.execute("BEGIN TRANSACTION")
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            columns = _declared_select(connection, reader, paths, files.declared)
             connection.execute(
-                f"CREATE OR REPLACE TABLE {schema}.{table} AS SELECT * FROM {reader}",
+                f"CREATE OR REPLACE TABLE {schema}.{table} AS SELECT {columns} FROM {reader}",
                 [paths],
             )
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {staging}")
             connection.execute(
-                f"CREATE OR REPLACE VIEW {staging}.{table} AS SELECT * FROM "
+                f"CREATE OR REPLACE VIEW {staging}.{table} AS SELECT {columns} FROM "
                 + reader.replace("?", _literal(glob), 1)
             )
             _note_loads(connection, [f"{dataset_id}.{table_id}"], dt.datetime.now(dt.UTC))
@@ -416,3 +419,20 @@ def _logger():
     import prefect
 
     return prefect.context.get("logger") or logging.getLogger("pipelines.warehouse")
+
+
+def _declared_select(
+    connection: duckdb.DuckDBPyConnection,
+    reader: str,
+    paths: list[str],
+    declared: dict[str, str] | None,
+) -> str:
+    """The SELECT list that reads every file with the table's declared columns and types
+    (NULL where an older file lacks one), then the partition keys; * without a history."""
+    if not declared:
+        return "*"
+    present = [
+        row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {reader}", [paths]).fetchall()
+    ]
+    extras = [f'"{name}"' for name in present if name not in declared]
+    return ", ".join([select_list(declared, present), *extras])

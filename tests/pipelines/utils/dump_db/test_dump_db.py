@@ -523,6 +523,10 @@ def test_in_dev_the_dump_lands_in_the_bucket_staging_folder(pg_table, gcs_bucket
     assert state.is_successful(), state.message
     written = state.result[result].result
     names = sorted(b.name for b in client.list_blobs(bucket))
+    # The schema history lives beside the tables, never among a table's files.
+    history = f"staging/_schemas/tests/{pg_table}.json"
+    assert history in names
+    names.remove(history)
     assert all(n.startswith(f"staging/tests/{pg_table}/ano=") for n in names)
     assert len(names) == len(written.partitions) == 4  # three days and the NULL partition
     import pyarrow.parquet as pq
