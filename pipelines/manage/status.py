@@ -31,6 +31,8 @@ class Status:
     now: dt.datetime
     source: str
     failed_modules: dict[str, str] = field(default_factory=dict)
+    # Each expected table's schema history ("dataset.table" -> entries, oldest first).
+    schemas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def stale(self) -> int:
@@ -120,7 +122,22 @@ def status(
         expectations, seen, loaded_at, now, where=where,  # type: ignore[arg-type]
         next_runs=next_runs,
     )  # fmt: skip
-    return Status(health, now, source, dict(loaded.failed))
+    schemas = schema_histories(settings, [t.table for e in expectations for t in e.tables])
+    return Status(health, now, source, dict(loaded.failed), schemas)
+
+
+def schema_histories(settings: Settings, tables: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The schema history the datalake keeps for each table that has one."""
+    from pipelines.utils.datalake.schema import read_history
+    from pipelines.utils.resources import resources
+
+    datalake = resources(settings).datalake()
+    found = {}
+    for table in sorted(set(tables)):
+        history = read_history(datalake, table.replace(".", "/", 1))
+        if history:
+            found[table] = history
+    return found
 
 
 def _ago(now: dt.datetime, when: dt.datetime | None) -> str:

@@ -83,6 +83,8 @@ class FlowFacts:
     # The watchdog's view: how often it must run, how fresh each table must be.
     expectation: FlowExpectation | None = None
     health: dict[str, Any] | None = None  # its row of a `status --json`, when given
+    # The schema history of each table it writes, from the same document.
+    schemas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     upstream: list[str] = field(default_factory=list)  # flows whose tables feed this one
     downstream: list[str] = field(default_factory=list)  # flows fed by what this one writes
 

@@ -183,6 +183,8 @@ _HEALTH_FIELDS: dict[str, tuple[tuple[str, tuple[type, ...]], ...]] = {
     "table": (("table", (str,)), ("freshness_s", _NUMBER), ("age_s", (*_NUMBER, type(None))),
               ("stale", (bool,))),
     "problem": (("text", (str,)),),
+    "schema": (("at", (str,)), ("changes", (list,)), ("columns", (list,)), ("mode", (str,)),
+               ("on_schema_change", (str,))),
 }  # fmt: skip
 
 
@@ -208,6 +210,16 @@ def _health_shape(data: Any) -> str | None:
                 found = found or wrong(item, kind, f"flows[{i}].{field}[{j}]")
         if found:
             return found
+    schemas = data.get("schemas", {})
+    if not isinstance(schemas, dict):
+        return "'schemas' should be an object"
+    for table, history in schemas.items():
+        if not isinstance(history, list):
+            return f"schemas[{table!r}] should be a list"
+        for j, entry in enumerate(history):
+            found = wrong(entry, "schema", f"schemas[{table!r}][{j}]")
+            if found:
+                return found
     return None
 
 
@@ -243,6 +255,11 @@ def health_rows(data: dict[str, Any], facts: list[FlowFacts]) -> list[dict[str, 
         ]
         if page:
             page.health = shown
+            page.schemas = {
+                t.warehouse_table: data["schemas"][t.warehouse_table]
+                for t in page.writes
+                if t.warehouse_table in data.get("schemas", {})
+            }
         rows.append(shown)
     return rows
 

@@ -50,6 +50,7 @@ def status(
         data = status_json(found.health, found.now)
         data["source"] = found.source
         data["failed_modules"] = found.failed_modules
+        data["schemas"] = found.schemas
         click.echo(json.dumps(data, indent=1, sort_keys=True))
     else:
         for line in status_lines(found):

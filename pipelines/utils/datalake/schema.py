@@ -184,7 +184,8 @@ def plan_change(
         new: The new rows' columns.
         on_schema_change: "append_new_columns", "fail" or "sync_all_columns".
         mode: "overwrite" rebuilds the table: any new schema is taken.
-        cast_hint: How the caller's user casts a column (a phrase ending the refusal).
+        cast_hint: How the caller's user casts a column back, a phrase ending the refusal,
+            with {column} and {type} to fill in.
         first: The table has no history yet.
 
     Raises:
@@ -195,12 +196,15 @@ def plan_change(
         change = compare(old, new) if old is not None else SchemaChange()
         return SchemaPlan(dict(new), change, on_schema_change, first)
     change = compare(old, new)
+    typed = {**change.widened, **change.retyped}
     if change and on_schema_change == "fail":
+        name = next(iter(typed), None)
+        cast = f", or {cast_hint.format(column=name, type=old[name])}" if name else ""
         raise SchemaContractError(
             f"{table_name}: the new rows change the table's schema ({'; '.join(change.lines())})"
             " and on_schema_change='fail' refuses any change. Nothing was published. Take the "
-            "change with on_schema_change='append_new_columns' or 'sync_all_columns', rebuild "
-            f"the table with mode='overwrite', or {cast_hint}."
+            "change with on_schema_change='append_new_columns' or 'sync_all_columns', or "
+            f"rebuild the table with mode='overwrite'{cast}."
         )
     if on_schema_change == "sync_all_columns":
         table = {name: (old[name] if kind == UNKNOWN and name in old else kind)
@@ -213,8 +217,8 @@ def plan_change(
             "rows; on_schema_change='append_new_columns' only adds columns and widens types "
             "exactly (INTEGER to BIGINT, FLOAT to DOUBLE, DECIMAL(10,2) to DECIMAL(12,2)). "
             "Nothing was published. Rebuild the table with the new type (mode='overwrite'), "
-            f"take it for every partition (on_schema_change='sync_all_columns'), or {cast_hint} "
-            f"(to {before})."
+            "take it for every partition (on_schema_change='sync_all_columns'), or "
+            f"{cast_hint.format(column=name, type=before)}."
         )
     table = {name: change.widened[name][1] if name in change.widened else kind
              for name, kind in old.items()}  # fmt: skip

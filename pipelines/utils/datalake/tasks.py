@@ -162,7 +162,7 @@ def write_parquet_partitions(
     with temporary_folder("pipelines-parquet-") as tmp:
         plan = schema_plan(
             datalake, prefix, arrow_columns(schema), on_schema_change, mode, tmp, logger,
-            "cast the column before writing (e.g. with cast_columns)",
+            "cast {column} back to {type} before writing (cast_columns does)",
         )  # fmt: skip
         for partition, part in groups:
             name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
@@ -240,7 +240,7 @@ def write_parquet_file(
     with temporary_folder("pipelines-parquet-") as tmp:
         plan = schema_plan(
             datalake, prefix, parquet_columns([local]), on_schema_change, mode, tmp, logger,
-            "cast the column before writing",
+            "cast {column} back to {type} before writing",
         )  # fmt: skip
         if not conforms(parquet_columns([local]), plan.table):
             conform_file(local, tmp / name, plan.table)

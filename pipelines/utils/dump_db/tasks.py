@@ -371,7 +371,7 @@ def _schema_plan(
     paths = [p for group in staged.files.values() for p in group]
     parquet = [p for p in paths if p.suffix == ".parquet"]
     new = parquet_columns(parquet) if parquet else staged.duckdb_columns()
-    hint = "cast the column in query= (e.g. CAST(v AS BIGINT) AS v)"
+    hint = "cast it back in query= (CAST({column} AS {type}) AS {column})"
     plan = schema_plan(datalake, prefix, new, on_schema_change, mode, folder, logger, hint)
     if parquet and not conforms(new, plan.table):  # one query wrote them: one schema
         for path in parquet:

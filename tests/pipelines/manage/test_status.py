@@ -86,6 +86,12 @@ def test_json_for_scripts_and_filters_by_owner(example):
     (flow,) = data["flows"]
     assert flow["flow"] == "emd: template_pipeline" and flow["last_run"]["state"] == "Success"
     assert {(t["table"], t["stale"]) for t in flow["tables"]} == {(TABLE, False), (MODEL, False)}
+    # The schema history the datalake keeps, for the tables a write recorded (not models).
+    (entry,) = data["schemas"][TABLE]
+    assert entry["changes"] == ["first recorded"] and entry["mode"] == "append"
+    assert entry["flow"] == "emd: template_pipeline" and entry["flow_run"]
+    assert ["chuva_mm", "DOUBLE"] in entry["columns"]
+    assert MODEL not in data["schemas"]
 
 
 @pytest.mark.parametrize(

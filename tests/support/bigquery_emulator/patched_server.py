@@ -10,9 +10,10 @@ What it changes, and why, against bqemulator 1.4.0:
    DuckDB view over read_parquet()/read_csv() of the files its URIs name (gs:// under
    BQEMU_GCS_LOCAL_ROOT, `*` matching across folders as BigQuery's wildcard does). Hive
    partition columns come last, typed as a CUSTOM sourceUriPrefix ({ano:INTEGER}/...) says.
-   Its schema is what the files hold (CSV: the schema given); the view reads the files at
-   query time, as an external table does. Other formats are refused (400). Deleting one
-   drops its view first (the emulator's DROP TABLE fails on a view with a 500).
+   Its schema is the one given (NULL where a Parquet file lacks a column), else what
+   the files hold; the view reads the files at query time, as an external table does.
+   Other formats are refused (400). Deleting one drops its view first (the emulator's
+   DROP TABLE fails on a view with a 500).
 2. Failing synchronous queries. jobs.query answers HTTP 200 with no rows when the query
    fails, where BigQuery answers an HTTP error; the client then returns an empty result.
    Here such an answer becomes the HTTP error BigQuery gives (404 notFound, else 400).
@@ -41,6 +42,10 @@ def _error(status: int, reason: str, message: str) -> Any:
         status_code=status,
         content={"error": {"code": status, "message": message, "errors": [error]}},
     )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _local_glob(uri: str, root: Any) -> str:
@@ -98,6 +103,23 @@ async def _create_external_table(context: Any, project: str, dataset: str, body:
         columns = f"* EXCLUDE ({names}), {casts}"
     ref = quoted_table_ref(project, dataset, table_id)
     async with context.engine.write_lock():
+        fields = body.get("schema", {}).get("fields", [])
+        if source_format == "PARQUET" and fields:
+            # A schema given with Parquet is the table's: its columns in its types, NULL
+            # where a file lacks one (BigQuery reads files of an older schema so).
+            try:
+                present = {r[0] for r in context.engine.execute(
+                    f"DESCRIBE SELECT * FROM {reader}").fetchall()}  # fmt: skip
+            except Exception as error:
+                return _error(400, "invalid", f"Error while reading data: {error}")
+            hive_names = {n for n, _ in keys}
+            parts = [
+                f"CAST({_quote(n) if n in present else 'NULL'} AS {kind}) AS {_quote(n)}"
+                for n, kind in bq_schema_to_duckdb_columns(fields)
+                if n not in hive_names
+            ]
+            parts += [f'CAST("{n}" AS {_HIVE_TYPES.get(t, "VARCHAR")}) AS "{n}"' for n, t in keys]
+            columns = ", ".join(parts)
         try:
             context.engine.execute(f"CREATE VIEW {ref} AS SELECT {columns} FROM {reader}")
         except Exception as error:  # no files, unreadable files: BigQuery refuses too

@@ -365,3 +365,29 @@ def test_the_catalog_carries_and_links_the_docs_it_is_given(repo_copy: Path, tmp
     )
     without = _catalog(repo_copy)
     assert without.returncode == 0 and ">Docs</a>" not in (site / "index.html").read_text()
+
+
+def test_the_flow_page_shows_its_tables_schema_history_from_the_status(repo_copy: Path):
+    entry = {"at": "2026-12-07T10:00:00+00:00", "flow": "emd: template_pipeline",
+             "flow_run": "run-1", "mode": "append", "on_schema_change": "append_new_columns",
+             "changes": ["new column 'extra' (VARCHAR)"],
+             "columns": [["estacao", "VARCHAR"], ["extra", "VARCHAR"]]}  # fmt: skip
+    document = {
+        "flows": [{"flow": "emd: template_pipeline", "failing_streak": 0, "recent_runs": [],
+                   "tables": [], "problems": []}],
+        "schemas": {"template_pipeline.rain_per_hour": [entry]},
+    }  # fmt: skip
+    health = repo_copy / "health.json"
+    health.write_text(json.dumps(document))
+    done = _catalog(repo_copy, "--health", str(health))
+    assert done.returncode == 0, done.stderr
+    page = (repo_copy / "build/catalog/flows/emd-template-pipeline.html").read_text()
+    history = page.split("<h2>Schema history</h2>")[1].split("</table>")[0]
+    assert "<code>template_pipeline.rain_per_hour</code>" in history
+    assert "new column &#39;extra&#39; (VARCHAR)" in history
+    assert "<code>extra</code> VARCHAR" in history and "<code>run-1</code>" in history
+    bad = dict(document, schemas={"a.b": [{"at": 1}]})
+    health.write_text(json.dumps(bad))
+    refused = _catalog(repo_copy, "--health", str(health))
+    assert refused.returncode == 1
+    assert "schemas['a.b'][0]: 'at' is missing or not a text" in refused.stderr
