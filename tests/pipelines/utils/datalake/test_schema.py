@@ -183,3 +183,24 @@ def test_a_file_appended_by_dump_url_keeps_the_contract(local_env, tmp_path):
     assert read_history(get_datalake(), "tests/f")[-1]["columns"] == [
         ["a", "VARCHAR"], ["b", "VARCHAR"], ["c", "VARCHAR"]
     ]  # fmt: skip
+
+
+def test_a_refused_change_is_the_failure_alerts_message(local_env, monkeypatch):
+    from pipelines.utils.pipeline_flow import PipelineFlow
+    from tests.support.webhook import Webhook
+
+    assert _write(_days(1, 1, v=[1]))[0].is_successful()
+    hook = Webhook()
+    monkeypatch.setenv("PIPELINES_FAILURE_WEBHOOK_URL", hook.url)
+    try:
+        with PipelineFlow("emd: drift", org="emd", code_owners=["ana"]) as flow:
+            write_parquet_partitions(_days(2, 1, v=["two"]), "tests", "t", partition_column="day")
+        assert run_local(flow).is_failed()
+    finally:
+        hook.close()
+    (post,) = hook.posts
+    assert "\nwrite_parquet_partitions: " in post["text"]
+    assert (
+        "tests.t: column 'v' changed type from BIGINT to VARCHAR in the new rows; "
+        "on_schema_change='append_new_columns' only adds columns"
+    ) in post["text"]
