@@ -135,10 +135,16 @@ def _exact_select(
         if (kind == "DATE" or kind.startswith("TIMESTAMP")) and not kind.endswith("]"):
             message = (
                 f"column {name!r} ({kind}) holds infinity, which Parquet and CSV cannot hold: "
-                f"map it in a query=, e.g. CASE WHEN isfinite({name}) THEN {name} END"
+                f"map it in a query=, e.g. CASE WHEN isfinite({name}) THEN {name} END. "
+                "Nothing was published."
             ).replace("'", "''")
+            wrapped = ""
+            if kind.startswith("TIMESTAMP"):
+                past = _past_range(name, kind).replace("'", "''")
+                wrapped = f"WHEN CAST({column} AS TIMESTAMP) < {_WRAPPED} THEN error('{past}') "
             column = (
-                f"CASE WHEN isinf({column}) THEN error('{message}') ELSE {column} END AS {column}"
+                f"CASE WHEN isinf({column}) THEN error('{message}') {wrapped}"
+                f"ELSE {column} END AS {column}"
             )
         outer.append(column)
     # The guards keep each column's name and type.
@@ -147,6 +153,65 @@ def _exact_select(
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# PostgreSQL's timestamps reach the year 294276; DuckDB's stop at 294247, and its reader
+# wraps a later one around to about 290,300 BC, silently. PostgreSQL holds nothing before
+# 4713 BC, so a value before 5000 BC can only be such a wrapped one.
+_WRAPPED = "TIMESTAMP '5000-01-01 (BC) 00:00:00'"
+
+
+def _past_range(name: str, kind: str) -> str:
+    return (
+        f"column {name!r} ({kind.lower()}) holds a timestamp past the year 294246, beyond what "
+        "the reader holds (it would wrap it to about 290,000 BC): map it in a query=, e.g. "
+        f"CASE WHEN {name} < '294000-01-01' THEN {name} END. Nothing was published."
+    )
+
+
+def refuse_numeric_nan(db, table: str | None, query: str | None, where: str | None) -> None:
+    """Refuse 'NaN' in a numeric(p,s) column: DuckDB's PostgreSQL reader turns it into 0,
+    silently. One query on PostgreSQL, only when such columns exist, over the rows the dump
+    reads (`where`: the incremental bound), stopping at the first NaN.
+
+    Raises:
+        DumpError: Naming the column and the fix; nothing is published.
+    """
+    sql = base_query("postgres", table, query)
+    columns = table_columns(db, table) if table else _query_columns(db, sql)
+    numerics = [n for n, kind, precision in columns if kind == "numeric" and precision is not None
+                and precision <= 38]  # fmt: skip
+    if not numerics:
+        return
+    quoted = [quote_ident("postgres", n) for n in numerics]
+    pairs = zip(quoted, numerics, strict=True)
+    first = " ".join(f"WHEN {q} = 'NaN' THEN {_literal(n)}" for q, n in pairs)
+    tests = " OR ".join(f"{q} = 'NaN'" for q in quoted)
+    bound = f" AND {where}" if where else ""
+    check = f"SELECT CASE {first} END FROM ({sql}) q WHERE ({tests}){bound} LIMIT 1"
+    found = db.execute(
+        f"SELECT * FROM postgres_query('src', $pg${check.replace('$pg$', '')}$pg$)"
+    ).fetchone()
+    if found:
+        name = found[0]
+        raise DumpError(
+            f"column {name!r} (numeric) holds 'NaN', which no DECIMAL can hold (the reader would "
+            f"make it 0): map it in a query=, e.g. NULLIF({name}, 'NaN') AS {name}, or fix it "
+            "in the source. Nothing was published."
+        )
+
+
+def _query_columns(db, sql: str) -> list[tuple[str, str, int | None]]:
+    """source_columns of a query, asked of PostgreSQL over DuckDB's attachment."""
+    described = db.execute(
+        f"DESCRIBE SELECT * FROM postgres_query('src', $pg${sql.replace('$pg$', '')}$pg$)"
+    ).fetchall()
+    # DuckDB shows numeric(p,s) as DECIMAL(p,s): the columns NaN can hide in.
+    found = []
+    for name, kind, *_ in described:
+        precision = int(kind[8:].split(",")[0]) if kind.startswith("DECIMAL(") else None
+        found.append((name, "numeric" if precision else kind.lower(), precision))
+    return found
 
 
 def _footers(db, files: list[str]) -> dict[str, int]:
@@ -179,8 +244,16 @@ def _footers(db, files: list[str]) -> dict[str, int]:
         names = ", ".join(sorted(f"{leaves[i][0]!r} ({leaves[i][1].lower()})" for (i,) in infinite))
         raise DumpError(
             f"column(s) {names} hold infinity, which Parquet and CSV cannot hold: map it in a "
-            "query=, e.g. CASE WHEN isfinite(col) THEN col END"
+            "query=, e.g. CASE WHEN isfinite(col) THEN col END. Nothing was published."
         )
+    wrapped = db.execute(
+        f"SELECT DISTINCT column_id, stats_min_value FROM parquet_metadata({paths}) "
+        "WHERE type = 'INT64' AND stats_min_value LIKE '%(BC)%'"
+    ).fetchall()
+    for column_id, value in sorted(wrapped):
+        name, kind = leaves[column_id]
+        if (kind or "").startswith("TIMESTAMP") and int(value.split("-")[0]) >= 5000:
+            raise DumpError(_past_range(name, kind))
     return counts
 
 
@@ -239,13 +312,20 @@ def open_postgres(request: Request) -> Source:
     column, lower = request.partition_column, request.lower_bound
     base_query("postgres", table, query)
     db = _attach(connection, request.memory_mb)
-    select, types = _exact_select(db, connection, table, query)
-    assert types is not None  # guarded selects are described
-    kind = _partition_kind(types, column, request.partition_by) if column else "date"
-    if column and lower is not None:
-        aware, integer = kind == "aware", kind == "integer"
-        select += f" WHERE {bound_test('postgres', column, lower, aware, integer)}"
-    reader = db.execute(select).to_arrow_reader(request.batch_size)
+    try:
+        select, types = _exact_select(db, connection, table, query)
+        assert types is not None  # guarded selects are described
+        kind = _partition_kind(types, column, request.partition_by) if column else "date"
+        where = None
+        if column and lower is not None:
+            aware, integer = kind == "aware", kind == "integer"
+            where = bound_test("postgres", column, lower, aware, integer)
+            select += f" WHERE {where}"
+        refuse_numeric_nan(db, table, query, where)
+        reader = db.execute(select).to_arrow_reader(request.batch_size)
+    except BaseException:
+        db.close()  # else its open transaction holds the source table's locks
+        raise
     return Source(reader=reader, closers=[db.close], types=types)
 
 
@@ -285,12 +365,16 @@ def stage_postgres(
     try:
         select, _ = _exact_select(db, connection, table, query, guard=False)
         options = "FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 61440"
+        where = None
         if column:
             described = _describe(db, select)
             kind = _partition_kind(described, column, request.partition_by)
             if lower is not None:  # rows without a day: every run
                 aware, integer = kind == "aware", kind == "integer"
-                select += f" WHERE {bound_test('postgres', column, lower, aware, integer)}"
+                where = bound_test("postgres", column, lower, aware, integer)
+                select += f" WHERE {where}"
+        refuse_numeric_nan(db, table, query, where)
+        if column:
             keys = partition_keys(described, request.partition_by)
             values = _key_values(column, kind, len(keys))
             rows_select = select

@@ -167,6 +167,9 @@ def _stage(
     except BaseException as error:
         if type(error).__name__ == "OutOfMemoryException":
             raise _too_big_for_memory(request, error) from None
+        own = str(error).removeprefix("Invalid Input Error: ")
+        if type(error).__name__ == "InvalidInputException" and "Nothing was published" in own:
+            raise DumpError(own) from None  # a guard of the reader's query refused a value
         # A Rust reader's panic is a BaseException: it would end the process (no summary, no
         # record, no alert). A value it cannot convert fails this dump instead.
         if type(error).__name__ != "PanicException":
