@@ -1,5 +1,11 @@
 """dump_db against the native client export and the naive fetchmany -> DataFrame -> CSV way.
 
+With --shapes, the shapes real city tables have instead of the narrow table: 400 columns
+over 20 years of days (7,300 partitions), 15 text columns over 5 years of days, and one
+256 MB value; each dumped as Parquet and as CSV and loaded into the local warehouse (the
+whole flow, as a clock runs it), printing each run's peak RSS against the 300 MB bound and
+its time against the native client's export of the same table.
+
 Creates the table if missing (id bigint, created_at timestamp, city text, category text,
 amount numeric(12,2), lat/lon double, is_valid boolean, note text with 20% NULLs) on the local
 PostgreSQL and MariaDB servers, then runs each method as its own process under
@@ -210,6 +216,111 @@ def measure(
     return result
 
 
+SHAPE_FLOW = """
+import os, sys
+os.environ["PIPELINES_ENV"] = "local"
+os.environ["PIPELINES_DATA_DIR"] = sys.argv[1]
+os.environ["PIPELINES_DB_BENCH"] = sys.argv[2]
+from pipelines.utils.dump_db import create_dump_db_flow
+from pipelines.utils.execution import run_local
+state = run_local(create_dump_db_flow("bench: shapes", org="bench"), dict(
+    connection="bench", dataset_id="bench", table_id=sys.argv[3], table=sys.argv[3],
+    format=sys.argv[4], partition_column=sys.argv[5] or None))
+assert state.is_successful(), [str(s.result) for s in state.result.values() if s.is_failed()]
+"""
+
+
+def _wide_columns(count: int, dialect: str) -> tuple[str, str]:
+    """Column definitions and their values for row g: text, whole numbers, decimals, dates."""
+    text = "text" if dialect == "postgres" else "varchar(200)"
+    kinds = [
+        (text, "'v' || g" if dialect == "postgres" else "CONCAT('v', g)"),
+        ("integer", "g * 7"),
+        ("numeric(12,2)" if dialect == "postgres" else "decimal(12,2)", "g / 100.0"),
+        (
+            "date",
+            "DATE '2000-01-01' + g"
+            if dialect == "postgres"
+            else "DATE('2000-01-01') + INTERVAL g DAY",
+        ),
+    ]
+    columns = [(f"c{i}", *kinds[i % len(kinds)]) for i in range(count)]
+    return (
+        ", ".join(f"{name} {kind}" for name, kind, _ in columns),
+        ", ".join(value for _, _, value in columns),
+    )
+
+
+def shape_sql(shape: str, dialect: str, table: str) -> str:
+    """The script that creates one shape's table."""
+    days = {"wide": 7300, "school": 1825, "value": 1}[shape]
+    if dialect == "postgres":
+        rows = f"FROM generate_series(0, {days * (3 if shape == 'school' else 1)} - 1) g"
+        day = f"DATE '2005-01-01' + (g / {3 if shape == 'school' else 1})::int"
+    else:
+        rows = (
+            f"FROM (SELECT seq - 1 AS g FROM seq_1_to_{days * (3 if shape == 'school' else 1)}) s"
+        )
+        day = f"DATE('2005-01-01') + INTERVAL (g DIV {3 if shape == 'school' else 1}) DAY"
+    if shape == "wide":
+        columns, values = _wide_columns(400, dialect)
+    elif shape == "school":
+        kind = "varchar(200)"
+        columns = ", ".join(f"c{i} {kind}" for i in range(15))
+        filler = "repeat('x', 150)" if dialect == "postgres" else "REPEAT('x', 150)"
+        values = ", ".join(filler for _ in range(15))
+    else:
+        columns = "doc text" if dialect == "postgres" else "doc longtext"
+        values = "repeat('x', 268435456)" if dialect == "postgres" else "REPEAT('x', 268435456)"
+    return (
+        f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id int, day date, {columns}); "
+        f"INSERT INTO {table} SELECT g, {day}, {values} {rows};"
+    )
+
+
+def measure_shapes(runs: int, only: str | None, tmp: Path) -> dict:
+    results: dict = {}
+    for kind in ("postgres", "mariadb"):
+        if only and kind != only:
+            continue
+        client, _, _ = CLIENTS[kind]
+        dialect = "postgres" if kind == "postgres" else "mysql"
+        url = PG if kind == "postgres" else MY
+        for shape in ("school", "wide", "value"):
+            if shape == "value" and kind == "mariadb":
+                continue  # a 256 MB packet needs the server's max_allowed_packet raised
+            table = f"bench_shape_{shape}"
+            subprocess.run(client, input=shape_sql(shape, dialect, table), text=True,
+                           check=True, capture_output=True)  # fmt: skip
+            out = tmp / "native"
+            native_cmd = (
+                [f"psql -h 127.0.0.1 -U postgres -d test -c \"\\copy {table} TO '{out}' CSV\""]
+                if kind == "postgres"
+                else [f"mariadb -h 127.0.0.1 -u root test --batch --quick "
+                      f"--max-allowed-packet=1G -e 'SELECT * FROM {table}' > {out}"]
+            )  # fmt: skip
+            for fmt in ("parquet", "csv"):
+                native, ours = [], []
+                partition = "" if shape == "value" else "day"
+                for _ in range(runs):
+                    native.append(timed(native_cmd, shell=True))
+                    shutil.rmtree(tmp / "data", ignore_errors=True)
+                    ours.append(timed([sys.executable, "-c", SHAPE_FLOW, str(tmp / "data"),
+                                       url, table, fmt, partition]))  # fmt: skip
+                native_s = statistics.median(t for t, _ in native)
+                ours_s = statistics.median(t for t, _ in ours)
+                peak = max(m for _, m in ours)
+                key = f"{kind}/{shape}/{fmt}"
+                results[key] = {
+                    "ours_s": round(ours_s, 2), "native_s": round(native_s, 2),
+                    "vs_native": round(native_s / ours_s, 3), "peak_rss_mb": round(peak, 1),
+                    "within_300_mb": peak <= 300,
+                }  # fmt: skip
+                print(key, json.dumps(results[key]), file=sys.stderr)
+            subprocess.run(client, input=f"DROP TABLE {table};", text=True, check=True)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -225,7 +336,16 @@ def main() -> None:
         help="partition by created_at's day; report files written and DuckDB's read-back time",
     )
     parser.add_argument("--only", choices=["postgres", "mariadb"])
+    parser.add_argument(
+        "--shapes", action="store_true",
+        help="wide (400 columns x 7,300 days), school (15 text columns x 1,825 days) and a "
+        "256 MB value, as Parquet and CSV, through the load: peak RSS against 300 MB",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.shapes:
+        with tempfile.TemporaryDirectory(prefix="bench-shapes-") as tmp:
+            print(json.dumps(measure_shapes(args.runs, args.only, Path(tmp))))
+        return
     table = f"bench_dump_{args.rows}"
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-dump-") as tmp:

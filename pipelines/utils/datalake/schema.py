@@ -155,6 +155,7 @@ class SchemaPlan:
     on_schema_change: str
     first: bool  # the table had no history: this write starts it
     rewrite: bool = False  # sync_all_columns: files the write keeps are rewritten to `table`
+    bootstrapped: bool = False  # the table had files but no history: its old files may differ
 
     @property
     def recorded(self) -> bool:
@@ -249,6 +250,17 @@ def declared_columns(datalake: Datalake, prefix: str) -> Columns | None:
     return {name: kind for name, kind in history[-1]["columns"]} if history else None
 
 
+def uniform_files(history: list[dict[str, Any]]) -> bool:
+    """Whether every file of the table holds exactly its declared columns and types: the
+    history began with a write (its columns were not read back from older files) and the
+    columns never changed since the last rebuild (mode="overwrite" starts over)."""
+    start = max((i for i, e in enumerate(history) if e.get("mode") == "overwrite"), default=0)
+    kept = history[start:]
+    if not kept or kept[0].get("bootstrapped"):
+        return False
+    return all(entry["columns"] == kept[-1]["columns"] for entry in kept)
+
+
 def connect(memory_mb: int = 256) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection for reading and rewriting files, in bounded memory."""
     import duckdb
@@ -303,6 +315,8 @@ def record(
         "mode": mode,
         "on_schema_change": plan.on_schema_change,
         "changes": plan.change.lines() or ["first recorded"],
+        # Columns read back from a table written before histories: its files may differ.
+        "bootstrapped": plan.first and plan.bootstrapped,
         "columns": [[name, kind] for name, kind in plan.table.items()],
     }
     history = read_history(datalake, prefix) + [entry]
@@ -328,6 +342,7 @@ def schema_plan(
     plan = plan_change(
         prefix.replace("/", "."), old, new, on_schema_change, mode, cast_hint, first=not known
     )
+    plan.bootstrapped = old is not None and not known and mode != "overwrite"
     for name in plan.change.missing if mode == "append" else ():
         if plan.on_schema_change == "append_new_columns":
             logger.warning(

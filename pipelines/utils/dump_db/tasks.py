@@ -373,7 +373,9 @@ def _schema_plan(
     published), and make every staged Parquet file hold exactly the table's columns."""
     paths = [p for group in staged.files.values() for p in group]
     parquet = [p for p in paths if p.suffix == ".parquet"]
-    new = parquet_columns(parquet) if parquet else staged.duckdb_columns()
+    # One query wrote every file, with one schema: the first file's footer says it (reading
+    # thousands of footers of a wide table would cost memory for nothing).
+    new = parquet_columns(parquet[:1]) if parquet else staged.duckdb_columns()
     hint = "cast it back in query= (CAST({column} AS {type}) AS {column})"
     plan = schema_plan(datalake, prefix, new, on_schema_change, mode, folder, logger, hint)
     if parquet and not conforms(new, plan.table):  # one query wrote them: one schema

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.errors import WarehouseError
 from pipelines.utils.datalake.base import Datalake, table_prefix
-from pipelines.utils.datalake.schema import declared_columns
+from pipelines.utils.datalake.schema import read_history, uniform_files
 
 if TYPE_CHECKING:  # pandas is heavy; dumps that never query should not load it
     import pandas as pd
@@ -48,6 +48,7 @@ class TableFiles:
     # The table's declared columns (schema history): every file is read with exactly these,
     # NULL where an older file lacks a column. None: a table written before histories.
     declared: dict[str, str] | None = None
+    uniform: bool = False  # the history says every file holds exactly the declared columns
 
 
 class Warehouse(ABC):
@@ -98,8 +99,12 @@ class Warehouse(ABC):
                 f"No Parquet or CSV files under {datalake.uri(prefix)}; write the table to the "
                 "datalake first."
             )
-        declared = declared_columns(datalake, prefix)
-        files = TableFiles(dataset_id, table_id, prefix, found, kind, dict(columns or {}), declared)
+        history = read_history(datalake, prefix)
+        declared = {n: k for n, k in history[-1]["columns"]} if history else None
+        files = TableFiles(
+            dataset_id, table_id, prefix, found, kind, dict(columns or {}), declared,
+            uniform=uniform_files(history),
+        )  # fmt: skip
         return self._load(datalake, files, partitions)
 
     @abstractmethod
