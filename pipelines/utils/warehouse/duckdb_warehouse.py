@@ -180,16 +180,30 @@ class DuckDBWarehouse(Warehouse):
             # The table and its view are as they were: so is the datalake folder.
             datalake.settle(files.prefix, loaded=False)
             if type(error).__name__ == "OutOfMemoryException":
-                raise WarehouseError(
-                    f"loading {files.dataset_id}.{files.table_id} into the local warehouse "
-                    f"ran past its memory cap of {self.memory_mb} MB ({str(error).splitlines()[0]}"
-                    "): a single value of tens of MB does that. Raise the setting "
-                    f"PIPELINES_WAREHOUSE_MEMORY_MB (e.g. to {self.memory_mb * 8}); the table "
-                    "is as it was."
-                ) from None
+                raise self._too_big(files, error) from None
             raise
         datalake.settle(files.prefix, loaded=True)
         return loaded
+
+    def _too_big(self, files: TableFiles, error: BaseException) -> WarehouseError:
+        """DuckDB's out-of-memory error in the project's words: the cap, the setting that
+        raises it, and the shape that met it (a wide table, or a single huge value)."""
+        width = len(files.declared or files.columns or {})
+        # DuckDB writes a table a 256 KB block per column at a time, whatever its rows.
+        needed = 64 + width // 2
+        wide = width >= 100 and needed > self.memory_mb
+        shape = (
+            f"a table of {width} columns needs about {needed} MB while it is written"
+            if wide
+            else "a single value of tens of MB does that"
+        )
+        suggested = needed if wide else self.memory_mb * 8
+        return WarehouseError(
+            f"loading {files.dataset_id}.{files.table_id} ({len(files.keys)} file(s)) into the "
+            f"local warehouse ran past its memory cap of {self.memory_mb} MB "
+            f"({str(error).splitlines()[0]}): {shape}. Raise the setting "
+            f"PIPELINES_WAREHOUSE_MEMORY_MB (e.g. to {suggested}); the table is as it was."
+        )
 
     def _replace(self, datalake: Datalake, files: TableFiles, write_id: str | None) -> LoadedTable:
         # One transaction rebuilds the whole table: local tables are small, so `partitions`
