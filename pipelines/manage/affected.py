@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipelines.errors import CommandError
@@ -24,6 +24,7 @@ class Affected:
     reason: str  # "all", "dependencies" or "changed"
     changed: str | None = None  # the changed file that reached it
     via: tuple[str, ...] = ()  # the import chain from the flow module to that file
+    modules: int = 0  # modules its bundle carries (its static import closure)
 
 
 def dependency_hash(root: Path) -> str:
@@ -135,6 +136,15 @@ def affected_flows(
         (affected flow modules with reasons, relative paths of deleted flows modules)
     """
     modules = [m.module for m in flow_modules(repo) if m.module in graph.files]
+    found = _affected(repo, graph, changed, modules)
+    deleted = found[1]
+    sized = [replace(item, modules=len(graph.closure(item.module))) for item in found[0]]
+    return sized, deleted
+
+
+def _affected(
+    repo: Repo, graph: ModuleGraph, changed: set[Path] | None, modules: list[str]
+) -> tuple[list[Affected], list[str]]:
     if changed is None:
         return [Affected(m, "all") for m in modules], []
     root = repo.root.resolve()

@@ -53,6 +53,7 @@ class Outcome:
             data["reason"] = self.affected.reason
             data["changed"] = self.affected.changed
             data["via"] = list(self.affected.via)
+            data["bundle_modules"] = self.affected.modules
         if self.flow_id:
             data.update(flow_id=self.flow_id, version=self.version, uploaded=self.uploaded)
         return data

@@ -114,6 +114,9 @@ def image_tag_command(repo: Repo) -> None:
 @click.option("--dry-run", is_flag=True, help="List what would be registered and why.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (flow, module, ...).")
 @click.option("--fail-if-empty", is_flag=True, help="Exit 1 when no flow is affected.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also say how many modules each flow's bundle carries."
+)
 @pass_repo
 def register(
     repo: Repo,
@@ -123,6 +126,7 @@ def register(
     dry_run: bool,
     as_json: bool,
     fail_if_empty: bool,
+    verbose: bool,
 ) -> None:
     """Register the flows a change affects (or all) on Prefect Server, idempotently.
 
@@ -145,7 +149,7 @@ def register(
     report = register(
         repo, since=since, all_flows=all_flows, staging=staging, dry_run=dry_run, progress=progress
     )
-    _print_report(report, as_json)
+    _print_report(report, as_json, verbose)
     if fail_if_empty and not report.outcomes:
         raise CliError("No flow is affected by this change (--fail-if-empty).")
     failed = report.count(Status.FAILED)
@@ -170,7 +174,7 @@ def _prefect_logs_to_stderr() -> None:
             handler.setStream(sys.stderr)
 
 
-def _print_report(report: Report, as_json: bool) -> None:
+def _print_report(report: Report, as_json: bool, verbose: bool = False) -> None:
     from pipelines.manage.register import Status
 
     dry_run = report.dry_run
@@ -191,6 +195,8 @@ def _print_report(report: Report, as_json: bool) -> None:
             click.echo(f"      {item.changed} changed; imports: {' -> '.join(item.via)}")
         elif dry_run and item and item.reason == "dependencies":
             click.echo(f"      {item.changed} changed: new image for every flow")
+        if verbose and item and item.modules:
+            click.echo(f"      bundle: {item.modules} modules")
     if not dry_run:
         click.echo(
             f"registered: {report.count(Status.REGISTERED)}, skipped (unchanged): "

@@ -366,3 +366,19 @@ def test_the_bundle_holds_exactly_the_closure_the_hash_and_detection_use(repo_co
     assert "pipelines/emd/test_flow/flows.py" not in names
     assert names == {str(p.relative_to(root)) for p in graph.closure_files(TEMPLATE)}
     assert build_archive(graph, TEMPLATE) == archive  # reproducible: same files, same key
+
+
+def test_verbose_says_how_many_modules_each_bundle_carries(git_repo: Path):
+    result = dry_run(git_repo, "--all")
+    assert result.returncode == 0, result.stderr
+    sizes = {e["flow"]: e["bundle_modules"] for e in json.loads(result.stdout)}
+    # The one-task echo carries far fewer modules than the example ETL, and both carry some.
+    assert 0 < sizes["emd: test_flow"] < sizes["emd: template_pipeline"]
+    text = subprocess.run(
+        [sys.executable, "manage.py", "register", "--all", "--dry-run", "-v"],
+        cwd=git_repo, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    index = next(i for i, line in enumerate(lines) if "would register  emd: test_flow " in line)
+    assert lines[index + 1] == f"      bundle: {sizes['emd: test_flow']} modules"
