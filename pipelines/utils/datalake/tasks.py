@@ -237,12 +237,13 @@ def write_parquet_file(
     logger = prefect.context.get("logger")
     name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
     begin_table_write(datalake, prefix)
+    columns = parquet_columns([local])
     with temporary_folder("pipelines-parquet-") as tmp:
         plan = schema_plan(
-            datalake, prefix, parquet_columns([local]), on_schema_change, mode, tmp, logger,
+            datalake, prefix, columns, on_schema_change, mode, tmp, logger,
             "cast {column} back to {type} before writing",
         )  # fmt: skip
-        if not conforms(parquet_columns([local]), plan.table):
+        if not conforms(columns, plan.table):
             conform_file(local, tmp / name, plan.table)
             local.unlink()
             local = tmp / name
