@@ -438,15 +438,16 @@ def arrow_columns(schema: Any) -> Columns:
     return {f.name: UNKNOWN if pa.types.is_null(f.type) else kinds[f.name] for f in schema}
 
 
-def conform_table(table: Any, columns: Columns) -> Any:
-    """A pyarrow table with exactly these columns and types (missing ones NULL).
+def conform_table(table: Any, columns: Columns, have: Columns | None = None) -> Any:
+    """A pyarrow table with exactly these columns and types (missing ones NULL); `have`, when
+    the caller knows them, are the table's own columns (arrow_columns of its schema).
 
     Raises:
         SchemaContractError: A value would change when cast, naming the column.
     """
     import pyarrow as pa
 
-    have = arrow_columns(table.schema)
+    have = have if have is not None else arrow_columns(table.schema)
     if conforms(have, columns):
         return table
     arrays, fields = [], []

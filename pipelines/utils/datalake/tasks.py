@@ -160,15 +160,17 @@ def write_parquet_partitions(
     partitions: list[str] = []
     files: dict[str, dict[str, Path]] = {}
     with temporary_folder("pipelines-parquet-") as tmp:
+        # Every partition is built with the frame's schema: its columns are read once.
+        columns = arrow_columns(schema)
         plan = schema_plan(
-            datalake, prefix, arrow_columns(schema), on_schema_change, mode, tmp, logger,
+            datalake, prefix, columns, on_schema_change, mode, tmp, logger,
             "cast {column} back to {type} before writing (cast_columns does)",
         )  # fmt: skip
         for partition, part in groups:
             name = f"{table_id}-{uuid.uuid4().hex[:12]}.parquet"
             local = tmp / name
             table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
-            pq.write_table(conform_table(table, plan.table), local)
+            pq.write_table(conform_table(table, plan.table, columns), local)
             written_rows = pq.read_metadata(local).num_rows
             if written_rows != len(part):
                 raise DatalakeError(
