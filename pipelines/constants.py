@@ -17,3 +17,10 @@ DEV_FLOW_SUFFIX = " (development)"
 # Suffix of the versions `register --staging` (CD of a staging branch) puts in the same project:
 # a different name is a different flow group, so the two never archive each other's versions.
 STAGING_FLOW_SUFFIX = " (staging)"
+
+# Options every DuckDB connection the project opens takes. DuckDB keeps the bytes of every
+# file it reads in a cache outside its memory cap: loading 3,650 day files of 60 columns
+# peaked at 329 MB with it, 145 MB without (the files are read once per statement anyway).
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_file_cache": False,
+}

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.constants import DUCKDB_CONFIG
 from pipelines.errors import DatalakeError, SchemaContractError
 
 if TYPE_CHECKING:
@@ -265,7 +266,7 @@ def connect(memory_mb: int = 256) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection for reading and rewriting files, in bounded memory."""
     import duckdb
 
-    connection = duckdb.connect()
+    connection = duckdb.connect(config=DUCKDB_CONFIG)
     connection.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
     connection.execute("SET threads = 1")
     connection.execute("SET preserve_insertion_order = true")

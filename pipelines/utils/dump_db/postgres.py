@@ -4,13 +4,15 @@ DuckDB's parallel writer (partition folders written directly), CSV through Parti
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.constants import TIMEZONE
+from pipelines.constants import DUCKDB_CONFIG, TIMEZONE
 from pipelines.errors import DumpError
 from pipelines.utils.datalake.base import null_partition, partition_columns, partition_keys
 from pipelines.utils.dump_db import drivers
@@ -32,13 +34,13 @@ def _relation(table: str | None, query: str | None) -> str:
 def _attach(connection: Connection, memory_mb: int = 64):
     import duckdb
 
-    db = duckdb.connect()
+    db = duckdb.connect(config=DUCKDB_CONFIG)
     db.execute(f"LOAD '{drivers.postgres_extension()}'")
     # Two threads and a memory cap keep the footprint flat whatever the table size; a file
     # stays open per partition (DuckDB's default, 100, closed and reopened files: 1,159 files
     # for 365 days); the session zone makes a timestamptz's day the city's day.
     db.execute(
-        f"SET threads = 2; SET memory_limit = '{int(memory_mb)}MB'; "
+        f"SET threads = {_THREADS}; SET memory_limit = '{int(memory_mb)}MB'; "
         "SET preserve_insertion_order = false;"
         f"SET partitioned_write_flush_threshold = 50000; "
         f"SET partitioned_write_max_open_files = {MAX_OPEN_FILES}; SET TimeZone = '{TIMEZONE}'"
@@ -223,6 +225,14 @@ def _footers(db, files: list[str]) -> dict[str, int]:
     Raises:
         DumpError: Naming the column(s) and what to do; the staged files are not published.
     """
+    counts: dict[str, int] = {}
+    # A few hundred files at a time: every footer of thousands of files at once held 70 MB.
+    for start in range(0, len(files), 256):
+        counts.update(_footer_group(db, files[start : start + 256]))
+    return counts
+
+
+def _footer_group(db, files: list[str]) -> dict[str, int]:
     # The paths go in as literals: a bound parameter makes DuckDB's Python module import
     # pandas (and with it pyarrow) to check its type.
     paths = "[" + ", ".join(_literal(f) for f in files) + "]"
@@ -329,6 +339,59 @@ def open_postgres(request: Request) -> Source:
     return Source(reader=reader, closers=[db.close], types=types)
 
 
+# What DuckDB's partitioned writer holds per open partition and thread: a 256 KB block at
+# least, about 16 KB per column past that (60 columns, 2 threads: 33 days at once ran out of
+# 61 MB, 16 did not).
+_PARTITION_BLOCK = 256 << 10
+_PARTITION_COLUMN = 16 << 10
+_THREADS = 2
+
+
+def _written(cursor) -> list[tuple[str, int]]:
+    """(file, rows) of each file a COPY ... RETURN_STATS wrote, read a batch at a time: each
+    row also holds every column's statistics (3,650 files of 60 columns: 200 MB as Python
+    objects kept)."""
+    kept: list[tuple[str, int]] = []
+    while batch := cursor.fetchmany(512):
+        kept += [(row[0], row[1]) for row in batch]
+    return kept
+
+
+def _split(db, select: str, keys: Sequence[str], folder: Path, options: str, memory_mb: int):
+    """Write the rows into partition folders a group of partitions at a time, through one
+    spool file sorted by partition: every partition open at once does not fit the cap
+    (hundreds of days of a table of tens of columns), a group sized to it does. The source
+    is read once; each group reads only the spool's row groups that hold it.
+
+    Returns:
+        RETURN_STATS rows of every file written (file name, rows, ...).
+    """
+    spool = folder / "_spool.parquet"
+    # One text key per partition (NULL keys: the empty text), compared as text: the groups
+    # are ranges of the sorted keys, so each row falls in exactly one.
+    key = "concat_ws('/', " + ", ".join(keys) + ")"
+    db.execute(
+        f"COPY (SELECT *, {key} AS _partition FROM ({select}) ORDER BY _partition) "
+        f"TO '{spool}' (FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 8192)"
+    )
+    width = len(db.execute(f"DESCRIBE SELECT * FROM '{spool}'").fetchall())
+    per_partition = _THREADS * max(_PARTITION_BLOCK, width * _PARTITION_COLUMN)
+    group = max(1, (int(memory_mb) << 20) // 2 // per_partition)
+    found = [row[0] for row in db.execute(
+        f"SELECT DISTINCT _partition FROM '{spool}' ORDER BY 1"
+    ).fetchall()]  # fmt: skip
+    stats: list[tuple[str, int]] = []
+    for start in range(0, len(found), group):
+        first, last = found[start], found[min(start + group, len(found)) - 1]
+        stats += _written(db.execute(
+            f"COPY (SELECT * EXCLUDE (_partition) FROM '{spool}' WHERE _partition BETWEEN "
+            f"{_literal(first)} AND {_literal(last)}) TO '{folder}' "
+            f"({options}, APPEND, RETURN_STATS)"
+        ))  # fmt: skip
+    spool.unlink()
+    return stats
+
+
 @contextmanager
 def _progress(db, logger: logging.Logger | logging.LoggerAdapter | None, every_s: float = 5.0):
     """Log DuckDB's progress of the running statement every few seconds, from a side thread
@@ -385,9 +448,21 @@ def stage_postgres(
         else:
             target = folder / "part.parquet"
         with _progress(db, logger):
-            stats = db.execute(
-                f"COPY ({select}) TO '{target}' ({options}, RETURN_STATS)"
-            ).fetchall()
+            try:
+                stats = _written(
+                    db.execute(f"COPY ({select}) TO '{target}' ({options}, RETURN_STATS)")
+                )
+            except Exception as error:
+                if not column or type(error).__name__ != "OutOfMemoryException":
+                    raise
+                shutil.rmtree(folder)
+                folder.mkdir()
+                if logger is not None:
+                    logger.info(
+                        "Too many days x columns to write every partition at once in the "
+                        "memory cap: writing them a group of days at a time."
+                    )
+                stats = _split(db, select, keys, folder, options, request.memory_mb)
         if column and not stats:  # no rows: one empty file keeps the table's columns
             empty = folder / null_partition(keys) / "part-empty.parquet"
             empty.parent.mkdir(parents=True)
@@ -401,7 +476,7 @@ def stage_postgres(
     files: dict[str, list[Path]] = defaultdict(list)
     read: dict[str, int] = defaultdict(int)
     written: dict[str, int] = defaultdict(int)
-    for filename, count, *_ in stats:
+    for filename, count in stats:
         path = Path(filename)
         key = str(path.parent.relative_to(folder)) if column else ""
         files[key].append(path)

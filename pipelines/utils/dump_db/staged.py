@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 
 FORMATS = ("parquet", "csv")
 # A file stays open per partition (so a partition is one file) up to this many; past it the
-# oldest is closed and merge_partitions joins the pieces.
+# oldest is closed and merge_partitions joins the pieces. DuckDB's writer holds little per
+# open file; the Arrow writer about 65 KB each (3,650 days of 60 columns: 402 MB with 2,048
+# open, 285 MB with 256).
 MAX_OPEN_FILES = 2048
+ARROW_OPEN_FILES = 256
 ROW_GROUP_ROWS = 61_440  # row groups of merged files (DuckDB's own size)
 
 

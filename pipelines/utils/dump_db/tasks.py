@@ -145,16 +145,14 @@ def _stage(
         try:
             return merge_partitions(stage_postgres(request, folder, logger), request.format)
         except Exception as error:
-            # DuckDB's partitioned writer holds a buffer per partition and column in its
-            # memory cap: hundreds of days of a wide table do not fit (365 days of 15 text
-            # columns did not). Those dumps spool one file per day from a stream instead.
+            # DuckDB's Parquet writer holds a 256 KB block per column in its memory cap: a
+            # table of a few hundred columns does not fit (400 did not in 100 MB). Arrow's
+            # writer has no such floor: those dumps go through a stream instead.
             if type(error).__name__ != "OutOfMemoryException":
                 raise
-            if request.partition_column is None:
-                raise _too_big_for_memory(request, error) from None
             logger.warning(
-                "Too many days x columns for the fast partitioned writer in its memory cap; "
-                "writing the partitions from a stream, one spool file per day, instead."
+                "Too wide a table for DuckDB's Parquet writer in its memory cap (a block per "
+                "column); writing from a stream instead."
             )
             shutil.rmtree(folder)
             folder.mkdir(parents=True)

@@ -192,7 +192,7 @@ class PartitionedWriter:
             handle = self._open[key]
             self._open.move_to_end(key)
         else:
-            if len(self._open) >= staged.MAX_OPEN_FILES:  # bound open files
+            if len(self._open) >= staged.ARROW_OPEN_FILES:  # bound open files
                 old_key, oldest = self._open.popitem(last=False)
                 self._buffered.pop(old_key, None)
                 oldest.close()

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any, TypedDict
 
+from pipelines.constants import DUCKDB_CONFIG
 from pipelines.errors import DumpUrlError
 from pipelines.utils.dataframe.cleaning import snake_case_names
 from pipelines.utils.dataframe.separators import one_column_problem
@@ -109,7 +110,8 @@ except duckdb.Error as error:
 """
 # DuckDB's settings in that process: two threads, buffers capped, and rows written as they
 # are read instead of held back to keep the file's order (a table's rows have none).
-DUCKDB_CONFIG = {
+CONVERT_CONFIG = {
+    **DUCKDB_CONFIG,
     "threads": 2,
     "memory_limit": "96MB",
     "preserve_insertion_order": False,
@@ -156,7 +158,7 @@ def csv_to_parquet(
             "read": read,
             "out": _quote(str(out)),
             "row_group": ROW_GROUP,
-            "config": {**DUCKDB_CONFIG, "temp_directory": str(tmp)},
+            "config": {**CONVERT_CONFIG, "temp_directory": str(tmp)},
         }
         with subprocess.Popen(
             [sys.executable, "-c", _CHILD, json.dumps(settings)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 import threading
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
+from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S, DUCKDB_CONFIG
 from pipelines.errors import WarehouseError
 from pipelines.utils.datalake.base import (
     PARTITION_KEYS,
@@ -90,6 +91,7 @@ class DuckDBWarehouse(Warehouse):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # No extension is ever downloaded or loaded behind a statement's back.
         config: dict[str, str | bool | int | float | list[str]] = {
+            **DUCKDB_CONFIG,
             "autoload_known_extensions": False,
             "autoinstall_known_extensions": False,
         }
@@ -218,19 +220,9 @@ class DuckDBWarehouse(Warehouse):
         # 7,300 files of 400 columns): only when the history says the files' columns differ.
         union = "false" if files.uniform else "true"
         reader = f"read_parquet(?, hive_partitioning = true, union_by_name = {union}{hive})"
-        if files.format == "csv":
-            declared = ""
-            if files.columns:  # CSV holds text: the dump's types, not guesses (digits, offsets)
-                pairs = ", ".join(
-                    f"{_literal(name)}: {_literal(kind)}" for name, kind in files.columns.items()
-                )
-                declared = f", types = {{{pairs}}}"
-            # allow_quoted_nulls off: "" is an empty string, an empty field is NULL.
-            reader = (
-                "read_csv(?, header = true, hive_partitioning = true, union_by_name = true, "
-                f"allow_quoted_nulls = false{declared}{hive})"
-            )
         paths = [datalake.uri(k) for k in keys]
+        if files.format == "csv":
+            reader = _csv_reader(paths, files.columns, hive)
         # <dataset>_staging.<table> reads the files themselves, as BigQuery's external table
         # does: dbt models select from it, so a model may share its table's name.
         staging = _quoted(staging_dataset(dataset_id), "dataset_id")
@@ -251,9 +243,12 @@ class DuckDBWarehouse(Warehouse):
                 f"CREATE OR REPLACE TABLE {schema}.{table} AS SELECT {columns} FROM {from_files}"
             )
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {staging}")
+            # CSV files are read as written (by position) only when their headers were
+            # checked: the view names the files checked, not whatever a glob finds later.
+            over = listed if files.format == "csv" else _literal(glob)
             connection.execute(
                 f"CREATE OR REPLACE VIEW {staging}.{table} AS SELECT {columns} FROM "
-                + reader.replace("?", _literal(glob), 1)
+                + reader.replace("?", over, 1)
             )
             _note_loads(connection, [f"{dataset_id}.{table_id}"], dt.datetime.now(dt.UTC))
             if write_id is not None:  # in the same transaction: a kill after it is settled
@@ -385,6 +380,39 @@ def _note_loads(connection: Any, tables: list[str], when: dt.datetime) -> None:
         connection.execute(
             f"INSERT OR REPLACE INTO {_LOAD_TIMES} VALUES ({_literal(name)}, {stamp}::TIMESTAMPTZ)"
         )
+
+
+def _csv_header(paths: list[str]) -> list[str] | None:
+    """The header every file shares, None when they differ (or one is empty)."""
+    shared = None
+    for path in paths:
+        with open(path, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), None)
+        if header is None or (shared is not None and header != shared):
+            return None
+        shared = header
+    return shared
+
+
+def _csv_reader(paths: list[str], columns: dict[str, str], hive: str) -> str:
+    """read_csv over a table's files (a ? for the paths) with the dump's types, never
+    guessed (digits, offsets). When every file has one header naming only known columns,
+    they are read as written, without sniffing: sniffing 3,650 day files and matching them
+    by name took 37 s; reading them as written, 2 s."""
+    # allow_quoted_nulls off: "" is an empty string, an empty field is NULL.
+    common = "header = true, hive_partitioning = true, allow_quoted_nulls = false"
+    header = _csv_header(paths) if columns else None
+    if header is not None and len(set(header)) == len(header) and set(header) <= set(columns):
+        typed = ", ".join(f"{_literal(name)}: {_literal(columns[name])}" for name in header)
+        return (
+            f"read_csv(?, {common}, union_by_name = false, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', columns = {{{typed}}}{hive})"
+        )
+    declared = ""
+    if columns:
+        pairs = ", ".join(f"{_literal(name)}: {_literal(kind)}" for name, kind in columns.items())
+        declared = f", types = {{{pairs}}}"
+    return f"read_csv(?, {common}, union_by_name = true{declared}{hive})"
 
 
 def _hive_types(keys: list[str]) -> str:

@@ -191,6 +191,36 @@ def test_a_year_of_days_of_a_wide_table_dumps_to_csv_and_loads(local_env, both_s
     ) == [(rows, 365, 150)]
 
 
+def test_days_past_the_writers_cap_are_written_a_group_at_a_time(
+    local_env, postgres_url, monkeypatch, caplog
+):
+    """400 days of a 40-column table do not fit DuckDB's partitioned writer at once in its
+    cap (a buffer per open day): the dump writes them a group of days at a time from one
+    spool, each day one file, rows without a day in their own partition, every value kept."""
+    monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
+    name = f"days_{uuid.uuid4().hex[:8]}"
+    columns = ", ".join(f"c{i} text" for i in range(40))
+    values = ", ".join(f"'v{i}-' || n" for i in range(40))
+    with connect_postgres() as conn:
+        conn.execute(f"CREATE TABLE {name} (n int, dia date, {columns})")
+        day = "CASE WHEN n % 97 = 0 THEN NULL ELSE DATE '2020-01-01' + (n / 2) END"
+        conn.execute(f"INSERT INTO {name} SELECT n, {day}, {values} FROM generate_series(0, 799) n")
+        try:
+            written = dump(connection="pg", dataset_id="tests", table_id=name, table=name,
+                           partition_column="dia")  # fmt: skip
+        finally:
+            conn.execute(f"DROP TABLE {name}")
+    assert "writing them a group of days at a time" in caplog.text
+    folder = local_env / "datalake" / "tests" / name
+    files = sorted(folder.rglob("*.parquet"))
+    nulls = [f for f in files if "__HIVE_DEFAULT_PARTITION__" in str(f)]
+    assert written.rows == 800 and len(nulls) == 1
+    assert len(files) == len({f.parent for f in files}) == len(written.partitions)
+    assert get_warehouse().rows(
+        f"SELECT count(*), count(dia), sum(CAST(split_part(c39, '-', 2) AS INT)) FROM tests.{name}"
+    ) == [(800, 800 - 9, sum(range(800)))]
+
+
 @pytest.mark.parametrize("partition_column", [None, "dia"])
 def test_a_value_of_tens_of_mb_names_the_memory_cap_and_fits_once_it_is_raised(
     local_env, postgres_url, monkeypatch, partition_column
@@ -685,6 +715,7 @@ def test_each_partition_is_one_file_however_its_rows_arrive(
     # Rows of 3 days interleaved, and a writer allowed one open file and tiny buffers: every
     # partition's rows arrive in many pieces.
     monkeypatch.setattr(staged, "MAX_OPEN_FILES", 1)
+    monkeypatch.setattr(staged, "ARROW_OPEN_FILES", 1)
     monkeypatch.setattr(writer, "BUFFER_ROWS", 50)
     monkeypatch.setattr(staged, "ROW_GROUP_ROWS", 1000)
     name = f"interleaved_{uuid.uuid4().hex[:8]}"
