@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipelines.errors import CommandError
-from pipelines.utils.warehouse.naming import raw_table_of
+from pipelines.utils.naming import raw_table_of
 
 Kind = Literal["flow", "table", "model"]
 Direction = Literal["upstream", "downstream", "both"]

@@ -159,8 +159,8 @@ def _problems(manifest_json: str) -> tuple[str, ...]:
 def check_target() -> Target:
     """What `check` deploys to on paper: the image tag of this checkout, the pod settings of
     the environment, and an envFrom secret, so every part of the Job is validated."""
+    from pipelines.utils.context import current_settings
     from pipelines.utils.deploy.target import pod_environment
-    from pipelines.utils.resources import current_settings
 
     settings = current_settings()
     return Target(

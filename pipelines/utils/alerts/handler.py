@@ -11,8 +11,8 @@ from prefect import Flow
 from prefect.engine.state import State
 
 from pipelines.utils.alerts.messages import alerts_for, failure_text, payload
+from pipelines.utils.context import current_settings
 from pipelines.utils.redaction import origin, register_secret, secrets_in_url
-from pipelines.utils.resources import current_settings
 
 WEBHOOK_TIMEOUT_S = 10
 

@@ -14,8 +14,8 @@ from prefect import Flow
 from prefect.engine.state import State, TriggerFailed
 
 from pipelines.settings import Settings
+from pipelines.utils.context import current_settings
 from pipelines.utils.redaction import redact
-from pipelines.utils.resources import current_settings
 from pipelines.utils.server import Server
 from pipelines.utils.server.context import run_page, server_run_id
 

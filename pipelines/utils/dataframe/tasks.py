@@ -8,6 +8,7 @@ import pandas as pd
 import prefect
 from prefect import task
 
+from pipelines.utils.context import current_settings
 from pipelines.utils.dataframe.cleaning import cast, clean, snake_case_names
 from pipelines.utils.dataframe.separators import (
     SAMPLE_BYTES,
@@ -15,7 +16,6 @@ from pipelines.utils.dataframe.separators import (
     shown,
     sniff_separator,
 )
-from pipelines.utils.resources import current_settings
 
 
 @task

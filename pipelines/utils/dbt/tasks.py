@@ -11,9 +11,9 @@ from prefect.engine import signals
 
 from pipelines.constants import DEV_FLOW_SUFFIX, STAGING_FLOW_SUFFIX
 from pipelines.errors import ChildRunError, DbtError
+from pipelines.utils.context import current_settings
 from pipelines.utils.dbt.runner import DbtRun, model_selector, run_dbt_command
 from pipelines.utils.flow_runs.runs import create_child, on_server, wait_for
-from pipelines.utils.resources import current_settings
 
 # The org's shared materialization flow: "<org>: materialize" (pipelines/<org>/flows.py).
 MATERIALIZE_FLOW = "{org}: materialize"

@@ -26,7 +26,7 @@ _DYNAMIC_IMPORTS = ("import_module", "__import__")
 # What each file's import statements say, by the file's SHA-256: parsing every file was 0.6 s
 # of a 500-project repo's graph; reading the facts back takes a tenth of that.
 CACHE = Path(".pipelines-cache") / "imports.json"
-_CACHE_FORMAT = f"1-py{sys.version_info.major}.{sys.version_info.minor}"
+_CACHE_FORMAT = f"2-py{sys.version_info.major}.{sys.version_info.minor}"
 # An import fact: ["import", name] | ["from", module, level, [names]] | ["call", text].
 Fact = list[Any]
 
@@ -280,7 +280,7 @@ def _parse(source: bytes, path: Path) -> list[Fact] | str:
     except SyntaxError as error:
         return f"SyntaxError: {error.msg} (line {error.lineno})"
     facts: list[Fact] = []
-    for node in ast.walk(tree):
+    for node in _running(tree):
         if isinstance(node, ast.Import):
             facts += [["import", alias.name] for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -291,6 +291,25 @@ def _parse(source: bytes, path: Path) -> list[Fact] | str:
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 facts.append(["call", first.value])
     return facts
+
+
+def _running(tree: ast.AST):
+    """Every node of a tree but those under `if TYPE_CHECKING:`, which never run (a flow's
+    bundle does not carry what only type checkers import)."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _read_cache(path: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit
 
 from pipelines.errors import DumpError, MissingSettingError, SettingsError
 from pipelines.settings import Settings
+from pipelines.utils.context import current_settings
 from pipelines.utils.redaction import (
     ambiguous_userinfo,
     mask_url,
@@ -16,7 +17,6 @@ from pipelines.utils.redaction import (
     register_url,
     userinfo_fragments,
 )
-from pipelines.utils.resources import current_settings
 from pipelines.utils.secrets import SECRET_PREFIX, get_secret
 
 DIALECTS = {

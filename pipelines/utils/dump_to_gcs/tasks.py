@@ -5,10 +5,10 @@ from __future__ import annotations
 import prefect
 from prefect import task
 
+from pipelines.utils.context import current_settings
 from pipelines.utils.datalake import get_datalake
 from pipelines.utils.datalake.base import table_prefix
 from pipelines.utils.dump_to_gcs.export import Export, export_zipped_csv
-from pipelines.utils.resources import current_settings
 from pipelines.utils.retries import with_retries
 from pipelines.utils.warehouse import get_warehouse
 

@@ -13,11 +13,11 @@ from prefect import task
 from prefect.triggers import always_run
 
 from pipelines.errors import DumpUrlError
+from pipelines.utils.context import current_settings
 from pipelines.utils.dataframe.separators import SAMPLE_BYTES, shown, sniff_separator
 from pipelines.utils.dump_url.convert import Converted, csv_to_parquet, excel_to_parquet
 from pipelines.utils.dump_url.google import Account, service_account
 from pipelines.utils.dump_url.links import download_url, google_file, private_url
-from pipelines.utils.resources import current_settings
 from pipelines.utils.retries import with_retries
 from pipelines.utils.scratch import release, scratch_file
 

@@ -15,11 +15,12 @@ from prefect.executors import Executor
 
 from pipelines.settings import Settings
 from pipelines.utils import scratch
+from pipelines.utils.context import LOCAL_RUNNER_KEY, current_settings, using
 from pipelines.utils.execution.executors import describe_executor, make_executor
 from pipelines.utils.execution.parameters import check_parameters
 from pipelines.utils.health.records import record_run
 from pipelines.utils.redaction import redact
-from pipelines.utils.resources import current_settings, resources, using
+from pipelines.utils.resources import resources
 from pipelines.utils.warehouse.factory import settle_ended_writes
 
 
@@ -57,9 +58,10 @@ def run_local(
     runnable = flow.copy()
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
-    # Every task reads these settings (resources.using); Ctrl-C skips the tasks that clean
-    # up (downloads, staging): the scope removes their files.
-    with using(settings), scratch.scope():
+    # Every task reads these settings (context.using) and starts local children through
+    # run_local; Ctrl-C skips the tasks that clean up (downloads, staging): the scope removes
+    # their files.
+    with using(settings), prefect.context(**{LOCAL_RUNNER_KEY: run_local}), scratch.scope():
         try:
             state = runnable.run(parameters=given, executor=executor, run_on_schedule=False)
         finally:

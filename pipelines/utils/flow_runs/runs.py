@@ -15,7 +15,7 @@ from prefect import Client
 
 from pipelines.constants import TIMEZONE
 from pipelines.errors import ChildRunError
-from pipelines.utils.resources import current_settings
+from pipelines.utils.context import LOCAL_RUNNER_KEY, current_settings
 from pipelines.utils.server import Server
 from pipelines.utils.server.context import run_page, server_run_id
 from pipelines.utils.server.states import FINISHED, SUCCEEDED
@@ -94,13 +94,18 @@ def create_child(
     """
     logger = prefect.context.get("logger") or logging.getLogger("pipelines.flow_runs")
     if not on_server():
-        from pipelines.utils.execution import run_local
         from pipelines.utils.inventory import flow_named
 
+        runner = prefect.context.get(LOCAL_RUNNER_KEY)
+        if runner is None:
+            raise ChildRunError(
+                f"A local child run of {flow_name!r} runs through run_local (or manage.py "
+                "run): run the parent flow with it, not with flow.run()."
+            )
         flow = flow_named(flow_name)
         run_id = f"local-{uuid.uuid4().hex[:12]}"
         logger.info("Running child %r in this process (%s)", flow_name, run_id)
-        _LOCAL_RUNS[run_id] = run_local(flow, dict(parameters or {}))
+        _LOCAL_RUNS[run_id] = runner(flow, dict(parameters or {}))
         return run_id
     client = client or Client()
     parent = current_run(client)

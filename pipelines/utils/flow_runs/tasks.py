@@ -9,6 +9,7 @@ import prefect
 from prefect import Client, task
 from prefect.engine import signals
 
+from pipelines.utils.context import current_settings
 from pipelines.utils.flow_runs.runs import (
     ChildRunError,
     create_child,
@@ -17,7 +18,6 @@ from pipelines.utils.flow_runs.runs import (
     render_name,
     wait_for,
 )
-from pipelines.utils.resources import current_settings
 
 
 @task

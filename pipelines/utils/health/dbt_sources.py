@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import HealthError
-from pipelines.utils.warehouse.naming import raw_table_of
+from pipelines.utils.naming import raw_table_of
 
 _PERIODS = {
     "minute": dt.timedelta(minutes=1),

@@ -9,11 +9,12 @@ import prefect
 from prefect import task
 
 from pipelines.errors import HealthError
+from pipelines.utils.context import current_settings
 from pipelines.utils.health import snapshot
 from pipelines.utils.health.assess import FlowHealth, assess
 from pipelines.utils.health.notices import mentioner, plan_notices, settle
 from pipelines.utils.health.observe import late_after, load_times, seen_on_server
-from pipelines.utils.resources import current_settings, resources
+from pipelines.utils.resources import resources
 
 WEBHOOK_TIMEOUT_S = 10
 

@@ -1,22 +1,19 @@
-"""The one switch from settings to what a run uses: datalake, warehouse, dbt profile, staging.
+"""An environment's stores together, for people (`settings`, `status`) and for dbt's profile.
 
-`resources()` answers for the run in progress: run_local hands its settings to every task
-through the run's context (`using`); elsewhere (a pod, a notebook) they are the process's
-environment and .env. Nothing else reads PIPELINES_ENV to pick a backend.
+The run's settings are `pipelines.utils.context.current_settings()`; which datalake and
+warehouse each environment uses is `pipelines.utils.context.ENVIRONMENTS`, built by
+`get_datalake()` and `get_warehouse()`: a flow that needs one store carries only its code.
 """
 
+from pipelines.utils.context import current_settings, using
 from pipelines.utils.resources.by_env import (
-    RESOURCES_BY_ENV,
     CloudResources,
     LocalResources,
     Resources,
-    current_settings,
     resources,
-    using,
 )
 
 __all__ = [
-    "RESOURCES_BY_ENV",
     "CloudResources",
     "LocalResources",
     "Resources",

@@ -1,39 +1,20 @@
-"""Resources by environment: local is a folder and a DuckDB file; dev and prod are a GCS
-bucket and BigQuery."""
+"""An environment's stores, described for people and for dbt: local is a folder and a DuckDB
+file; dev and prod are a GCS bucket and BigQuery (`pipelines.utils.context.ENVIRONMENTS`)."""
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import prefect
-
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings
+from pipelines.utils.context import current_settings, datalake_folder, environment
+from pipelines.utils.context import warehouse_file as local_warehouse_file
 
 if TYPE_CHECKING:
     from pipelines.utils.datalake.base import Datalake
     from pipelines.utils.warehouse.base import Warehouse
-
-# Where run_local puts its settings in the run's context (copied to every task, and to Dask
-# workers with it).
-CONTEXT_KEY = "pipelines_settings"
-
-
-def current_settings() -> Settings:
-    """The settings of the run in progress: run_local's, else the environment's and .env's."""
-    given = prefect.context.get(CONTEXT_KEY)
-    return given if isinstance(given, Settings) else load_settings()
-
-
-@contextlib.contextmanager
-def using(settings: Settings) -> Iterator[None]:
-    """Make `settings` what every task of a run started inside the block reads."""
-    with prefect.context(**{CONTEXT_KEY: settings}):
-        yield
 
 
 @dataclass(frozen=True)
@@ -45,11 +26,15 @@ class Resources:
 
     def datalake(self) -> Datalake:
         """Where tables' files go."""
-        raise NotImplementedError
+        from pipelines.utils.datalake.factory import get_datalake
+
+        return get_datalake(self.settings)
 
     def warehouse(self) -> Warehouse:
         """Where tables are loaded and queried."""
-        raise NotImplementedError
+        from pipelines.utils.warehouse.factory import get_warehouse
+
+        return get_warehouse(self.settings)
 
     def dbt_output(self) -> dict[str, Any]:
         """dbt's target for this warehouse (profiles.yml's `outputs` entry)."""
@@ -83,7 +68,7 @@ class LocalResources(Resources):
 
     @property
     def warehouse_file(self) -> Path:
-        return self.settings.data_dir / "warehouse.duckdb"
+        return local_warehouse_file(self.settings)
 
     @property
     def runs_file(self) -> Path:
@@ -94,27 +79,12 @@ class LocalResources(Resources):
         # Beside the datalake, so publishing a dump is a rename.
         return self.settings.data_dir / ".staging"
 
-    def datalake(self) -> Datalake:
-        from pipelines.utils.datalake.local import LocalDatalake
-
-        return LocalDatalake(self.settings.data_dir / "datalake")
-
-    def warehouse(self) -> Warehouse:
-        from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
-
-        return DuckDBWarehouse(
-            self.warehouse_file,
-            readable=self.settings.data_dir / "datalake",
-            lock_timeout=float(self.settings.require("PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S")),
-            memory_mb=int(float(self.settings.require("PIPELINES_WAREHOUSE_MEMORY_MB"))),
-        )
-
     def dbt_output(self) -> dict[str, Any]:
         return {"type": "duckdb", "path": str(self.warehouse_file), "schema": "main", "threads": 4}
 
     def describe(self) -> list[tuple[str, str]]:
         return [
-            ("datalake", f"the folder {self.settings.data_dir / 'datalake'}"),
+            ("datalake", f"the folder {datalake_folder(self.settings)}"),
             ("warehouse", f"DuckDB, the file {self.warehouse_file}"),
             ("dbt", "dbt-duckdb on that file"),
             ("runs", f"recorded in {self.runs_file}"),
@@ -126,19 +96,6 @@ class CloudResources(Resources):
     """A GCS bucket (PIPELINES_DATALAKE_BUCKET) and BigQuery (PIPELINES_BIGQUERY_PROJECT)."""
 
     dialect: Literal["duckdb", "bigquery"] = "bigquery"
-
-    def datalake(self) -> Datalake:
-        from pipelines.utils.datalake.gcs import GCSDatalake
-
-        return GCSDatalake(
-            self.settings.require("PIPELINES_DATALAKE_BUCKET"),
-            root=self.settings.require("PIPELINES_DATALAKE_PREFIX"),
-        )
-
-    def warehouse(self) -> Warehouse:
-        from pipelines.utils.warehouse.bigquery import BigQueryWarehouse
-
-        return BigQueryWarehouse(self.settings)
 
     def dbt_output(self) -> dict[str, Any]:
         output: dict[str, Any] = {
@@ -171,10 +128,11 @@ class CloudResources(Resources):
         ]
 
 
-RESOURCES_BY_ENV: dict[str, type[Resources]] = {
-    "local": LocalResources,
-    "dev": CloudResources,
-    "prod": CloudResources,
+# The description of each kind of warehouse's environment (which environment uses which is
+# pipelines.utils.context.ENVIRONMENTS).
+_BY_WAREHOUSE: dict[str, type[Resources]] = {
+    "duckdb": LocalResources,
+    "bigquery": CloudResources,
 }
 
 
@@ -188,4 +146,4 @@ def resources(settings: Settings | None = None) -> Resources:
         SettingsError: PIPELINES_ENV is not one of local, dev, prod.
     """
     settings = settings or current_settings()
-    return RESOURCES_BY_ENV[settings.env](settings)
+    return _BY_WAREHOUSE[environment(settings).warehouse](settings)

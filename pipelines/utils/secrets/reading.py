@@ -11,8 +11,8 @@ from prefect import task
 
 from pipelines.errors import SecretNotFoundError
 from pipelines.settings import Settings
+from pipelines.utils.context import current_settings
 from pipelines.utils.redaction import register_secret
-from pipelines.utils.resources import current_settings
 from pipelines.utils.retries import with_retries
 from pipelines.utils.secrets.stores import SecretStore, SettingsStore, VaultStore, check_path
 

@@ -29,8 +29,8 @@ from pipelines.utils.datalake.base import (
     Datalake,
     check_table_name,
 )
+from pipelines.utils.naming import staging_dataset
 from pipelines.utils.warehouse.base import LoadedTable, Preview, TableFiles, Warehouse
-from pipelines.utils.warehouse.naming import staging_dataset
 
 if TYPE_CHECKING:
     import pandas as pd

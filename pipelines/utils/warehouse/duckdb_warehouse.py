@@ -22,8 +22,8 @@ from pipelines.utils.datalake.base import (
 )
 from pipelines.utils.datalake.local import LocalDatalake
 from pipelines.utils.datalake.schema import select_list
+from pipelines.utils.naming import staging_dataset
 from pipelines.utils.warehouse.base import LoadedTable, Preview, TableFiles, Warehouse
-from pipelines.utils.warehouse.naming import staging_dataset
 
 if TYPE_CHECKING:
     import duckdb

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
 from pipelines.settings import Settings
+from pipelines.utils.context import current_settings, datalake_folder, environment, warehouse_file
 from pipelines.utils.datalake.base import Datalake
+from pipelines.utils.datalake.factory import get_datalake
 from pipelines.utils.warehouse.base import Warehouse
 
 
@@ -12,7 +14,7 @@ def get_warehouse(settings: Settings | None = None) -> Warehouse:
     """The warehouse of the current environment.
 
     Args:
-        settings: Settings to read; default: the run's (pipelines.utils.resources).
+        settings: Settings to read; default: the run's (pipelines.utils.context).
 
     Returns:
         DuckDBWarehouse at PIPELINES_DATA_DIR/warehouse.duckdb in `local`, else
@@ -21,9 +23,19 @@ def get_warehouse(settings: Settings | None = None) -> Warehouse:
     Raises:
         SettingsError: dev/prod without PIPELINES_BIGQUERY_PROJECT.
     """
-    from pipelines.utils.resources import resources
+    settings = settings or current_settings()
+    if environment(settings).warehouse == "duckdb":
+        from pipelines.utils.warehouse.duckdb_warehouse import DuckDBWarehouse
 
-    return resources(settings).warehouse()
+        return DuckDBWarehouse(
+            warehouse_file(settings),
+            readable=datalake_folder(settings),
+            lock_timeout=float(settings.require("PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S")),
+            memory_mb=int(float(settings.require("PIPELINES_WAREHOUSE_MEMORY_MB"))),
+        )
+    from pipelines.utils.warehouse.bigquery import BigQueryWarehouse
+
+    return BigQueryWarehouse(settings)
 
 
 def begin_table_write(datalake: Datalake, prefix: str) -> None:
@@ -41,9 +53,6 @@ def settle_ended_writes(settings: Settings) -> None:
     """After a run, however it ended: settle the writes it began and never loaded (a disk
     full between the write and the load), so that no later run of this process, a notebook's
     or a backfill's, commits them."""
-    from pipelines.utils.resources import resources
-
-    found = resources(settings)
-    datalake = found.datalake()
+    datalake = get_datalake(settings)
     if datalake.keeps_unloaded_writes and datalake.has_ended_writes():
-        found.warehouse().recover(datalake)
+        get_warehouse(settings).recover(datalake)

@@ -36,9 +36,11 @@ def ours(modules: list[str]) -> list[str]:
         ("pipelines/emd/template_pipeline/tasks.py", [TEMPLATE]),
         ("pipelines/emd/template_pipeline/data/rain_gauges.csv", [TEMPLATE]),
         ("pipelines/utils/dataframe/cleaning.py", [TEMPLATE]),
-        # Every flow reads its settings through pipelines.utils.resources, which names the
-        # backends.
-        ("pipelines/utils/warehouse/duckdb_warehouse.py", [TEMPLATE, TEST_FLOW]),
+        # A warehouse's code reaches only flows that load or query a warehouse; the echo
+        # flow writes nothing. Every flow's alerts keep their flood guard in the datalake.
+        ("pipelines/utils/warehouse/duckdb_warehouse.py", [TEMPLATE]),
+        ("pipelines/utils/warehouse/bigquery.py", [TEMPLATE]),
+        ("pipelines/utils/datalake/gcs.py", [TEMPLATE, TEST_FLOW]),
         ("pipelines/utils/schedules/clocks.py", [TEMPLATE, TEST_FLOW]),
         ("pipelines/emd/test_flow/tasks.py", [TEST_FLOW]),
         # Aggregation files are not imported by any flow module.
@@ -173,6 +175,27 @@ def test_a_module_two_imports_away_registers_that_flow_and_no_other(git_repo: Pa
         "pipelines.emd.template_pipeline.tasks",
         "pipelines.emd.template_pipeline.utils",
     ]
+
+
+def test_a_bigquery_fix_registers_only_the_flows_that_use_a_warehouse(git_repo: Path):
+    """One line changed in the BigQuery warehouse: the flows whose code loads or queries a
+    warehouse register again; the echo flow and the housekeeping flow (server API only) do
+    not."""
+    graph = ModuleGraph.build(git_repo, cache=False)
+    bigquery = git_repo / "pipelines/utils/warehouse/bigquery.py"
+    bigquery.write_text(bigquery.read_text() + "\n# a one-line fix\n")
+    commit(git_repo, "fix BigQuery")
+
+    result = dry_run(git_repo, "--since", "HEAD~1")
+
+    assert result.returncode == 0, result.stderr
+    modules = {e["module"] for e in json.loads(result.stdout)}
+    assert TEST_FLOW not in modules and "pipelines.admin.housekeeping.flows" not in modules
+    assert TEMPLATE in modules
+    # Each one registered holds a warehouse's code; each one left out does not.
+    flows = {m for m in graph.files if m.endswith(".flows") and not m.startswith("pipelines.utils")}
+    users = {m for m in flows if "pipelines.utils.warehouse.bigquery" in graph.closure(m)}
+    assert modules & flows == users
 
 
 def test_deleted_flow_file_and_renamed_module_are_reported(git_repo: Path):

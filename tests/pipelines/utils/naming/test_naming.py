@@ -1,6 +1,6 @@
 """The staging dataset's name, one rule for both warehouses, lineage and dbt sources."""
 
-from pipelines.utils.warehouse.naming import raw_table_of, staging_dataset
+from pipelines.utils.naming import raw_table_of, staging_dataset
 
 
 def test_a_staging_dataset_names_its_raw_table_and_back():
