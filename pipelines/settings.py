@@ -18,16 +18,29 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Setting:
-    """One documented setting: its variable name, default and purpose."""
+    """One setting, declared once: CHOICES, NUMBERS, ENVIRONMENT_REQUIRES, POD_SETTINGS,
+    .env.example (`env_example`) and `manage.py settings` are all read from these fields."""
 
     name: str
     default: str | None
     help: str
+    choices: tuple[str, ...] = ()  # the values it accepts, if a list
+    minimum: float | None = None  # a number of at least this, if a number
+    pod: bool = False  # sent to flow-run pods (never a secret)
+    required_in: tuple[str, ...] = ()  # environments whose runs cannot start without it
+    secret: bool = False  # a credential: never printed, never sent to pods
+    example: str | None = None  # shown commented out in .env.example when it has no default
 
 
 # Every key is documented in .env.example; keep the two in step (a test checks it).
 SETTINGS: tuple[Setting, ...] = (
-    Setting("PIPELINES_ENV", "local", "Environment: local (no credentials), dev or prod."),
+    Setting(
+        "PIPELINES_ENV",
+        "local",
+        "Environment: local (no credentials), dev or prod.",
+        choices=ENVIRONMENTS,
+        pod=True,
+    ),
     Setting("PIPELINES_DEFAULT_ORG", "emd", "Org used by manage.py when --org is not given."),
     Setting(
         "PIPELINES_DATA_DIR",
@@ -35,20 +48,31 @@ SETTINGS: tuple[Setting, ...] = (
         "Local datalake and DuckDB warehouse directory (local env), relative to the repo.",
     ),
     Setting(
-        "PIPELINES_EXECUTOR", "local", "Executor for run_local: local or local_dask (threads)."
+        "PIPELINES_EXECUTOR",
+        "local",
+        "Executor for run_local: local or local_dask (threads).",
+        choices=("local", "local_dask"),
     ),
     Setting(
         "PIPELINES_DASK_ADDRESS",
         None,
         "Address of a Dask scheduler (tcp://host:8786); runs then use DaskExecutor.",
+        example="tcp://127.0.0.1:8786",
     ),
-    Setting("PIPELINES_DATALAKE_BUCKET", None, "GCS bucket of the datalake (dev/prod)."),
+    Setting(
+        "PIPELINES_DATALAKE_BUCKET",
+        None,
+        "GCS bucket of the datalake (dev/prod).",
+        pod=True,
+        required_in=("dev", "prod"),
+    ),
     Setting("PIPELINES_FLOWS_BUCKET", None, "GCS bucket where registered flows are stored."),
     Setting("PIPELINES_FLOW_IMAGE", None, "Docker image that runs flows on Kubernetes."),
     Setting(
         "PIPELINES_IMAGE_REPOSITORY",
         None,
         "Image repository CD pushes to; register uses <repo>:deps-<hash> by default.",
+        example="ghcr.io/<org>/pipelines",
     ),
     Setting("PIPELINES_DEV_PROJECT", "staging", "Prefect project for development versions."),
     Setting("PIPELINES_PROD_PROJECT", "main", "Prefect project that CD registers into."),
@@ -56,14 +80,27 @@ SETTINGS: tuple[Setting, ...] = (
         "PIPELINES_PREFECT_UI_URL",
         "http://prefect-ui.prefect.svc.cluster.local:8080",
         "Base URL of the Prefect UI, used in printed links.",
+        pod=True,
     ),
     Setting(
         "PIPELINES_FAILURE_WEBHOOK_URL",
         None,
         "Discord/Slack-compatible webhook that receives failed-run alerts (or secret:<path>).",
+        secret=True,
     ),
-    Setting("PIPELINES_BIGQUERY_PROJECT", None, "GCP project of the BigQuery warehouse."),
-    Setting("PIPELINES_BIGQUERY_LOCATION", "US", "Location of the BigQuery datasets loads create."),
+    Setting(
+        "PIPELINES_BIGQUERY_PROJECT",
+        None,
+        "GCP project of the BigQuery warehouse.",
+        pod=True,
+        required_in=("dev", "prod"),
+    ),
+    Setting(
+        "PIPELINES_BIGQUERY_LOCATION",
+        "US",
+        "Location of the BigQuery datasets loads create.",
+        pod=True,
+    ),
     Setting(
         "PIPELINES_PUBLIC_BIGQUERY_PROJECT",
         None,
@@ -86,51 +123,81 @@ SETTINGS: tuple[Setting, ...] = (
         "PIPELINES_DATALAKE_PREFIX",
         "staging",
         "Folder of the datalake in its GCS bucket: tables are under <prefix>/<dataset>/<table>.",
+        pod=True,
     ),
     Setting(
         "PIPELINES_ALERT_INTERVAL_MIN",
         "60",
         "A flow that keeps failing posts one alert per this many minutes, then a summary.",
+        minimum=0.0,
     ),
     Setting(
         "PIPELINES_LATE_AFTER_MIN",
         "15",
         "The watchdog calls a scheduled run late when it has not started this many minutes "
         "after its time.",
+        minimum=1.0,
     ),
     Setting(
         "PIPELINES_SECRETS_BACKEND",
         "local",
         "Where get_secret reads: local (PIPELINES_SECRET_<PATH> settings) or vault.",
+        pod=True,
+        choices=("local", "vault"),
     ),
-    Setting("PIPELINES_VAULT_ADDR", None, "Vault/OpenBao address, e.g. https://vault:8200."),
+    Setting(
+        "PIPELINES_VAULT_ADDR",
+        None,
+        "Vault/OpenBao address, e.g. https://vault:8200.",
+        pod=True,
+        example="https://vault.example:8200",
+    ),
     Setting(
         "PIPELINES_VAULT_AUTH",
         "kubernetes",
         "How to log in to Vault: token, approle or kubernetes (pods).",
+        choices=("token", "approle", "kubernetes"),
     ),
     Setting(
         "PIPELINES_POD_VAULT_AUTH",
         "kubernetes",
         "How flow-run pods log in to Vault: kubernetes (their service account), or token / "
         "approle with the credentials in the pods' Secret (PIPELINES_K8S_SECRET_NAME).",
+        choices=("token", "approle", "kubernetes"),
     ),
-    Setting("PIPELINES_VAULT_TOKEN", None, "Vault token (PIPELINES_VAULT_AUTH=token)."),
+    Setting(
+        "PIPELINES_VAULT_TOKEN", None, "Vault token (PIPELINES_VAULT_AUTH=token).", secret=True
+    ),
     Setting("PIPELINES_VAULT_ROLE_ID", None, "AppRole role_id (PIPELINES_VAULT_AUTH=approle)."),
-    Setting("PIPELINES_VAULT_SECRET_ID", None, "AppRole secret_id (PIPELINES_VAULT_AUTH=approle)."),
+    Setting(
+        "PIPELINES_VAULT_SECRET_ID",
+        None,
+        "AppRole secret_id (PIPELINES_VAULT_AUTH=approle).",
+        secret=True,
+    ),
     Setting(
         "PIPELINES_VAULT_K8S_ROLE",
         "pipelines",
         "Vault role of the Kubernetes auth method that flow-run pods log in with.",
+        pod=True,
     ),
-    Setting("PIPELINES_VAULT_K8S_MOUNT", "kubernetes", "Mount of Vault's Kubernetes auth method."),
+    Setting(
+        "PIPELINES_VAULT_K8S_MOUNT",
+        "kubernetes",
+        "Mount of Vault's Kubernetes auth method.",
+        pod=True,
+    ),
     Setting(
         "PIPELINES_VAULT_K8S_JWT_PATH",
         "/var/run/secrets/kubernetes.io/serviceaccount/token",
         "The pod's service-account token, sent to Vault's Kubernetes auth method.",
     ),
-    Setting("PIPELINES_VAULT_MOUNT", "secret", "Mount of the KV v2 engine holding secrets."),
-    Setting("PIPELINES_VAULT_PREFIX", "", "Folder under the mount, prepended to secret paths."),
+    Setting(
+        "PIPELINES_VAULT_MOUNT", "secret", "Mount of the KV v2 engine holding secrets.", pod=True
+    ),
+    Setting(
+        "PIPELINES_VAULT_PREFIX", "", "Folder under the mount, prepended to secret paths.", pod=True
+    ),
     Setting(
         "PIPELINES_K8S_SECRET_NAME",
         None,
@@ -140,30 +207,36 @@ SETTINGS: tuple[Setting, ...] = (
         "PIPELINES_DUMP_TO_GCS_MAX_MB",
         "1024",
         "dump_to_gcs refuses exports whose CSV would be larger than this many MB.",
+        pod=True,
+        minimum=1.0,
     ),
     Setting(
         "PIPELINES_DUMP_MEMORY_MB",
         "64",
         "Memory cap, in MB, of the reader of a PostgreSQL dump (DuckDB's); a dump whose single "
         "values reach tens of MB fails naming it: raise it for such a source.",
+        minimum=16.0,
     ),
     Setting(
         "PIPELINES_WAREHOUSE_MEMORY_MB",
         "100",
         "Memory cap, in MB, of the local warehouse's loads (DuckDB's); a load whose single "
         "values reach tens of MB fails naming it: raise it for such a table.",
+        minimum=16.0,
     ),
     Setting(
         "PIPELINES_DOWNLOAD_MAX_MB",
         "2048",
         "dump_url stops a download past this many MB (counted after decompression) and "
         "fails, naming it (the flow's max_mb parameter overrides it).",
+        minimum=1.0,
     ),
     Setting(
         "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S",
         str(DEFAULT_LOCK_TIMEOUT_S),
         "Seconds a local run waits for another process (a notebook, another run) to release "
         "the DuckDB warehouse file before its load fails (the datalake is then put back).",
+        minimum=0.0,
     ),
 )
 # Read by Prefect and google-auth themselves from the process environment (not from .env):
@@ -185,12 +258,41 @@ CLOUD_VARIABLES: tuple[Setting, ...] = (
 )
 # What a flow run needs in each environment, beyond defaults: checked before any task runs.
 ENVIRONMENT_REQUIRES: dict[str, tuple[str, ...]] = {
-    "local": (),
-    "dev": ("PIPELINES_DATALAKE_BUCKET", "PIPELINES_BIGQUERY_PROJECT"),
-    "prod": ("PIPELINES_DATALAKE_BUCKET", "PIPELINES_BIGQUERY_PROJECT"),
+    env: tuple(s.name for s in SETTINGS if env in s.required_in) for env in ENVIRONMENTS
 }
-# Settings named by the user, one per instance: PIPELINES_DB_<NAME> holds a connection's URL.
-SETTING_FAMILIES = ("PIPELINES_DB_", "PIPELINES_SECRET_", "PIPELINES_FAILURE_WEBHOOK_URL_")
+# The settings flow-run pods get (pipelines.utils.deploy.target.pod_environment).
+POD_SETTINGS: tuple[str, ...] = tuple(s.name for s in SETTINGS if s.pod)
+# Settings named by the user, one per instance, each with what it holds and examples.
+FAMILIES: tuple[Setting, ...] = (
+    Setting(
+        "PIPELINES_DB_",
+        None,
+        "Database connections for dump_db: PIPELINES_DB_<NAME>=<url>, used as "
+        'connection="<name>", or secret:<path> to read the URL from the secrets store at run '
+        "time.",
+        # Examples without a password: manage.py masks every URL's password it prints.
+        example="PIPELINES_DB_SME_POSTGRES=postgresql://reader@host:5432/db\n"
+        "PIPELINES_DB_SMS_MYSQL=secret:sms/mysql",
+        secret=True,
+    ),
+    Setting(
+        "PIPELINES_FAILURE_WEBHOOK_URL_",
+        None,
+        "An org's own alert channel: PIPELINES_FAILURE_WEBHOOK_URL_<ORG> (else "
+        "PIPELINES_FAILURE_WEBHOOK_URL).",
+        example="PIPELINES_FAILURE_WEBHOOK_URL_EMD=secret:alerts/emd",
+        secret=True,
+    ),
+    Setting(
+        "PIPELINES_SECRET_",
+        None,
+        "Locally (PIPELINES_SECRETS_BACKEND=local), secret <path> is PIPELINES_SECRET_<PATH> "
+        "(non-alphanumerics as _, upper case): a JSON object of keys, or one value.",
+        example='PIPELINES_SECRET_SMS_MYSQL={"url": "mysql://reader@127.0.0.1:3306/db"}',
+        secret=True,
+    ),
+)
+SETTING_FAMILIES = tuple(f.name for f in FAMILIES)
 _BY_NAME = {s.name: s for s in (*SETTINGS, *CLOUD_VARIABLES)}
 _KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 
@@ -391,23 +493,82 @@ def apply_process_defaults() -> None:
 # Values checked when settings are read, before anything runs: a wrong one fails at once,
 # naming the rule, instead of changing behaviour quietly (a non-number alert interval turned
 # every failure alert off).
-CHOICES: dict[str, tuple[str, ...]] = {
-    "PIPELINES_ENV": ENVIRONMENTS,
-    "PIPELINES_EXECUTOR": ("local", "local_dask"),
-    "PIPELINES_SECRETS_BACKEND": ("local", "vault"),
-    "PIPELINES_VAULT_AUTH": ("token", "approle", "kubernetes"),
-    "PIPELINES_POD_VAULT_AUTH": ("token", "approle", "kubernetes"),
-}
-NUMBERS = {  # name -> minimum
-    "PIPELINES_ALERT_INTERVAL_MIN": 0.0,
-    "PIPELINES_LATE_AFTER_MIN": 1.0,
-    "PIPELINES_DUMP_TO_GCS_MAX_MB": 1.0,
-    "PIPELINES_DOWNLOAD_MAX_MB": 1.0,
-    "PIPELINES_DUMP_MEMORY_MB": 16.0,
-    "PIPELINES_WAREHOUSE_MEMORY_MB": 16.0,
-    "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S": 0.0,
-}
+CHOICES: dict[str, tuple[str, ...]] = {s.name: s.choices for s in SETTINGS if s.choices}
+NUMBERS: dict[str, float] = {s.name: s.minimum for s in SETTINGS if s.minimum is not None}
 _DASK_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+def env_example() -> str:
+    """.env.example, written from the declarations above (`python manage.py settings
+    --example > .env.example`; a test keeps the file equal to it)."""
+    import textwrap
+
+    def comment(text: str) -> list[str]:
+        return textwrap.wrap(
+            text, 92, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False
+        )
+
+    lines = [
+        "# Copy to .env and edit. The process environment wins over .env; every key is optional",
+        "# in the local environment. pipelines/settings.py declares each one (this file is",
+        "# written from it: python manage.py settings --example > .env.example).",
+    ]
+    for setting in SETTINGS:
+        lines.append("")
+        rules = []
+        if setting.choices:
+            rules.append("one of " + ", ".join(setting.choices))
+        if setting.minimum is not None:
+            rules.append(f"a number of at least {setting.minimum:g}")
+        if setting.required_in:
+            rules.append("needed in " + ", ".join(setting.required_in))
+        if setting.pod:
+            rules.append("sent to flow-run pods")
+        if setting.secret:
+            rules.append("a credential: may be secret:<path>")
+        lines += comment(setting.help)
+        if rules:
+            lines += comment(f"({'; '.join(rules)})")
+        if setting.default:
+            lines.append(f"{setting.name}={setting.default}")
+        else:
+            lines.append(f"# {setting.name}={setting.example or ''}")
+    for family in FAMILIES:
+        lines.append("")
+        lines += comment(family.help)
+        lines += [f"# {line}" for line in (family.example or "").splitlines()]
+    lines += ["", *comment(
+        "Read by Prefect and google-auth from the process environment, not from this file: "
+        "export them in your shell; run_cloud lists every one that is missing before any "
+        "network call."
+    )]  # fmt: skip
+    for variable in CLOUD_VARIABLES:
+        lines += comment(variable.help)
+        lines.append(f"# {variable.name}={variable.default or ''}")
+    return "\n".join(lines) + "\n"
+
+
+def settings_table() -> str:
+    """docs/settings.md's table of every setting, written from the declarations above (a test
+    keeps the page equal to it)."""
+    rows = ["| Setting | Default | Rule | Pods | Purpose |", "|---|---|---|---|---|"]
+    for setting in SETTINGS:
+        rule = []
+        if setting.choices:
+            rule.append(" / ".join(f"`{c}`" for c in setting.choices))
+        if setting.minimum is not None:
+            rule.append(f"number ≥ {setting.minimum:g}")
+        if setting.required_in:
+            rule.append("needed in " + ", ".join(setting.required_in))
+        if setting.secret:
+            rule.append("credential")
+        default = f"`{setting.default}`" if setting.default else ""
+        purpose = setting.help.replace("|", "\\|")
+        rows.append(
+            f"| `{setting.name}` | {default} | {'; '.join(rule)} | "
+            f"{'yes' if setting.pod else ''} | {purpose} |"
+        )
+    return "\n".join(rows) + "\n"
 
 
 def is_setting(name: str) -> bool:

@@ -6,7 +6,18 @@ import re
 
 import pytest
 
-from pipelines.settings import SETTINGS, SettingsError, load_settings, read_dotenv
+from pipelines.settings import (
+    CHOICES,
+    ENVIRONMENT_REQUIRES,
+    NUMBERS,
+    POD_SETTINGS,
+    SETTINGS,
+    SettingsError,
+    env_example,
+    load_settings,
+    read_dotenv,
+    settings_table,
+)
 from tests.conftest import REPO_ROOT
 
 
@@ -44,11 +55,40 @@ def test_malformed_dotenv_line_is_reported_with_its_number(tmp_path):
         read_dotenv(tmp_path / ".env")
 
 
-def test_every_setting_is_documented_in_env_example():
-    documented = set(
-        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (REPO_ROOT / ".env.example").read_text(), re.M)
+def test_env_example_is_written_from_the_declarations():
+    """.env.example is the settings' declarations as text: a setting added, renamed or
+    changed in pipelines/settings.py and not written out fails here, naming the command."""
+    text = (REPO_ROOT / ".env.example").read_text()
+    assert text == env_example(), (
+        ".env.example is out of step: python manage.py settings --example > .env.example"
     )
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.M))
     assert {s.name for s in SETTINGS} <= documented
+
+
+def test_the_docs_table_is_written_from_the_declarations():
+    page = (REPO_ROOT / "docs" / "settings.md").read_text()
+    table = page.split("<!-- settings-table -->\n", 1)[1].split("<!-- /settings-table -->", 1)[0]
+    assert table == settings_table(), "docs/settings.md's table is out of step with SETTINGS"
+
+
+def test_each_rule_of_a_setting_comes_from_its_one_declaration():
+    by_name = {s.name: s for s in SETTINGS}
+    assert CHOICES["PIPELINES_EXECUTOR"] == by_name["PIPELINES_EXECUTOR"].choices
+    assert NUMBERS["PIPELINES_DUMP_MEMORY_MB"] == by_name["PIPELINES_DUMP_MEMORY_MB"].minimum
+    assert set(POD_SETTINGS) == {s.name for s in SETTINGS if s.pod}
+    # Nothing secret ever goes to a pod as a value.
+    assert not {s.name for s in SETTINGS if s.secret} & set(POD_SETTINGS)
+    assert ENVIRONMENT_REQUIRES["dev"] == (
+        "PIPELINES_DATALAKE_BUCKET",
+        "PIPELINES_BIGQUERY_PROJECT",
+    )
+    # The executors settings accept are the ones run_local can make, and no other.
+    from pipelines.utils.context import ENVIRONMENTS as STORES
+    from pipelines.utils.execution.executors import EXECUTORS
+
+    assert set(EXECUTORS) == set(CHOICES["PIPELINES_EXECUTOR"])
+    assert set(STORES) == set(CHOICES["PIPELINES_ENV"])
 
 
 def test_flows_and_tasks_never_read_os_environ():

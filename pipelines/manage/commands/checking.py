@@ -37,8 +37,13 @@ def check(repo: Repo) -> None:
     default=None,
     help="Read them as PIPELINES_ENV=ENV would (what dev or prod still needs).",
 )
+@click.option(
+    "--example",
+    is_flag=True,
+    help="Print .env.example as the settings' declarations write it, and nothing else.",
+)
 @pass_repo
-def settings(repo: Repo, env: str | None) -> None:
+def settings(repo: Repo, env: str | None, example: bool) -> None:
     """Show every setting and where its value comes from (credentials masked), what runs use
     here (datalake, warehouse, dbt), and what a run, run_cloud and register still need.
     Nothing is contacted.
@@ -47,9 +52,14 @@ def settings(repo: Repo, env: str | None) -> None:
     Example:
       python manage.py settings
       python manage.py settings --env dev
+      python manage.py settings --example > .env.example
     """
     from pipelines.manage.environment import RUN_HERE, report_lines, settings_report
-    from pipelines.settings import load_settings
+    from pipelines.settings import env_example, load_settings
+
+    if example:
+        click.echo(env_example(), nl=False)
+        return
 
     report = settings_report(load_settings(root=repo.root), env)
     for line in report_lines(report):

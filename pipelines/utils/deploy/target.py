@@ -9,7 +9,7 @@ from typing import Literal
 
 from pipelines.constants import DEV_FLOW_SUFFIX, STAGING_FLOW_SUFFIX
 from pipelines.errors import SettingsError
-from pipelines.settings import CLOUD_VARIABLES, Settings
+from pipelines.settings import CLOUD_VARIABLES, POD_SETTINGS, Settings
 
 Kind = Literal["production", "staging", "development"]
 
@@ -49,25 +49,6 @@ class Target:
     labels: tuple[str, ...] | None = None
     env: tuple[tuple[str, str], ...] = ()
     env_from_secret: str | None = None
-
-
-# Settings a flow-run pod needs and that are safe to store with the flow: where things are,
-# never credentials. Secrets reach the pod from the store at run time (or envFrom).
-POD_SETTINGS = (
-    "PIPELINES_ENV",
-    "PIPELINES_DATALAKE_BUCKET",
-    "PIPELINES_DATALAKE_PREFIX",
-    "PIPELINES_BIGQUERY_PROJECT",
-    "PIPELINES_BIGQUERY_LOCATION",
-    "PIPELINES_PREFECT_UI_URL",
-    "PIPELINES_DUMP_TO_GCS_MAX_MB",
-    "PIPELINES_SECRETS_BACKEND",
-    "PIPELINES_VAULT_ADDR",
-    "PIPELINES_VAULT_K8S_ROLE",
-    "PIPELINES_VAULT_K8S_MOUNT",
-    "PIPELINES_VAULT_MOUNT",
-    "PIPELINES_VAULT_PREFIX",
-)
 
 
 def pod_environment(settings: Settings) -> tuple[tuple[str, str], ...]:

@@ -15,7 +15,7 @@ from pipelines.errors import (
     SecretNotFoundError,
     SecretStoreUnreachableError,
 )
-from pipelines.settings import Settings
+from pipelines.settings import CHOICES, Settings
 from pipelines.utils.redaction import redact
 
 _PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
@@ -96,9 +96,10 @@ class VaultStore(SecretStore):
             ) from error
         self.address = settings.require("PIPELINES_VAULT_ADDR")
         self.method = settings.require("PIPELINES_VAULT_AUTH")
-        if self.method not in ("token", "approle", "kubernetes"):
+        if self.method not in CHOICES["PIPELINES_VAULT_AUTH"]:
             raise ValueError(
-                f"PIPELINES_VAULT_AUTH={self.method!r} must be token, approle or kubernetes."
+                f"PIPELINES_VAULT_AUTH={self.method!r} must be one of "
+                f"{', '.join(CHOICES['PIPELINES_VAULT_AUTH'])}."
             )
         self.settings = settings
         self.mount = settings.require("PIPELINES_VAULT_MOUNT")
