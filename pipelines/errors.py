@@ -78,6 +78,10 @@ class CommandError(PipelinesError, RuntimeError):
     it into their one-line error message."""
 
 
+class DeployError(PipelinesError, ValueError):
+    """A version cannot be registered where its target says (no such Prefect project)."""
+
+
 class OrgSettingError(PipelinesError, ValueError):
     """A constant an org declares for the whole org (DISPLAY_NAME) has a value it cannot take."""
 

@@ -15,8 +15,8 @@ from pipelines.manage.clocks import clock_problems
 from pipelines.manage.discover import unaggregated
 from pipelines.manage.inventory import RepoFlows, load_repo_flows
 from pipelines.manage.manifests import JOBS_CACHE, ManifestWorker, flow_manifest_problems
-from pipelines.manage.serializer import Serializer
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.deploy.serializer import Serializer
 from pipelines.utils.health import expectation_problems
 from pipelines.utils.health.dbt_sources import readable_freshness
 from pipelines.utils.inventory import Repo

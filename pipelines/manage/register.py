@@ -301,10 +301,10 @@ def register_all(
     if not loaded:
         return report
     from google.cloud import storage as gcs  # type: ignore[attr-defined]
-    from prefect.utilities.graphql import compress
 
-    from pipelines.manage.serializer import Serializer
-    from pipelines.utils.deploy.deployment import deployed_name, deployment_copy, upload
+    from pipelines.utils.deploy.deployment import deployed_name, deployment_copy
+    from pipelines.utils.deploy.registration import prepare, project_id_of, send_version
+    from pipelines.utils.deploy.serializer import Serializer
     from pipelines.utils.server import Server
 
     server = Server()
@@ -319,10 +319,10 @@ def register_all(
     pool = ThreadPoolExecutor(SENDERS)
     sending: dict[Future, tuple[int, Outcome, dict[str, Any] | None]] = {}
 
-    def send(deployment: Any, data: bytes, serialized: str, project_id: str) -> tuple[bool, str]:
-        uploaded = upload(deployment, bucket, data)
-        key = deployment.digest
-        return uploaded, server.create_flow(project_id, serialized, target.schedule_active, key)
+    def send(deployment: Any, prepared: tuple[bytes, str], project_id: str) -> tuple[bool, str]:
+        return send_version(
+            server, bucket, deployment, prepared, project_id, target.schedule_active
+        )
 
     def fail(index: int, outcome: Outcome, error: Exception) -> None:
         outcome.detail = f"{type(error).__name__}: {error}"
@@ -344,11 +344,10 @@ def register_all(
                 outcome.flow_id, outcome.version = previous["id"], previous["version"]
                 progress(f"[{index}/{total}] {name}: skipped (unchanged, v{previous['version']})")
                 continue
-            project_id = project_id or _project_id(server, target.project)
+            project_id = project_id or project_id_of(server, target.project)
             # Built here (CPU), sent by the pool (waiting): the next flow is built meanwhile.
-            data = deployment.data()
-            serialized = compress(serialize(deployment.flow))
-            sending[pool.submit(send, deployment, data, serialized, project_id)] = (
+            prepared = prepare(deployment, serialize)
+            sending[pool.submit(send, deployment, prepared, project_id)] = (
                 index,
                 outcome,
                 previous,
@@ -366,21 +365,6 @@ def register_all(
         progress(f"[{index}/{total}] {outcome.flow}: sent ({outcome.flow_id})")
     _record_versions(server, created, progress)
     return report
-
-
-def _project_id(server: Server, project: str) -> str:
-    """The id of a Prefect project.
-
-    Raises:
-        ValueError: No project has that name.
-    """
-    found = server.project_id(project)
-    if not found:
-        raise ValueError(
-            f"Prefect project {project!r} does not exist on the server: create it once with "
-            f"`prefect create project {project!r}`."
-        )
-    return found
 
 
 def _record_versions(

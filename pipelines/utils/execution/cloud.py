@@ -9,12 +9,15 @@ from prefect import Client, Flow
 
 from pipelines.constants import DEV_FLOW_SUFFIX
 from pipelines.settings import REPO_ROOT, Settings
-from pipelines.utils.deploy.deployment import Deployment, deployed_name, deployment_copy, upload
+from pipelines.utils.context import current_settings
+from pipelines.utils.deploy.deployment import Deployment, deployed_name, deployment_copy
 from pipelines.utils.deploy.graph import ModuleGraph
+from pipelines.utils.deploy.registration import prepare, project_id_of, send_version
+from pipelines.utils.deploy.serializer import Serializer
 from pipelines.utils.deploy.target import build_target, check_target
 from pipelines.utils.execution.dev_flows import archive_other_versions
 from pipelines.utils.execution.parameters import check_parameters
-from pipelines.utils.resources import current_settings
+from pipelines.utils.server import Server
 from pipelines.utils.server.context import run_page
 
 _NEEDS = "run_cloud needs these environment variables (docs/cloud.md says what each is):"
@@ -70,16 +73,21 @@ def run_cloud(
     # Imported here: run_local shares this package and never needs the 50 MB GCS client.
     from google.cloud import storage as gcs  # type: ignore[attr-defined]
 
-    uploaded = upload(deployment, gcs.Client().bucket(bucket))
+    # The same path as manage.py register: one way a version is made.
+    server = Server()
+    prepared = prepare(deployment, Serializer())
+    uploaded, flow_id = send_version(
+        server, gcs.Client().bucket(bucket), deployment, prepared,
+        project_id_of(server, project), schedule_active=False,
+    )  # fmt: skip
     print(
         f"Uploaded {deployment.key} to {bucket}"
         if uploaded
         else f"Reusing {deployment.key}, already in {bucket} (same code)"
     )
+    shown = sorted(getattr(dev.run_config, "labels", None) or ())
+    print(f"Version {flow_id} of {dev.name!r} in project {project!r}, labels {shown}")
     client = Client()
-    flow_id = client.register(dev, project_name=project, build=False, set_schedule_active=False)
-    if not flow_id:
-        raise RuntimeError(f"Prefect Server returned no flow id for {dev.name!r}.")
     run_id = client.create_flow_run(flow_id=flow_id, parameters=given)
     page = run_page(settings.require("PIPELINES_PREFECT_UI_URL"), run_id)
     print(f"Run submitted, please check it at:\n{page}")

@@ -242,12 +242,12 @@ def test_run_cloud_and_staging_cd_never_archive_each_other(env, cloud_env, prefe
     readme_example = (
         "from pipelines.emd.utils import run_cloud\n"
         "from pipelines.emd.test_flow.flows import flow\n"
-        'run_cloud(flow, labels=["example"], parameters={"param": "val"})\n'
+        'run_cloud(flow, labels=["LABEL"], parameters={"param": "val"})\n'
     )
 
-    def run_cloud() -> None:
+    def run_cloud(label: str) -> None:
         done = subprocess.run(
-            [sys.executable, "-c", readme_example],
+            [sys.executable, "-c", readme_example.replace("LABEL", label)],
             cwd=REPO_ROOT,
             env=cloud_env,
             capture_output=True,
@@ -256,10 +256,10 @@ def test_run_cloud_and_staging_cd_never_archive_each_other(env, cloud_env, prefe
         )
         assert done.returncode == 0, done.stderr
 
-    run_cloud()
+    run_cloud("example")
     staged = register(env, "--all", "--staging")
     assert staged.returncode == 0, staged.stderr
-    run_cloud()
+    run_cloud("other")  # other labels: a new development version
     live = {
         (f["name"], f["version"]): f["archived"]
         for f in prefect_server.flows.values()

@@ -351,7 +351,7 @@ def test_check_runs_dbt_parse_and_names_the_broken_models_file(repo_copy: Path):
 
 def test_check_serializes_flows_exactly_as_prefect_does():
     from pipelines.manage.inventory import load_repo_flows
-    from pipelines.manage.serializer import Serializer
+    from pipelines.utils.deploy.serializer import Serializer
     from pipelines.utils.inventory import Repo
 
     serialize = Serializer()

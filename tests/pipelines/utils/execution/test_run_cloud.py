@@ -68,10 +68,8 @@ def test_seed_snippet_registers_a_development_version_and_starts_a_run(cloud_env
     ((flow_id, registered),) = prefect_server.flows.items()
     ((run_id, run),) = prefect_server.flow_runs.items()
     assert (
-        f"Flow URL: http://localhost:8080/default/flow/{registered['flow_group_id']}\n"
-        f" └── ID: {flow_id}\n"
-        f" └── Project: staging\n"
-        f" └── Labels: ['emd', 'example']\n"
+        f"Version {flow_id} of 'emd: test_flow (development)' in project 'staging', "
+        f"labels ['emd', 'example']\n"
         f"Run submitted, please check it at:\n"
         f"http://prefect-ui.prefect.svc.cluster.local:8080/flow-run/{run_id}\n"
     ) in result.stdout
@@ -109,8 +107,12 @@ def test_seed_snippet_registers_a_development_version_and_starts_a_run(cloud_env
 
 def test_cleanup_archives_older_development_versions(cloud_env, prefect_server):
     code = README_EXAMPLE.replace("})", "}, cleanup=True)")
+    # The same code twice is one version (registered the way manage.py register does); other
+    # labels make another, and the older one is archived.
     for _ in range(2):
         assert python(code, cloud_env).returncode == 0
+    assert len(prefect_server.flows) == 1 and len(prefect_server.flow_runs) == 2
+    assert python(code.replace('["example"]', '["other"]'), cloud_env).returncode == 0
     other = {**cloud_env}
     python(
         README_EXAMPLE.replace("test_flow", "template_pipeline").replace(
