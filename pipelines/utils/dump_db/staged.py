@@ -65,7 +65,6 @@ class Staged:
 
 def count_written(files: dict[str, list[Path]], fmt: str) -> dict[str, int]:
     """Rows per partition, read back from the files (Parquet footers; CSV parsed)."""
-    import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     written = {}
@@ -73,9 +72,42 @@ def count_written(files: dict[str, list[Path]], fmt: str) -> dict[str, int]:
         if fmt == "parquet":
             written[key] = sum(pq.read_metadata(p).num_rows for p in paths)
         else:
-            parse = pcsv.ParseOptions(newlines_in_values=True)
-            written[key] = sum(pcsv.read_csv(p, parse_options=parse).num_rows for p in paths)
+            written[key] = sum(csv_rows(p) for p in paths)
     return written
+
+
+# Bytes of a CSV file parsed at a time when its rows are counted; a row longer than that (a
+# value of tens of MB) is parsed again with blocks twice as big, up to CSV_MAX_BLOCK.
+CSV_BLOCK = 16 << 20
+CSV_MAX_BLOCK = 1 << 30
+
+
+def csv_rows(path: Path) -> int:
+    """The rows of a CSV file written by a dump, read a block at a time (never the whole file
+    at once: a partition may hold gigabytes).
+
+    Raises:
+        DumpError: A single row is longer than CSV_MAX_BLOCK.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    parse = pcsv.ParseOptions(newlines_in_values=True)
+    block = CSV_BLOCK
+    while True:
+        try:
+            reader = pcsv.open_csv(
+                path, read_options=pcsv.ReadOptions(block_size=block), parse_options=parse
+            )
+            return sum(batch.num_rows for batch in reader)
+        except pa.ArrowInvalid as error:
+            # pyarrow's words for a row longer than the block ("straddling object ...").
+            if "straddl" not in str(error) or block >= CSV_MAX_BLOCK:
+                raise DumpError(
+                    f"{path.name}: its rows could not be counted back ({error}); nothing was "
+                    "published."
+                ) from None
+            block *= 2
 
 
 def merge_partitions(staged: Staged, fmt: str) -> Staged:
