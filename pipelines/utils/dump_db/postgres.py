@@ -364,7 +364,7 @@ def _split(db, select: str, keys: Sequence[str], folder: Path, options: str, mem
     is read once; each group reads only the spool's row groups that hold it.
 
     Returns:
-        RETURN_STATS rows of every file written (file name, rows, ...).
+        (file name, rows) of every file written.
     """
     spool = folder / "_spool.parquet"
     # One text key per partition (NULL keys: the empty text), compared as text: the groups
