@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -432,9 +433,14 @@ def conforms(columns: Columns, table: Columns) -> bool:
 def arrow_columns(schema: Any) -> Columns:
     """A pyarrow schema's columns by DuckDB's type names; an all-NULL column is UNKNOWN."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    with connect() as connection:
-        relation = connection.from_arrow(schema.empty_table())
+    # Read from an empty Parquet file, as files are read: DuckDB given an Arrow object, and
+    # Arrow making an empty table, import pandas (80 MB more in a dump's process).
+    with tempfile.TemporaryDirectory(prefix="pipelines-schema-") as folder, connect() as connection:
+        path = Path(folder) / "schema.parquet"
+        pq.ParquetWriter(path, schema).close()
+        relation = connection.sql(f"SELECT * FROM read_parquet({_literal(str(path))})")
         kinds = dict(zip(relation.columns, map(str, relation.types), strict=True))
     return {f.name: UNKNOWN if pa.types.is_null(f.type) else kinds[f.name] for f in schema}
 

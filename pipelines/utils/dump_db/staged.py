@@ -43,12 +43,9 @@ class Staged:
             return dict(self.source_types)
         if self.schema is None:
             return {}
-        import duckdb
+        from pipelines.utils.datalake.schema import arrow_columns
 
-        relation = duckdb.connect().from_arrow(self.schema.empty_table())
-        return {
-            name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)
-        }
+        return arrow_columns(self.schema)
 
     @property
     def rows(self) -> int:

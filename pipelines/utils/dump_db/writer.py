@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import struct
 import time
 import uuid
 from collections import OrderedDict
@@ -36,13 +37,23 @@ PROGRESS_EVERY_S = 5.0
 CLOSERS = 2  # files finished at once when the dump ends
 
 
+# Arrow converts a Python value (a scalar, a separator, a list) through code that imports
+# pandas: 80 MB more in a dump's process, which never needs it. Constants are made from
+# buffers instead, and compute functions get Arrow values only.
+def _text(value: str) -> pa.Scalar:
+    """A string scalar made without converting a Python object."""
+    data = value.encode()
+    offsets = pa.py_buffer(struct.pack("<ii", 0, len(data)))
+    return pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])[0]
+
+
 def partition_days(column: pa.Array | pa.ChunkedArray, partition_by: str = "day") -> pa.Array:
     """The day of each value: dates as they are, naive timestamps by their date, aware
     timestamps by their date in America/Sao_Paulo; at the year grain, an integer year as
     its first day."""
     kind = column.type
     if pa.types.is_integer(kind) and partition_by == "year":
-        text = pc.binary_join_element_wise(pc.cast(column, pa.string()), "-01-01", "")
+        text = pc.binary_join_element_wise(pc.cast(column, pa.string()), _text("-01-01"), _text(""))
         return pc.cast(pc.strptime(text, format="%Y-%m-%d", unit="s"), pa.date32())
     if pa.types.is_date(kind):
         return column.cast(pa.date32())
@@ -67,7 +78,7 @@ def month_days(years: pa.Array, months: pa.Array) -> pa.Array:
                 f"a year and a month column must both be whole numbers; one has type {column.type}."
             )
     month = pc.utf8_lpad(pc.cast(months, pa.string()), 2, "0")
-    text = pc.binary_join_element_wise(pc.cast(years, pa.string()), month, "01", "-")
+    text = pc.binary_join_element_wise(pc.cast(years, pa.string()), month, _text("01"), _text("-"))
     return pc.cast(pc.strptime(text, format="%Y-%m-%d", unit="s"), pa.date32())
 
 
@@ -178,10 +189,16 @@ class PartitionedWriter:
             days = month_days(batch.column(names[0]), batch.column(names[1]))
         else:
             days = partition_days(batch.column(names[0]), self.partition_by)
-        for day in pc.unique(days).to_pylist():
-            mask = pc.is_null(days) if day is None else pc.equal(days, pa.scalar(day, pa.date32()))
+        unique = pc.unique(days)
+        for index in range(len(unique)):
+            day = unique[index]  # an Arrow scalar: see _text
+            mask = pc.equal(days, day) if day.is_valid else pc.is_null(days)
             rows = batch.filter(mask)
-            key = null_partition(self._keys) if day is None else partition_path(day, self._keys)
+            key = (
+                partition_path(day.as_py(), self._keys)
+                if day.is_valid
+                else null_partition(self._keys)
+            )
             self._file(key).add(rows)
             self.read[key] = self.read.get(key, 0) + rows.num_rows
 
@@ -281,7 +298,8 @@ def write_stream(
         # of 2M rows 10% more time and 16 MB more memory (bench/dump_db.py, 2026-11).
         schema = None
         if not rows:
-            empty = pa.RecordBatch.from_pylist([], schema=source.reader.schema)
+            kinds = source.reader.schema
+            empty = pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in kinds], schema=kinds)
             schema = source.fix(empty).schema
     finally:
         source.close()
@@ -350,10 +368,9 @@ def _refuse_out_of_range(column: pa.Array, name: str) -> None:
         # The last instant of 9999-12-31, to the unit (its fraction of a second included).
         end = int((dt.datetime(9999, 12, 31) - epoch).total_seconds() + 86_400) * per_second
         last = end - 1
-    outside = pc.or_(pc.less(ticks, first), pc.greater(ticks, last))
-    found = pc.filter(ticks, outside)
-    if len(found):
-        sample = found[0].as_py()
+    lowest, highest = pc.min_max(ticks).as_py().values()
+    if lowest is not None and (lowest < first or highest > last):
+        sample = lowest if lowest < first else highest
         days = sample // unit // 86_400 if unit != 1 else sample
         year = (dt.date(1970, 1, 1).toordinal() + days) // 365.2425 + 1
         raise DumpError(

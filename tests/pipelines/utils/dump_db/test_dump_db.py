@@ -814,9 +814,10 @@ WHOLE_FLOW_PROBE = """
 import sys
 from pipelines.utils.dump_db import create_dump_db_flow
 from pipelines.utils.execution import run_local
+connection, fmt = sys.argv[3:5] if len(sys.argv) > 4 else ("pg", "parquet")
 state = run_local(create_dump_db_flow("probe", org="tests"), dict(
-    connection="pg", dataset_id="tests", table_id=sys.argv[1], table=sys.argv[1],
-    partition_column=sys.argv[2] or None))
+    connection=connection, dataset_id="tests", table_id=sys.argv[1], table=sys.argv[1],
+    partition_column=sys.argv[2] or None, format=fmt))
 assert state.is_successful()
 print(sorted(m for m in ("pyarrow", "pandas", "google.cloud.storage") if m in sys.modules))
 """
@@ -833,6 +834,24 @@ def test_the_whole_postgres_flow_with_its_load_loads_neither_pandas_nor_pyarrow(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(("server", "fmt"), [("pg", "csv"), ("my", "parquet"), ("my", "csv")])
+def test_the_arrow_path_never_loads_pandas(local_env, both_servers, server, fmt):
+    # Arrow imports pandas (80 MB) when it converts any Python value (a scalar to compare
+    # with, an empty table) and DuckDB when it is handed an Arrow object: this path does neither.
+    table = f"arrow_path_{uuid.uuid4().hex[:8]}"
+    rows = [(1, dt.date(2024, 1, 2), "a"), (2, None, "b"), (3, dt.date(2024, 1, 3), None)]
+    _grain_table(server, table, rows)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", WHOLE_FLOW_PROBE, table, "periodo", server, fmt],
+            cwd=REPO_ROOT, env=os.environ, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        _drop(server, table)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "['pyarrow']"
 
 
 @pytest.mark.parametrize("partition", ["", "day"])
