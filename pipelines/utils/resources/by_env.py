@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pipelines.constants import DUCKDB_CONFIG, WAREHOUSE_BLOCK_SIZE
 from pipelines.settings import Settings
 from pipelines.utils.context import current_settings, datalake_folder, environment
 from pipelines.utils.context import warehouse_file as local_warehouse_file
@@ -80,7 +81,14 @@ class LocalResources(Resources):
         return self.settings.data_dir / ".staging"
 
     def dbt_output(self) -> dict[str, Any]:
-        return {"type": "duckdb", "path": str(self.warehouse_file), "schema": "main", "threads": 4}
+        return {
+            "type": "duckdb",
+            "path": str(self.warehouse_file),
+            "schema": "main",
+            "threads": 4,
+            # When dbt makes the file, it has the warehouse's own block size.
+            "config_options": {**DUCKDB_CONFIG, "default_block_size": WAREHOUSE_BLOCK_SIZE},
+        }
 
     def describe(self) -> list[tuple[str, str]]:
         return [

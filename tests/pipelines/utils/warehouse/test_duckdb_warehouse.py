@@ -153,3 +153,76 @@ def test_partition_keys_have_one_type_whatever_partitions_exist(tmp_path, partit
     assert warehouse.rows("SELECT count(*) FROM ds.t WHERE mes BETWEEN 1 AND 12") == [
         (sum("__HIVE" not in p for p in partitions),)
     ]
+
+
+def _days(lake: LocalDatalake, tmp_path, tables: list[pa.Table]) -> None:
+    """One file per day, the i-th day holding tables[i]."""
+    for number, table in enumerate(tables):
+        day = f"2024-01-{number + 1:02d}" if number < 31 else f"2024-02-{number - 30:02d}"
+        key = f"ds/t/ano=2024/mes={day[5:7]}/data={day}"
+        write(lake, tmp_path, key, table, f"{number}.parquet")
+
+
+@pytest.mark.parametrize("conflict", [False, True])
+def test_many_files_load_a_group_at_a_time_with_the_union_of_their_columns(
+    tmp_path, monkeypatch, conflict
+):
+    # A statement holds every footer it reads: groups keep that bounded. Without a declared
+    # schema, groups that agree on types are read with their union (NULL where a file lacks
+    # a column); groups that disagree are read at once, as DuckDB unites them.
+    from pipelines.utils.warehouse import duckdb_warehouse
+
+    monkeypatch.setattr(duckdb_warehouse, "_AT_ONCE_BY_NAME", 8)
+    lake = LocalDatalake(tmp_path / "lake")
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", readable=tmp_path / "lake")
+    old = [pa.table({"id": [n], "v": [f"old {n}"]}) for n in range(20)]
+    extra = pa.array(["1.5"], pa.string()) if conflict else pa.array([n * 10 for n in [0]])
+    new = [pa.table({"id": [n], "v": [f"new {n}"], "extra": extra}) for n in range(20, 40)]
+    if conflict:  # the same column, text in the newer files and a number in the older
+        old = [t.append_column("extra", pa.array([7])) for t in old]
+    _days(lake, tmp_path, old + new)
+
+    loaded = warehouse.load_from_datalake(lake, "ds", "t")
+
+    assert loaded.rows == 40
+    rows = warehouse.rows("SELECT id, v, extra FROM ds.t ORDER BY id")
+    assert rows[0] == (0, "old 0", "7" if conflict else None)
+    assert rows[-1] == (39, "new 39", "1.5" if conflict else 0)
+    assert warehouse.rows("SELECT count(*), count(extra) FROM ds_staging.t") == [
+        (40, 40 if conflict else 20)
+    ]
+
+
+def test_a_new_warehouse_file_takes_64_kb_blocks_and_an_older_one_is_named_when_too_wide(
+    tmp_path,
+):
+    import duckdb
+
+    from pipelines.errors import WarehouseError
+
+    lake = LocalDatalake(tmp_path / "lake")
+    wide = pa.table({f"c{i}": [f"value {i} " + "x" * 40] if i % 2 else [i] for i in range(800)})
+    _days(lake, tmp_path, [wide] * 40)
+    new = DuckDBWarehouse(tmp_path / "new.duckdb", memory_mb=60)
+    with pytest.raises(WarehouseError) as raised:
+        new.load_from_datalake(lake, "ds", "t")
+    message = str(raised.value)
+    assert "a table of 800 columns needs about 132 MB" in message
+    assert "PIPELINES_WAREHOUSE_MEMORY_MB (e.g. to 132)" in message
+    assert "blocks" not in message  # a new file: nothing to move
+    assert new.rows("SELECT block_size FROM pragma_database_size()") == [(65536,)]
+
+    duckdb.connect(str(tmp_path / "old.duckdb")).close()  # DuckDB's own 256 KB blocks
+    with pytest.raises(WarehouseError) as raised:
+        DuckDBWarehouse(tmp_path / "old.duckdb", memory_mb=60).load_from_datalake(lake, "ds", "t")
+    assert "needs about 432 MB" in str(raised.value)
+    assert (
+        "This warehouse file was made with 256 KB blocks; a new file takes 64 KB, 4 times less "
+        f"memory per column: move {tmp_path / 'old.duckdb'} away and each flow's next run loads "
+        "its table into a new one." in str(raised.value)
+    )
+    # A new file loads it once the cap is raised as the message says.
+    loaded = DuckDBWarehouse(tmp_path / "new.duckdb", memory_mb=132).load_from_datalake(
+        lake, "ds", "t"
+    )
+    assert loaded.rows == 40
