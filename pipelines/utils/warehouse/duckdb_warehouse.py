@@ -37,6 +37,9 @@ _HELD = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>
 _LOADS = '"_pipelines"."loads"'
 # When each table was last loaded (the freshness checks read it).
 _LOAD_TIMES = '"_pipelines"."load_times"'
+# DuckDB's words for a CSV line longer than its max_line_size (a quoted value cut by it reads
+# as an unterminated quote).
+_LONG_LINE = re.compile(r"CSV Error.*(unterminated quote|[Mm]aximum line size)", re.S)
 # Files x columns one load statement reads. Read by position a footer costs little once read
 # (400 columns: 256 files a statement); matched by name DuckDB keeps about 1.75 KB per column
 # of each file till the statement ends (400 columns x 400 files: 280 MB), so 50 at a time.
@@ -196,7 +199,14 @@ class DuckDBWarehouse(Warehouse):
         self.recover(datalake)
         write_id = datalake.write_id(files.prefix)
         try:
-            loaded = self._replace(datalake, files, write_id)
+            try:
+                loaded = self._replace(datalake, files, write_id)
+            except Exception as error:
+                if files.format != "csv" or not _LONG_LINE.search(str(error)):
+                    raise
+                # A line past DuckDB's 2 MB (a value of megabytes): read again with room for
+                # the longest file's whole length, only then (a buffer that big per file).
+                loaded = self._replace(datalake, files, write_id, long_lines=True)
         except BaseException as error:
             # The table and its view are as they were: so is the datalake folder.
             datalake.settle(files.prefix, loaded=False)
@@ -235,7 +245,13 @@ class DuckDBWarehouse(Warehouse):
             f"PIPELINES_WAREHOUSE_MEMORY_MB (e.g. to {suggested}); the table is as it was." + older
         )
 
-    def _replace(self, datalake: Datalake, files: TableFiles, write_id: str | None) -> LoadedTable:
+    def _replace(
+        self,
+        datalake: Datalake,
+        files: TableFiles,
+        write_id: str | None,
+        long_lines: bool = False,
+    ) -> LoadedTable:
         # One transaction rebuilds the whole table: local tables are small, so `partitions`
         # is not needed to keep a load cheap.
         assert isinstance(datalake, LocalDatalake)  # load_from_datalake checked it
@@ -250,7 +266,8 @@ class DuckDBWarehouse(Warehouse):
         reader = f"read_parquet(?, hive_partitioning = true, union_by_name = {union}{hive})"
         paths = [datalake.uri(k) for k in keys]
         if files.format == "csv":
-            reader = _csv_reader(paths, files.columns, hive)
+            longest = max(Path(path).stat().st_size for path in paths) if long_lines else None
+            reader = _csv_reader(paths, files.columns, hive, longest)
         # <dataset>_staging.<table> reads the files themselves, as BigQuery's external table
         # does: dbt models select from it, so a model may share its table's name.
         staging = _quoted(staging_dataset(dataset_id), "dataset_id")
@@ -421,13 +438,19 @@ def _csv_header(paths: list[str]) -> list[str] | None:
     return shared
 
 
-def _csv_reader(paths: list[str], columns: dict[str, str], hive: str) -> str:
+def _csv_reader(
+    paths: list[str], columns: dict[str, str], hive: str, longest: int | None = None
+) -> str:
     """read_csv over a table's files (a ? for the paths) with the dump's types, never
     guessed (digits, offsets). When every file has one header naming only known columns,
     they are read as written, without sniffing: sniffing 3,650 day files and matching them
-    by name took 37 s; reading them as written, 2 s."""
+    by name took 37 s; reading them as written, 2 s. `longest`, the size of the largest
+    file, makes room for a line that long (DuckDB's own limit is 2 MB)."""
     # allow_quoted_nulls off: "" is an empty string, an empty field is NULL.
     common = "header = true, hive_partitioning = true, allow_quoted_nulls = false"
+    if longest is not None:  # no line is longer than its file
+        size = max(longest + 1, 2 << 20)
+        common += f", max_line_size = {size}, buffer_size = {size}"
     header = _csv_header(paths) if columns else None
     if header is not None and len(set(header)) == len(header) and set(header) <= set(columns):
         typed = ", ".join(f"{_literal(name)}: {_literal(columns[name])}" for name in header)

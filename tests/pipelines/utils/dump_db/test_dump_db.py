@@ -264,6 +264,35 @@ def test_a_value_of_tens_of_mb_names_the_memory_cap_and_fits_once_it_is_raised(
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("server", ["pg", "my"])
+def test_a_csv_line_of_megabytes_loads_whole(local_env, both_servers, server):
+    # DuckDB reads CSV lines up to 2 MB: a longer quoted value read as an unterminated quote.
+    name = f"long_line_{uuid.uuid4().hex[:8]}"
+    rows = [(1, dt.date(2024, 1, 1), "x" * (3 << 20) + '"quoted",\nline'), (2, None, "small")]
+    text = "text" if server == "pg" else "mediumtext"  # MariaDB's text holds 64 KB
+    create = f"CREATE TABLE {name} (id int, periodo date, v {text})"
+    insert = f"INSERT INTO {name} VALUES (%s, %s, %s)"
+    if server == "pg":
+        with connect_postgres() as conn:
+            conn.execute(create)
+            conn.cursor().executemany(insert, rows)
+    else:
+        conn = connect_mariadb()
+        with conn.cursor() as cursor:
+            cursor.execute(create)
+            cursor.executemany(insert, rows)
+        conn.close()
+    try:
+        written = dump(connection=server, dataset_id="tests", table_id=name, table=name,
+                       partition_column="periodo", format="csv")  # fmt: skip
+    finally:
+        _drop(server, name)
+    assert written.rows == 2
+    assert get_warehouse().rows(f"SELECT id, v FROM tests.{name} ORDER BY id") == [
+        (r[0], r[2]) for r in rows
+    ]
+
+
 def test_an_unpartitioned_rerun_replaces_the_table(local_env, pg_table):
     params = dict(connection="pg", dataset_id="tests", table_id=pg_table, table=pg_table)
     dump(**params)
