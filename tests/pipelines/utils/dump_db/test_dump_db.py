@@ -271,17 +271,7 @@ def test_a_csv_line_of_megabytes_loads_whole(local_env, both_servers, server):
     rows = [(1, dt.date(2024, 1, 1), "x" * (3 << 20) + '"quoted",\nline'), (2, None, "small")]
     text = "text" if server == "pg" else "mediumtext"  # MariaDB's text holds 64 KB
     create = f"CREATE TABLE {name} (id int, periodo date, v {text})"
-    insert = f"INSERT INTO {name} VALUES (%s, %s, %s)"
-    if server == "pg":
-        with connect_postgres() as conn:
-            conn.execute(create)
-            conn.cursor().executemany(insert, rows)
-    else:
-        conn = connect_mariadb()
-        with conn.cursor() as cursor:
-            cursor.execute(create)
-            cursor.executemany(insert, rows)
-        conn.close()
+    _create(server, create, rows)
     try:
         written = dump(connection=server, dataset_id="tests", table_id=name, table=name,
                        partition_column="periodo", format="csv")  # fmt: skip
@@ -750,19 +740,8 @@ def test_each_partition_is_one_file_however_its_rows_arrive(
     name = f"interleaved_{uuid.uuid4().hex[:8]}"
     create = f"CREATE TABLE {name} (id int PRIMARY KEY, day date, txt text)"
     rows = [(i, dt.date(2024, 1, 1 + i % 3), f"row {i}") for i in range(6000)]
-    insert = f"INSERT INTO {name} VALUES (%s, %s, %s)"
-    if dialect == "pg":
-        monkeypatch.setenv("PIPELINES_DB_SRC", postgres_url)
-        with connect_postgres() as conn:
-            conn.execute(create)
-            conn.cursor().executemany(insert, rows)
-    else:
-        monkeypatch.setenv("PIPELINES_DB_SRC", mariadb_url)
-        conn = connect_mariadb()
-        with conn.cursor() as cur:
-            cur.execute(create)
-            cur.executemany(insert, rows)
-        conn.close()
+    monkeypatch.setenv("PIPELINES_DB_SRC", postgres_url if dialect == "pg" else mariadb_url)
+    _create(dialect, create, rows)
     try:
         written = dump(
             connection="src", table=name, dataset_id="tests", table_id=name, format=fmt,
@@ -1170,20 +1149,26 @@ def test_a_year_of_days_of_a_wide_postgres_table_dumps_with_partitions(
     ]
 
 
-def _grain_table(server: str, name: str, rows: list[tuple]) -> None:
-    kind = "int" if isinstance(rows[0][1], int) else "date"
-    create = f"CREATE TABLE {name} (id int, periodo {kind}, v text)"
+def _create(server: str, create: str, rows: list[tuple]) -> None:
+    """Run a CREATE TABLE on a server ("pg" or "my") and insert the rows."""
+    name = create.split()[2]
+    insert = f"INSERT INTO {name} VALUES ({', '.join(['%s'] * len(rows[0]))})"
     if server == "pg":
         with connect_postgres() as conn:
             conn.execute(create)
             with conn.cursor() as cursor:
-                cursor.executemany(f"INSERT INTO {name} VALUES (%s, %s, %s)", rows)
+                cursor.executemany(insert, rows)
     else:
         conn = connect_mariadb()
         with conn.cursor() as cursor:
             cursor.execute(create)
-            cursor.executemany(f"INSERT INTO {name} VALUES (%s, %s, %s)", rows)
+            cursor.executemany(insert, rows)
         conn.close()
+
+
+def _grain_table(server: str, name: str, rows: list[tuple]) -> None:
+    kind = "int" if isinstance(rows[0][1], int) else "date"
+    _create(server, f"CREATE TABLE {name} (id int, periodo {kind}, v text)", rows)
 
 
 def _drop(server: str, name: str) -> None:
