@@ -18,7 +18,13 @@ from pipelines.utils.datalake.base import null_partition, partition_columns, par
 from pipelines.utils.dump_db import drivers
 from pipelines.utils.dump_db.connections import Connection
 from pipelines.utils.dump_db.identifiers import check_distinct, quote, quote_ident, split_name
-from pipelines.utils.dump_db.sources import Request, Source, base_query, bound_test
+from pipelines.utils.dump_db.sources import (
+    Request,
+    Source,
+    base_query,
+    batch_rows,
+    bound_test,
+)
 from pipelines.utils.dump_db.staged import MAX_OPEN_FILES, Staged
 
 
@@ -332,7 +338,7 @@ def open_postgres(request: Request) -> Source:
             where = bound_test("postgres", column, lower, aware, integer)
             select += f" WHERE {where}"
         refuse_numeric_nan(db, table, query, where)
-        reader = db.execute(select).to_arrow_reader(request.batch_size)
+        reader = db.execute(select).to_arrow_reader(batch_rows(request.batch_size, len(types)))
     except BaseException:
         db.close()  # else its open transaction holds the source table's locks
         raise

@@ -62,6 +62,15 @@ class Request:
 
 ZERO_DATES = ("fail", "null")
 
+# Values (rows x columns) one Arrow batch holds at most: a batch of 50,000 rows of 400
+# columns held about 200 MB; narrow tables keep their batch_size (9 columns: 50,000 rows).
+BATCH_VALUES = 1_000_000
+
+
+def batch_rows(batch_size: int, width: int) -> int:
+    """Rows per Arrow batch: batch_size, fewer for a wide result (BATCH_VALUES)."""
+    return max(256, min(batch_size, BATCH_VALUES // max(1, width)))
+
 
 @dataclass
 class Source:
@@ -238,7 +247,8 @@ def _mysql(connection, sql, batch_size, column, bound, zero_dates="fail") -> Sou
     typed = f"SELECT {', '.join(select)} FROM ({sql}) q0"
     query = _filtered("mysql", typed, column, bound, aware, integer)
     url = connection.url if parts.password is not None else connection.url.replace("@", ":@", 1)
-    reader = cx.read_sql(url, query, return_type="arrow_stream", batch_size=batch_size)
+    rows = batch_rows(batch_size, len(description))
+    reader = cx.read_sql(url, query, return_type="arrow_stream", batch_size=rows)
 
     nulled: dict[str, int] = {}
 

@@ -189,11 +189,17 @@ class PartitionedWriter:
             days = month_days(batch.column(names[0]), batch.column(names[1]))
         else:
             days = partition_days(batch.column(names[0]), self.partition_by)
-        unique = pc.unique(days)
-        for index in range(len(unique)):
-            day = unique[index]  # an Arrow scalar: see _text
-            mask = pc.equal(days, day) if day.is_valid else pc.is_null(days)
-            rows = batch.filter(mask)
+        # Rows sorted by day, then each day's run taken at once: one pass, where a filter per
+        # day made as many passes as the batch has days (365 days x 400 columns), and each
+        # day's rows a compact copy (a slice would pin the whole batch while it waits).
+        order = pc.array_sort_indices(days, null_placement="at_end")
+        runs = pc.run_end_encode(days.take(order))
+        start = 0
+        for index in range(len(runs.values)):
+            day = runs.values[index]  # an Arrow scalar: see _text
+            end = runs.run_ends[index].as_py()
+            rows = batch.take(order.slice(start, end - start))
+            start = end
             key = (
                 partition_path(day.as_py(), self._keys)
                 if day.is_valid

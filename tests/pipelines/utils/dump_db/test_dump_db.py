@@ -1303,3 +1303,13 @@ def test_a_date_csv_cannot_hold_is_refused_by_name_and_parquet_keeps_it(
     assert f"holds a value outside the years 1 to 9999 (about year {year}), which CSV and " \
            "BigQuery cannot hold: use format='parquet'" in message  # fmt: skip
     assert kept.rows == 2  # Parquet holds it exactly
+
+
+def test_a_wide_result_is_read_in_batches_of_at_most_a_million_values():
+    # 50,000 rows of 400 columns held about 200 MB in one Arrow batch.
+    from pipelines.utils.dump_db.sources import batch_rows
+
+    assert [batch_rows(50_000, width) for width in (9, 60, 400, 1600, 100_000)] == [
+        50_000, 16_666, 2_500, 625, 256
+    ]  # fmt: skip
+    assert batch_rows(1_000, 9) == 1_000
