@@ -209,6 +209,47 @@ def refuse_numeric_nan(db, table: str | None, query: str | None, where: str | No
         )
 
 
+# PostgreSQL types whose single values may be megabytes long.
+_LONG_TYPES = {"text", "varchar", "bpchar", "bytea", "json", "jsonb", "xml"}
+
+
+def largest_value(request: Request) -> tuple[str, str | None, int] | None:
+    """The longest value of the dump's rows: (column, its row's primary key as 'k=v', or
+    None for a query or a table without one, bytes), or None when no column can be long.
+    One scan on PostgreSQL; asked only after the reader ran out of memory, to say why."""
+    psycopg = drivers.require("postgres", "psycopg")
+    sql = base_query("postgres", request.table, request.query)
+    columns = source_columns(request.connection, sql)
+    long = [(name, kind) for name, kind, _ in columns if kind.lstrip("_") in _LONG_TYPES]
+    if not long:
+        return None
+    with psycopg.connect(request.connection.url, autocommit=True) as pg, pg.cursor() as cursor:
+        key: list[str] = []
+        if request.table:
+            cursor.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary",
+                [quote("postgres", request.table)],
+            )
+            key = [row[0] for row in cursor.fetchall()]
+        sizes = ", ".join(
+            f"octet_length({quote_ident('postgres', name)}{'' if kind == 'bytea' else '::text'})"
+            for name, kind in long
+        )
+        shown = ", ".join(f"{_literal(k + '=')} || {quote_ident('postgres', k)}::text" for k in key)
+        row_key = f"concat_ws(', ', {shown})" if key else "NULL"
+        names = ", ".join(_literal(name) for name, _ in long)
+        cursor.execute(
+            f"SELECT name, row_key, size FROM (SELECT {row_key} AS row_key, "
+            f"unnest(ARRAY[{names}]) AS name, unnest(ARRAY[{sizes}]) AS size FROM ({sql}) q) s "
+            "ORDER BY size DESC NULLS LAST LIMIT 1"
+        )
+        found = cursor.fetchone()
+    if found is None or found[2] is None:
+        return None
+    return found[0], found[1], int(found[2])
+
+
 def _query_columns(db, sql: str) -> list[tuple[str, str, int | None]]:
     """source_columns of a query, asked of PostgreSQL over DuckDB's attachment."""
     described = db.execute(

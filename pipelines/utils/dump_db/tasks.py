@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 import shutil
 import time
@@ -181,14 +182,31 @@ def _stage(
 
 def _too_big_for_memory(request: Request, error: BaseException) -> DumpError:
     """DuckDB's out-of-memory error in the project's words: the cap, the setting that raises
-    it, and the shape that meets it."""
+    it, and the shape that met it (for PostgreSQL, the longest value: column, row, size)."""
     needed = re.search(r"size (\d+(?:\.\d+)? [KMG]iB)", str(error))
     block = f" (it needed a block of {needed.group(1)})" if needed else ""
+    shape = "a single value of tens of MB (text, bytea, json) or very wide rows do that"
+    suggested = request.memory_mb * 8
+    if request.connection.dialect == "postgres":
+        from pipelines.utils.dump_db.postgres import largest_value
+
+        try:
+            found = largest_value(request)
+        except Exception as failed:  # the diagnosis must not hide the error it explains
+            found, shape = (
+                None,
+                f"{shape} (the longest value was not found: {type(failed).__name__})",
+            )
+        if found is not None and found[2] >= 1 << 20:
+            column, key, size = found
+            row = f"the row {key}" if key else "one row"
+            shape = f"column {column!r} of {row} holds a value of {size / (1 << 20):,.1f} MB"
+            # A value takes about 12 times its size in the reader (40 MB fitted in 512).
+            suggested = max(suggested, 1 << math.ceil(math.log2(12 * size / (1 << 20))))
     return DumpError(
         f"the rows of this source do not fit the reader's memory cap of {request.memory_mb} MB"
-        f"{block}: a single value of tens of MB (text, bytea, json) or very wide rows do that. "
-        f"Raise the setting PIPELINES_DUMP_MEMORY_MB (e.g. to {request.memory_mb * 8}) for "
-        "this dump, or leave the widest columns out with query=. Nothing was published."
+        f"{block}: {shape}. Raise the setting PIPELINES_DUMP_MEMORY_MB (e.g. to {suggested}) "
+        "for this dump, or leave the widest columns out with query=. Nothing was published."
     )
 
 

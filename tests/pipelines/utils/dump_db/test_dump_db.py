@@ -226,14 +226,14 @@ def test_a_value_of_tens_of_mb_names_the_memory_cap_and_fits_once_it_is_raised(
     local_env, postgres_url, monkeypatch, partition_column
 ):
     """A 40 MB text value (a scanned document's text, a JSON payload) met DuckDB's memory cap
-    with its own words; the dump now says which setting raises it, and with it raised the
-    value arrives whole."""
+    with its own words; the dump now names the value (column, row, size) and the setting that
+    raises the cap, and with it raised the value arrives whole."""
     monkeypatch.setenv("PIPELINES_DB_PG", postgres_url)
     name = f"big_{uuid.uuid4().hex[:8]}"
     params = dict(connection="pg", dataset_id="tests", table_id=name, table=name,
                   partition_column=partition_column)  # fmt: skip
     with connect_postgres() as conn:
-        conn.execute(f"CREATE TABLE {name} (id int, dia date, v text)")
+        conn.execute(f"CREATE TABLE {name} (id int PRIMARY KEY, dia date, v text)")
         conn.execute(f"INSERT INTO {name} VALUES (1, '2024-01-01', repeat('x', 40 * 1048576)),"
                      " (2, '2024-01-02', 'small')")  # fmt: skip
         try:
@@ -250,6 +250,8 @@ def test_a_value_of_tens_of_mb_names_the_memory_cap_and_fits_once_it_is_raised(
     assert message.startswith(
         "the rows of this source do not fit the reader's memory cap of 64 MB (it needed a block of "
     ), message
+    # The shape that met the cap: which value, in which row, how big.
+    assert ": column 'v' of the row id=1 holds a value of 40.0 MB. Raise the setting " in message
     assert "Raise the setting PIPELINES_DUMP_MEMORY_MB (e.g. to 512) for this dump" in message
     # Read, the value then meets the local warehouse's own cap, which says its setting.
     (loading,) = [str(s.result) for t, s in stopped.result.items()
