@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pipelines.constants import DEFAULT_LOCK_TIMEOUT_S
 from pipelines.errors import MissingSettingError, SettingsError
@@ -293,6 +294,56 @@ FAMILIES: tuple[Setting, ...] = (
     ),
 )
 SETTING_FAMILIES = tuple(f.name for f in FAMILIES)
+# Every setting's name as a type: mypy refuses a name no Setting declares (a typo in
+# settings.get(...)). Kept equal to SETTINGS and CLOUD_VARIABLES by a test, which prints
+# this block (setting_names_block()) when they differ.
+# <setting-names>
+SettingName = Literal[
+    "PIPELINES_ENV",
+    "PIPELINES_DEFAULT_ORG",
+    "PIPELINES_DATA_DIR",
+    "PIPELINES_EXECUTOR",
+    "PIPELINES_DASK_ADDRESS",
+    "PIPELINES_DATALAKE_BUCKET",
+    "PIPELINES_FLOWS_BUCKET",
+    "PIPELINES_FLOW_IMAGE",
+    "PIPELINES_IMAGE_REPOSITORY",
+    "PIPELINES_DEV_PROJECT",
+    "PIPELINES_PROD_PROJECT",
+    "PIPELINES_PREFECT_UI_URL",
+    "PIPELINES_FAILURE_WEBHOOK_URL",
+    "PIPELINES_BIGQUERY_PROJECT",
+    "PIPELINES_BIGQUERY_LOCATION",
+    "PIPELINES_PUBLIC_BIGQUERY_PROJECT",
+    "PIPELINES_BIGQUERY_API_ENDPOINT",
+    "PIPELINES_GOOGLE_API_ENDPOINT",
+    "PIPELINES_DATALAKE_PREFIX",
+    "PIPELINES_ALERT_INTERVAL_MIN",
+    "PIPELINES_LATE_AFTER_MIN",
+    "PIPELINES_SECRETS_BACKEND",
+    "PIPELINES_VAULT_ADDR",
+    "PIPELINES_VAULT_AUTH",
+    "PIPELINES_POD_VAULT_AUTH",
+    "PIPELINES_VAULT_TOKEN",
+    "PIPELINES_VAULT_ROLE_ID",
+    "PIPELINES_VAULT_SECRET_ID",
+    "PIPELINES_VAULT_K8S_ROLE",
+    "PIPELINES_VAULT_K8S_MOUNT",
+    "PIPELINES_VAULT_K8S_JWT_PATH",
+    "PIPELINES_VAULT_MOUNT",
+    "PIPELINES_VAULT_PREFIX",
+    "PIPELINES_K8S_SECRET_NAME",
+    "PIPELINES_DUMP_TO_GCS_MAX_MB",
+    "PIPELINES_DUMP_MEMORY_MB",
+    "PIPELINES_WAREHOUSE_MEMORY_MB",
+    "PIPELINES_DOWNLOAD_MAX_MB",
+    "PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "PREFECT__BACKEND",
+    "PREFECT__SERVER__HOST",
+    "PREFECT__SERVER__PORT",
+]
+# </setting-names>
 _BY_NAME = {s.name: s for s in (*SETTINGS, *CLOUD_VARIABLES)}
 _KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 
@@ -385,8 +436,12 @@ class Settings:
     # The process environment alone: what Prefect and google-auth see.
     environ: dict[str, str] = field(default_factory=dict)
 
-    def get(self, name: str) -> str | None:
-        """Return a setting's value, or its default when unset or empty.
+    def get(self, name: SettingName) -> str | None:
+        """Return a setting's value, or its default when unset or empty."""
+        return self.lookup(name)
+
+    def lookup(self, name: str) -> str | None:
+        """`get` for a name made at run time (PIPELINES_DB_<NAME>, a list of settings).
 
         Raises:
             KeyError: name is not a documented setting (a typo in the code fails at once).
@@ -405,13 +460,29 @@ class Settings:
         """What a setting is for, from its documentation."""
         return _BY_NAME[name].help if name in _BY_NAME else "no description"
 
-    def require(self, name: str) -> str:
+    def require(self, name: SettingName) -> str:
         """Return a setting's value.
 
         Raises:
             SettingsError: The setting is unset, naming it and what it is for.
         """
-        value = self.get(name)
+        return self.require_named(name)
+
+    def whole(self, name: SettingName) -> int:
+        """A number setting's value as a whole number (its rule was checked when read)."""
+        return int(float(self.require(name)))
+
+    def number(self, name: SettingName) -> float:
+        """A number setting's value (its rule was checked when read)."""
+        return float(self.require(name))
+
+    def require_named(self, name: str) -> str:
+        """`require` for a name made at run time.
+
+        Raises:
+            SettingsError: The setting is unset, naming it and what it is for.
+        """
+        value = self.lookup(name)
         if not value:
             purpose = _BY_NAME[name].help if name in _BY_NAME else "no description"
             raise MissingSettingError(
@@ -434,7 +505,7 @@ class Settings:
                 named, each with what it is for).
         """
         env = self.env
-        missing = [name for name in ENVIRONMENT_REQUIRES[env] if not self.get(name)]
+        missing = [name for name in ENVIRONMENT_REQUIRES[env] if not self.lookup(name)]
         if missing:
             raise SettingsError(
                 f"PIPELINES_ENV={env} needs these settings (environment or .env):\n"
@@ -452,7 +523,7 @@ class Settings:
         return [
             name
             for name in names
-            if not (self.environ.get(name) if name in cloud else self.get(name))
+            if not (self.environ.get(name) if name in cloud else self.lookup(name))
         ]
 
     @property
@@ -546,6 +617,14 @@ def env_example() -> str:
         lines += comment(variable.help)
         lines.append(f"# {variable.name}={variable.default or ''}")
     return "\n".join(lines) + "\n"
+
+
+def setting_names_block() -> str:
+    """The SettingName block of this file, as SETTINGS and CLOUD_VARIABLES declare it."""
+    names = [f'    "{name}",' for name in _BY_NAME]
+    return "\n".join(
+        ["# <setting-names>", "SettingName = Literal[", *names, "]", "# </setting-names>"]
+    )
 
 
 def settings_table() -> str:

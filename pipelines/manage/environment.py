@@ -78,13 +78,13 @@ def settings_report(settings: Settings, env: str | None = None) -> Report:
             note = "(not exported: Prefect and google-auth read only the environment)"
             rows.append(Row(name, note, ".env"))
         else:
-            default = None if name in cloud else settings.get(name)
+            default = None if name in cloud else settings.lookup(name)
             rows.append(Row(name, default or "", "default" if default else "unset"))
     needs = {
         RUN_HERE: [
             f"{name}: {settings.purpose(name)}"
             for name in ENVIRONMENT_REQUIRES[env]
-            if not settings.get(name)
+            if not settings.lookup(name)
         ],
         "run_cloud": target_problems("development", settings),
         "register": target_problems("production", settings),

@@ -16,6 +16,7 @@ from pipelines.settings import (
     env_example,
     load_settings,
     read_dotenv,
+    setting_names_block,
     settings_table,
 )
 from tests.conftest import REPO_ROOT
@@ -70,6 +71,37 @@ def test_the_docs_table_is_written_from_the_declarations():
     page = (REPO_ROOT / "docs" / "settings.md").read_text()
     table = page.split("<!-- settings-table -->\n", 1)[1].split("<!-- /settings-table -->", 1)[0]
     assert table == settings_table(), "docs/settings.md's table is out of step with SETTINGS"
+
+
+def test_the_setting_name_type_is_written_from_the_declarations():
+    """SettingName lets mypy refuse settings.get("PIPELINES_TYPO"): it must name exactly the
+    declared settings (the message gives the block to paste)."""
+    source = (REPO_ROOT / "pipelines" / "settings.py").read_text()
+    block = source.split("# <setting-names>", 1)[1].split("# </setting-names>", 1)[0]
+    expected = setting_names_block()
+    assert f"# <setting-names>{block}# </setting-names>" == expected, (
+        f"pipelines/settings.py's SettingName is out of step with SETTINGS; paste:\n{expected}"
+    )
+
+
+def test_mypy_refuses_a_setting_name_no_setting_declares(tmp_path):
+    import subprocess
+    import sys
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from pipelines.settings import load_settings\n"
+        "settings = load_settings({})\n"
+        "settings.get('PIPELINES_DATA_DIR')\n"
+        "settings.whole('PIPELINES_DUMP_MEMORY_MB')\n"
+        "settings.get('PIPELINES_DATA_DIRR')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--follow-imports=silent", str(probe)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and "probe.py:5:" in errors[0], result.stdout
 
 
 def test_each_rule_of_a_setting_comes_from_its_one_declaration():

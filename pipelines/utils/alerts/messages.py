@@ -51,7 +51,7 @@ def webhook_for(org: str | None, settings: Settings) -> str | None:
     `secret:<path>` reference, read from the secrets store)."""
     from pipelines.utils.secrets import resolve
 
-    own = settings.get(f"PIPELINES_FAILURE_WEBHOOK_URL_{org.upper()}") if org else None
+    own = settings.lookup(f"PIPELINES_FAILURE_WEBHOOK_URL_{org.upper()}") if org else None
     return resolve(own or settings.get("PIPELINES_FAILURE_WEBHOOK_URL"), settings)
 
 
@@ -199,7 +199,7 @@ def summary_text(flow_name: str, suppressed: int, recovered: bool) -> str:
 def to_post(flow: Flow, state: State, webhook: str, settings: Settings) -> list[str]:
     """The messages this state change posts (none, an alert, a summary, or both)."""
     failed = state.is_failed()
-    interval = dt.timedelta(minutes=float(settings.require("PIPELINES_ALERT_INTERVAL_MIN")))
+    interval = dt.timedelta(minutes=settings.number("PIPELINES_ALERT_INTERVAL_MIN"))
     action, suppressed = plan(flow.name, failed, interval, dt.datetime.now(dt.UTC))
     if action is None:
         return []

@@ -58,7 +58,7 @@ def pod_environment(settings: Settings) -> tuple[tuple[str, str], ...]:
     never with the registering person's token. A database URL or webhook goes in only as a
     `secret:<path>` reference, never as a value.
     """
-    env = {name: settings.get(name) for name in POD_SETTINGS}
+    env = {name: settings.lookup(name) for name in POD_SETTINGS}
     if settings.get("PIPELINES_SECRETS_BACKEND") == "vault":
         env["PIPELINES_VAULT_AUTH"] = settings.get("PIPELINES_POD_VAULT_AUTH") or "kubernetes"
     for name, value in settings.values.items():
@@ -70,7 +70,7 @@ def pod_environment(settings: Settings) -> tuple[tuple[str, str], ...]:
 
 def project_of(kind: Kind, settings: Settings) -> str:
     """The Prefect project that `kind` versions go to."""
-    return settings.require(_PROJECT_SETTING[kind])
+    return settings.require_named(_PROJECT_SETTING[kind])
 
 
 def environment_problems(settings: Settings) -> list[str]:

@@ -104,7 +104,7 @@ def get_connection(name: str, settings: Settings | None = None) -> Connection:
         )
     settings = settings or current_settings()
     key = setting_name(name)
-    url = settings.get(key)
+    url = settings.lookup(key)
     if not url:
         raise MissingSettingError(
             f"Missing setting {key}: the URL of database connection {name!r}, "

@@ -316,7 +316,7 @@ def dump_db_to_datalake(
     )
     started = time.monotonic()
     try:
-        memory_mb = int(float(chosen.settings.require("PIPELINES_DUMP_MEMORY_MB")))
+        memory_mb = chosen.settings.whole("PIPELINES_DUMP_MEMORY_MB")
         request = Request(
             source, table, query, format, batch_size, partition_column, lower, zero_dates,
             memory_mb, partition_by,

@@ -46,7 +46,7 @@ def export_table(
     table_prefix(dataset_id, table_id)  # the one naming rule, before any work
     logger = prefect.context.get("logger")
     settings = current_settings()
-    cap = max_mb or float(settings.require("PIPELINES_DUMP_TO_GCS_MAX_MB"))
+    cap = max_mb or settings.number("PIPELINES_DUMP_TO_GCS_MAX_MB")
     sql = query or f'SELECT * FROM "{dataset_id}"."{table_id}"'
     warehouse, datalake = get_warehouse(settings), get_datalake(settings)
     # Safe to repeat: the export replaces its key whole, so a retry never leaves two files.

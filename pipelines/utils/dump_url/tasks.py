@@ -73,7 +73,7 @@ def download(
     sheet_format = "xlsx" if workbook else "csv"
     direct = download_url(url, sheet_format, endpoint)
     logger = prefect.context.get("logger")
-    limit_mb = max_mb or float(settings.require("PIPELINES_DOWNLOAD_MAX_MB"))
+    limit_mb = max_mb or settings.number("PIPELINES_DOWNLOAD_MAX_MB")
     limits = _Limits(time.monotonic() + timeout_s, timeout_s, int(limit_mb * 2**20), stall_s)
     found = google_file(url)
     try:

@@ -20,7 +20,7 @@ MIN_RUNS = 10
 
 def late_after(settings: Settings) -> dt.timedelta:
     """How long after its time a scheduled run that has not started counts as late."""
-    return dt.timedelta(minutes=float(settings.require("PIPELINES_LATE_AFTER_MIN")))
+    return dt.timedelta(minutes=settings.number("PIPELINES_LATE_AFTER_MIN"))
 
 
 def seen_locally(settings: Settings) -> dict[str, FlowSeen]:

@@ -122,7 +122,7 @@ class CloudResources(Resources):
 
     def describe(self) -> list[tuple[str, str]]:
         def shown(name: str) -> str:
-            return self.settings.get(name) or f"<{name} unset>"
+            return self.settings.lookup(name) or f"<{name} unset>"
 
         prefix = (self.settings.get("PIPELINES_DATALAKE_PREFIX") or "").strip("/")
         lake = f"gs://{shown('PIPELINES_DATALAKE_BUCKET')}" + (f"/{prefix}" if prefix else "")

@@ -32,7 +32,7 @@ def store_from_settings(settings: Settings) -> SecretStore:
     if backend != "vault":
         raise ValueError(f"PIPELINES_SECRETS_BACKEND={backend!r} must be local or vault.")
     key = tuple(
-        settings.get(name)
+        settings.lookup(name)
         for name in ("PIPELINES_VAULT_ADDR", "PIPELINES_VAULT_AUTH", "PIPELINES_VAULT_TOKEN",
                      "PIPELINES_VAULT_ROLE_ID", "PIPELINES_VAULT_MOUNT", "PIPELINES_VAULT_PREFIX")
     )  # fmt: skip

@@ -62,7 +62,7 @@ class SettingsStore(SecretStore):
 
     def read(self, path: str) -> dict[str, str]:
         name = setting_for(path)
-        raw = self.settings.get(name)
+        raw = self.settings.lookup(name)
         if not raw:
             raise MissingLocalSecretError(
                 f"No secret {path!r}: set {name} in .env (a JSON object of keys, or one "

@@ -30,8 +30,8 @@ def get_warehouse(settings: Settings | None = None) -> Warehouse:
         return DuckDBWarehouse(
             warehouse_file(settings),
             readable=datalake_folder(settings),
-            lock_timeout=float(settings.require("PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S")),
-            memory_mb=int(float(settings.require("PIPELINES_WAREHOUSE_MEMORY_MB"))),
+            lock_timeout=settings.number("PIPELINES_WAREHOUSE_LOCK_TIMEOUT_S"),
+            memory_mb=settings.whole("PIPELINES_WAREHOUSE_MEMORY_MB"),
         )
     from pipelines.utils.warehouse.bigquery import BigQueryWarehouse
 
