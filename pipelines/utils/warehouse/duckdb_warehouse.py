@@ -180,18 +180,33 @@ class DuckDBWarehouse(Warehouse):
             )
             datalake.settle(prefix, loaded=keep)
 
-    def _shape(self, datalake: Datalake, files: TableFiles) -> tuple[int, int]:
-        """The warehouse file's block size (older files have DuckDB's 256 KB) and the
-        table's width (its declared columns, or its first file's)."""
+    def _shape(self, datalake: Datalake, files: TableFiles) -> tuple[int, int, str]:
+        """What met the memory cap: the warehouse file's block size (older files have
+        DuckDB's 256 KB), the table's width (declared, or its first file's) and, for a
+        narrower Parquet table, its biggest column chunk (which column holds the huge value)."""
+        biggest = ""
         with _LOCK, self._connect(read_only=True) as connection:
             (block,) = connection.execute(
                 "SELECT block_size FROM pragma_database_size()"
             ).fetchone()
             width = len(files.declared or files.columns or {})
-            if not width and files.format == "parquet":
+            if files.format == "parquet":
+                paths = [datalake.uri(key) for key in files.keys]
                 reader = "read_parquet(?, hive_partitioning = false)"
-                width = _width(connection, reader, datalake.uri(files.keys[0]))
-        return int(block), width
+                width = width or _width(connection, reader, paths[0])
+                if width < 100:  # the footers of a wide table's files cost memory themselves
+                    found = connection.execute(
+                        "SELECT path_in_schema, row_group_num_rows, total_uncompressed_size FROM "
+                        f"parquet_metadata({_over('?', paths)}) "
+                        "ORDER BY total_uncompressed_size DESC LIMIT 1"
+                    ).fetchone()
+                    if found and found[2] >= 1 << 20:
+                        column, rows, size = found
+                        biggest = (
+                            f": column {column!r} holds {size / (1 << 20):,.1f} MB in a row group "
+                            f"of {rows} row(s)"
+                        )
+        return int(block), width, biggest
 
     def _load(
         self, datalake: Datalake, files: TableFiles, partitions: list[str] | None
@@ -208,16 +223,23 @@ class DuckDBWarehouse(Warehouse):
                 # the longest file's whole length, only then (a buffer that big per file).
                 loaded = self._replace(datalake, files, write_id, long_lines=True)
         except BaseException as error:
+            too_big = None
+            if type(error).__name__ == "OutOfMemoryException":
+                try:  # while the new files are still in place
+                    shape = self._shape(datalake, files)
+                except Exception as failed:  # never in the way of settling the folder
+                    shape = (0, 0, f" (its shape could not be read: {type(failed).__name__})")
+                too_big = self._too_big(files, error, *shape)
             # The table and its view are as they were: so is the datalake folder.
             datalake.settle(files.prefix, loaded=False)
-            if type(error).__name__ == "OutOfMemoryException":
-                raise self._too_big(files, error, *self._shape(datalake, files)) from None
+            if too_big is not None:
+                raise too_big from None
             raise
         datalake.settle(files.prefix, loaded=True)
         return loaded
 
     def _too_big(
-        self, files: TableFiles, error: BaseException, block: int, width: int
+        self, files: TableFiles, error: BaseException, block: int, width: int, biggest: str = ""
     ) -> WarehouseError:
         """DuckDB's out-of-memory error in the project's words: the cap, the setting that
         raises it, and the shape that met it (a wide table, or a single huge value)."""
@@ -227,7 +249,7 @@ class DuckDBWarehouse(Warehouse):
         shape = (
             f"a table of {width} columns needs about {needed} MB while it is written"
             if wide
-            else "a single value of tens of MB does that"
+            else f"a single value of tens of MB does that{biggest}"
         )
         suggested = needed if wide else self.memory_mb * 8
         older = ""
