@@ -197,7 +197,7 @@ class DuckDBWarehouse(Warehouse):
                 if width < 100:  # the footers of a wide table's files cost memory themselves
                     found = connection.execute(
                         "SELECT path_in_schema, row_group_num_rows, total_uncompressed_size FROM "
-                        f"parquet_metadata({_over('?', paths)}) "
+                        f"parquet_metadata({_listed(paths)}) "
                         "ORDER BY total_uncompressed_size DESC LIMIT 1"
                     ).fetchone()
                     if found and found[2] >= 1 << 20:
@@ -577,9 +577,14 @@ def _fill(
     return declared, list(seen)
 
 
+def _listed(paths: list[str]) -> str:
+    """Files as a list of SQL literals."""
+    return "[" + ", ".join(_literal(path) for path in paths) + "]"
+
+
 def _over(reader: str, paths: list[str]) -> str:
     """The reader over these files, listed as literals."""
-    return reader.replace("?", "[" + ", ".join(_literal(path) for path in paths) + "]", 1)
+    return reader.replace("?", _listed(paths), 1)
 
 
 def _width(connection: duckdb.DuckDBPyConnection, reader: str, path: str) -> int:
