@@ -192,13 +192,17 @@ class PartitionedWriter:
         # Rows sorted by day, then each day's run taken at once: one pass, where a filter per
         # day made as many passes as the batch has days (365 days x 400 columns), and each
         # day's rows a compact copy (a slice would pin the whole batch while it waits).
-        order = pc.array_sort_indices(days, null_placement="at_end")
-        runs = pc.run_end_encode(days.take(order))
+        # A batch of one day (a source read in day order) goes whole: no sort, no copy.
+        runs = pc.run_end_encode(days)
+        order = None
+        if len(runs.values) > 1:
+            order = pc.array_sort_indices(days, null_placement="at_end")
+            runs = pc.run_end_encode(days.take(order))
         start = 0
         for index in range(len(runs.values)):
             day = runs.values[index]  # an Arrow scalar: see _text
             end = runs.run_ends[index].as_py()
-            rows = batch.take(order.slice(start, end - start))
+            rows = batch if order is None else batch.take(order.slice(start, end - start))
             start = end
             key = (
                 partition_path(day.as_py(), self._keys)
